@@ -1,0 +1,28 @@
+"""monoculture: audit algorithmic monoculture — systemic failure and outcome homogenization.
+
+The library is the product; the ``monoculture`` command is a thin layer over it::
+
+    import monoculture
+    result = monoculture.audit(["a.csv", "b.csv"], id_column="id", decision="approved", label="repaid")
+    result.overall.homogenization.value
+"""
+
+__version__ = "0.1.0"
+
+from .audit import audit, measure
+from .errors import InputError, MonocultureError, UsageError
+from .patterns import Counts, PatternTable
+from .result import AuditResult, Metric
+
+__all__ = [
+    "AuditResult",
+    "Counts",
+    "InputError",
+    "Metric",
+    "MonocultureError",
+    "PatternTable",
+    "UsageError",
+    "__version__",
+    "audit",
+    "measure",
+]

@@ -1,0 +1,141 @@
+"""The `monoculture` command: parse options, call the library, render, map the outcome to an exit code.
+
+Exit codes: 0 the audit ran; 1 a threshold failed (reserved for gates); 2 usage, configuration or input
+error (one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from . import __version__
+from . import options as opt
+from .audit import audit as run_audit
+from .errors import MonocultureError, UsageError
+from .report import EXTENSIONS, Format, render
+
+EXIT_OK, EXIT_THRESHOLD, EXIT_ERROR = 0, 1, 2
+
+app = typer.Typer(
+    name="monoculture",
+    help="Audit algorithmic monoculture: are the same people failed by every decision-maker?\n\n"
+    "Exit codes: 0 ran; 1 a threshold failed; 2 usage, configuration or input error.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+
+def _stderr(no_color: bool) -> Console:
+    return Console(stderr=True, no_color=no_color or "NO_COLOR" in os.environ, highlight=False)
+
+
+def _thresholds(values: list[str]) -> tuple[float | None, dict[str, float]]:
+    default: float | None = None
+    per: dict[str, float] = {}
+    for v in values:
+        name, _, num = v.rpartition("=")
+        try:
+            t = float(num)
+        except ValueError:
+            raise UsageError(f"--threshold takes T or NAME=T with T a number; got '{v}'") from None
+        if name:
+            per[name] = t
+        else:
+            default = t
+    return default, per
+
+
+@app.callback(invoke_without_command=True)
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"monoculture {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.command(no_args_is_help=True)
+def audit(
+    inputs: opt.Inputs,
+    id_column: opt.IdColumn = "id",
+    decision: opt.Decision = "decision",
+    label: opt.Label = None,
+    group: opt.Groups = None,
+    intersect: opt.Intersect = False,
+    people: opt.People = None,
+    layout: opt.LayoutOpt = None,
+    decision_columns: opt.DecisionColumns = None,
+    decision_maker_column: opt.DecisionMakerColumn = "decision_maker",
+    failure: opt.Failure = None,
+    favorable: opt.Favorable = None,
+    unfavorable: opt.Unfavorable = None,
+    threshold: opt.Threshold = None,
+    top_fraction: opt.TopFraction = None,
+    lower_is_favorable: opt.LowerIsFavorable = False,
+    join: opt.JoinOpt = opt.Join.inner,
+    duplicates: opt.Duplicates = opt.OnDuplicate.error,
+    drop_missing: opt.DropMissing = False,
+    group_conflicts: opt.GroupConflicts = opt.OnConflict.error,
+    output_format: opt.OutputFormat = None,
+    output: opt.Output = None,
+    width: opt.Width = 100,
+    no_color: opt.NoColor = False,
+    quiet: opt.Quiet = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Audit decision-makers for systemic failure and outcome homogenization (metrics.md §0–§3)."""
+    err = _stderr(no_color)
+    try:
+        default_t, per_t = _thresholds(threshold or [])
+        result = run_audit(
+            inputs, id_column=id_column, decision=decision, label=label, groups=group or [], intersect=intersect,
+            people=people, layout=layout.value if layout else None, decision_columns=decision_columns or [],
+            decision_maker_column=decision_maker_column, failure=failure.value if failure else None,
+            favorable=favorable, unfavorable=unfavorable, threshold=default_t, thresholds=per_t,
+            top_fraction=top_fraction, lower_is_favorable=lower_is_favorable, join=join.value,
+            on_duplicate=duplicates.value, on_missing="drop" if drop_missing else "error",
+            on_group_conflict=group_conflicts.value,
+        )
+        fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
+        color = (output is None and fmt is Format.table and sys.stdout.isatty() and not no_color
+                 and "NO_COLOR" not in os.environ)
+        text = render(result, fmt, width=width, color=color)
+    except MonocultureError as exc:
+        if debug:
+            raise
+        err.print(f"Error: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    if not quiet:
+        for w in result.warnings:
+            err.print(f"Warning: {escape(w)}", soft_wrap=True)
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            err.print(f"Error: {escape(str(output))}: cannot write the report ({exc.strerror})")
+            raise typer.Exit(EXIT_ERROR) from None
+    else:
+        sys.stdout.write(text)
+    raise typer.Exit(EXIT_OK)
+
+
+def main() -> None:
+    """Entry point: run the typer app; any uncaught error is reported in one line with exit code 2."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception as exc:
+        if "--debug" in sys.argv:
+            raise
+        sys.stderr.write(f"Error: internal error ({type(exc).__name__}); rerun with --debug and report it\n")
+        sys.exit(EXIT_ERROR)

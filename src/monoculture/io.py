@@ -1,0 +1,257 @@
+"""Reading CSV (plain or gzip) and Parquet files into Arrow tables, with errors that name the file.
+
+Paths only: Parquet is read from a path, never from an in-memory buffer, because pyarrow can abort at
+interpreter exit after reading Parquet from a buffer (apache/arrow#34314). Standard input is CSV only.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import hashlib
+import io
+import os
+import sys
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .errors import InputError
+
+STDIN = "-"
+PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file read by the audit, as recorded in every report."""
+
+    path: str
+    format: str
+    sha256: str
+    rows: int
+
+
+def expand_paths(args: list[str]) -> list[str]:
+    """Expand globs and directories (sorted) inside the tool, so results do not depend on the shell.
+
+    A directory contributes its CSV and Parquet files; a glob with no match is an error.
+    """
+    out: list[str] = []
+    for arg in args:
+        if arg == STDIN:
+            out.append(arg)
+        elif any(ch in arg for ch in "*?[") and not os.path.exists(arg):
+            matches = sorted(glob.glob(arg))
+            if not matches:
+                raise InputError("no file matches this pattern", file=arg)
+            out.extend(matches)
+        elif os.path.isdir(arg):
+            found = sorted(
+                os.path.join(arg, f)
+                for f in os.listdir(arg)
+                if f.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES)
+            )
+            if not found:
+                raise InputError("directory holds no .csv or .parquet file", file=arg)
+            out.extend(found)
+        else:
+            out.append(arg)
+    return out
+
+
+def file_format(path: str) -> str:
+    """'parquet' or 'csv', from the extension, else from the Parquet magic bytes."""
+    low = path.lower()
+    if low.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if path == STDIN or low.endswith(CSV_SUFFIXES):
+        return "csv"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return "csv"
+    return "parquet" if head == b"PAR1" else "csv"
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_readable(path: str) -> None:
+    if not os.path.exists(path):
+        raise InputError("file not found", file=path)
+    if os.path.isdir(path):
+        raise InputError("is a directory, expected a CSV or Parquet file", file=path)
+    if not os.access(path, os.R_OK):
+        raise InputError("file is not readable (permission denied)", file=path)
+    if os.path.getsize(path) == 0:
+        raise InputError("file is empty (no header row)", file=path)
+
+
+def _delimiter(path: str) -> str:
+    return "\t" if ".tsv" in path.lower() else ","
+
+
+def _first_ragged_row(data: bytes, delimiter: str) -> int | None:
+    """1-based data row (header excluded) whose field count differs from the header's."""
+    text = data.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = next(reader, None)
+    if header is None:
+        return None
+    for i, row in enumerate(reader, start=1):
+        if row and len(row) != len(header):
+            return i
+    return None
+
+
+def _raw_bytes(path: str) -> bytes:
+    if path == STDIN:
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    if path.lower().endswith(".gz"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"not a valid gzip file ({exc})", file=path) from None
+    return raw
+
+
+def _csv_error(path: str, exc: Exception, data: bytes | None) -> InputError:
+    msg = str(exc)
+    if "Expected" in msg and "columns" in msg:
+        # pyarrow echoes the offending line, which may hold personal data: keep only the counts.
+        counts = msg.split(":")[1].strip() if ":" in msg else msg
+        row = _first_ragged_row(data if data is not None else _raw_bytes(path), _delimiter(path))
+        return InputError(
+            f"ragged CSV: {counts.split(':')[0]} (check the delimiter and quoting)",
+            file=path,
+            row=row,
+        )
+    if "Empty CSV" in msg:
+        return InputError("file is empty (no header row)", file=path)
+    if "gzip" in msg.lower() or "decompress" in msg.lower():
+        return InputError("not a valid gzip file", file=path)
+    return InputError(f"cannot parse as CSV ({msg.splitlines()[0][:120]})", file=path)
+
+
+def _read_csv_bytes(data: bytes, path: str, columns: list[str] | None) -> pa.Table:
+    opts = pacsv.ConvertOptions(
+        include_columns=columns,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+    parse = pacsv.ParseOptions(delimiter=_delimiter(path), newlines_in_values=True)
+    read = pacsv.ReadOptions(use_threads=path != STDIN)
+    try:
+        return pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse, convert_options=opts)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowKeyError) as exc:
+        raise _csv_error(path, exc, data) from None
+
+
+def read_header(path: str) -> list[str]:
+    """Column names of a file without reading its rows (CSV: the first line; Parquet: the schema)."""
+    if file_format(path) == "parquet":
+        _check_readable(path)
+        try:
+            return list(pq.read_schema(path).names)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"not a valid Parquet file ({str(exc).splitlines()[0][:100]})", file=path) from None
+    if path == STDIN:
+        raise InputError("internal: header of stdin is read with the table", file=path)
+    _check_readable(path)
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:  # type: ignore[operator]
+            header = next(csv.reader(fh, delimiter=_delimiter(path)), None)
+    except UnicodeDecodeError:
+        raise InputError("header is not UTF-8 text (is this a CSV file?)", file=path) from None
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read ({exc})", file=path) from None
+    except csv.Error as exc:
+        raise InputError(f"cannot parse the header as CSV ({exc})", file=path) from None
+    if not header:
+        raise InputError("file is empty (no header row)", file=path)
+    return [h.strip() for h in header]
+
+
+def require_columns(path: str, header: list[str], needed: list[str], what: dict[str, str]) -> None:
+    """Raise naming the first needed column the file lacks, and listing what it has."""
+    for col in needed:
+        if col not in header:
+            shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
+            role = what.get(col, "column")
+            raise InputError(
+                f"{role} column not found; the file has: {shown}. "
+                f"Name the right one with the matching option.",
+                file=path,
+                column=col,
+            )
+
+
+def read_table(
+    path: str, columns: list[str] | None = None, roles: dict[str, str] | None = None
+) -> tuple[pa.Table, InputFile]:
+    """Read the named columns of one CSV/Parquet file (or CSV on stdin) into an Arrow table.
+
+    Every named column must exist; `roles` says what each is for, so the error can say so.
+    """
+    fmt = file_format(path)
+    if path == STDIN:
+        data = sys.stdin.buffer.read()
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        if not data.strip():
+            raise InputError("standard input is empty", file="<stdin>")
+        table = _strip_names(_read_csv_bytes(data, path, None))
+        if columns is not None:
+            require_columns("<stdin>", table.column_names, columns, roles or {})
+            table = table.select(columns)
+        digest = hashlib.sha256(data).hexdigest()
+        return table, InputFile(path="<stdin>", format="csv", sha256=digest, rows=table.num_rows)
+    if columns is not None:
+        require_columns(path, read_header(path), columns, roles or {})
+    _check_readable(path)
+    if fmt == "parquet":
+        try:
+            table = pq.read_table(path, columns=columns)
+        except (pa.ArrowInvalid, OSError) as exc:
+            first = str(exc).splitlines()[0][:100]
+            raise InputError(f"not a valid Parquet file ({first})", file=path) from None
+    else:
+        data = _raw_bytes(path)
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        table = _read_csv_bytes(data, path, _header_names(path, columns))
+        table = _strip_names(table)
+    return table, InputFile(path=path, format=fmt, sha256=_sha256(path), rows=table.num_rows)
+
+
+def _header_names(path: str, columns: list[str] | None) -> list[str] | None:
+    # Header cells may carry stray spaces; select by the raw names so " id" matches "id".
+    if columns is None:
+        return None
+    raw_header = _raw_header(path)
+    by_stripped = {h.strip(): h for h in raw_header}
+    return [by_stripped.get(c, c) for c in columns]
+
+
+def _raw_header(path: str) -> list[str]:
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:  # type: ignore[operator]
+        return next(csv.reader(fh, delimiter=_delimiter(path)), [])
+
+
+def _strip_names(table: pa.Table) -> pa.Table:
+    return table.rename_columns([n.strip() for n in table.column_names])

@@ -1,0 +1,402 @@
+"""Link decision-makers' rows by individual ID into one failure matrix, counting everything left out.
+
+IDs: when every input stores IDs as integers they are compared as integers (so `007` in a CSV, read as
+the number 7, equals 7). Otherwise every ID is compared as text with surrounding white space removed;
+integer IDs are then written in decimal, and a warning says that `007` and `7` will not match.
+
+Join: ``inner`` (default) keeps individuals seen by every decision-maker; ``outer`` keeps everyone seen
+by at least two, and each number then uses, for each person, the decision-makers that saw them.
+Nothing is imputed: a decision-maker that did not see a person never counts as failing them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import InputError, UsageError
+from .failures import FailureRule, ResolvedRule, failures, favourable_from_scores, resolve
+from .sources import People, Source
+from .values import Vocabulary, as_numbers
+
+JOINS = ("inner", "outer")
+MISSING_GROUP = "(missing)"
+
+
+@dataclass
+class SourceCoverage:
+    """What happened to each row of one decision-maker's input. The row counts add up to `rows`."""
+
+    name: str
+    file: str
+    rows: int
+    missing_id: int = 0
+    missing_decision: int = 0
+    missing_label: int = 0
+    blank_cells: int = 0  # wide/transposed layouts: the decision-maker did not see this individual
+    duplicate_rows: int = 0  # rows dropped because their ID occurs more than once in this input
+    duplicate_ids: int = 0
+    not_linked: int = 0  # valid rows of individuals the join excludes
+    linked: int = 0
+    linked_individuals_unseen: int = 0  # outer join: linked individuals this decision-maker did not see
+    valid_rows: int = 0  # rows that took part in linking (after the exclusions above)
+    failed_rows: int = 0  # of those, rows the decision-maker failed
+
+
+@dataclass
+class PeopleCoverage:
+    file: str
+    rows: int
+    matched: int
+    not_matched: int
+    linked_without_row: int
+
+
+@dataclass
+class Coverage:
+    """The linking report (issue: nothing is dropped without being counted)."""
+
+    join: str
+    id_type: str
+    sources: list[SourceCoverage]
+    individuals_seen: int
+    linked: int
+    excluded_by_join: int
+    people: PeopleCoverage | None = None
+    group_conflicts: dict[str, int] = field(default_factory=dict)
+    missing_group: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Linked:
+    """The linked failure matrix with its masks and group cells: the input of `PatternTable.build`."""
+
+    names: list[str]
+    fail: np.ndarray  # (N, k) bool
+    present: np.ndarray  # (N, k) bool
+    attributes: list[str]
+    cell: np.ndarray  # (N,) int: index into cell_labels
+    cell_labels: list[tuple[str, ...]]
+    ids: pa.Array  # kept only so the user can ask for them (--emit-ids); never printed otherwise
+    coverage: Coverage
+    rule: ResolvedRule
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    join: str = "inner"
+    on_duplicate: str = "error"  # or "drop": drop every row of an ID that occurs twice in one input
+    on_missing: str = "error"  # or "drop": drop rows with a missing ID, decision or label
+    on_group_conflict: str = "error"  # or "missing": treat the individual's group as missing
+
+
+def _id_kind(arr: pa.ChunkedArray) -> str:
+    t = arr.type
+    if pa.types.is_integer(t):
+        return "int"
+    if pa.types.is_floating(t):
+        vals = arr.drop_null().to_numpy()
+        if len(vals) == 0 or np.all(np.mod(vals, 1) == 0):
+            return "int"
+    return "str"
+
+
+def _normalise_ids(arrays: list[pa.ChunkedArray], files: list[str]) -> tuple[list[pa.Array], str, list[str]]:
+    kinds = [_id_kind(a) for a in arrays]
+    warnings: list[str] = []
+    if all(k == "int" for k in kinds):
+        out = [pc.cast(a, pa.int64()).combine_chunks() for a in arrays]
+        return out, "integer", warnings
+    if any(k == "int" for k in kinds):
+        ints = sorted({f for f, k in zip(files, kinds, strict=True) if k == "int"})
+        texts = sorted({f for f, k in zip(files, kinds, strict=True) if k == "str"})
+        warnings.append(
+            f"IDs are integers in {', '.join(ints)} but text in {', '.join(texts)}: all are compared as "
+            "trimmed text, so '007' and '7' do not match"
+        )
+    out = []
+    for a, k in zip(arrays, kinds, strict=True):
+        if k == "int":
+            a = pc.cast(pc.cast(a, pa.int64()), pa.string())
+        elif not pa.types.is_string(a.type) and not pa.types.is_large_string(a.type):
+            a = pc.cast(a, pa.string())
+        a = pc.utf8_trim_whitespace(a.combine_chunks())
+        # A blank ID is a missing ID.
+        a = pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a)
+        out.append(a.cast(pa.large_string()))
+    return out, "string", warnings
+
+
+def _encode_ids(arrays: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array]:
+    """One hash pass over every input's IDs: codes per input (-1 for missing) and the distinct IDs."""
+    lengths = [len(a) for a in arrays]
+    encoded = pc.dictionary_encode(pa.concat_arrays(arrays))
+    idx = encoded.indices.to_numpy(zero_copy_only=False)
+    nulls = encoded.indices.is_null().to_numpy(zero_copy_only=False)
+    codes = np.where(nulls, -1, idx).astype(np.int64)
+    return list(np.split(codes, np.cumsum(lengths)[:-1])), encoded.dictionary
+
+
+def _first_row(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0]) + 1
+
+
+def link(
+    sources: list[Source],
+    people: People | None,
+    rule: FailureRule,
+    attributes: list[str],
+    options: LinkOptions = LinkOptions(),
+) -> Linked:
+    """Link the sources, apply the failure rule, resolve group attributes, and count every exclusion."""
+    if options.join not in JOINS:
+        raise UsageError(f"unknown join '{options.join}'; expected inner or outer")
+    names = [s.name for s in sources]
+    if len(sources) < 2:
+        raise UsageError(
+            f"an audit needs at least 2 decision-makers; got {len(sources)} ({', '.join(names) or 'none'}). "
+            "Give one file per decision-maker, or a wide/stacked file with --layout"
+        )
+    rule.validate(names)
+    for attr in attributes:
+        if not any(attr in s.groups for s in sources) and not (people and attr in people.groups):
+            raise InputError(
+                "group column not found in any input file nor in the people file",
+                column=attr,
+            )
+
+    id_arrays = [s.ids for s in sources] + ([people.ids] if people else [])
+    id_files = [s.file for s in sources] + ([people.file] if people else [])
+    norm, id_type, warnings = _normalise_ids(id_arrays, id_files)
+    codes, dictionary = _encode_ids(norm)
+    universe = len(dictionary)
+
+    vocab = Vocabulary()
+    people_label = np.full(universe, -1, dtype=np.int64)
+    if people is not None:
+        pcodes = codes[-1]
+        _check_people_duplicates(pcodes, people.file)
+        if people.label is not None:
+            ok = pcodes >= 0
+            people_label[pcodes[ok]] = vocab.encode(people.label)[ok]
+
+    k = len(sources)
+    fail = np.zeros((universe, k), dtype=bool)
+    present = np.zeros((universe, k), dtype=bool)
+    covs: list[SourceCoverage] = []
+    dec_codes: list[np.ndarray] = []
+    lab_codes: list[np.ndarray | None] = []
+    for s in sources:
+        dec_codes.append(vocab.encode(s.decision) if not rule.uses_scores else np.zeros(s.rows, np.int64))
+        lab_codes.append(vocab.encode(s.label) if s.label is not None else None)
+
+    dec_tokens = {vocab.tokens[c] for d in dec_codes for c in np.unique(d) if c >= 0} if not rule.uses_scores else set()
+    lab_tokens: set[str] = set()
+    if rule.needs_label:
+        for i, s in enumerate(sources):
+            lab = lab_codes[i] if lab_codes[i] is not None else people_label[np.maximum(codes[i], 0)]
+            lab_codes[i] = np.where(codes[i] >= 0, lab, -1) if lab_codes[i] is None else lab
+            if lab_codes[i] is None:
+                raise InputError("a label is needed for this failure rule; pass --label COLUMN", file=s.file)
+        lab_tokens = {vocab.tokens[c] for lc in lab_codes if lc is not None for c in np.unique(lc) if c >= 0}
+    elif rule.kind != "outcome":
+        pass
+    if rule.needs_label and all(s.label is None for s in sources) and (people is None or people.label is None):
+        raise UsageError(f"--failure {rule.kind} needs labels: pass --label COLUMN (or use --failure outcome)")
+    resolved = resolve(rule, dec_tokens, lab_tokens)
+
+    for i, s in enumerate(sources):
+        cov = SourceCoverage(name=s.name, file=s.file, rows=s.rows)
+        code = codes[i]
+        valid = np.ones(s.rows, dtype=bool)
+
+        miss_id = code < 0
+        if miss_id.any() and options.on_missing == "error":
+            raise InputError(
+                f"{int(miss_id.sum())} rows have a missing or blank ID; fix them or pass --drop-missing",
+                file=s.file, column=None, row=_first_row(miss_id),
+            )
+        cov.missing_id = int(miss_id.sum())
+        valid &= ~miss_id
+
+        if rule.uses_scores:
+            scores = as_numbers(s.decision, s.file, "decision")
+            dec_missing = np.isnan(scores)
+        else:
+            scores = None
+            dec_missing = dec_codes[i] < 0
+        dec_missing &= valid
+        if s.blank_is_unseen:
+            cov.blank_cells = int(dec_missing.sum())
+        else:
+            if dec_missing.any() and options.on_missing == "error":
+                raise InputError(
+                    f"{int(dec_missing.sum())} rows have a missing decision; fix them or pass --drop-missing",
+                    file=s.file, row=_first_row(dec_missing),
+                )
+            cov.missing_decision = int(dec_missing.sum())
+        valid &= ~dec_missing
+
+        lab = lab_codes[i]
+        if rule.needs_label:
+            assert lab is not None
+            lab_missing = (lab < 0) & valid
+            if lab_missing.any() and options.on_missing == "error":
+                where = " in the people file" if s.label is None else ""
+                raise InputError(
+                    f"{int(lab_missing.sum())} rows have no label{where}; fix them or pass --drop-missing",
+                    file=s.file, row=_first_row(lab_missing),
+                )
+            cov.missing_label = int(lab_missing.sum())
+            valid &= ~lab_missing
+
+        counts = np.bincount(code[valid], minlength=universe)
+        dup = valid & (counts[np.maximum(code, 0)] > 1)
+        if dup.any():
+            n_ids = int((counts > 1).sum())
+            if options.on_duplicate == "error":
+                valid_rows = np.flatnonzero(valid)
+                _, first = np.unique(code[valid_rows], return_index=True)
+                repeat = np.ones(len(valid_rows), dtype=bool)
+                repeat[first] = False
+                raise InputError(
+                    f"{n_ids} IDs occur more than once ({int(dup.sum())} rows); each decision-maker may "
+                    "decide once per individual. Fix the input or pass --duplicates drop",
+                    file=s.file, row=int(valid_rows[repeat][0]) + 1,
+                )
+            cov.duplicate_ids, cov.duplicate_rows = n_ids, int(dup.sum())
+            valid &= ~dup
+
+        pred = None
+        if scores is not None:
+            pred = favourable_from_scores(resolved, s.name, scores, norm[i], valid)
+        f = failures(resolved, vocab, dec_codes[i], lab, pred)
+        rows = code[valid]
+        cov.valid_rows, cov.failed_rows = int(valid.sum()), int(f[valid].sum())
+        fail[rows, i] = f[valid]
+        present[rows, i] = True
+        covs.append(cov)
+
+    seen_by = present.sum(axis=1)
+    keep = seen_by == k if options.join == "inner" else seen_by >= 2
+    seen_any = seen_by > 0
+    n_linked = int(keep.sum())
+    for i, cov in enumerate(covs):
+        cov.linked = int((present[:, i] & keep).sum())
+        cov.not_linked = int((present[:, i] & ~keep).sum())
+        cov.linked_individuals_unseen = int((keep & ~present[:, i]).sum())
+
+    coverage = Coverage(
+        join=options.join, id_type=id_type, sources=covs, individuals_seen=int(seen_any.sum()),
+        linked=n_linked, excluded_by_join=int((seen_any & ~keep).sum()),
+    )
+    if n_linked == 0:
+        need = "every decision-maker" if options.join == "inner" else "at least two decision-makers"
+        hint = " (try --join outer)" if options.join == "inner" and (seen_by >= 2).any() else ""
+        raise InputError(f"no individual is seen by {need}: nothing to audit{hint}. Check --id and the inputs")
+
+    cell, cell_labels = _groups(sources, people, attributes, codes, keep, universe, options, coverage)
+    if people is not None:
+        pcodes = codes[-1]
+        in_sources = np.zeros(universe, dtype=bool)
+        in_sources[seen_any] = True
+        matched = pcodes >= 0
+        has_row = np.zeros(universe, dtype=bool)
+        has_row[pcodes[matched]] = True
+        coverage.people = PeopleCoverage(
+            file=people.file, rows=people.rows,
+            matched=int((matched & in_sources[np.maximum(pcodes, 0)]).sum()),
+            not_matched=int((~matched | ~in_sources[np.maximum(pcodes, 0)]).sum()),
+            linked_without_row=int((keep & ~has_row).sum()),
+        )
+    rows = np.flatnonzero(keep)
+    return Linked(
+        names=names, fail=fail[rows], present=present[rows], attributes=list(attributes),
+        cell=cell, cell_labels=cell_labels, ids=dictionary.take(pa.array(rows)), coverage=coverage,
+        rule=resolved, warnings=warnings,
+    )
+
+
+def _check_people_duplicates(pcodes: np.ndarray, file: str) -> None:
+    ok = pcodes >= 0
+    counts = np.bincount(pcodes[ok]) if ok.any() else np.zeros(0, dtype=np.int64)
+    if (counts > 1).any():
+        dup = ok & (counts[np.maximum(pcodes, 0)] > 1)
+        raise InputError(
+            f"{int((counts > 1).sum())} IDs occur more than once in the people file", file=file, row=_first_row(dup)
+        )
+
+
+def _group_text(arr: pa.ChunkedArray) -> pa.Array:
+    a = arr.combine_chunks()
+    if not pa.types.is_string(a.type) and not pa.types.is_large_string(a.type):
+        a = pc.cast(a, pa.string())
+    a = pc.utf8_trim_whitespace(a)
+    return pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a)
+
+
+def _groups(
+    sources: list[Source], people: People | None, attributes: list[str], codes: list[np.ndarray],
+    keep: np.ndarray, universe: int, options: LinkOptions, coverage: Coverage,
+) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Each linked individual's cell (one value per attribute) and the cell labels, sorted."""
+    n = int(keep.sum())
+    if not attributes:
+        return np.zeros(n, dtype=np.int64), [()]
+    providers: list[tuple[str, dict[str, pa.ChunkedArray], np.ndarray]] = [
+        (s.file, s.groups, codes[i]) for i, s in enumerate(sources)
+    ]
+    if people is not None:
+        providers.append((people.file, people.groups, codes[-1]))
+    per_attr = []
+    for attr in attributes:
+        vocab: dict[str, int] = {}
+        pairs_id, pairs_val = [], []
+        for _file, groups, code in providers:
+            if attr not in groups:
+                continue
+            text = _group_text(groups[attr])
+            enc = pc.dictionary_encode(text)
+            dvals = enc.dictionary.to_pylist()
+            mapping = np.array([vocab.setdefault(v, len(vocab)) for v in dvals] + [-1], dtype=np.int64)
+            idx = enc.indices.to_numpy(zero_copy_only=False)
+            idx = np.where(enc.indices.is_null().to_numpy(zero_copy_only=False), len(dvals), idx)
+            vals = mapping[idx.astype(np.int64)]
+            ok = (code >= 0) & (vals >= 0)
+            pairs_id.append(code[ok])
+            pairs_val.append(vals[ok])
+        ids = np.concatenate(pairs_id) if pairs_id else np.zeros(0, np.int64)
+        vals = np.concatenate(pairs_val) if pairs_val else np.zeros(0, np.int64)
+        value = np.full(universe, -1, dtype=np.int64)
+        value[ids] = vals
+        distinct = np.unique(np.stack([ids, vals]), axis=1) if len(ids) else np.zeros((2, 0), np.int64)
+        n_values = np.bincount(distinct[0], minlength=universe)
+        conflict = (n_values > 1) & keep
+        if conflict.any():
+            if options.on_group_conflict == "error":
+                raise InputError(
+                    f"{int(conflict.sum())} linked individuals have conflicting values of this group "
+                    "attribute in different files; fix the inputs or pass --group-conflicts missing",
+                    column=attr,
+                )
+            value[n_values > 1] = -1
+        coverage.group_conflicts[attr] = int(conflict.sum())
+        # Rank labels alphabetically so cell order never depends on row or file order.
+        labels = sorted(vocab)
+        rank = np.empty(len(vocab) + 1, dtype=np.int64)
+        rank[-1] = -1
+        for r, v in enumerate(labels):
+            rank[vocab[v]] = r
+        vals_kept = rank[value[keep]]
+        coverage.missing_group[attr] = int((vals_kept < 0).sum()) - int(conflict.sum())
+        per_attr.append((vals_kept, labels))
+    stacked = np.stack([v for v, _ in per_attr], axis=1)
+    cells, cell = np.unique(stacked, axis=0, return_inverse=True)
+    cell_labels = [
+        tuple(MISSING_GROUP if c < 0 else per_attr[a][1][c] for a, c in enumerate(row)) for row in cells
+    ]
+    return cell.reshape(-1).astype(np.int64), cell_labels

@@ -1,0 +1,96 @@
+"""Shared CLI option definitions (typer `Annotated` aliases), so every command spells them the same way."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .report import Format
+
+
+class FailureKind(StrEnum):
+    error = "error"
+    outcome = "outcome"
+    false_negative = "false-negative"
+    false_positive = "false-positive"
+
+
+class Layout(StrEnum):
+    files = "files"
+    wide = "wide"
+    stacked = "stacked"
+    transposed = "transposed"
+
+
+class Join(StrEnum):
+    inner = "inner"
+    outer = "outer"
+
+
+class OnDuplicate(StrEnum):
+    error = "error"
+    drop = "drop"
+
+
+class OnConflict(StrEnum):
+    error = "error"
+    missing = "missing"
+
+
+INPUTS_HELP = (
+    "Input files (CSV, CSV.gz or Parquet), globs or directories; '-' reads CSV from stdin. "
+    "Layout 'files': one per decision-maker, named NAME=PATH or by the file stem."
+)
+LAYOUT_HELP = (
+    "Input shape: files (one per decision-maker), wide (a decision column per decision-maker), stacked "
+    "(a decision-maker column), transposed (a row per decision-maker). Default: wide if --decision-columns "
+    "is given, else files."
+)
+FAILURE_HELP = (
+    "What counts as failing a person: error (decision ≠ label), outcome (the unfavourable decision), "
+    "false-negative, false-positive. Default: error when --label is given."
+)
+JOIN_HELP = (
+    "inner: individuals seen by every decision-maker; outer: seen by at least two (each person measured "
+    "over the decision-makers that saw them)."
+)
+
+Inputs = Annotated[list[str], typer.Argument(help=INPUTS_HELP, show_default=False)]
+IdColumn = Annotated[str, typer.Option("--id", help="Column holding the individual's ID (the link key).")]
+Decision = Annotated[str, typer.Option(help="Column holding the decision (or score, with --threshold/--top-fraction).")]
+Label = Annotated[str | None, typer.Option(
+    help="Column holding the true outcome; from the input or the --people file.")]
+Groups = Annotated[list[str] | None, typer.Option("--group", "-g", help="Group attribute column; repeat for several.")]
+Intersect = Annotated[bool, typer.Option(help="Also report the intersections of all --group attributes.")]
+People = Annotated[str | None, typer.Option(help="People file keyed by --id with group (and label) columns.")]
+LayoutOpt = Annotated[Layout | None, typer.Option(help=LAYOUT_HELP)]
+DecisionColumns = Annotated[list[str] | None, typer.Option(
+    "--decision-columns", help="Wide layout: decision columns, names or glob patterns (e.g. 'label_*'); repeatable.")]
+DecisionMakerColumn = Annotated[str, typer.Option(
+    help="Stacked/transposed layout: the column naming the decision-maker.")]
+Failure = Annotated[FailureKind | None, typer.Option(help=FAILURE_HELP)]
+Favorable = Annotated[str | None, typer.Option(
+    help="The favourable decision/label value (false-negative/-positive, outcome).")]
+Unfavorable = Annotated[str | None, typer.Option(help="The unfavourable decision value (--failure outcome).")]
+Threshold = Annotated[list[str] | None, typer.Option(
+    help="Scores: score >= T is favourable. NAME=T overrides it for one decision-maker; repeatable.")]
+TopFraction = Annotated[float | None, typer.Option(
+    help="Scores: the top Q of each decision-maker's rows are favourable (ties broken by ID).")]
+LowerIsFavorable = Annotated[bool, typer.Option(help="Scores: lower scores are favourable (score <= T).")]
+JoinOpt = Annotated[Join, typer.Option(help=JOIN_HELP)]
+Duplicates = Annotated[OnDuplicate, typer.Option(
+    help="An ID twice in one input: error, or drop all its rows (counted in coverage).")]
+DropMissing = Annotated[bool, typer.Option(
+    help="Drop (and count) rows with a missing ID, decision or label instead of stopping.")]
+GroupConflicts = Annotated[OnConflict, typer.Option(
+    help="Group values that differ between files: error, or treat as missing (counted).")]
+OutputFormat = Annotated[Format | None, typer.Option(
+    "--format", "-f", help="Report format (default: from the -o extension, else table).")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]
+Width = Annotated[int, typer.Option(help="Width of the table report in columns.")]
+NoColor = Annotated[bool, typer.Option(help="No colour (also when NO_COLOR is set).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings on stderr.")]
+Debug = Annotated[bool, typer.Option(help="Show the Python traceback of an error (for bug reports).")]

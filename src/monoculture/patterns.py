@@ -1,0 +1,121 @@
+"""The pattern table C[cell, pattern]: the sufficient statistic of every binary metric (metrics.md §0).
+
+A *pattern* is one individual's row of the failure matrix together with which decision-makers saw
+them (all of them under the inner join). A *cell* is one combination of group values (one value per
+``--group`` attribute). The table stores, sparsely, how many linked individuals fall in each
+(cell, pattern) that occurs: at most N rows, usually far fewer. Per-attribute groups are unions of
+cells, so one table serves every grouping. Tables of shards of one population add up (`merge`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .link import Linked
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Rows of a pattern table (possibly restricted to some cells) with their weights.
+
+    ``fail`` and ``present`` are (R, k) booleans; ``weights`` is (R,) or a batch (B, R), e.g.
+    bootstrap replicates. Every metric function takes a `Counts` and broadcasts over the batch.
+    """
+
+    fail: np.ndarray
+    present: np.ndarray
+    weights: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return int(self.fail.shape[1])
+
+    @cached_property
+    def complete(self) -> bool:
+        """True when every row was seen by every decision-maker (the inner join)."""
+        return bool(self.present.all())
+
+    @cached_property
+    def masks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct presence masks (D, k) and each row's mask index (R,)."""
+        uniq, inverse = np.unique(self.present, axis=0, return_inverse=True)
+        return uniq, inverse.reshape(-1)
+
+    def with_weights(self, weights: np.ndarray) -> Counts:
+        return Counts(self.fail, self.present, weights)
+
+
+@dataclass(frozen=True)
+class PatternTable:
+    """Counts of linked individuals per (cell, failure pattern), stored sparsely."""
+
+    names: tuple[str, ...]
+    attributes: tuple[str, ...]
+    cell_labels: tuple[tuple[str, ...], ...]
+    fail: np.ndarray  # (P, k) bool: distinct patterns
+    present: np.ndarray  # (P, k) bool
+    row_cell: np.ndarray  # (R,) index into cell_labels
+    row_pattern: np.ndarray  # (R,) index into fail/present
+    row_count: np.ndarray  # (R,) int64, all > 0
+
+    @classmethod
+    def build(cls, linked: Linked) -> PatternTable:
+        """Reduce the linked failure matrix to pattern counts (one sort over N keys)."""
+        k = len(linked.names)
+        bits = np.concatenate([linked.fail, linked.present], axis=1)
+        if 2 * k <= 62:
+            keys = bits.astype(np.int64) @ (np.int64(1) << np.arange(2 * k, dtype=np.int64))
+            uniq, pattern = np.unique(keys, return_inverse=True)
+            ubits = ((uniq[:, None] >> np.arange(2 * k)) & 1).astype(bool)
+        else:
+            packed = np.packbits(bits, axis=1)
+            void = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+            _, first, pattern = np.unique(void, return_index=True, return_inverse=True)
+            ubits = bits[first]
+        pattern = pattern.reshape(-1)
+        n_cells = len(linked.cell_labels)
+        combined = pattern.astype(np.int64) * n_cells + linked.cell
+        keys2, counts = np.unique(combined, return_counts=True)
+        return cls(
+            names=tuple(linked.names),
+            attributes=tuple(linked.attributes),
+            cell_labels=tuple(linked.cell_labels),
+            fail=ubits[:, :k],
+            present=ubits[:, k:],
+            row_cell=(keys2 % n_cells).astype(np.int64),
+            row_pattern=(keys2 // n_cells).astype(np.int64),
+            row_count=counts.astype(np.int64),
+        )
+
+    @property
+    def k(self) -> int:
+        return len(self.names)
+
+    @property
+    def n(self) -> int:
+        return int(self.row_count.sum())
+
+    def counts(self, rows: np.ndarray | None = None) -> Counts:
+        """The `Counts` view of all rows, or of the selected rows (a boolean mask over rows)."""
+        if rows is None:
+            return Counts(self.fail[self.row_pattern], self.present[self.row_pattern], self.row_count)
+        p = self.row_pattern[rows]
+        return Counts(self.fail[p], self.present[p], self.row_count[rows])
+
+    def groups(self, attribute: str) -> list[tuple[str, np.ndarray]]:
+        """(group label, boolean mask over rows) for each value of one attribute, sorted by label."""
+        a = self.attributes.index(attribute)
+        labels = sorted({c[a] for c in self.cell_labels})
+        cell_value = np.array([c[a] for c in self.cell_labels], dtype=object)
+        return [(g, (cell_value == g)[self.row_cell]) for g in labels]
+
+    def intersections(self) -> list[tuple[str, np.ndarray]]:
+        """Each cell (one value of every attribute) as a group, labelled 'a=x & b=y'."""
+        out = []
+        for c, labels in enumerate(self.cell_labels):
+            text = " & ".join(f"{a}={v}" for a, v in zip(self.attributes, labels, strict=True))
+            out.append((text, self.row_cell == c))
+        return out

@@ -1,0 +1,186 @@
+"""Terminal report with rich: headline, coverage, decision-makers, ecosystem histogram, pairs, groups."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..result import AuditResult, Metric, ScopeResult
+
+MAX_MATRIX = 10  # above this many decision-makers the κ matrix becomes a list of the strongest pairs
+
+
+def pct(m: Metric, digits: int = 1) -> str:
+    if m.value is None:
+        return "undefined"
+    v = 100 * m.value
+    if 0 < abs(v) < 10 ** -digits:
+        return f"{v:.1e}%"
+    return f"{v:.{digits}f}%"
+
+
+def num(m: Metric, digits: int = 3) -> str:
+    if m.value is None:
+        return "undefined"
+    text = f"{m.value:.{digits}g}" if abs(m.value) >= 1e-3 or m.value == 0 else f"{m.value:.2e}"
+    return text + ("*" if m.flags else "")
+
+
+def _ci(m: Metric, fmt: str = "num") -> str:
+    if m.ci is None:
+        return ""
+    lo, hi = m.ci
+    if fmt == "pct":
+        return f" [{100 * lo:.1f}, {100 * hi:.1f}]"
+    return f" [{lo:.3g}, {hi:.3g}]"
+
+
+def _headline(r: AuditResult) -> Panel:
+    o = r.overall
+    k = len(r.decision_makers)
+    h = o.homogenization
+    if h.value is None:
+        verdict = Text(f"H undefined: {h.reason}", style="yellow")
+    elif h.value > 1:
+        verdict = Text(f"H = {num(h)}{_ci(h)}: the same people are failed by all {k} more often than "
+                       "independent decision-makers would", style="bold")
+    else:
+        verdict = Text(f"H = {num(h)}{_ci(h)}: systemic failure is no more common than under independence")
+    if h.p_value is not None:
+        verdict.append(f"  (permutation p = {h.p_value:.3g})")
+    body = Group(
+        Text(f"{k} decision-makers · {o.n:,} linked individuals · {r.join} join"),
+        Text(f"Rule: {r.rule}"),
+        Text(f"Systemic failure S = {pct(o.systemic_failure, 2)}{_ci(o.systemic_failure, 'pct')} "
+             f"failed by every decision-maker; expected if independent S_ind = {pct(o.expected_systemic_failure, 2)}"),
+        Text(f"Consistent success = {pct(o.consistent_success)} (expected {pct(o.expected_consistent_success)})"),
+        verdict,
+        *(Text(f"* {f}", style="dim") for f in h.flags),
+    )
+    return Panel(body, title="monoculture audit", title_align="left")
+
+
+def _coverage(r: AuditResult) -> Table:
+    c = r.coverage
+    t = Table(title=f"Coverage — {c.linked:,} of {c.individuals_seen:,} individuals linked "
+                    f"({c.join} join, IDs compared as {c.id_type})", title_justify="left", expand=False)
+    for col in ("decision-maker", "rows", "linked", "not linked", "dropped", "blank", "unseen"):
+        t.add_column(col, justify="right" if col != "decision-maker" else "left")
+    for s in c.sources:
+        dropped = s.missing_id + s.missing_decision + s.missing_label + s.duplicate_rows
+        t.add_row(escape(s.name), f"{s.rows:,}", f"{s.linked:,}", f"{s.not_linked:,}", f"{dropped:,}",
+                  f"{s.blank_cells:,}", f"{s.linked_individuals_unseen:,}")
+    t.caption = ("dropped = missing ID/decision/label or duplicate ID; blank = empty cell (not seen); "
+                 "unseen = linked individuals this decision-maker did not see")
+    t.caption_justify = "left"
+    return t
+
+
+def _decision_makers(r: AuditResult) -> Table:
+    t = Table(title="Decision-makers", title_justify="left")
+    t.add_column("name")
+    t.add_column("n", justify="right")
+    t.add_column("failure rate (linked)", justify="right")
+    t.add_column("failure rate (own input)", justify="right")
+    for d in r.decision_makers:
+        rate = pct(d.failure_rate) + _ci(d.failure_rate, "pct")
+        t.add_row(escape(d.name), f"{d.n:,}", rate, pct(d.input_failure_rate))
+    return t
+
+
+def _histogram(o: ScopeResult, width: int) -> Table:
+    t = Table(title="Ecosystem view — how many decision-makers fail each person", title_justify="left")
+    t.add_column("failed by", justify="right")
+    t.add_column("observed", justify="right")
+    t.add_column("independent", justify="right")
+    t.add_column("obs/indep", justify="right")
+    t.add_column("", no_wrap=True)
+    bar_width = max(10, min(30, width - 50))
+    top = max([b.observed.value or 0 for b in o.failure_count_histogram]
+              + [b.expected.value or 0 for b in o.failure_count_histogram] + [1e-12])
+    hidden = 0
+    for b in o.failure_count_histogram:
+        ov, ev = b.observed.value, b.expected.value
+        if len(o.failure_count_histogram) > 12 and (ov or 0) < 5e-4 and (ev or 0) < 5e-4:
+            hidden += 1
+            continue
+        ratio = f"{ov / ev:.2f}" if ov is not None and ev else "—"
+        bar = Text("█" * round((ov or 0) / top * bar_width), style="cyan")
+        bar.append("\n" + "░" * round((ev or 0) / top * bar_width), style="dim")
+        t.add_row(str(b.failures), pct(b.observed), pct(b.expected), ratio, bar)
+    t.caption = "█ observed  ░ independence baseline (Poisson-binomial of the failure rates)" + (
+        f"; {hidden} rows below 0.05% in both columns not shown" if hidden else "")
+    t.caption_justify = "left"
+    return t
+
+
+def _pairs(r: AuditResult) -> Table:
+    names = [d.name for d in r.decision_makers]
+    pairs = r.overall.pairwise
+    if len(names) <= MAX_MATRIX:
+        t = Table(title="Error consistency κ (pairs; 0 = independent, 1 = identical failures)", title_justify="left")
+        t.add_column("")
+        for n in names:
+            t.add_column(escape(n[:10]), justify="right")
+        lookup = {(p.a, p.b): p for p in pairs} | {(p.b, p.a): p for p in pairs}
+        for a in names:
+            cells = ["·" if a == b else num(lookup[(a, b)].error_consistency, 2) for b in names]
+            t.add_row(escape(a), *cells)
+        return t
+    t = Table(title=f"Strongest co-failing pairs (of {len(pairs)})", title_justify="left")
+    for col in ("a", "b", "κ", "lift"):
+        t.add_column(col, justify="left" if col in "ab" else "right")
+    ranked = sorted(pairs, key=lambda p: -(p.error_consistency.value if p.error_consistency.value is not None else -9))
+    for p in ranked[:15]:
+        t.add_row(escape(p.a), escape(p.b), num(p.error_consistency, 3), num(p.cofailure_lift, 3))
+    return t
+
+
+def _groups(r: AuditResult) -> Table:
+    t = Table(title="By group (each group's own failure rates form its baseline)", title_justify="left")
+    for col in ("attribute", "group", "n", "share", "share of S", "S", "S_ind", "H"):
+        t.add_column(col, justify="left" if col in ("attribute", "group") else "right")
+    for g in r.groups:
+        t.add_row(escape(g.attribute), escape(g.group), f"{g.n:,}", pct(g.share_of_population),
+                  pct(g.share_of_systemic_failures), pct(g.systemic_failure, 2),
+                  pct(g.expected_systemic_failure, 2), num(g.homogenization) + _ci(g.homogenization))
+    t.caption = "share of S = the group's share of everyone failed by every decision-maker; * = unstable (N·S_ind < 5)"
+    t.caption_justify = "left"
+    return t
+
+
+def _undefined_notes(r: AuditResult) -> list[str]:
+    notes = []
+    for g in r.groups:
+        if g.homogenization.value is None:
+            notes.append(f"H for {g.attribute}={g.group}: {g.homogenization.reason}")
+    for p in r.overall.pairwise:
+        if p.error_consistency.value is None:
+            notes.append(f"κ for {p.a}–{p.b}: {p.error_consistency.reason}")
+    return notes
+
+
+def render_terminal(r: AuditResult, *, width: int = 100, color: bool = False) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, force_terminal=color, no_color=not color,
+                      color_system="standard" if color else None)
+    console.print(_headline(r))
+    console.print(_coverage(r))
+    console.print(_decision_makers(r))
+    console.print(_histogram(r.overall, width))
+    console.print(_pairs(r))
+    if r.groups:
+        console.print(_groups(r))
+    notes = _undefined_notes(r)
+    if notes:
+        console.print(Text("Undefined values:", style="bold"))
+        for note in notes[:20]:
+            console.print(Text(f"  - {note}"))
+        if len(notes) > 20:
+            console.print(Text(f"  ... and {len(notes) - 20} more (see --format json)"))
+    return buf.getvalue()

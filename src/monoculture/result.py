@@ -1,0 +1,110 @@
+"""The result object: plain dataclasses that every renderer takes and none computes on."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class Metric:
+    """One number with its provenance: ``value`` is None when undefined, and ``reason`` says why."""
+
+    value: float | None
+    reason: str | None = None
+    ci: tuple[float, float] | None = None
+    p_value: float | None = None
+    flags: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, value: float | np.floating | np.ndarray, reason: str) -> Metric:
+        """A metric from a computed value; NaN becomes undefined with `reason`."""
+        v = float(value)
+        if math.isnan(v) or math.isinf(v):
+            return cls(None, reason)
+        return cls(v)
+
+    @property
+    def defined(self) -> bool:
+        return self.value is not None
+
+
+@dataclass
+class HistogramBin:
+    failures: int
+    observed: Metric
+    expected: Metric
+
+
+@dataclass
+class PairResult:
+    a: str
+    b: str
+    n: int
+    error_consistency: Metric
+    cofailure_lift: Metric
+    double_fault: Metric
+    q_statistic: Metric
+    correlation: Metric
+    disagreement: Metric
+
+
+@dataclass
+class ScopeResult:
+    """Metrics for one population: everyone linked (`overall`) or one group."""
+
+    n: int
+    failure_rates: dict[str, Metric]
+    systemic_failure: Metric
+    expected_systemic_failure: Metric
+    homogenization: Metric
+    consistent_success: Metric
+    expected_consistent_success: Metric
+    failure_count_histogram: list[HistogramBin]
+    pairwise: list[PairResult] = field(default_factory=list)
+
+
+@dataclass
+class GroupResult(ScopeResult):
+    attribute: str = ""
+    group: str = ""
+    share_of_population: Metric = field(default_factory=lambda: Metric(None, "not computed"))
+    share_of_systemic_failures: Metric = field(default_factory=lambda: Metric(None, "not computed"))
+
+
+@dataclass
+class DecisionMakerResult:
+    name: str
+    n: int
+    failure_rate: Metric
+    input_rows: int
+    input_failure_rate: Metric  # over every valid row of its own input, before linking
+
+
+@dataclass
+class InputResult:
+    path: str
+    format: str
+    sha256: str
+    rows: int
+    decision_makers: list[str]
+
+
+@dataclass
+class AuditResult:
+    schema_version: str
+    tool_version: str
+    rule: str
+    join: str
+    options: dict[str, Any]
+    inputs: list[InputResult]
+    decision_makers: list[DecisionMakerResult]
+    overall: ScopeResult
+    groups: list[GroupResult]
+    coverage: Any  # link.Coverage
+    warnings: list[str]

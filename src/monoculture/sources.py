@@ -1,0 +1,275 @@
+"""Turn input files of any supported layout into one `Source` per decision-maker.
+
+Layouts:
+
+- ``files``: one file per decision-maker, named ``NAME=PATH`` or by the file stem.
+- ``wide``: one row per individual, one decision column per decision-maker (``--decision-columns``,
+  glob patterns allowed). An empty cell means that decision-maker did not see the individual.
+- ``stacked``: one row per (individual, decision-maker), the decision-maker named in a column.
+- ``transposed``: one row per decision-maker (named in a column), one column per individual.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import InputError, UsageError
+from .io import STDIN, InputFile, read_header, read_table
+
+LAYOUTS = ("files", "wide", "stacked", "transposed")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column names, as given by the user (see the CLI options of the same names)."""
+
+    id: str = "id"
+    decision: str = "decision"
+    label: str | None = None
+    groups: tuple[str, ...] = ()
+    decision_columns: tuple[str, ...] = ()
+    decision_maker_column: str = "decision_maker"
+
+
+@dataclass
+class Source:
+    """One decision-maker's rows: IDs, decisions, optional labels and group attributes."""
+
+    name: str
+    file: str
+    ids: pa.ChunkedArray
+    decision: pa.ChunkedArray
+    label: pa.ChunkedArray | None = None
+    groups: dict[str, pa.ChunkedArray] = field(default_factory=dict)
+    blank_is_unseen: bool = False  # wide/transposed: an empty cell is "did not see", not bad data
+
+    @property
+    def rows(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class People:
+    """The optional people file: group attributes (and possibly the shared label) keyed by ID."""
+
+    file: str
+    ids: pa.ChunkedArray
+    groups: dict[str, pa.ChunkedArray]
+    label: pa.ChunkedArray | None
+    rows: int
+
+
+def split_name(arg: str) -> tuple[str | None, str]:
+    """``NAME=PATH`` → (NAME, PATH); a plain path (even one containing '=') → (None, PATH)."""
+    if "=" in arg and not os.path.exists(arg):
+        name, path = arg.split("=", 1)
+        if name and os.sep not in name:
+            return name.strip(), path
+    return None, arg
+
+
+def stem(path: str) -> str:
+    base = os.path.basename(path)
+    for suffix in (".csv.gz", ".tsv.gz", ".txt.gz", ".parquet", ".csv", ".tsv", ".txt", ".pq", ".parq"):
+        if base.lower().endswith(suffix):
+            return base[: -len(suffix)]
+    return base.rsplit(".", 1)[0] if "." in base else base
+
+
+def _roles(cols: Columns) -> dict[str, str]:
+    roles = {cols.id: "ID (--id)", cols.decision: "decision (--decision)"}
+    if cols.label:
+        roles[cols.label] = "label (--label)"
+    roles[cols.decision_maker_column] = "decision-maker (--decision-maker-column)"
+    for g in cols.groups:
+        roles[g] = "group (--group)"
+    return roles
+
+
+def _load(path: str, needed: list[str], optional: list[str], cols: Columns) -> tuple[pa.Table, InputFile]:
+    """Read `needed` columns (each must exist) and those of `optional` that the file has."""
+    if path == STDIN:
+        table, info = read_table(path)
+        header = table.column_names
+    else:
+        header = read_header(path)
+    wanted = list(dict.fromkeys(needed + [c for c in optional if c in header]))
+    if path == STDIN:
+        from .io import require_columns
+
+        require_columns("<stdin>", header, needed, _roles(cols))
+        return table.select(wanted), info
+    return read_table(path, wanted, _roles(cols))
+
+
+def load_sources(
+    args: list[str], layout: str, cols: Columns, people_has: set[str]
+) -> tuple[list[Source], list[InputFile]]:
+    """Read every input into Sources. `people_has` lists columns a people file supplies."""
+    if layout not in LAYOUTS:
+        raise UsageError(f"unknown layout '{layout}'; expected one of {', '.join(LAYOUTS)}")
+    loaders = {"files": _files, "wide": _wide, "stacked": _stacked, "transposed": _transposed}
+    sources: list[Source] = []
+    inputs: list[InputFile] = []
+    for arg in args:
+        got, info = loaders[layout](arg, cols, people_has)
+        sources.extend(got)
+        inputs.append(info)
+    seen: dict[str, str] = {}
+    for s in sources:
+        if s.name in seen:
+            raise UsageError(
+                f"decision-maker '{s.name}' is named twice (in {seen[s.name]} and {s.file}); "
+                "give each a distinct name with NAME=PATH"
+            )
+        seen[s.name] = s.file
+    return sources, inputs
+
+
+def _label_needed(cols: Columns, header_has_label: bool, file: str, people_has: set[str]) -> None:
+    if cols.label and not header_has_label and cols.label not in people_has:
+        raise InputError(
+            "label column not found in this file nor in the people file (--people)",
+            file=file,
+            column=cols.label,
+        )
+
+
+def _files(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
+    name, path = split_name(arg)
+    optional = ([cols.label] if cols.label else []) + list(cols.groups)
+    table, info = _load(path, [cols.id, cols.decision], optional, cols)
+    _label_needed(cols, cols.label in table.column_names, info.path, people_has)
+    source = Source(
+        name=name or (stem(path) if path != STDIN else "stdin"),
+        file=info.path,
+        ids=table[cols.id],
+        decision=table[cols.decision],
+        label=table[cols.label] if cols.label and cols.label in table.column_names else None,
+        groups={g: table[g] for g in cols.groups if g in table.column_names},
+    )
+    return [source], info
+
+
+def match_columns(header: list[str], patterns: tuple[str, ...], exclude: set[str], file: str) -> list[str]:
+    """Header columns matching any glob pattern, in header order; a pattern matching nothing is an error."""
+    chosen: list[str] = []
+    for pat in patterns:
+        hits = [h for h in header if fnmatch.fnmatchcase(h, pat) and h not in exclude]
+        if not hits:
+            raise InputError(f"no column matches --decision-columns '{pat}'", file=file)
+        chosen.extend(h for h in hits if h not in chosen)
+    return [h for h in header if h in chosen]
+
+
+def _wide(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
+    _, path = split_name(arg)
+    if not cols.decision_columns:
+        raise UsageError("the wide layout needs --decision-columns (names or glob patterns)")
+    if path == STDIN:
+        full, info = read_table(path)
+        header = full.column_names
+    else:
+        header = read_header(path)
+    exclude = {cols.id, *(cols.groups), *([cols.label] if cols.label else [])}
+    dcols = match_columns(header, cols.decision_columns, exclude, path)
+    optional = ([cols.label] if cols.label else []) + list(cols.groups)
+    table, info = _load(path, [cols.id, *dcols], optional, cols)
+    _label_needed(cols, cols.label in table.column_names, info.path, people_has)
+    label = table[cols.label] if cols.label and cols.label in table.column_names else None
+    groups = {g: table[g] for g in cols.groups if g in table.column_names}
+    sources = [
+        Source(name=c, file=info.path, ids=table[cols.id], decision=table[c], label=label, groups=groups,
+               blank_is_unseen=True)
+        for c in dcols
+    ]
+    return sources, info
+
+
+def _stacked(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
+    _, path = split_name(arg)
+    optional = ([cols.label] if cols.label else []) + list(cols.groups)
+    table, info = _load(path, [cols.id, cols.decision_maker_column, cols.decision], optional, cols)
+    _label_needed(cols, cols.label in table.column_names, info.path, people_has)
+    dm = table[cols.decision_maker_column]
+    if dm.null_count:
+        first = int(np.flatnonzero(dm.is_null().to_numpy(zero_copy_only=False))[0]) + 1
+        raise InputError(
+            f"{dm.null_count} rows have no decision-maker name",
+            file=info.path, column=cols.decision_maker_column, row=first,
+        )
+    names = pc.cast(dm, pa.string()) if not pa.types.is_string(dm.type) else dm
+    names = pc.utf8_trim_whitespace(names)
+    encoded = pc.dictionary_encode(names).combine_chunks()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
+    sources = []
+    for code in sorted(range(len(encoded.dictionary)), key=lambda c: str(encoded.dictionary[c])):
+        rows = pa.array(order[bounds[code]:bounds[code + 1]])
+        part = table.take(rows)
+        sources.append(Source(
+            name=str(encoded.dictionary[code].as_py()),
+            file=info.path,
+            ids=part[cols.id],
+            decision=part[cols.decision],
+            label=part[cols.label] if cols.label and cols.label in part.column_names else None,
+            groups={g: part[g] for g in cols.groups if g in part.column_names},
+        ))
+    return sources, info
+
+
+def _transposed(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
+    _, path = split_name(arg)
+    table, info = read_table(path)
+    name_col = cols.decision_maker_column
+    if name_col not in table.column_names:
+        raise InputError(
+            "decision-maker name column not found (the transposed layout has one row per decision-maker)",
+            file=info.path, column=name_col,
+        )
+    if cols.label and cols.label not in people_has:
+        raise InputError("in the transposed layout the label must come from the people file (--people)",
+                         file=info.path, column=cols.label)
+    item_cols = [c for c in table.column_names if c != name_col]
+    if cols.decision_columns:
+        item_cols = match_columns(item_cols, cols.decision_columns, set(), info.path)
+    ids = pa.chunked_array([pa.array(item_cols, pa.string())])
+    names = [str(v) for v in table[name_col].to_pylist()]
+    sources = []
+    for r, dm_name in enumerate(names):
+        row = table.slice(r, 1)
+        values = [row[c][0] for c in item_cols]
+        types = {v.type for v in values}
+        arr = pa.array([v.as_py() for v in values], type=types.pop() if len(types) == 1 else None)
+        sources.append(Source(name=dm_name, file=info.path, ids=ids, decision=pa.chunked_array([arr]),
+                              blank_is_unseen=True))
+    return sources, info
+
+
+def load_people(path: str, cols: Columns) -> People:
+    """The people file: ID plus whichever of the group and label columns it has (at least one)."""
+    header = read_header(path) if path != STDIN else None
+    if header is None:
+        raise UsageError("the people file cannot be standard input")
+    wanted = [g for g in cols.groups if g in header]
+    if cols.label and cols.label in header:
+        wanted.append(cols.label)
+    if not wanted:
+        raise InputError(
+            "the people file has none of the --group or --label columns", file=path
+        )
+    table, info = read_table(path, [cols.id, *wanted], _roles(cols))
+    return People(
+        file=info.path,
+        ids=table[cols.id],
+        groups={g: table[g] for g in cols.groups if g in table.column_names},
+        label=table[cols.label] if cols.label and cols.label in table.column_names else None,
+        rows=info.rows,
+    )

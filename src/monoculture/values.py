@@ -1,0 +1,111 @@
+"""Canonical forms of decision and label values, so `1`, `1.0`, `True` and `" true "` compare equal.
+
+The canonical form of a value is a string token:
+
+- missing (null, NaN, empty or blank string) → no token (missing);
+- booleans and the strings "true"/"false" (any case) → "1" / "0";
+- numbers, and strings that parse as finite numbers, → the shortest decimal form ("1.0" → "1",
+  "0.50" → "0.5");
+- any other string → itself with surrounding white space removed (case is kept: "Yes" ≠ "yes").
+
+Work is done once per distinct value (a dictionary encoding), never once per row.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import InputError
+
+
+def canonical(value: object) -> str | None:
+    """The canonical token of one value (see the module docstring), or None when missing."""
+    if value is None:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "1" if value else "0"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return _number(float(value))
+    text = str(value).strip()
+    if not text:
+        return None
+    low = text.lower()
+    if low in ("true", "false"):
+        return "1" if low == "true" else "0"
+    try:
+        num = float(text)
+    except ValueError:
+        return text
+    if math.isnan(num):
+        return None
+    return _number(num) if math.isfinite(num) else text
+
+
+def _number(num: float) -> str | None:
+    if math.isnan(num):
+        return None
+    if num.is_integer() and abs(num) < 2**63:
+        return str(int(num))
+    return repr(num)
+
+
+class Vocabulary:
+    """A growing map from canonical token to a small integer code shared by several columns."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def code(self, token: str) -> int:
+        if token not in self._index:
+            self._index[token] = len(self.tokens)
+            self.tokens.append(token)
+        return self._index[token]
+
+    def encode(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Codes (int64) of the canonical tokens of `values`; -1 where a value is missing."""
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+        if pa.types.is_dictionary(values.type):
+            encoded = values
+        else:
+            encoded = pc.dictionary_encode(values)
+        dictionary = encoded.dictionary.to_pylist()
+        mapping = np.array(
+            [-1 if (t := canonical(v)) is None else self.code(t) for v in dictionary] + [-1],
+            dtype=np.int64,
+        )
+        indices = encoded.indices.to_numpy(zero_copy_only=False)
+        idx = np.where(encoded.indices.is_null().to_numpy(zero_copy_only=False), len(dictionary), indices)
+        return mapping[idx.astype(np.int64)]
+
+
+def as_numbers(values: pa.ChunkedArray | pa.Array, file: str, column: str) -> np.ndarray:
+    """Float64 scores (NaN where missing). A value that is not a number is an error naming its row."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_boolean(values.type):
+        return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+    if pa.types.is_decimal(values.type):
+        return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+    texts = values.cast(pa.string()).to_pylist()
+    out = np.full(len(texts), np.nan)
+    for i, text in enumerate(texts):
+        if text is None or not text.strip():
+            continue
+        try:
+            out[i] = float(text)
+        except ValueError:
+            raise InputError(
+                "a threshold or top fraction needs numeric scores; found a value that is not a number",
+                file=file,
+                column=column,
+                row=i + 1,
+            ) from None
+    return out
