@@ -18,6 +18,7 @@ from . import __version__
 from . import options as opt
 from .audit import audit as run_audit
 from .errors import MonocultureError, UsageError
+from .inference import InferenceOptions
 from .report import EXTENSIONS, Format, render
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_ERROR = 0, 1, 2
@@ -85,6 +86,14 @@ def audit(
     duplicates: opt.Duplicates = opt.OnDuplicate.error,
     drop_missing: opt.DropMissing = False,
     group_conflicts: opt.GroupConflicts = opt.OnConflict.error,
+    bootstrap: opt.Bootstrap = 1000,
+    seed: opt.Seed = 0,
+    alpha: opt.Alpha = 0.05,
+    ci: opt.CI = opt.CIMethod.percentile,
+    permutations: opt.Permutations = 9999,
+    adjust: opt.AdjustOpt = opt.Adjust.holm,
+    min_group_size: opt.MinGroupSize = 30,
+    suppress_below: opt.SuppressBelow = 0,
     output_format: opt.OutputFormat = None,
     output: opt.Output = None,
     width: opt.Width = 100,
@@ -104,6 +113,9 @@ def audit(
             top_fraction=top_fraction, lower_is_favorable=lower_is_favorable, join=join.value,
             on_duplicate=duplicates.value, on_missing="drop" if drop_missing else "error",
             on_group_conflict=group_conflicts.value,
+            inference=InferenceOptions(bootstrap=bootstrap, seed=seed, alpha=alpha, ci=ci.value,
+                                       permutations=permutations, adjust=adjust.value),
+            min_group_size=min_group_size, suppress_below=suppress_below,
         )
         fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
         color = (output is None and fmt is Format.table and sys.stdout.isatty() and not no_color

@@ -64,7 +64,8 @@ Decision = Annotated[str, typer.Option(help="Column holding the decision (or sco
 Label = Annotated[str | None, typer.Option(
     help="Column holding the true outcome; from the input or the --people file.")]
 Groups = Annotated[list[str] | None, typer.Option("--group", "-g", help="Group attribute column; repeat for several.")]
-Intersect = Annotated[bool, typer.Option(help="Also report the intersections of all --group attributes.")]
+Intersect = Annotated[bool, typer.Option(
+    "--intersect", help="Also report the intersections of all --group attributes.")]
 People = Annotated[str | None, typer.Option(help="People file keyed by --id with group (and label) columns.")]
 LayoutOpt = Annotated[Layout | None, typer.Option(help=LAYOUT_HELP)]
 DecisionColumns = Annotated[list[str] | None, typer.Option(
@@ -79,18 +80,45 @@ Threshold = Annotated[list[str] | None, typer.Option(
     help="Scores: score >= T is favourable. NAME=T overrides it for one decision-maker; repeatable.")]
 TopFraction = Annotated[float | None, typer.Option(
     help="Scores: the top Q of each decision-maker's rows are favourable (ties broken by ID).")]
-LowerIsFavorable = Annotated[bool, typer.Option(help="Scores: lower scores are favourable (score <= T).")]
+LowerIsFavorable = Annotated[bool, typer.Option(
+    "--lower-is-favorable", help="Scores: lower scores are favourable (score <= T).")]
 JoinOpt = Annotated[Join, typer.Option(help=JOIN_HELP)]
 Duplicates = Annotated[OnDuplicate, typer.Option(
     help="An ID twice in one input: error, or drop all its rows (counted in coverage).")]
-DropMissing = Annotated[bool, typer.Option(
+DropMissing = Annotated[bool, typer.Option("--drop-missing",
     help="Drop (and count) rows with a missing ID, decision or label instead of stopping.")]
 GroupConflicts = Annotated[OnConflict, typer.Option(
     help="Group values that differ between files: error, or treat as missing (counted).")]
+class CIMethod(StrEnum):
+    percentile = "percentile"
+    bca = "bca"
+
+
+class Adjust(StrEnum):
+    holm = "holm"
+    bh = "bh"
+    none = "none"
+
+
+Bootstrap = Annotated[int, typer.Option(
+    help="Bootstrap replicates (multinomial draws on the pattern table) for intervals; 0 turns intervals off.")]
+Seed = Annotated[int, typer.Option(help="Random seed for the bootstrap and permutations (same seed, same output).")]
+Alpha = Annotated[float, typer.Option(help="One alpha for every interval (level 1 − alpha) and test.")]
+CI = Annotated[CIMethod, typer.Option(
+    "--ci", help="Bootstrap interval: percentile or bca (bias-corrected, accelerated).")]
+Permutations = Annotated[int, typer.Option(
+    help="Permutations for the independence test of systemic failure; 0 turns tests off.")]
+AdjustOpt = Annotated[Adjust, typer.Option(
+    "--adjust", help="Multiple-comparison adjustment of the per-group p-values: holm, bh (Benjamini–Hochberg), none.")]
+MinGroupSize = Annotated[int, typer.Option(
+    help="Groups smaller than this are computed and shown, with a warning, but never flagged.")]
+SuppressBelow = Annotated[int, typer.Option(
+    help="Groups smaller than this (and the complements that would reveal them) publish no count or rate; "
+    "0 = off.")]
 OutputFormat = Annotated[Format | None, typer.Option(
     "--format", "-f", help="Report format (default: from the -o extension, else table).")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]
 Width = Annotated[int, typer.Option(help="Width of the table report in columns.")]
-NoColor = Annotated[bool, typer.Option(help="No colour (also when NO_COLOR is set).")]
+NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (also when NO_COLOR is set).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings on stderr.")]
-Debug = Annotated[bool, typer.Option(help="Show the Python traceback of an error (for bug reports).")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback of an error (for bug reports).")]

@@ -18,7 +18,9 @@ class Metric:
     value: float | None
     reason: str | None = None
     ci: tuple[float, float] | None = None
+    ci_method: str | None = None
     p_value: float | None = None
+    p_adjusted: float | None = None
     flags: list[str] = field(default_factory=list)
 
     @classmethod
@@ -63,9 +65,12 @@ class ScopeResult:
     systemic_failure: Metric
     expected_systemic_failure: Metric
     homogenization: Metric
+    log_homogenization: Metric
+    bounded_homogenization: Metric
     consistent_success: Metric
     expected_consistent_success: Metric
     failure_count_histogram: list[HistogramBin]
+    diversity: dict[str, Metric] = field(default_factory=dict)
     pairwise: list[PairResult] = field(default_factory=list)
 
 
@@ -75,6 +80,31 @@ class GroupResult(ScopeResult):
     group: str = ""
     share_of_population: Metric = field(default_factory=lambda: Metric(None, "not computed"))
     share_of_systemic_failures: Metric = field(default_factory=lambda: Metric(None, "not computed"))
+    small: bool = False  # below --min-group-size: computed, never flagged
+    suppressed: bool = False  # below --suppress-below (or its complement): nothing published
+
+
+@dataclass
+class GroupHomogenization:
+    """Group-level homogenization for one attribute (Bommasani et al. 2022) and the decomposition of H."""
+
+    attribute: str
+    population: str  # which population the rates use
+    groups: int
+    average: Metric
+    uniform: Metric
+    worst: Metric
+    variance: Metric
+    between: Metric
+    within: Metric
+
+
+@dataclass
+class SizeSensitivity:
+    m: int
+    subsets: int
+    sampled: bool
+    homogenization: Metric
 
 
 @dataclass
@@ -108,3 +138,6 @@ class AuditResult:
     groups: list[GroupResult]
     coverage: Any  # link.Coverage
     warnings: list[str]
+    group_homogenization: list[GroupHomogenization] = field(default_factory=list)
+    leave_one_out: dict[str, Metric] = field(default_factory=dict)
+    homogenization_by_size: list[SizeSensitivity] = field(default_factory=list)

@@ -30,16 +30,18 @@ class PairTables:
 
 
 def pair_tables(c: Counts) -> PairTables:
-    """All pairwise 2×2 failure tables from the pattern table, in one pass over its rows."""
+    """All pairwise 2×2 failure tables from the pattern table (matrix products over its rows)."""
     w = np.asarray(c.weights, dtype=float)
     f = (c.fail & c.present).astype(float)
     s = (~c.fail & c.present).astype(float)
-    both = "...r,ra,rb->...ab"
+    wf = w[..., :, None] * f  # (..., R, k)
+    ws = w[..., :, None] * s
+    n10 = np.swapaxes(wf, -1, -2) @ s
     return PairTables(
-        n11=np.einsum(both, w, f, f),
-        n10=np.einsum(both, w, f, s),
-        n01=np.einsum(both, w, s, f),
-        n00=np.einsum(both, w, s, s),
+        n11=np.swapaxes(wf, -1, -2) @ f,
+        n10=n10,
+        n01=np.swapaxes(n10, -1, -2),
+        n00=np.swapaxes(ws, -1, -2) @ s,
     )
 
 

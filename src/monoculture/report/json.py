@@ -15,8 +15,11 @@ def metric_dict(m: Metric) -> dict[str, Any]:
         out["reason"] = m.reason
     if m.ci is not None:
         out["ci"] = [m.ci[0], m.ci[1]]
+        out["ci_method"] = m.ci_method
     if m.p_value is not None:
         out["p_value"] = m.p_value
+    if m.p_adjusted is not None:
+        out["p_adjusted"] = m.p_adjusted
     if m.flags:
         out["flags"] = list(m.flags)
     return out
