@@ -8,8 +8,17 @@ from dataclasses import asdict
 import numpy as np
 
 from . import __version__
+from .errors import UsageError
 from .failures import FailureRule
-from .grouping import attribute_homogenization, by_size, group_results, leave_one_out
+from .grouping import (
+    PARITY_MODES,
+    attribute_homogenization,
+    by_size,
+    group_results,
+    leave_one_out,
+    parity_results,
+    withhold_group_level,
+)
 from .inference import InferenceOptions, check_inference, multinomial_weights, systemic_failure_permutation_test
 from .io import expand_paths
 from .link import Coverage, LinkOptions, link
@@ -45,13 +54,13 @@ def audit(
     inference: InferenceOptions | None = None,
     min_group_size: int = 30,
     suppress_below: int = 0,
+    parity: str | None = None,
 ) -> AuditResult:
     """Audit an ecosystem of decision-makers for systemic failure and outcome homogenization.
 
     Parameters mirror the options of ``monoculture audit`` (see ``monoculture audit --help``).
     Raises `monoculture.MonocultureError` (with file/column/row) on any input it cannot audit.
     """
-    from .errors import UsageError
 
     if failure is None:
         if label is None:
@@ -100,6 +109,7 @@ def audit(
         table, rule=linked.rule.description, join=join, options=options, inputs=input_results,
         coverage=linked.coverage, warnings=list(linked.warnings), intersect=intersect,
         inference=inference or InferenceOptions(), min_group_size=min_group_size, suppress_below=suppress_below,
+        parity=parity,
     )
 
 
@@ -116,10 +126,15 @@ def measure(
     inference: InferenceOptions | None = None,
     min_group_size: int = 30,
     suppress_below: int = 0,
+    parity: str | None = None,
 ) -> AuditResult:
     """Every metric, interval and test from the pattern table alone (no row is read again)."""
     inference = inference or InferenceOptions()
     check_inference(inference)
+    if parity is not None and parity not in PARITY_MODES:
+        raise UsageError(f"--parity must be one of {', '.join(PARITY_MODES)}; got '{parity}'")
+    if parity is not None and table.input_counts is None:
+        raise UsageError("--parity needs the input files (a pattern table alone lacks whole-input rates)")
     names = list(table.names)
     seeds = np.random.SeedSequence(inference.seed).spawn(4)
     rng_boot, rng_perm, rng_groups, rng_size = (np.random.default_rng(s) for s in seeds)
@@ -143,12 +158,17 @@ def measure(
                                          "no valid row in the input"),
         ))
     options = options | {"inference": asdict(inference), "min_group_size": min_group_size,
-                         "suppress_below": suppress_below}
+                         "suppress_below": suppress_below, "parity": parity}
+    parity_overall, group_h = None, attribute_homogenization(table, inference, weights, intersect)
+    if parity is not None:
+        parity_overall, group_h = parity_results(table, intersect)
+    withhold_group_level(group_h, groups)
     result = AuditResult(
         schema_version=SCHEMA_VERSION, tool_version=__version__, rule=rule, join=join, options=options,
         inputs=inputs, decision_makers=dms, overall=overall, groups=groups, coverage=coverage,
         warnings=[],
-        group_homogenization=attribute_homogenization(table, inference, weights, intersect),
+        group_homogenization=group_h,
+        parity=parity_overall,
         leave_one_out=leave_one_out(c, names, inference, weights),
         homogenization_by_size=by_size(c, rng_size),
     )

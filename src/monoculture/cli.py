@@ -94,6 +94,7 @@ def audit(
     adjust: opt.AdjustOpt = opt.Adjust.holm,
     min_group_size: opt.MinGroupSize = 30,
     suppress_below: opt.SuppressBelow = 0,
+    parity: opt.ParityOpt = None,
     output_format: opt.OutputFormat = None,
     output: opt.Output = None,
     width: opt.Width = 100,
@@ -116,6 +117,7 @@ def audit(
             inference=InferenceOptions(bootstrap=bootstrap, seed=seed, alpha=alpha, ci=ci.value,
                                        permutations=permutations, adjust=adjust.value),
             min_group_size=min_group_size, suppress_below=suppress_below,
+            parity=parity.value if parity else None,
         )
         fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
         color = (output is None and fmt is Format.table and sys.stdout.isatty() and not no_color

@@ -21,8 +21,9 @@ from .inference import (
     wilson,
 )
 from .metrics import groups as group_metrics
+from .metrics._base import divide
 from .patterns import Counts, PatternTable
-from .result import GroupHomogenization, GroupResult, Metric, SizeSensitivity
+from .result import GroupHomogenization, GroupResult, Metric, ParityResult, SizeSensitivity
 from .scope import Estimate, attach, scope_result
 
 MAX_SUBSETS = 200
@@ -212,3 +213,77 @@ def by_size(c: Counts, rng: np.random.Generator) -> list[SizeSensitivity]:
             metric.flags.append(f"mean over the {len(ok)} of {len(values)} subsets where H is defined")
         out.append(SizeSensitivity(m=m, subsets=len(subsets), sampled=total > MAX_SUBSETS, homogenization=metric))
     return out
+
+
+PARITY_MODES = ("bommasani2022",)
+PARITY_DESCRIPTION = (
+    "bommasani2022 parity: failure rates over each decision-maker's whole input (not only the linked "
+    "individuals); a (person, decision-maker) cell with a label but no decision counts as a failure; an "
+    "empty group's failure rate is 1; systemic failure S over the linked individuals; variance with ddof = 1"
+)
+
+
+def parity_results(table: PatternTable, intersect: bool) -> tuple[ParityResult, list[GroupHomogenization]]:
+    """The reference implementation's numbers (rishibommasani/HomogenizationNeurIPS2022, src/homogenization.py).
+
+    Its choices, reproduced here only on request: an empty group's error rate is 1; a missing decision is
+    an error; every rate is over the decision-maker's own population, while S is over the intersection.
+    """
+    assert table.input_counts is not None
+    counts = table.input_counts  # (k, cells, 3)
+    n_cells = counts[:, :, 0] + counts[:, :, 2]
+    f_cells = counts[:, :, 1] + counts[:, :, 2]
+    n_i, f_i = n_cells.sum(axis=1), f_cells.sum(axis=1)
+    e = divide(f_i, n_i)
+    s = float(metrics.systemic_failure(table.counts()))
+    s_ind = float(np.prod(e))
+    reason = "some decision-maker's whole-input failure rate is 0 (S_ind = 0)"
+    overall = ParityResult(
+        mode="bommasani2022", description=PARITY_DESCRIPTION,
+        failure_rates={name: Metric.of(v, "empty input") for name, v in zip(table.names, e, strict=True)},
+        systemic_failure=Metric(s), expected_systemic_failure=Metric.of(s_ind, "empty input"),
+        homogenization=Metric.of(divide(s, s_ind), reason),
+    )
+    out = []
+    for attr, groups in _cell_groups(table, intersect):
+        n_g = np.stack([n_cells[:, cells].sum(axis=1) for _, cells in groups])  # (G, k)
+        f_g = np.stack([f_cells[:, cells].sum(axis=1) for _, cells in groups])
+        e_g = np.where(n_g > 0, divide(f_g, n_g), 1.0)  # the reference's empty-group rule
+        q = divide(n_g, n_i[None, :])
+        out.append(GroupHomogenization(
+            attribute=attr, population="each decision-maker's whole input (parity: bommasani2022)",
+            groups=len(groups),
+            average=Metric.of(group_metrics.average_case(q, e_g, e), reason),
+            uniform=Metric.of(group_metrics.uniform_case(e_g, e), reason),
+            worst=Metric.of(group_metrics.worst_case(e_g, e), reason),
+            variance=Metric.of(group_metrics.group_variance(e_g), "fewer than two groups"),
+            between=Metric(None, "not part of the reference code (parity mode)"),
+            within=Metric(None, "not part of the reference code (parity mode)"),
+        ))
+    return overall, out
+
+
+def _cell_groups(table: PatternTable, intersect: bool) -> list[tuple[str, list[tuple[str, np.ndarray]]]]:
+    """Like `group_members`, but as cell indices (the parity counts are per cell, not per table row)."""
+    out = []
+    for a, attr in enumerate(table.attributes):
+        labels = sorted({c[a] for c in table.cell_labels})
+        out.append((attr, [(g, np.array([i for i, c in enumerate(table.cell_labels) if c[a] == g]))
+                           for g in labels]))
+    if intersect and len(table.attributes) >= 2:
+        out.append((" & ".join(table.attributes),
+                    [(" & ".join(c), np.array([i])) for i, c in enumerate(table.cell_labels)]))
+    return out
+
+
+def withhold_group_level(group_h: list[GroupHomogenization], groups: list[GroupResult]) -> None:
+    """Blank the group-level measures of any attribute with a suppressed group: H_worst, H_unif, H_avg
+    and the variance are functions of every group's rates, so they could reveal the suppressed one."""
+    hidden = {g.attribute for g in groups if g.suppressed}
+    reason = "suppressed: depends on the rates of a suppressed group (--suppress-below)"
+    for a in group_h:
+        if a.attribute in hidden:
+            a.average = Metric(None, reason)
+            a.uniform = Metric(None, reason)
+            a.worst = Metric(None, reason)
+            a.variance = Metric(None, reason)

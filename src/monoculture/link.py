@@ -84,6 +84,9 @@ class Linked:
     coverage: Coverage
     rule: ResolvedRule
     warnings: list[str]
+    # (k, cells, 3): per decision-maker and cell, over its whole input (not only the linked individuals):
+    # valid rows, failed rows, and rows with a label but no decision (parity mode counts them as failures).
+    input_counts: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,7 @@ def link(
     fail = np.zeros((universe, k), dtype=bool)
     present = np.zeros((universe, k), dtype=bool)
     covs: list[SourceCoverage] = []
+    per_row: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     dec_codes: list[np.ndarray] = []
     lab_codes: list[np.ndarray | None] = []
     for s in sources:
@@ -230,6 +234,8 @@ def link(
             scores = None
             dec_missing = dec_codes[i] < 0
         dec_missing &= valid
+        unlabelled = (lab_codes[i] < 0) if (rule.needs_label and lab_codes[i] is not None) else np.zeros(s.rows, bool)
+        missing_cells = dec_missing & ~unlabelled  # parity mode counts these as failures
         if s.blank_is_unseen:
             cov.blank_cells = int(dec_missing.sum())
         else:
@@ -280,6 +286,7 @@ def link(
         fail[rows, i] = f[valid]
         present[rows, i] = True
         covs.append(cov)
+        per_row.append((code, valid, f, missing_cells))
 
     seen_by = present.sum(axis=1)
     keep = seen_by == k if options.join == "inner" else seen_by >= 2
@@ -299,7 +306,14 @@ def link(
         hint = " (try --join outer)" if options.join == "inner" and (seen_by >= 2).any() else ""
         raise InputError(f"no individual is seen by {need}: nothing to audit{hint}. Check --id and the inputs")
 
-    cell, cell_labels = _groups(sources, people, attributes, codes, keep, universe, options, coverage)
+    cell_u, cell_labels = _groups(sources, people, attributes, codes, keep, seen_any, universe, options, coverage)
+    full = np.zeros((k, len(cell_labels), 3), dtype=np.int64)
+    for i, (code, valid, f, missing_cells) in enumerate(per_row):
+        rows_cell = cell_u[np.maximum(code, 0)]
+        full[i, :, 0] = np.bincount(rows_cell[valid], minlength=len(cell_labels))
+        full[i, :, 1] = np.bincount(rows_cell[valid & f], minlength=len(cell_labels))
+        unseen_cells = missing_cells & (code >= 0) & (rows_cell >= 0)
+        full[i, :, 2] = np.bincount(rows_cell[unseen_cells], minlength=len(cell_labels))
     if people is not None:
         pcodes = codes[-1]
         in_sources = np.zeros(universe, dtype=bool)
@@ -316,8 +330,8 @@ def link(
     rows = np.flatnonzero(keep)
     return Linked(
         names=names, fail=fail[rows], present=present[rows], attributes=list(attributes),
-        cell=cell, cell_labels=cell_labels, ids=dictionary.take(pa.array(rows)), coverage=coverage,
-        rule=resolved, warnings=warnings,
+        cell=cell_u[rows], cell_labels=cell_labels, ids=dictionary.take(pa.array(rows)), coverage=coverage,
+        rule=resolved, warnings=warnings, input_counts=full,
     )
 
 
@@ -341,12 +355,15 @@ def _group_text(arr: pa.ChunkedArray) -> pa.Array:
 
 def _groups(
     sources: list[Source], people: People | None, attributes: list[str], codes: list[np.ndarray],
-    keep: np.ndarray, universe: int, options: LinkOptions, coverage: Coverage,
+    keep: np.ndarray, seen: np.ndarray, universe: int, options: LinkOptions, coverage: Coverage,
 ) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-    """Each linked individual's cell (one value per attribute) and the cell labels, sorted."""
-    n = int(keep.sum())
+    """Each ID's cell (one value per attribute; -1 if no input saw the ID) and the sorted cell labels.
+
+    Cells are formed over every individual some decision-maker saw, so a group with no linked member
+    still shows (as an empty group). Conflicts and missing values are counted over the linked ones.
+    """
     if not attributes:
-        return np.zeros(n, dtype=np.int64), [()]
+        return np.where(seen, 0, -1).astype(np.int64), [()]
     providers: list[tuple[str, dict[str, pa.ChunkedArray], np.ndarray]] = [
         (s.file, s.groups, codes[i]) for i, s in enumerate(sources)
     ]
@@ -391,12 +408,14 @@ def _groups(
         rank[-1] = -1
         for r, v in enumerate(labels):
             rank[vocab[v]] = r
-        vals_kept = rank[value[keep]]
-        coverage.missing_group[attr] = int((vals_kept < 0).sum()) - int(conflict.sum())
-        per_attr.append((vals_kept, labels))
-    stacked = np.stack([v for v, _ in per_attr], axis=1)
-    cells, cell = np.unique(stacked, axis=0, return_inverse=True)
+        ranked = rank[value]
+        coverage.missing_group[attr] = int((ranked[keep] < 0).sum()) - int(conflict.sum())
+        per_attr.append((ranked, labels))
+    stacked = np.stack([v[seen] for v, _ in per_attr], axis=1)
+    cells, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    cell_u = np.full(universe, -1, dtype=np.int64)
+    cell_u[seen] = inverse.reshape(-1)
     cell_labels = [
         tuple(MISSING_GROUP if c < 0 else per_attr[a][1][c] for a, c in enumerate(row)) for row in cells
     ]
-    return cell.reshape(-1).astype(np.int64), cell_labels
+    return cell_u, cell_labels

@@ -115,6 +115,13 @@ MinGroupSize = Annotated[int, typer.Option(
 SuppressBelow = Annotated[int, typer.Option(
     help="Groups smaller than this (and the complements that would reveal them) publish no count or rate; "
     "0 = off.")]
+class Parity(StrEnum):
+    bommasani2022 = "bommasani2022"
+
+
+ParityOpt = Annotated[Parity | None, typer.Option(
+    "--parity", help="Also reproduce a reference implementation's choices exactly (bommasani2022: whole-input "
+    "rates, empty group rate 1, missing cells as failures); the default numbers are unchanged.")]
 OutputFormat = Annotated[Format | None, typer.Option(
     "--format", "-f", help="Report format (default: from the -o extension, else table).")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]

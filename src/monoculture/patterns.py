@@ -60,6 +60,9 @@ class PatternTable:
     row_cell: np.ndarray  # (R,) index into cell_labels
     row_pattern: np.ndarray  # (R,) index into fail/present
     row_count: np.ndarray  # (R,) int64, all > 0
+    # (k, cells, 3) over each decision-maker's whole input: valid rows, failed rows, rows with a label but no
+    # decision. Only the parity mode uses it (the reference code's populations are whole inputs).
+    input_counts: np.ndarray | None = None
 
     @classmethod
     def build(cls, linked: Linked) -> PatternTable:
@@ -88,6 +91,7 @@ class PatternTable:
             row_cell=(keys2 % n_cells).astype(np.int64),
             row_pattern=(keys2 // n_cells).astype(np.int64),
             row_count=counts.astype(np.int64),
+            input_counts=linked.input_counts,
         )
 
     @property

@@ -100,6 +100,18 @@ class GroupHomogenization:
 
 
 @dataclass
+class ParityResult:
+    """The reference code's choices (--parity bommasani2022), reported beside, never instead of, the defaults."""
+
+    mode: str
+    description: str
+    failure_rates: dict[str, Metric]
+    systemic_failure: Metric
+    expected_systemic_failure: Metric
+    homogenization: Metric
+
+
+@dataclass
 class SizeSensitivity:
     m: int
     subsets: int
@@ -139,5 +151,6 @@ class AuditResult:
     coverage: Any  # link.Coverage
     warnings: list[str]
     group_homogenization: list[GroupHomogenization] = field(default_factory=list)
+    parity: ParityResult | None = None
     leave_one_out: dict[str, Metric] = field(default_factory=dict)
     homogenization_by_size: list[SizeSensitivity] = field(default_factory=list)

@@ -52,7 +52,7 @@ def _headline(r: AuditResult) -> Panel:
     else:
         verdict = Text(f"H = {num(h)}{_ci(h)}: systemic failure is no more common than under independence")
     if h.p_value is not None:
-        verdict.append(f"  (permutation p = {h.p_value:.3g})")
+        verdict.append(f"  (permutation test of independence: p = {h.p_value:.2g})")
     body = Group(
         Text(f"{k} decision-makers · {o.n:,} linked individuals · {r.join} join"),
         Text(f"Rule: {r.rule}"),
@@ -141,15 +141,76 @@ def _pairs(r: AuditResult) -> Table:
     return t
 
 
+def _p(m: Metric) -> str:
+    p = m.p_adjusted if m.p_adjusted is not None else m.p_value
+    return "" if p is None else (f"{p:.2g}" if p >= 1e-3 else "<0.001")
+
+
 def _groups(r: AuditResult) -> Table:
+    adjust = r.options.get("inference", {}).get("adjust", "none")
     t = Table(title="By group (each group's own failure rates form its baseline)", title_justify="left")
-    for col in ("attribute", "group", "n", "share", "share of S", "S", "S_ind", "H"):
+    for col in ("attribute", "group", "n", "share", "share of S", "S", "S_ind", "H [CI]", f"p ({adjust})"):
         t.add_column(col, justify="left" if col in ("attribute", "group") else "right")
     for g in r.groups:
+        if g.suppressed:
+            t.add_row(escape(g.attribute), escape(g.group), "suppressed", "", "", "", "", "", "", style="dim")
+            continue
         t.add_row(escape(g.attribute), escape(g.group), f"{g.n:,}", pct(g.share_of_population),
                   pct(g.share_of_systemic_failures), pct(g.systemic_failure, 2),
-                  pct(g.expected_systemic_failure, 2), num(g.homogenization) + _ci(g.homogenization))
-    t.caption = "share of S = the group's share of everyone failed by every decision-maker; * = unstable (N·S_ind < 5)"
+                  pct(g.expected_systemic_failure, 2), num(g.homogenization) + _ci(g.homogenization),
+                  _p(g.homogenization), style="dim" if g.small else None)
+    t.caption = ("share of S = the group's share of everyone failed by every decision-maker; "
+                 "* = unstable (N·S_ind < 5); dim = below --min-group-size (never flagged)")
+    t.caption_justify = "left"
+    return t
+
+
+def _group_level(r: AuditResult) -> Table:
+    t = Table(title="Group-level homogenization (Bommasani et al. 2022) and the decomposition H = between × within",
+              title_justify="left")
+    for col in ("attribute", "groups", "H_avg", "H_unif", "H_worst", "between", "within"):
+        t.add_column(col, justify="left" if col == "attribute" else "right")
+    for a in r.group_homogenization:
+        t.add_row(escape(a.attribute), str(a.groups), num(a.average) + _ci(a.average), num(a.uniform),
+                  num(a.worst), num(a.between) + _ci(a.between), num(a.within))
+    t.caption = ("between = excess explained by groups failing more; within = co-failure inside groups "
+                 "beyond their own rates")
+    t.caption_justify = "left"
+    return t
+
+
+def _k_way(r: AuditResult) -> Table:
+    o = r.overall
+    t = Table(title="Ecosystem-wide agreement of failures", title_justify="left")
+    t.add_column("measure")
+    t.add_column("value [CI]", justify="right")
+    t.add_column("reads as")
+    rows = [
+        ("bounded H (−1..1)", o.bounded_homogenization, "0 independent, 1 as concentrated as the rates allow"),
+        ("log H", o.log_homogenization, "0 independent"),
+        ("interrater κ", o.diversity.get("interrater_kappa"), "1 = the same people fail everywhere"),
+        ("generalized diversity", o.diversity.get("generalized_diversity"), "0 = failures coincide, 1 = never"),
+        ("coincident failure div.", o.diversity.get("coincident_failure_diversity"), "1 = one failure per person"),
+        ("Kohavi–Wolpert variance", o.diversity.get("kohavi_wolpert_variance"), "0 = full agreement, max 0.25"),
+    ]
+    for label, m, meaning in rows:
+        if m is not None:
+            t.add_row(label, num(m) + _ci(m), meaning)
+    return t
+
+
+def _sensitivity(r: AuditResult) -> Table | None:
+    if not r.leave_one_out and not r.homogenization_by_size:
+        return None
+    t = Table(title="Sensitivity of H", title_justify="left")
+    t.add_column("ecosystem")
+    t.add_column("H", justify="right")
+    for s in r.homogenization_by_size:
+        how = "sampled" if s.sampled else "all"
+        t.add_row(f"mean over {how} {s.subsets} subsets of {s.m}", num(s.homogenization))
+    for name, m in r.leave_one_out.items():
+        t.add_row(f"without {escape(name)}", num(m) + _ci(m))
+    t.caption = "H grows like 1/Π e_i with the number of decision-makers: compare like with like"
     t.caption_justify = "left"
     return t
 
@@ -157,7 +218,7 @@ def _groups(r: AuditResult) -> Table:
 def _undefined_notes(r: AuditResult) -> list[str]:
     notes = []
     for g in r.groups:
-        if g.homogenization.value is None:
+        if g.homogenization.value is None and not g.suppressed:
             notes.append(f"H for {g.attribute}={g.group}: {g.homogenization.reason}")
     for p in r.overall.pairwise:
         if p.error_consistency.value is None:
@@ -174,8 +235,14 @@ def render_terminal(r: AuditResult, *, width: int = 100, color: bool = False) ->
     console.print(_decision_makers(r))
     console.print(_histogram(r.overall, width))
     console.print(_pairs(r))
+    console.print(_k_way(r))
     if r.groups:
         console.print(_groups(r))
+    if r.group_homogenization:
+        console.print(_group_level(r))
+    sens = _sensitivity(r)
+    if sens is not None:
+        console.print(sens)
     notes = _undefined_notes(r)
     if notes:
         console.print(Text("Undefined values:", style="bold"))
