@@ -8,8 +8,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 STAMP=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$STAMP" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
-  .venv/bin/python -m pip install --quiet -e ".[test]"
+  echo "Installing monoculture and its test tools into .venv (once) ..." >&2
+  if ! { .venv/bin/python -m pip install --quiet --upgrade pip \
+         && .venv/bin/python -m pip install --quiet -e ".[test]"; } >.venv/install.log 2>&1; then
+    cat .venv/install.log >&2
+    echo "Installing into .venv failed; the log is above." >&2
+    exit 2
+  fi
   touch "$STAMP"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
