@@ -110,3 +110,12 @@ def test_batched_weights_match_one_at_a_time():
     batched = metrics.homogenization(C.with_weights(w))
     single = [float(metrics.homogenization(C.with_weights(row))) for row in w]
     assert np.allclose(batched, single, equal_nan=True)
+
+
+def test_docs_worked_example_numbers():
+    # docs/metrics.md works every number out on this table; keep the two in step.
+    from monoculture.metrics import diversity
+
+    assert float(diversity.kohavi_wolpert_variance(C)) == pytest.approx(1 / 9)
+    assert float(diversity.generalized_diversity(C)) == pytest.approx(1 / 3)
+    assert float(diversity.bounded_homogenization(C)) == pytest.approx(1 / 3)
