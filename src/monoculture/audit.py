@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 
 import numpy as np
+import pyarrow as pa
 
 from . import __version__
 from .errors import UsageError
 from .failures import FailureRule
+from .gates import GATE_ON, Thresholds, verdict
+from .gates import evaluate as evaluate_gates
 from .grouping import (
     PARITY_MODES,
     attribute_homogenization,
@@ -21,7 +25,7 @@ from .grouping import (
 )
 from .inference import InferenceOptions, check_inference, multinomial_weights, systemic_failure_permutation_test
 from .io import expand_paths
-from .link import Coverage, LinkOptions, link
+from .link import Coverage, Linked, LinkOptions, link
 from .patterns import PatternTable
 from .result import SCHEMA_VERSION, AuditResult, DecisionMakerResult, InputResult, Metric
 from .scope import Estimate, scope_result
@@ -55,6 +59,9 @@ def audit(
     min_group_size: int = 30,
     suppress_below: int = 0,
     parity: str | None = None,
+    gates: Thresholds | None = None,
+    emit_ids: str | os.PathLike | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> AuditResult:
     """Audit an ecosystem of decision-makers for systemic failure and outcome homogenization.
 
@@ -80,16 +87,22 @@ def audit(
     paths = expand_paths(list(inputs)) if layout == "files" else list(inputs)
     if not paths:
         raise UsageError("no input files given")
+    stage = on_stage or (lambda _name: None)
+    stage("reading inputs")
     people_table = load_people(people, cols) if people else None
     people_has: set[str] = set()
     if people_table is not None:
         people_has = set(people_table.groups) | ({label} if label and people_table.label is not None else set())
     sources, files = load_sources(paths, layout, cols, people_has)
+    stage("linking by ID")
     linked = link(
         sources, people_table, rule, list(groups),
         LinkOptions(join=join, on_duplicate=on_duplicate, on_missing=on_missing, on_group_conflict=on_group_conflict),
     )
     table = PatternTable.build(linked)
+    if emit_ids is not None:
+        write_systemic_ids(linked, emit_ids)
+    stage("measuring (bootstrap and permutation tests)")
     options = {
         "id": id_column, "decision": decision, "label": label, "groups": list(groups), "intersect": intersect,
         "people": people, "layout": layout, "decision_columns": list(decision_columns),
@@ -109,8 +122,23 @@ def audit(
         table, rule=linked.rule.description, join=join, options=options, inputs=input_results,
         coverage=linked.coverage, warnings=list(linked.warnings), intersect=intersect,
         inference=inference or InferenceOptions(), min_group_size=min_group_size, suppress_below=suppress_below,
-        parity=parity,
+        parity=parity, gates=gates,
     )
+
+
+def write_systemic_ids(linked: Linked, path: str | os.PathLike) -> int:
+    """Write the IDs of everyone failed by every decision-maker that saw them, sorted, one per line.
+
+    The only way individual IDs leave monoculture; the user must ask for it (--emit-ids).
+    """
+    failed_by_all = (linked.fail | ~linked.present).all(axis=1)
+    ids = sorted(str(v) for v in linked.ids.filter(pa.array(failed_by_all)).to_pylist())
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.writelines(f"{v}\n" for v in ids)
+    except OSError as exc:
+        raise UsageError(f"cannot write the ID file ({exc.strerror})", file=str(path)) from None
+    return len(ids)
 
 
 def measure(
@@ -127,6 +155,7 @@ def measure(
     min_group_size: int = 30,
     suppress_below: int = 0,
     parity: str | None = None,
+    gates: Thresholds | None = None,
 ) -> AuditResult:
     """Every metric, interval and test from the pattern table alone (no row is read again)."""
     inference = inference or InferenceOptions()
@@ -173,6 +202,12 @@ def measure(
         homogenization_by_size=by_size(c, rng_size),
     )
     result.warnings = warnings + _warnings(result, min_group_size)
+    gates = gates or Thresholds()
+    if gates.gate_on not in GATE_ON:
+        raise UsageError(f"--gate-on must be one of {', '.join(GATE_ON)}; got '{gates.gate_on}'")
+    result.options["gates"] = asdict(gates)
+    result.gates = evaluate_gates(result, gates)
+    result.verdict = verdict(result.gates)
     return result
 
 

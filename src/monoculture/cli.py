@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,7 +19,9 @@ from . import __version__
 from . import options as opt
 from .audit import audit as run_audit
 from .errors import MonocultureError, UsageError
+from .gates import Thresholds
 from .inference import InferenceOptions
+from .progress import StageReporter
 from .report import EXTENSIONS, Format, render
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_ERROR = 0, 1, 2
@@ -95,30 +98,48 @@ def audit(
     min_group_size: opt.MinGroupSize = 30,
     suppress_below: opt.SuppressBelow = 0,
     parity: opt.ParityOpt = None,
+    max_homogenization: opt.MaxHomogenization = None,
+    max_systemic_failure: opt.MaxSystemicFailure = None,
+    max_group_systemic_failure_ratio: opt.MaxGroupRatio = None,
+    gate_on: opt.GateOnOpt = opt.GateOn.point,
+    exit_zero: opt.ExitZero = False,
+    github: opt.Github = False,
+    emit_ids: opt.EmitIds = None,
     output_format: opt.OutputFormat = None,
     output: opt.Output = None,
     width: opt.Width = 100,
     no_color: opt.NoColor = False,
     quiet: opt.Quiet = False,
+    verbose: opt.Verbose = False,
     debug: opt.Debug = False,
 ) -> None:
-    """Audit decision-makers for systemic failure and outcome homogenization (metrics.md §0–§3)."""
+    """Audit decision-makers for systemic failure and outcome homogenization.
+
+    Exit codes: 0 the audit ran (and every threshold passed); 1 a threshold failed; 2 usage, configuration
+    or input error.
+    """
     err = _stderr(no_color)
+    reporter = StageReporter(err, verbose=verbose, quiet=quiet)
     try:
         default_t, per_t = _thresholds(threshold or [])
-        result = run_audit(
-            inputs, id_column=id_column, decision=decision, label=label, groups=group or [], intersect=intersect,
-            people=people, layout=layout.value if layout else None, decision_columns=decision_columns or [],
-            decision_maker_column=decision_maker_column, failure=failure.value if failure else None,
-            favorable=favorable, unfavorable=unfavorable, threshold=default_t, thresholds=per_t,
-            top_fraction=top_fraction, lower_is_favorable=lower_is_favorable, join=join.value,
-            on_duplicate=duplicates.value, on_missing="drop" if drop_missing else "error",
-            on_group_conflict=group_conflicts.value,
-            inference=InferenceOptions(bootstrap=bootstrap, seed=seed, alpha=alpha, ci=ci.value,
-                                       permutations=permutations, adjust=adjust.value),
-            min_group_size=min_group_size, suppress_below=suppress_below,
-            parity=parity.value if parity else None,
-        )
+        with reporter:
+            result = run_audit(
+                inputs, id_column=id_column, decision=decision, label=label, groups=group or [],
+                intersect=intersect, people=people, layout=layout.value if layout else None,
+                decision_columns=decision_columns or [], decision_maker_column=decision_maker_column,
+                failure=failure.value if failure else None, favorable=favorable, unfavorable=unfavorable,
+                threshold=default_t, thresholds=per_t, top_fraction=top_fraction,
+                lower_is_favorable=lower_is_favorable, join=join.value, on_duplicate=duplicates.value,
+                on_missing="drop" if drop_missing else "error", on_group_conflict=group_conflicts.value,
+                inference=InferenceOptions(bootstrap=bootstrap, seed=seed, alpha=alpha, ci=ci.value,
+                                           permutations=permutations, adjust=adjust.value),
+                min_group_size=min_group_size, suppress_below=suppress_below,
+                parity=parity.value if parity else None,
+                gates=Thresholds(max_homogenization=max_homogenization, max_systemic_failure=max_systemic_failure,
+                                 max_group_systemic_failure_ratio=max_group_systemic_failure_ratio,
+                                 gate_on=gate_on.value),
+                emit_ids=emit_ids, on_stage=reporter.stage,
+            )
         fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
         color = (output is None and fmt is Format.table and sys.stdout.isatty() and not no_color
                  and "NO_COLOR" not in os.environ)
@@ -131,15 +152,38 @@ def audit(
     if not quiet:
         for w in result.warnings:
             err.print(f"Warning: {escape(w)}", soft_wrap=True)
-    if output is not None:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            err.print(f"Error: {escape(str(output))}: cannot write the report ({exc.strerror})")
-            raise typer.Exit(EXIT_ERROR) from None
-    else:
+    write_report(text, output, err)
+    if github:
+        github_outputs(result, err)
+    failed = result.verdict == "fail"
+    if failed and not quiet:
+        n = sum(g.status == "fail" for g in result.gates)
+        err.print(f"{n} threshold{'s' if n != 1 else ''} failed" + (" (--exit-zero: exiting 0)" if exit_zero else ""))
+    raise typer.Exit(EXIT_THRESHOLD if failed and not exit_zero else EXIT_OK)
+
+
+def write_report(text: str, output: Path | None, err: Console) -> None:
+    if output is None:
         sys.stdout.write(text)
-    raise typer.Exit(EXIT_OK)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        err.print(f"Error: {escape(str(output))}: cannot write the report ({exc.strerror})")
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def github_outputs(result, err: Console) -> None:
+    """GitHub Actions: the Markdown report into the step summary, and one annotation per failed gate."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(render(result, Format.markdown))
+    for g in result.gates:
+        if g.status == "fail":
+            where = "overall" if g.scope == "overall" else f"{g.attribute}={g.group}"
+            sys.stdout.flush()
+            print(f"::error title=monoculture {g.name}::{where}: {g.reason}".replace("\n", " "), file=sys.stderr)
 
 
 def main() -> None:

@@ -122,6 +122,29 @@ class Parity(StrEnum):
 ParityOpt = Annotated[Parity | None, typer.Option(
     "--parity", help="Also reproduce a reference implementation's choices exactly (bommasani2022: whole-input "
     "rates, empty group rate 1, missing cells as failures); the default numbers are unchanged.")]
+class GateOn(StrEnum):
+    point = "point"
+    ci = "ci"
+
+
+MaxHomogenization = Annotated[float | None, typer.Option(
+    help="Gate: fail (exit 1) when H, overall or in any group, is above this.")]
+MaxSystemicFailure = Annotated[float | None, typer.Option(
+    help="Gate: fail when systemic failure S (a share, e.g. 0.05), overall or in any group, is above this.")]
+MaxGroupRatio = Annotated[float | None, typer.Option(
+    "--max-group-systemic-failure-ratio",
+    help="Gate: fail when a group's share of the systemically failed over its share of the population is above this.")]
+GateOnOpt = Annotated[GateOn, typer.Option(
+    "--gate-on", help="Compare thresholds with the estimate (point) or with the interval's lower bound (ci).")]
+ExitZero = Annotated[bool, typer.Option("--exit-zero", help="Report threshold failures but exit 0.")]
+Github = Annotated[bool, typer.Option(
+    "--github", help="In GitHub Actions: append the Markdown report to $GITHUB_STEP_SUMMARY and print ::error "
+    "annotations for failed thresholds.")]
+EmitIds = Annotated[Path | None, typer.Option(
+    "--emit-ids", help="Write the IDs of the individuals failed by every decision-maker to FILE (one per line). "
+    "Off by default: the only way IDs leave the tool.")]
+Verbose = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="Say on stderr what each stage did and how long it took.")]
 OutputFormat = Annotated[Format | None, typer.Option(
     "--format", "-f", help="Report format (default: from the -o extension, else table).")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]

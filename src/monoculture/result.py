@@ -152,5 +152,7 @@ class AuditResult:
     warnings: list[str]
     group_homogenization: list[GroupHomogenization] = field(default_factory=list)
     parity: ParityResult | None = None
+    gates: list[Any] = field(default_factory=list)  # gates.GateResult
+    verdict: str = "no thresholds"
     leave_one_out: dict[str, Metric] = field(default_factory=dict)
     homogenization_by_size: list[SizeSensitivity] = field(default_factory=list)

@@ -66,11 +66,21 @@ class People:
 
 
 def split_name(arg: str) -> tuple[str | None, str]:
-    """``NAME=PATH`` → (NAME, PATH); a plain path (even one containing '=') → (None, PATH)."""
-    if "=" in arg and not os.path.exists(arg):
-        name, path = arg.split("=", 1)
-        if name and os.sep not in name:
+    """``NAME=PATH`` → (NAME, PATH); a plain path (even one containing '=') → (None, PATH).
+
+    The name is the part before the first '=' whose remainder names an existing file (or '-'), so both
+    names and paths may contain '='. A name may not contain a path separator.
+    """
+    if os.path.exists(arg) or "=" not in arg:
+        return None, arg
+    positions = [i for i, ch in enumerate(arg) if ch == "="]
+    for i in positions:
+        name, path = arg[:i], arg[i + 1:]
+        if name and os.sep not in name and (path == STDIN or os.path.exists(path)):
             return name.strip(), path
+    name, path = arg.split("=", 1)
+    if name and os.sep not in name:
+        return name.strip(), path
     return None, arg
 
 

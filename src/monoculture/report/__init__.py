@@ -6,24 +6,44 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from ..result import AuditResult
+from .csv import render_csv
+from .html import render_html
 from .json import render_json
+from .jsonl import render_jsonl
+from .junit import render_junit
+from .markdown import render_markdown
 from .terminal import render_terminal
 
 
 class Format(StrEnum):
     table = "table"
     json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    markdown = "markdown"
+    html = "html"
+    junit = "junit"
 
 
-RENDERERS: dict[Format, Callable[..., str]] = {
+RENDERERS: dict[Format, Callable[[AuditResult], str]] = {
     Format.table: render_terminal,
     Format.json: render_json,
+    Format.jsonl: render_jsonl,
+    Format.csv: render_csv,
+    Format.markdown: render_markdown,
+    Format.html: render_html,
+    Format.junit: render_junit,
 }
 
-EXTENSIONS = {".json": Format.json, ".txt": Format.table}
+EXTENSIONS = {
+    ".json": Format.json, ".jsonl": Format.jsonl, ".ndjson": Format.jsonl, ".csv": Format.csv,
+    ".md": Format.markdown, ".markdown": Format.markdown, ".html": Format.html, ".htm": Format.html,
+    ".xml": Format.junit, ".txt": Format.table,
+}
 
 
 def render(result: AuditResult, fmt: Format, *, width: int = 100, color: bool = False) -> str:
+    """The report in one format (the table format takes a width and colour)."""
     if fmt is Format.table:
         return render_terminal(result, width=width, color=color)
     return RENDERERS[fmt](result)

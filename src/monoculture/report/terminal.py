@@ -11,46 +11,24 @@ from rich.table import Table
 from rich.text import Text
 
 from ..result import AuditResult, Metric, ScopeResult
+from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
 
 MAX_MATRIX = 10  # above this many decision-makers the κ matrix becomes a list of the strongest pairs
 
 
-def pct(m: Metric, digits: int = 1) -> str:
-    if m.value is None:
-        return "undefined"
-    v = 100 * m.value
-    if 0 < abs(v) < 10 ** -digits:
-        return f"{v:.1e}%"
-    return f"{v:.{digits}f}%"
-
-
-def num(m: Metric, digits: int = 3) -> str:
-    if m.value is None:
-        return "undefined"
-    text = f"{m.value:.{digits}g}" if abs(m.value) >= 1e-3 or m.value == 0 else f"{m.value:.2e}"
-    return text + ("*" if m.flags else "")
+pct, num = fmt_pct, fmt_num
 
 
 def _ci(m: Metric, fmt: str = "num") -> str:
-    if m.ci is None:
-        return ""
-    lo, hi = m.ci
-    if fmt == "pct":
-        return f" [{100 * lo:.1f}, {100 * hi:.1f}]"
-    return f" [{lo:.3g}, {hi:.3g}]"
+    return ci_text(m, fmt == "pct")
 
 
 def _headline(r: AuditResult) -> Panel:
     o = r.overall
     k = len(r.decision_makers)
     h = o.homogenization
-    if h.value is None:
-        verdict = Text(f"H undefined: {h.reason}", style="yellow")
-    elif h.value > 1:
-        verdict = Text(f"H = {num(h)}{_ci(h)}: the same people are failed by all {k} more often than "
-                       "independent decision-makers would", style="bold")
-    else:
-        verdict = Text(f"H = {num(h)}{_ci(h)}: systemic failure is no more common than under independence")
+    style = "yellow" if h.value is None else ("bold" if h.value > 1 else "")
+    verdict = Text(f"H = {num(h)}{_ci(h)}. {verdict_sentence(r)}", style=style)
     if h.p_value is not None:
         verdict.append(f"  (permutation test of independence: p = {h.p_value:.2g})")
     body = Group(
@@ -142,8 +120,7 @@ def _pairs(r: AuditResult) -> Table:
 
 
 def _p(m: Metric) -> str:
-    p = m.p_adjusted if m.p_adjusted is not None else m.p_value
-    return "" if p is None else (f"{p:.2g}" if p >= 1e-3 else "<0.001")
+    return p_text(m).removeprefix("p = ").replace("p < ", "<")
 
 
 def _groups(r: AuditResult) -> Table:
@@ -215,6 +192,20 @@ def _sensitivity(r: AuditResult) -> Table | None:
     return t
 
 
+def _gates(r: AuditResult) -> Table:
+    gate_on = r.options.get("gates", {}).get("gate_on", "point")
+    t = Table(title=f"Thresholds — {r.verdict.upper()} (gated on the {gate_on} estimate)" if gate_on == "point"
+              else f"Thresholds — {r.verdict.upper()} (gated on the interval's lower bound)", title_justify="left")
+    for col in ("status", "threshold", "population", "limit", "detail"):
+        t.add_column(col)
+    styles = {"fail": "bold red", "pass": "green", "skipped": "dim"}
+    for g in r.gates:
+        where = "overall" if g.scope == "overall" else f"{g.attribute}={g.group}"
+        t.add_row(Text(g.status.upper(), style=styles[g.status]), g.name, escape(where), f"{g.limit:g}",
+                  escape(g.reason))
+    return t
+
+
 def _undefined_notes(r: AuditResult) -> list[str]:
     notes = []
     for g in r.groups:
@@ -231,6 +222,8 @@ def render_terminal(r: AuditResult, *, width: int = 100, color: bool = False) ->
     console = Console(file=buf, width=width, force_terminal=color, no_color=not color,
                       color_system="standard" if color else None)
     console.print(_headline(r))
+    if r.gates:
+        console.print(_gates(r))
     console.print(_coverage(r))
     console.print(_decision_makers(r))
     console.print(_histogram(r.overall, width))

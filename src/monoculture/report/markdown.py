@@ -1,0 +1,91 @@
+"""Markdown renderer: the verdict first, then the tables a reviewer pastes into a pull request."""
+
+from __future__ import annotations
+
+from ..result import AuditResult, Metric
+from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
+
+
+def _cell(text: str) -> str:
+    # Group and decision-maker names are untrusted: keep them from breaking the table or adding markup.
+    out = text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    for ch in "*_`[]<>#":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _gates(r: AuditResult) -> str:
+    if not r.gates:
+        return ""
+    rows = [[g.status.upper(), _cell(g.name), _cell(f"{g.attribute}={g.group}" if g.group else "overall"),
+             f"{g.limit:g}", _cell(g.reason)] for g in r.gates]
+    return "\n## Thresholds\n\n" + _table(["status", "threshold", "population", "limit", "detail"], rows) + "\n"
+
+
+def render_markdown(r: AuditResult) -> str:
+    o = r.overall
+    k = len(r.decision_makers)
+    icon = {"pass": "✅ PASS", "fail": "❌ FAIL"}.get(r.verdict, "ℹ️ no thresholds set")
+    parts = [
+        f"# monoculture audit — {icon}",
+        "",
+        f"**{verdict_sentence(r)}**",
+        "",
+        f"- {k} decision-makers, {o.n:,} linked individuals ({r.join} join)",
+        f"- Rule: {_cell(r.rule)}",
+        f"- Systemic failure S = {fmt_pct(o.systemic_failure, 2)}{ci_text(o.systemic_failure, True)}; "
+        f"expected if independent S_ind = {fmt_pct(o.expected_systemic_failure, 2)}",
+        f"- Homogenization H = {fmt_num(o.homogenization)}{ci_text(o.homogenization)}"
+        f"{' (' + p_text(o.homogenization) + ')' if o.homogenization.p_value is not None else ''}",
+        f"- Consistent success {fmt_pct(o.consistent_success)} (expected {fmt_pct(o.expected_consistent_success)})",
+    ]
+    for flag in o.homogenization.flags:
+        parts.append(f"- ⚠️ H {_cell(flag)}")
+    parts.append(_gates(r))
+    parts.append("## Decision-makers\n")
+    parts.append(_table(["decision-maker", "n", "failure rate [CI]"],
+                        [[_cell(d.name), f"{d.n:,}", fmt_pct(d.failure_rate) + ci_text(d.failure_rate, True)]
+                         for d in r.decision_makers]))
+    parts.append("\n## Ecosystem view: failed by m decision-makers\n")
+    parts.append(_table(["m", "observed", "independent"],
+                        [[str(b.failures), fmt_pct(b.observed), fmt_pct(b.expected)]
+                         for b in o.failure_count_histogram]))
+    if r.groups:
+        parts.append("\n## By group\n")
+        rows = []
+        for g in r.groups:
+            if g.suppressed:
+                rows.append([_cell(g.attribute), _cell(g.group), "suppressed", "", "", "", ""])
+                continue
+            rows.append([_cell(g.attribute), _cell(g.group), f"{g.n:,}", fmt_pct(g.share_of_population),
+                         fmt_pct(g.share_of_systemic_failures), fmt_pct(g.systemic_failure, 2),
+                         fmt_num(g.homogenization) + ci_text(g.homogenization)])
+        parts.append(_table(["attribute", "group", "n", "share", "share of S", "S", "H [CI]"], rows))
+    if o.pairwise:
+        parts.append("\n## Pairs\n")
+        parts.append(_table(["a", "b", "error consistency κ [CI]", "co-failure lift"],
+                            [[_cell(p.a), _cell(p.b), fmt_num(p.error_consistency) + ci_text(p.error_consistency),
+                              fmt_num(p.cofailure_lift)] for p in o.pairwise]))
+    if r.warnings:
+        parts.append("\n## Warnings\n")
+        parts.extend(f"- {_cell(w)}" for w in r.warnings)
+    parts.append(f"\n<sub>monoculture {r.tool_version} · schema {r.schema_version} · "
+                 f"{_interval_note(r)}</sub>\n")
+    return "\n".join(parts) + "\n"
+
+
+def _interval_note(r: AuditResult) -> str:
+    inf = r.options.get("inference", {})
+    if not inf.get("bootstrap"):
+        return "no intervals"
+    return (f"{100 * (1 - inf['alpha']):g}% intervals: Wilson for proportions, {inf['bootstrap']} bootstrap "
+            f"replicates ({inf['ci']}) otherwise, seed {inf['seed']}")
+
+
+__all__ = ["Metric", "render_markdown"]

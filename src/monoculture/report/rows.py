@@ -1,0 +1,69 @@
+"""Tidy long rows of a result (one number per row), shared by the CSV and JSON Lines renderers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..result import AuditResult, Metric, ScopeResult
+
+COLUMNS = ("scope", "attribute", "group", "metric", "decision_maker", "failures", "value", "ci_low", "ci_high",
+           "p_value", "p_adjusted", "note")
+SCALARS = ("systemic_failure", "expected_systemic_failure", "homogenization", "log_homogenization",
+           "bounded_homogenization", "consistent_success", "expected_consistent_success")
+PAIR = ("error_consistency", "cofailure_lift", "double_fault", "q_statistic", "correlation", "disagreement")
+
+
+def _row(scope: str, metric: str, m: Metric | float | int | None, *, attribute: str = "", group: str = "",
+         decision_maker: str = "", failures: int | str = "") -> dict[str, Any]:
+    if not isinstance(m, Metric):
+        m = Metric(None if m is None else float(m))
+    note = m.reason or "; ".join(m.flags)
+    return {
+        "scope": scope, "attribute": attribute, "group": group, "metric": metric,
+        "decision_maker": decision_maker, "failures": failures, "value": m.value,
+        "ci_low": m.ci[0] if m.ci else None, "ci_high": m.ci[1] if m.ci else None,
+        "p_value": m.p_value, "p_adjusted": m.p_adjusted, "note": note,
+    }
+
+
+def _scope_rows(scope: str, s: ScopeResult, attribute: str = "", group: str = "") -> Iterator[dict[str, Any]]:
+    kw = {"attribute": attribute, "group": group}
+    yield _row(scope, "n", s.n, **kw)
+    for name in SCALARS:
+        yield _row(scope, name, getattr(s, name), **kw)
+    for dm, m in s.failure_rates.items():
+        yield _row(scope, "failure_rate", m, decision_maker=dm, **kw)
+    for b in s.failure_count_histogram:
+        yield _row(scope, "failure_count_observed", b.observed, failures=b.failures, **kw)
+        yield _row(scope, "failure_count_expected", b.expected, failures=b.failures, **kw)
+    for name, m in s.diversity.items():
+        yield _row(scope, name, m, **kw)
+    for p in s.pairwise:
+        for name in PAIR:
+            yield _row("pair", name, getattr(p, name), decision_maker=f"{p.a}|{p.b}", **kw)
+
+
+def tidy_rows(r: AuditResult) -> Iterator[dict[str, Any]]:
+    """Every number of the result as one row (scope, attribute, group, metric, decision_maker, ...)."""
+    yield from _scope_rows("overall", r.overall)
+    for d in r.decision_makers:
+        yield _row("decision_maker", "input_failure_rate", d.input_failure_rate, decision_maker=d.name)
+    for g in r.groups:
+        kw = {"attribute": g.attribute, "group": g.group}
+        if g.suppressed:
+            yield _row("group", "suppressed", Metric(None, "suppressed (--suppress-below)"), **kw)
+            continue
+        yield from _scope_rows("group", g, **kw)
+        yield _row("group", "share_of_population", g.share_of_population, **kw)
+        yield _row("group", "share_of_systemic_failures", g.share_of_systemic_failures, **kw)
+    for a in r.group_homogenization:
+        for name in ("average", "uniform", "worst", "variance", "between", "within"):
+            yield _row("group_level", name, getattr(a, name), attribute=a.attribute)
+    for name, m in r.leave_one_out.items():
+        yield _row("sensitivity", "homogenization_without", m, decision_maker=name)
+    for s in r.homogenization_by_size:
+        yield _row("sensitivity", "homogenization_by_size", s.homogenization, failures=s.m)
+    for gate in r.gates:
+        yield _row("gate", gate.name, Metric(gate.value, f"{gate.status}: {gate.reason}"),
+                   attribute=gate.attribute or "", group=gate.group or "")
