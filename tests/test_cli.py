@@ -149,3 +149,19 @@ def test_python_api_is_the_cli(tmp_path):
     lib = monoculture.audit([str(tmp_path / "x.csv"), str(tmp_path / "y.csv")], label="label")
     proc = run("audit", str(tmp_path / "x.csv"), str(tmp_path / "y.csv"), "--label", "label", "-f", "json")
     assert json.loads(proc.stdout) == json.loads(render_json(lib))
+
+
+def test_parquet_on_stdin_and_repeated_parquet_exit_codes(tmp_path):
+    # pyarrow can abort at exit (code 134) after reading Parquet from memory: run it 20 times.
+    data = (SAMPLE / "lender_c.parquet").read_bytes()
+    args = ["audit", "c=-", str(SAMPLE / "lender_e.parquet"), "--id", "applicant_id", "--decision", "approved",
+            "--label", "repaid", "--bootstrap", "0", "--permutations", "0", "-f", "json", "-q"]
+    codes = set()
+    for _ in range(10):
+        proc = run(*args, stdin=data)
+        codes.add(proc.returncode)
+        assert json.loads(proc.stdout)["inputs"][0]["format"] == "parquet"
+    for _ in range(10):
+        codes.add(run(*args[:1], *[str(SAMPLE / "lender_c.parquet"), str(SAMPLE / "lender_e.parquet")],
+                      *args[3:]).returncode)
+    assert codes == {0}

@@ -177,3 +177,16 @@ def test_emit_ids_is_the_only_way_ids_leave(tmp_path):
     for fmt in [f.value for f in Format]:
         out = run("audit", *LENDERS, *COMMON, "-f", fmt, "-q").stdout.decode()
         assert not any(i in out for i in lines[:20])
+
+
+def test_json_output_validates_against_the_published_schema(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(run("schema").stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for extra in ([], ["--group", "race", "--intersect", "--group", "sex", "--max-homogenization", "3",
+                       "--parity", "bommasani2022", "--suppress-below", "500"]):
+        data = json.loads(run("audit", *LENDERS, *COMMON, "-f", "json", "-q", *extra).stdout)
+        jsonschema.validate(data, schema)
+    data["overall"]["homogenization"]["value"] = "high"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)

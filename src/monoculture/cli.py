@@ -6,6 +6,7 @@ error (one line on stderr, no traceback).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -18,11 +19,13 @@ from rich.markup import escape
 from . import __version__
 from . import options as opt
 from .audit import audit as run_audit
+from .config import find_config, load_config, to_defaults
 from .errors import MonocultureError, UsageError
 from .gates import Thresholds
 from .inference import InferenceOptions
 from .progress import StageReporter
 from .report import EXTENSIONS, Format, render
+from .schema import report_schema
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_ERROR = 0, 1, 2
 
@@ -112,6 +115,7 @@ def audit(
     quiet: opt.Quiet = False,
     verbose: opt.Verbose = False,
     debug: opt.Debug = False,
+    config: opt.ConfigFile = None,
 ) -> None:
     """Audit decision-makers for systemic failure and outcome homogenization.
 
@@ -186,10 +190,82 @@ def github_outputs(result, err: Console) -> None:
             print(f"::error title=monoculture {g.name}::{where}: {g.reason}".replace("\n", " "), file=sys.stderr)
 
 
-def main() -> None:
-    """Entry point: run the typer app; any uncaught error is reported in one line with exit code 2."""
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of the JSON report (`audit --format json`)."""
+    print(json.dumps(report_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command("config")
+def show_config(
+    config: opt.ConfigFile = None,
+) -> None:
+    """Print the audit settings in effect here: each value and where it comes from (config file or default).
+
+    The config file is monoculture.toml, or [tool.monoculture] in pyproject.toml, found from the current
+    directory upward, or the file named with --config. Precedence: command line > config file > defaults.
+    """
+    err = _stderr(False)
     try:
-        app()
+        path, defaults = _config_defaults(config)
+    except MonocultureError as exc:
+        err.print(f"Error: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    command = typer.main.get_command(app).commands["audit"]  # type: ignore[attr-defined]
+    print(f"# config file: {path if path else 'none found'}")
+    for param in command.params:
+        if param.name in ("inputs", "config") or param.name is None:
+            continue
+        key = param.opts[0].lstrip("-") if param.opts else param.name
+        if param.name in defaults:
+            value, source = defaults[param.name], "config"
+        else:
+            value, source = param.default, "default"
+        value = value.value if hasattr(value, "value") else value
+        shown = "# (unset)" if value is None else json.dumps(value if not isinstance(value, Path) else str(value))
+        print(f"{key} = {shown}  # {source}" if value is not None else f"# {key} (unset)  # {source}")
+
+
+def _setting_names() -> dict[str, str]:
+    command = typer.main.get_command(app).commands["audit"]  # type: ignore[attr-defined]
+    names: dict[str, str] = {}
+    for param in command.params:
+        if param.name in ("inputs", "config") or param.name is None:
+            continue
+        names[param.name] = param.name
+        for o in param.opts:
+            names[o.lstrip("-").replace("-", "_")] = param.name
+    return names
+
+
+def _config_defaults(explicit: Path | None) -> tuple[Path | None, dict]:
+    path = explicit if explicit is not None else find_config()
+    if path is None:
+        return None, {}
+    command = typer.main.get_command(app).commands["audit"]  # type: ignore[attr-defined]
+    known = [o.lstrip("-") for p in command.params if p.name not in ("inputs", "config") for o in p.opts
+             if o.startswith("--")]
+    return path, to_defaults(load_config(Path(path)), _setting_names(), Path(path), known)
+
+
+def _config_arg(argv: list[str]) -> Path | None:
+    for i, a in enumerate(argv):
+        if a == "--config" and i + 1 < len(argv):
+            return Path(argv[i + 1])
+        if a.startswith("--config="):
+            return Path(a.split("=", 1)[1])
+    return None
+
+
+def main() -> None:
+    """Entry point: settings from the config file become defaults; errors are one line with exit code 2."""
+    try:
+        _, defaults = _config_defaults(_config_arg(sys.argv[1:]))
+    except MonocultureError as exc:
+        sys.stderr.write(f"Error: {exc}\n")
+        sys.exit(EXIT_ERROR)
+    try:
+        typer.main.get_command(app)(default_map={"audit": defaults}, prog_name="monoculture")
     except SystemExit:
         raise
     except Exception as exc:

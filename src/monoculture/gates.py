@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .result import AuditResult, Metric
+from .result import AuditResult, GateResult, Metric
 
 GATE_ON = ("point", "ci")
 
@@ -26,21 +26,6 @@ class Thresholds:
     def any(self) -> bool:
         return any(v is not None for v in (self.max_homogenization, self.max_systemic_failure,
                                             self.max_group_systemic_failure_ratio))
-
-
-@dataclass
-class GateResult:
-    """One threshold checked on one population: `status` is pass, fail or skipped."""
-
-    name: str
-    scope: str  # "overall" or "group"
-    attribute: str | None
-    group: str | None
-    limit: float
-    value: float | None
-    compared: float | None  # the number compared with the limit (the estimate or the interval's lower bound)
-    status: str
-    reason: str
 
 
 def _check(name: str, scope: str, attribute: str | None, group: str | None, m: Metric, limit: float,

@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -210,6 +211,11 @@ def read_table(
     fmt = file_format(path)
     if path == STDIN:
         data = sys.stdin.buffer.read()
+        if data.startswith(b"PAR1"):
+            table = _parquet_from_bytes(data, columns, roles)
+            info = InputFile(path="<stdin>", format="parquet", sha256=hashlib.sha256(data).hexdigest(),
+                             rows=table.num_rows)
+            return table, info
         if data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
         if not data.strip():
@@ -236,6 +242,22 @@ def read_table(
         table = _read_csv_bytes(data, path, _header_names(path, columns))
         table = _strip_names(table)
     return table, InputFile(path=path, format=fmt, sha256=_sha256(path), rows=table.num_rows)
+
+
+def _parquet_from_bytes(data: bytes, columns: list[str] | None, roles: dict[str, str] | None) -> pa.Table:
+    """Parquet on stdin: buffered to a temporary file and read single-threaded from its path, because
+    pyarrow can abort at exit after reading Parquet from an in-memory buffer (apache/arrow#34314)."""
+    with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        try:
+            names = pq.read_schema(tmp.name).names
+            if columns is not None:
+                require_columns("<stdin>", list(names), columns, roles or {})
+            return pq.read_table(tmp.name, columns=columns, use_threads=False)
+        except (pa.ArrowInvalid, OSError) as exc:
+            first = str(exc).splitlines()[0][:100]
+            raise InputError(f"not a valid Parquet stream ({first})", file="<stdin>") from None
 
 
 def _header_names(path: str, columns: list[str] | None) -> list[str] | None:

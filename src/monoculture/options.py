@@ -145,6 +145,9 @@ EmitIds = Annotated[Path | None, typer.Option(
     "Off by default: the only way IDs leave the tool.")]
 Verbose = Annotated[bool, typer.Option(
     "--verbose", "-v", help="Say on stderr what each stage did and how long it took.")]
+ConfigFile = Annotated[Path | None, typer.Option(
+    "--config", help="Settings file (TOML). Default: monoculture.toml, or [tool.monoculture] in pyproject.toml, "
+    "found from the current directory upward. Command-line options win over it.")]
 OutputFormat = Annotated[Format | None, typer.Option(
     "--format", "-f", help="Report format (default: from the -o extension, else table).")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]

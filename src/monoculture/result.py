@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .link import Coverage
+
 SCHEMA_VERSION = "1.0"
 
 
@@ -60,7 +62,7 @@ class PairResult:
 class ScopeResult:
     """Metrics for one population: everyone linked (`overall`) or one group."""
 
-    n: int
+    n: int | None  # None only for a suppressed group: its size is withheld
     failure_rates: dict[str, Metric]
     systemic_failure: Metric
     expected_systemic_failure: Metric
@@ -138,6 +140,21 @@ class InputResult:
 
 
 @dataclass
+class GateResult:
+    """One threshold checked on one population: `status` is pass, fail or skipped."""
+
+    name: str
+    scope: str  # "overall" or "group"
+    attribute: str | None
+    group: str | None
+    limit: float
+    value: float | None
+    compared: float | None  # the number compared with the limit (the estimate or the interval's lower bound)
+    status: str
+    reason: str
+
+
+@dataclass
 class AuditResult:
     schema_version: str
     tool_version: str
@@ -148,11 +165,11 @@ class AuditResult:
     decision_makers: list[DecisionMakerResult]
     overall: ScopeResult
     groups: list[GroupResult]
-    coverage: Any  # link.Coverage
+    coverage: Coverage
     warnings: list[str]
     group_homogenization: list[GroupHomogenization] = field(default_factory=list)
     parity: ParityResult | None = None
-    gates: list[Any] = field(default_factory=list)  # gates.GateResult
+    gates: list[GateResult] = field(default_factory=list)
     verdict: str = "no thresholds"
     leave_one_out: dict[str, Metric] = field(default_factory=dict)
     homogenization_by_size: list[SizeSensitivity] = field(default_factory=list)

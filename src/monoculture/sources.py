@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputError, UsageError
-from .io import STDIN, InputFile, read_header, read_table
+from .io import STDIN, InputFile, read_header, read_table, require_columns
 
 LAYOUTS = ("files", "wide", "stacked", "transposed")
 
@@ -111,8 +111,6 @@ def _load(path: str, needed: list[str], optional: list[str], cols: Columns) -> t
         header = read_header(path)
     wanted = list(dict.fromkeys(needed + [c for c in optional if c in header]))
     if path == STDIN:
-        from .io import require_columns
-
         require_columns("<stdin>", header, needed, _roles(cols))
         return table.select(wanted), info
     return read_table(path, wanted, _roles(cols))
