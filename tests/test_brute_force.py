@@ -88,6 +88,8 @@ def test_outer_join_equals_brute_force(eco):
     names = [f"dm{i}" for i in range(fail.shape[1])]
     expected = brute_force(fail, present, join="outer")
     o = result.overall
+    for i, s in enumerate(result.coverage.sources):  # every input row is accounted for
+        assert s.rows == int(present[:, i].sum()) == s.linked + s.not_linked + s.duplicate_rows + s.missing_id
     assert o.n == expected["n"]
     assert o.systemic_failure.value == pytest.approx(expected["S"])
     assert o.expected_systemic_failure.value == pytest.approx(expected["S_ind"])

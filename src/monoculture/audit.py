@@ -26,6 +26,7 @@ from .grouping import (
 from .inference import InferenceOptions, check_inference, multinomial_weights, systemic_failure_permutation_test
 from .io import expand_paths
 from .link import Coverage, Linked, LinkOptions, link
+from .memory import check_memory
 from .patterns import PatternTable
 from .result import SCHEMA_VERSION, AuditResult, DecisionMakerResult, InputResult, Metric
 from .scope import Estimate, scope_result
@@ -87,6 +88,7 @@ def audit(
     paths = expand_paths(list(inputs)) if layout == "files" else list(inputs)
     if not paths:
         raise UsageError("no input files given")
+    check_memory([*paths, *([people] if people else [])])
     stage = on_stage or (lambda _name: None)
     stage("reading inputs")
     people_table = load_people(people, cols) if people else None

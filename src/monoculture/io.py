@@ -106,13 +106,16 @@ def _delimiter(path: str) -> str:
 def _first_ragged_row(data: bytes, delimiter: str) -> int | None:
     """1-based data row (header excluded) whose field count differs from the header's."""
     text = data.decode("utf-8", errors="replace")
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(reader, None)
-    if header is None:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader, None)
+        if header is None:
+            return None
+        for i, row in enumerate(reader, start=1):
+            if row and len(row) != len(header):
+                return i
+    except csv.Error:
         return None
-    for i, row in enumerate(reader, start=1):
-        if row and len(row) != len(header):
-            return i
     return None
 
 
@@ -172,18 +175,11 @@ def read_header(path: str) -> list[str]:
     if path == STDIN:
         raise InputError("internal: header of stdin is read with the table", file=path)
     _check_readable(path)
-    opener = gzip.open if path.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:  # type: ignore[operator]
-            header = next(csv.reader(fh, delimiter=_delimiter(path)), None)
-    except UnicodeDecodeError:
-        raise InputError("header is not UTF-8 text (is this a CSV file?)", file=path) from None
-    except (OSError, EOFError) as exc:
-        raise InputError(f"cannot read ({exc})", file=path) from None
-    except csv.Error as exc:
-        raise InputError(f"cannot parse the header as CSV ({exc})", file=path) from None
+    header = _raw_header(path)
     if not header:
         raise InputError("file is empty (no header row)", file=path)
+    if any("\x00" in h for h in header):
+        raise InputError("binary content, not a CSV text file", file=path)
     return [h.strip() for h in header]
 
 
@@ -191,14 +187,14 @@ def require_columns(path: str, header: list[str], needed: list[str], what: dict[
     """Raise naming the first needed column the file lacks, and listing what it has."""
     for col in needed:
         if col not in header:
-            shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
+            shown = ", ".join(h[:40] for h in header[:12]) + (", ..." if len(header) > 12 else "")
             role = what.get(col, "column")
-            raise InputError(
-                f"{role} column not found; the file has: {shown}. "
-                f"Name the right one with the matching option.",
-                file=path,
-                column=col,
-            )
+            hint = "Name the right one with the matching option."
+            if len(header) == 1 and any(d in header[0] for d in ";\t|"):
+                sep = next(d for d in ";\t|" if d in header[0])
+                hint = (f"The header looks {sep!r}-separated: monoculture reads comma-separated .csv and "
+                        "tab-separated .tsv files.")
+            raise InputError(f"{role} column not found; the file has: {shown}. {hint}", file=path, column=col)
 
 
 def read_table(
@@ -221,6 +217,7 @@ def read_table(
         if not data.strip():
             raise InputError("standard input is empty", file="<stdin>")
         table = _strip_names(_read_csv_bytes(data, path, None))
+        _check_utf8(table, "<stdin>")
         if columns is not None:
             require_columns("<stdin>", table.column_names, columns, roles or {})
             table = table.select(columns)
@@ -241,6 +238,7 @@ def read_table(
             data = data[3:]
         table = _read_csv_bytes(data, path, _header_names(path, columns))
         table = _strip_names(table)
+        _check_utf8(table, path)
     return table, InputFile(path=path, format=fmt, sha256=_sha256(path), rows=table.num_rows)
 
 
@@ -260,6 +258,22 @@ def _parquet_from_bytes(data: bytes, columns: list[str] | None, roles: dict[str,
             raise InputError(f"not a valid Parquet stream ({first})", file="<stdin>") from None
 
 
+def _check_utf8(table: pa.Table, path: str) -> None:
+    """pyarrow reads text that is not UTF-8 as binary: name the column and the first bad row instead."""
+    for name in table.column_names:
+        col = table[name]
+        if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
+            for i, value in enumerate(col.to_pylist()):
+                if value is not None:
+                    try:
+                        value.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise InputError(
+                            "text is not UTF-8 (re-encode the file, e.g. iconv -f latin1 -t utf-8)",
+                            file=path, column=name, row=i + 1,
+                        ) from None
+
+
 def _header_names(path: str, columns: list[str] | None) -> list[str] | None:
     # Header cells may carry stray spaces; select by the raw names so " id" matches "id".
     if columns is None:
@@ -270,9 +284,22 @@ def _header_names(path: str, columns: list[str] | None) -> list[str] | None:
 
 
 def _raw_header(path: str) -> list[str]:
+    """The header row, parsed from the first line's bytes only (a bad byte further down is the
+    row check's business, where it can be named with its row)."""
     opener = gzip.open if path.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:  # type: ignore[operator]
-        return next(csv.reader(fh, delimiter=_delimiter(path)), [])
+    try:
+        with opener(path, "rb") as fh:  # type: ignore[operator]
+            first = fh.readline(1 << 20)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read ({exc})", file=path) from None
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("header is not UTF-8 text (is this a CSV file?)", file=path) from None
+    try:
+        return next(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(path)), [])
+    except csv.Error as exc:
+        raise InputError(f"cannot parse the header as CSV ({exc})", file=path) from None
 
 
 def _strip_names(table: pa.Table) -> pa.Table:

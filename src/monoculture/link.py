@@ -265,14 +265,10 @@ def link(
         if dup.any():
             n_ids = int((counts > 1).sum())
             if options.on_duplicate == "error":
-                valid_rows = np.flatnonzero(valid)
-                _, first = np.unique(code[valid_rows], return_index=True)
-                repeat = np.ones(len(valid_rows), dtype=bool)
-                repeat[first] = False
                 raise InputError(
                     f"{n_ids} IDs occur more than once ({int(dup.sum())} rows); each decision-maker may "
                     "decide once per individual. Fix the input or pass --duplicates drop",
-                    file=s.file, row=int(valid_rows[repeat][0]) + 1,
+                    file=s.file, row=_first_repeat_row(code, valid),
                 )
             cov.duplicate_ids, cov.duplicate_rows = n_ids, int(dup.sum())
             valid &= ~dup
@@ -335,13 +331,22 @@ def link(
     )
 
 
+def _first_repeat_row(code: np.ndarray, valid: np.ndarray) -> int:
+    """1-based row of the first occurrence of an ID already seen above it (among valid rows)."""
+    rows = np.flatnonzero(valid)
+    _, first = np.unique(code[rows], return_index=True)
+    repeat = np.ones(len(rows), dtype=bool)
+    repeat[first] = False
+    return int(rows[repeat][0]) + 1
+
+
 def _check_people_duplicates(pcodes: np.ndarray, file: str) -> None:
     ok = pcodes >= 0
     counts = np.bincount(pcodes[ok]) if ok.any() else np.zeros(0, dtype=np.int64)
     if (counts > 1).any():
-        dup = ok & (counts[np.maximum(pcodes, 0)] > 1)
         raise InputError(
-            f"{int((counts > 1).sum())} IDs occur more than once in the people file", file=file, row=_first_row(dup)
+            f"{int((counts > 1).sum())} IDs occur more than once in the people file", file=file,
+            row=_first_repeat_row(pcodes, ok),
         )
 
 

@@ -116,6 +116,11 @@ def _load(path: str, needed: list[str], optional: list[str], cols: Columns) -> t
     return read_table(path, wanted, _roles(cols))
 
 
+def _has_rows(source_rows: int, file: str) -> None:
+    if source_rows == 0:
+        raise InputError("no data rows (only a header)", file=file)
+
+
 def load_sources(
     args: list[str], layout: str, cols: Columns, people_has: set[str]
 ) -> tuple[list[Source], list[InputFile]]:
@@ -127,6 +132,7 @@ def load_sources(
     inputs: list[InputFile] = []
     for arg in args:
         got, info = loaders[layout](arg, cols, people_has)
+        _has_rows(info.rows, info.path)
         sources.extend(got)
         inputs.append(info)
     seen: dict[str, str] = {}

@@ -1,0 +1,249 @@
+"""A corpus of malformed and awkward inputs, each with its expected exit code and message; fuzzing.
+
+Malformed input → exit 2 and a short message naming the file (and column/row where it applies), never
+a traceback, never exit 1. Awkward but valid input → exit 0.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from monoculture.cli import app
+
+FAST = ["--bootstrap", "0", "--permutations", "0", "-q"]
+OK_ROWS = "id,decision,label\n1,1,1\n2,0,1\n3,1,0\n4,0,0\n5,1,1\n6,0,1\n"
+
+
+def invoke(args: list[str], stdin: bytes | None = None):
+    runner = CliRunner()
+    return runner.invoke(app, ["audit", *args], input=stdin, catch_exceptions=True)
+
+
+def w(d: Path, name: str, content: str | bytes) -> str:
+    p = d / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        p.write_bytes(content)
+    else:
+        p.write_text(content, encoding="utf-8")
+    return str(p)
+
+
+def ok(d: Path) -> str:
+    return w(d, "ok.csv", OK_ROWS)
+
+
+# (case id, builder(tmp) -> args, expected fragment of the one-line error)
+MALFORMED = [
+    ("missing file", lambda d: [str(d / "nope.csv"), ok(d)], "nope.csv: file not found"),
+    ("empty file", lambda d: [w(d, "e.csv", ""), ok(d)], "e.csv: file is empty"),
+    ("header only", lambda d: [w(d, "h.csv", "id,decision,label\n"), ok(d)], "h.csv: no data rows"),
+    ("binary file", lambda d: [w(d, "b.csv", bytes(range(256)) * 4), ok(d)], "b.csv: "),
+    ("corrupt parquet", lambda d: [w(d, "c.parquet", b"PAR1 this is not parquet PAR1"), ok(d)],
+     "c.parquet: not a valid Parquet file"),
+    ("truncated parquet", lambda d: [_truncated_parquet(d), ok(d)], "t.parquet: not a valid Parquet file"),
+    ("directory without inputs", lambda d: [str(_mkdir(d / "empty")), ok(d)], "directory holds no .csv"),
+    ("ragged rows", lambda d: [w(d, "r.csv", "id,decision,label\n1,1,1\n2,0,1,9\n"), ok(d)], "row 2"),
+    ("wrong delimiter", lambda d: [w(d, "s.csv", "id;decision;label\n1;1;1\n"), ok(d)], "';'-separated"),
+    ("not UTF-8", lambda d: [w(d, "l.csv", b"id,decision,label,g\n1,1,1,caf\xe9\n"), ok(d), "--group", "g"],
+     "column 'g', row 1: text is not UTF-8"),
+    ("missing id column", lambda d: [w(d, "m.csv", "ident,decision,label\n1,1,1\n"), ok(d)],
+     "column 'id': ID (--id) column not found"),
+    ("missing decision column", lambda d: [w(d, "m.csv", "id,dec,label\n1,1,1\n"), ok(d)],
+     "column 'decision': decision (--decision) column not found"),
+    ("missing label column", lambda d: [w(d, "m.csv", "id,decision\n1,1\n"), ok(d)],
+     "column 'label': label column not found"),
+    ("missing group column", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--group", "race"],
+     "column 'race': group column not found"),
+    ("duplicate IDs", lambda d: [w(d, "d.csv", "id,decision,label\n1,1,1\n1,0,1\n"), ok(d)],
+     "d.csv, row 2: 1 IDs occur more than once"),
+    ("blank IDs", lambda d: [w(d, "i.csv", "id,decision,label\n1,1,1\n ,0,1\n"), ok(d)],
+     "i.csv, row 2: 1 rows have a missing or blank ID"),
+    ("missing decision", lambda d: [w(d, "x.csv", "id,decision,label\n1,,1\n2,1,1\n"), ok(d)],
+     "x.csv, row 1: 1 rows have a missing decision"),
+    ("missing label", lambda d: [w(d, "x.csv", "id,decision,label\n1,1,1\n2,1,\n"), ok(d)],
+     "x.csv, row 2: 1 rows have no label"),
+    ("labels never match decisions", lambda d: [w(d, "v.csv", "id,decision,label\n1,yes,1\n2,no,0\n"),
+                                                w(d, "v2.csv", "id,decision,label\n1,yes,1\n2,no,0\n")],
+     "no decision value ever equals a label value"),
+    ("unfavourable value absent", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--failure", "outcome",
+                                            "--unfavorable", "rejected"], "never occurs among the decisions"),
+    ("threshold on text", lambda d: [w(d, "t.csv", "id,decision,label\n1,high,1\n"), ok(d), "--threshold", "0.5"],
+     "t.csv, column 'decision', row 1: a threshold or top fraction needs numeric scores"),
+    ("unknown option", lambda d: [ok(d), ok(d), "--frobnicate"], "No such option"),
+    ("bad failure rule", lambda d: [ok(d), ok(d), "--failure", "wrong"], "Invalid value for '--failure'"),
+    ("same decision-maker twice", lambda d: [f"x={ok(d)}", f"x={ok(d)}"], "decision-maker 'x' is named twice"),
+    ("no linked individuals", lambda d: [ok(d), w(d, "z.csv", "id,decision,label\n91,1,1\n92,0,1\n")],
+     "no individual is seen by every decision-maker"),
+    ("one decision-maker", lambda d: [ok(d)], "needs at least 2 decision-makers"),
+    ("top fraction out of range", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--top-fraction", "1.5"],
+     "--top-fraction must be between 0 and 1"),
+    ("alpha out of range", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--alpha", "2"], "--alpha must be between"),
+    ("glob matches nothing", lambda d: [str(d / "*.nothing"), ok(d)], "no file matches this pattern"),
+    ("people file lacks id", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--people", w(d, "p.csv", "pid,g\n1,x\n"),
+                                        "--group", "g"], "p.csv, column 'id': ID (--id) column not found"),
+    ("people file duplicate IDs", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--people",
+                                             w(d, "p.csv", "id,g\n1,x\n1,y\n"), "--group", "g"],
+     "p.csv, row 2: 1 IDs occur more than once in the people file"),
+    ("conflicting groups", lambda d: [w(d, "g1.csv", "id,decision,label,g\n1,1,1,x\n2,0,1,y\n"),
+                                      w(d, "g2.csv", "id,decision,label,g\n1,1,1,y\n2,0,1,y\n"), "--group", "g"],
+     "column 'g': 1 linked individuals have conflicting values"),
+    ("corrupt gzip", lambda d: [w(d, "z.csv.gz", b"plain text, not gzip"), ok(d)], "z.csv.gz: "),
+    ("wide without columns", lambda d: [ok(d), "--layout", "wide"], "needs --decision-columns"),
+    ("wide pattern matches nothing", lambda d: [ok(d), "--decision-columns", "rater_*"],
+     "no column matches --decision-columns 'rater_*'"),
+    ("stacked without dm column", lambda d: [ok(d), "--layout", "stacked"],
+     "column 'decision_maker': decision-maker (--decision-maker-column) column not found"),
+    ("transposed without name column", lambda d: [ok(d), "--layout", "transposed"],
+     "decision-maker name column not found"),
+    ("threshold not a number", lambda d: [ok(d), ok(d), "--threshold", "a=b"], "--threshold takes T or NAME=T"),
+    ("threshold for unknown", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--threshold", "0.5", "--threshold",
+                                         "zzz=0.2"], "--threshold names decision-maker 'zzz'"),
+    ("unwritable output", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "-o", str(d / "no" / "dir" / "r.json")],
+     "cannot write the report"),
+    ("bad parity mode", lambda d: [ok(d), ok(d), "--parity", "paper"], "Invalid value for '--parity'"),
+    ("negative bootstrap", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--bootstrap", "-1"],
+     "--bootstrap and --permutations take a count >= 0"),
+    ("outcome on non-binary decisions", lambda d: [w(d, "n1.csv", "id,decision\n1,a\n2,b\n3,c\n"),
+                                                   w(d, "n2.csv", "id,decision\n1,a\n2,b\n3,c\n"),
+                                                   "--failure", "outcome"], "needs --unfavorable VALUE"),
+    ("no rule and no label", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--label", ""], "no failure rule"),
+]
+
+
+def _mkdir(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def _truncated_parquet(d: Path) -> str:
+    full = d / "full.parquet"
+    pq.write_table(pa.table({"id": [1, 2], "decision": [1, 0], "label": [1, 1]}), full)
+    return w(d, "t.parquet", full.read_bytes()[:-20])
+
+
+def test_corpus_is_large_enough():
+    assert len(MALFORMED) + len(AWKWARD) >= 40
+
+
+@pytest.mark.parametrize(("case", "build", "fragment"), MALFORMED, ids=[c[0] for c in MALFORMED])
+def test_malformed_input_exits_2_with_a_clear_message(tmp_path, case, build, fragment):
+    args = build(tmp_path)
+    if "--label" not in args and "--failure" not in args:
+        args += ["--label", "label"]
+    if case == "no rule and no label":
+        args = [a for a in args if a not in ("--label", "")]
+    result = invoke(FAST + args)
+    out = result.output
+    assert result.exit_code == 2, (case, out)
+    assert fragment in out, (case, out)
+    assert "Traceback" not in out
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    if "No such option" not in fragment and "Invalid value" not in fragment:
+        assert out.count("\n") <= 3, out
+
+
+def _big(d: Path, k: int) -> list[str]:
+    rng = np.random.default_rng(k)
+    return [w(d, f"dm{i}.csv", "id,decision,label\n" + "".join(
+        f"{j},{int(rng.random() < .7)},1\n" for j in range(60))) for i in range(k)]
+
+
+AWKWARD = [
+    ("BOM", lambda d: [w(d, "bom.csv", "\ufeff" + OK_ROWS), ok(d)], None),
+    ("CRLF", lambda d: [w(d, "crlf.csv", OK_ROWS.replace("\n", "\r\n")), ok(d)], None),
+    ("gzip", lambda d: [w(d, "g.csv.gz", gzip.compress(OK_ROWS.encode(), mtime=0)), ok(d)], None),
+    ("quoted fields with commas and newlines", lambda d: [
+        w(d, "q.csv", 'id,decision,label,g\n1,1,1,"a, b\nc"\n2,0,1,"x ""y"""\n'),
+        w(d, "q2.csv", "id,decision,label\n1,1,1\n2,0,1\n"), "--group", "g"], None),
+    ("unicode and spaces in paths and labels", lambda d: [
+        w(d, "my files/lénder à.csv", "id,decision,label,g\n1,oui,oui,Métis\n2,non,oui,Ōkami 狼\n"),
+        w(d, "my files/other one.csv", "id,decision,label\n1,non,oui\n2,non,oui\n"), "--group", "g"], None),
+    ("very long labels", lambda d: [w(d, "long.csv", f"id,decision,label,g\n1,1,1,{'x' * 5000}\n2,0,1,y\n"),
+                                    w(d, "o2.csv", OK_ROWS), "--group", "g"], None),
+    ("boolean and float-coded decisions", lambda d: [w(d, "b.csv", "id,decision,label\n1,True,1\n2,False,1.0\n"),
+                                                     w(d, "f.csv", "id,decision,label\n1,1.0,1\n2,0.0,1\n")],
+     lambda r: r["overall"]["failure_rates"]["b"]["value"] == 0.5),
+    ("thirty decision-makers", lambda d: _big(d, 30), lambda r: len(r["decision_makers"]) == 30),
+    ("never and always failing", lambda d: [w(d, "never.csv", "id,decision,label\n1,1,1\n2,1,1\n"),
+                                            w(d, "always.csv", "id,decision,label\n1,0,1\n2,0,1\n")],
+     lambda r: r["overall"]["homogenization"]["value"] is None and "never" in r["overall"]["homogenization"]["reason"]),
+    ("spaces in header", lambda d: [w(d, "sp.csv", " id , decision , label \n1,1,1\n2,0,1\n"), ok(d)], None),
+    ("tab-separated", lambda d: [w(d, "t.tsv", OK_ROWS.replace(",", "\t")), ok(d)], None),
+    ("float IDs in parquet", lambda d: [_float_ids(d), ok(d)], lambda r: r["coverage"]["linked"] == 2),
+]
+
+
+def _float_ids(d: Path) -> str:
+    p = d / "fid.parquet"
+    pq.write_table(pa.table({"id": [1.0, 2.0], "decision": [1, 0], "label": [1, 1]}), p)
+    return str(p)
+
+
+@pytest.mark.parametrize(("case", "build", "check"), AWKWARD, ids=[c[0] for c in AWKWARD])
+def test_awkward_but_valid_input_works(tmp_path, case, build, check):
+    args = [*build(tmp_path), "--label", "label", "-f", "json"]
+    result = invoke(args + FAST)
+    assert result.exit_code == 0, (case, result.output)
+    data = json.loads(result.stdout)
+    if check is not None:
+        assert check(data), case
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(st.binary(max_size=400))
+def test_fuzz_random_bytes_never_crash(tmp_path_factory, blob):
+    d = tmp_path_factory.mktemp("fuzz")
+    args = [w(d, "fuzz.csv", blob), w(d, "ok.csv", OK_ROWS), "--label", "label", *FAST]
+    result = invoke(args)
+    assert result.exit_code in (0, 2), result.output
+    assert isinstance(result.exception, SystemExit | None), repr(result.exception)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(OK_ROWS) - 1), st.sampled_from([",", "\n", '"', "", "x", "\r", " ",
+                                                                               "\x00", "é", ";", "1", "-"])),
+                max_size=6))
+def test_fuzz_csv_mutations_never_crash(tmp_path_factory, edits):
+    text = OK_ROWS
+    for pos, ch in edits:
+        pos = min(pos, len(text))
+        text = text[:pos] + ch + text[pos + 1:]
+    d = tmp_path_factory.mktemp("mut")
+    result = invoke([w(d, "m.csv", text), w(d, "ok.csv", OK_ROWS), "--label", "label", *FAST])
+    assert result.exit_code in (0, 2), result.output
+    assert isinstance(result.exception, SystemExit | None), repr(result.exception)
+
+
+def test_env_no_color_is_honoured(tmp_path):
+    os.environ["NO_COLOR"] = "1"
+    try:
+        result = invoke([ok(tmp_path), w(tmp_path, "o2.csv", OK_ROWS), "--label", "label", *FAST])
+    finally:
+        del os.environ["NO_COLOR"]
+    assert "\x1b[" not in result.output
+
+
+def test_memory_estimate_stops_before_reading(tmp_path):
+    from monoculture.errors import InputError
+    from monoculture.memory import check_memory, estimate_bytes
+
+    files = [ok(tmp_path), w(tmp_path, "o2.csv", OK_ROWS)]
+    need = estimate_bytes(files)
+    assert need == 3 * 2 * len(OK_ROWS)
+    check_memory(files, available=10 * need)
+    with pytest.raises(InputError, match=r"needs about .* GiB of memory"):
+        check_memory(files, available=need)
