@@ -24,13 +24,12 @@ from .grouping import (
     withhold_group_level,
 )
 from .inference import InferenceOptions, check_inference, multinomial_weights, systemic_failure_permutation_test
-from .io import expand_paths
-from .link import Coverage, Linked, LinkOptions, link
-from .memory import check_memory
+from .link import Coverage, Linked, LinkOptions
 from .patterns import PatternTable
+from .pipeline import load_and_link
 from .result import SCHEMA_VERSION, AuditResult, DecisionMakerResult, InputResult, Metric
 from .scope import Estimate, scope_result
-from .sources import Columns, load_people, load_sources
+from .sources import Columns
 
 
 def audit(
@@ -85,21 +84,12 @@ def audit(
         kind=failure, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
         thresholds=dict(thresholds or {}), top_fraction=top_fraction, lower_is_favorable=lower_is_favorable,
     )
-    paths = expand_paths(list(inputs)) if layout == "files" else list(inputs)
-    if not paths:
-        raise UsageError("no input files given")
-    check_memory([*paths, *([people] if people else [])])
     stage = on_stage or (lambda _name: None)
-    stage("reading inputs")
-    people_table = load_people(people, cols) if people else None
-    people_has: set[str] = set()
-    if people_table is not None:
-        people_has = set(people_table.groups) | ({label} if label and people_table.label is not None else set())
-    sources, files = load_sources(paths, layout, cols, people_has)
-    stage("linking by ID")
-    linked = link(
-        sources, people_table, rule, list(groups),
-        LinkOptions(join=join, on_duplicate=on_duplicate, on_missing=on_missing, on_group_conflict=on_group_conflict),
+    linked, input_results = load_and_link(
+        inputs, cols, rule, layout=layout, people=people,
+        link_options=LinkOptions(join=join, on_duplicate=on_duplicate, on_missing=on_missing,
+                                 on_group_conflict=on_group_conflict),
+        on_stage=stage,
     )
     table = PatternTable.build(linked)
     if emit_ids is not None:
@@ -112,14 +102,6 @@ def audit(
         "failure": asdict(rule) | {"thresholds": dict(sorted(rule.thresholds.items()))},
         "join": join, "on_duplicate": on_duplicate, "on_missing": on_missing, "on_group_conflict": on_group_conflict,
     }
-    names_by_file: dict[str, list[str]] = {}
-    for s in sources:
-        names_by_file.setdefault(s.file, []).append(s.name)
-    input_results = [
-        InputResult(path=f.path, format=f.format, sha256=f.sha256, rows=f.rows,
-                    decision_makers=names_by_file.get(f.path, []))
-        for f in files
-    ]
     return measure(
         table, rule=linked.rule.description, join=join, options=options, inputs=input_results,
         coverage=linked.coverage, warnings=list(linked.warnings), intersect=intersect,

@@ -23,6 +23,7 @@ from .config import find_config, load_config, to_defaults
 from .errors import MonocultureError, UsageError
 from .gates import Thresholds
 from .inference import InferenceOptions
+from .multiplicity import multiplicity as run_multiplicity
 from .progress import StageReporter
 from .report import EXTENSIONS, Format, render
 from .schema import report_schema
@@ -188,6 +189,72 @@ def github_outputs(result, err: Console) -> None:
             where = "overall" if g.scope == "overall" else f"{g.attribute}={g.group}"
             sys.stdout.flush()
             print(f"::error title=monoculture {g.name}::{where}: {g.reason}".replace("\n", " "), file=sys.stderr)
+
+
+@app.command("multiplicity", no_args_is_help=True)
+def multiplicity_command(
+    inputs: opt.Inputs,
+    id_column: opt.IdColumn = "id",
+    decision: opt.Decision = "decision",
+    label: opt.Label = None,
+    score: opt.Score = None,
+    group: opt.Groups = None,
+    intersect: opt.Intersect = False,
+    people: opt.People = None,
+    layout: opt.LayoutOpt = None,
+    decision_columns: opt.DecisionColumns = None,
+    decision_maker_column: opt.DecisionMakerColumn = "decision_maker",
+    favorable: opt.Favorable = None,
+    epsilon: opt.Epsilon = 0.01,
+    baseline: opt.Baseline = None,
+    arbitrary_threshold: opt.ArbitraryThreshold = 0.2,
+    utility: opt.UtilityOpt = opt.Utility.accuracy,
+    disparity: opt.DisparityOpt = opt.Disparity.selection_rate_ratio,
+    split: opt.Split = None,
+    select_on: opt.SelectOn = None,
+    report_on: opt.ReportOn = None,
+    duplicates: opt.Duplicates = opt.OnDuplicate.error,
+    drop_missing: opt.DropMissing = False,
+    bootstrap: opt.Bootstrap = 1000,
+    seed: opt.Seed = 0,
+    alpha: opt.Alpha = 0.05,
+    output_format: opt.OutputFormat = None,
+    output: opt.Output = None,
+    width: opt.Width = 100,
+    no_color: opt.NoColor = False,
+    quiet: opt.Quiet = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Predictive multiplicity and less discriminatory alternatives among candidate models (metrics.md §6–§7).
+
+    Exit codes: 0 ran; 2 usage or input error.
+    """
+    err = _stderr(no_color)
+    try:
+        result = run_multiplicity(
+            inputs, id_column=id_column, decision=decision, label=label, score=score, groups=group or [],
+            intersect=intersect, people=people, layout=layout.value if layout else None,
+            decision_columns=decision_columns or [], decision_maker_column=decision_maker_column,
+            favorable=favorable, epsilon=epsilon, baseline=baseline, arbitrary_threshold=arbitrary_threshold,
+            utility=utility.value, disparity=disparity.value, split=split, select_on=select_on,
+            report_on=report_on, on_duplicate=duplicates.value,
+            on_missing="drop" if drop_missing else "error",
+            inference=InferenceOptions(bootstrap=bootstrap, seed=seed, alpha=alpha),
+        )
+        fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
+        color = (output is None and fmt is Format.table and sys.stdout.isatty() and not no_color
+                 and "NO_COLOR" not in os.environ)
+        text = render(result, fmt, width=width, color=color)
+    except MonocultureError as exc:
+        if debug:
+            raise
+        err.print(f"Error: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    if not quiet:
+        for w in result.warnings:
+            err.print(f"Note: {escape(w)}", soft_wrap=True)
+    write_report(text, output, err)
+    raise typer.Exit(EXIT_OK)
 
 
 @app.command("schema")

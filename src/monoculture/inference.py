@@ -220,3 +220,19 @@ def histogram_bin_pvalues(observed_counts: np.ndarray, n: int, expected_shares: 
         p = float(min(max(p, 0.0), 1.0))
         out.append(float(stats.binomtest(round(k), n, p).pvalue))
     return out
+
+
+def bootstrap_means(x: np.ndarray, b: int, rng: np.random.Generator, chunk_elems: int = 20_000_000) -> np.ndarray:
+    """(B, q) bootstrap replicates of the column means of a per-person matrix x (N, q).
+
+    Each replicate resamples the N people with replacement (a multinomial count per person), so any
+    statistic that is a function of these means is bootstrapped over individuals.
+    """
+    n = x.shape[0]
+    out = np.empty((b, x.shape[1]))
+    per = max(1, chunk_elems // max(n, 1))
+    for start in range(0, b, per):
+        size = min(per, b - start)
+        w = rng.multinomial(n, np.full(n, 1.0 / n), size=size)
+        out[start:start + size] = (w @ x) / n
+    return out

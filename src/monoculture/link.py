@@ -87,6 +87,12 @@ class Linked:
     # (k, cells, 3): per decision-maker and cell, over its whole input (not only the linked individuals):
     # valid rows, failed rows, and rows with a label but no decision (parity mode counts them as failures).
     input_counts: np.ndarray | None = None
+    # Per linked individual, for multiplicity: decision token codes (N, k; -1 = unseen; with scores,
+    # 1 = favourable), label codes (N,), scores (N, k) when a score column was given, and the token list.
+    decisions: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    scores: np.ndarray | None = None
+    tokens: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,9 @@ def link(
 
     k = len(sources)
     fail = np.zeros((universe, k), dtype=bool)
+    decision_u = np.full((universe, k), -1, dtype=np.int64)
+    label_u = np.full(universe, -1, dtype=np.int64)
+    score_u = np.full((universe, k), np.nan) if any(s.score is not None for s in sources) else None
     present = np.zeros((universe, k), dtype=bool)
     covs: list[SourceCoverage] = []
     per_row: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -281,6 +290,14 @@ def link(
         cov.valid_rows, cov.failed_rows = int(valid.sum()), int(f[valid].sum())
         fail[rows, i] = f[valid]
         present[rows, i] = True
+        if not rule.uses_scores:
+            decision_u[rows, i] = dec_codes[i][valid]
+        else:
+            decision_u[rows, i] = np.where(pred[valid], 1, 0) if pred is not None else -1
+        if lab is not None:
+            label_u[rows] = np.where(label_u[rows] < 0, lab[valid], label_u[rows])
+        if score_u is not None and s.score is not None:
+            score_u[rows, i] = as_numbers(s.score, s.file, "score")[valid]
         covs.append(cov)
         per_row.append((code, valid, f, missing_cells))
 
@@ -328,6 +345,8 @@ def link(
         names=names, fail=fail[rows], present=present[rows], attributes=list(attributes),
         cell=cell_u[rows], cell_labels=cell_labels, ids=dictionary.take(pa.array(rows)), coverage=coverage,
         rule=resolved, warnings=warnings, input_counts=full,
+        decisions=decision_u[rows], labels=label_u[rows], scores=None if score_u is None else score_u[rows],
+        tokens=list(vocab.tokens),
     )
 
 

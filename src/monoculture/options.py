@@ -148,6 +148,35 @@ Verbose = Annotated[bool, typer.Option(
 ConfigFile = Annotated[Path | None, typer.Option(
     "--config", help="Settings file (TOML). Default: monoculture.toml, or [tool.monoculture] in pyproject.toml, "
     "found from the current directory upward. Command-line options win over it.")]
+Score = Annotated[str | None, typer.Option(
+    help="Column with each candidate's probability of the favourable class (viable range, Rashomon capacity).")]
+Epsilon = Annotated[float, typer.Option(
+    help="Rashomon set: candidates whose error rate is at most the baseline's + epsilon.")]
+Baseline = Annotated[str | None, typer.Option(help="The baseline candidate (default: the lowest error rate).")]
+ArbitraryThreshold = Annotated[float, typer.Option(
+    help="A person is highly arbitrary when the set's pairwise disagreement on them is at least this.")]
+
+
+class Utility(StrEnum):
+    accuracy = "accuracy"
+    tpr_fpr = "tpr-fpr"
+
+
+class Disparity(StrEnum):
+    selection_rate_ratio = "selection-rate-ratio"
+    failure_rate_gap = "failure-rate-gap"
+
+
+UtilityOpt = Annotated[Utility, typer.Option(
+    "--utility", help="LDA utility: accuracy, or tpr-fpr (TPR − FPR, as Laufer, Raghavan, Barocas 2024).")]
+DisparityOpt = Annotated[Disparity, typer.Option(
+    "--disparity", help="LDA disparity over the first --group attribute: selection-rate-ratio (four-fifths "
+    "convention) or failure-rate-gap.")]
+Split = Annotated[str | None, typer.Option(
+    help="LDA: a column splitting people (e.g. train/test): choose alternatives on --select-on, report on "
+    "--report-on, because the lowest in-sample disparity among many candidates is optimistically biased.")]
+SelectOn = Annotated[str | None, typer.Option(help="LDA: the --split value on which alternatives are chosen.")]
+ReportOn = Annotated[str | None, typer.Option(help="LDA: the --split value on which they are reported.")]
 OutputFormat = Annotated[Format | None, typer.Option(
     "--format", "-f", help="Report format (default: from the -o extension, else table).")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]

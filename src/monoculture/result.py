@@ -173,3 +173,98 @@ class AuditResult:
     verdict: str = "no thresholds"
     leave_one_out: dict[str, Metric] = field(default_factory=dict)
     homogenization_by_size: list[SizeSensitivity] = field(default_factory=list)
+
+
+@dataclass
+class CandidateResult:
+    """One candidate model: its loss and whether it is in the ε-Rashomon set."""
+
+    name: str
+    error_rate: Metric
+    in_set: bool
+
+
+@dataclass
+class MultiplicityScope:
+    """Multiplicity over the Rashomon set for everyone (attribute "") or one group."""
+
+    attribute: str
+    group: str
+    n: int
+    ambiguity: Metric
+    discrepancy: Metric
+    mean_disagreement: Metric
+    disagreement_quantiles: dict[str, float]
+    disagreement_histogram: list[float]  # shares in 10 bins of width 0.1 on [0, 1]
+    share_highly_arbitrary: Metric  # share of this population with disagreement >= the threshold
+    share_of_highly_arbitrary: Metric  # this group's share of all highly arbitrary people
+    mean_viable_range: Metric
+    mean_score_std: Metric
+    mean_rashomon_capacity: Metric
+
+
+@dataclass
+class SheetRow:
+    """Multiplicity sheet (Ganesh 2024): one candidate's accuracy and per-group rates."""
+
+    name: str
+    in_set: bool
+    accuracy: Metric
+    failure_rates: dict[str, Metric]
+    selection_rates: dict[str, Metric]
+
+
+@dataclass
+class LDACandidate:
+    name: str
+    accuracy: Metric
+    utility: Metric
+    selection_rate_ratio: Metric
+    failure_rate_gap: Metric
+    within_epsilon: bool
+    less_discriminatory: bool
+    pareto: bool
+    utility_difference: Metric  # candidate − baseline, paired bootstrap interval
+    disparity_difference: Metric
+    decisions_changed: int  # people whose decision differs from the baseline's
+
+
+@dataclass
+class LDAResult:
+    """Is there a candidate about as good as the baseline with lower disparity? A search result over the
+    candidates supplied and a convention (four-fifths), not a legal finding."""
+
+    exists: bool | None
+    attribute: str | None
+    disparity: str
+    utility: str
+    baseline: str
+    epsilon: float
+    candidates: list[LDACandidate]
+    note: str
+
+
+@dataclass
+class MultiplicityResult:
+    schema_version: str
+    tool_version: str
+    kind: str
+    rule: str
+    options: dict[str, Any]
+    inputs: list[InputResult]
+    baseline: str
+    epsilon: float
+    rashomon_set: list[CandidateResult]
+    ambiguity: Metric
+    discrepancy: Metric
+    mean_disagreement: Metric
+    mean_viable_range: Metric
+    mean_score_std: Metric
+    mean_rashomon_capacity: Metric
+    overall: MultiplicityScope
+    groups: list[MultiplicityScope]
+    sheet: list[SheetRow]
+    sheet_spread: dict[str, Metric]
+    lda: LDAResult
+    coverage: Coverage
+    warnings: list[str]

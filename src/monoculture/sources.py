@@ -35,6 +35,7 @@ class Columns:
     groups: tuple[str, ...] = ()
     decision_columns: tuple[str, ...] = ()
     decision_maker_column: str = "decision_maker"
+    score: str | None = None  # multiplicity: probability of the favourable class, per decision-maker
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Source:
     label: pa.ChunkedArray | None = None
     groups: dict[str, pa.ChunkedArray] = field(default_factory=dict)
     blank_is_unseen: bool = False  # wide/transposed: an empty cell is "did not see", not bad data
+    score: pa.ChunkedArray | None = None
 
     @property
     def rows(self) -> int:
@@ -96,6 +98,8 @@ def _roles(cols: Columns) -> dict[str, str]:
     roles = {cols.id: "ID (--id)", cols.decision: "decision (--decision)"}
     if cols.label:
         roles[cols.label] = "label (--label)"
+    if cols.score:
+        roles[cols.score] = "score (--score)"
     roles[cols.decision_maker_column] = "decision-maker (--decision-maker-column)"
     for g in cols.groups:
         roles[g] = "group (--group)"
@@ -158,7 +162,8 @@ def _label_needed(cols: Columns, header_has_label: bool, file: str, people_has: 
 def _files(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
     name, path = split_name(arg)
     optional = ([cols.label] if cols.label else []) + list(cols.groups)
-    table, info = _load(path, [cols.id, cols.decision], optional, cols)
+    needed = [cols.id, cols.decision] + ([cols.score] if cols.score else [])
+    table, info = _load(path, needed, optional, cols)
     _label_needed(cols, cols.label in table.column_names, info.path, people_has)
     source = Source(
         name=name or (stem(path) if path != STDIN else "stdin"),
@@ -167,6 +172,7 @@ def _files(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source],
         decision=table[cols.decision],
         label=table[cols.label] if cols.label and cols.label in table.column_names else None,
         groups={g: table[g] for g in cols.groups if g in table.column_names},
+        score=table[cols.score] if cols.score else None,
     )
     return [source], info
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
-from ..result import AuditResult
+from ..result import AuditResult, MultiplicityResult
 from .csv import render_csv
 from .html import render_html
 from .json import render_json
@@ -42,8 +42,13 @@ EXTENSIONS = {
 }
 
 
-def render(result: AuditResult, fmt: Format, *, width: int = 100, color: bool = False) -> str:
+def render(result: AuditResult | MultiplicityResult, fmt: Format, *, width: int = 100, color: bool = False) -> str:
     """The report in one format (the table format takes a width and colour)."""
+    if isinstance(result, MultiplicityResult):
+        from .multiplicity import RENDERERS as MULTIPLICITY
+
+        fn = MULTIPLICITY[fmt.value]
+        return fn(result, width=width, color=color) if fmt is Format.table else fn(result)
     if fmt is Format.table:
         return render_terminal(result, width=width, color=color)
     return RENDERERS[fmt](result)
