@@ -413,10 +413,10 @@ def _groups(
         ids = np.concatenate(pairs_id) if pairs_id else np.zeros(0, np.int64)
         vals = np.concatenate(pairs_val) if pairs_val else np.zeros(0, np.int64)
         value = np.full(universe, -1, dtype=np.int64)
-        value[ids] = vals
-        distinct = np.unique(np.stack([ids, vals]), axis=1) if len(ids) else np.zeros((2, 0), np.int64)
-        n_values = np.bincount(distinct[0], minlength=universe)
-        conflict = (n_values > 1) & keep
+        value[ids] = vals  # one of the values given for each ID; any other value is a conflict
+        differs = np.zeros(universe, dtype=bool)
+        differs[ids[value[ids] != vals]] = True
+        conflict = differs & keep
         if conflict.any():
             if options.on_group_conflict == "error":
                 raise InputError(
@@ -424,7 +424,7 @@ def _groups(
                     "attribute in different files; fix the inputs or pass --group-conflicts missing",
                     column=attr,
                 )
-            value[n_values > 1] = -1
+            value[differs] = -1
         coverage.group_conflicts[attr] = int(conflict.sum())
         # Rank labels alphabetically so cell order never depends on row or file order.
         labels = sorted(vocab)
@@ -435,11 +435,19 @@ def _groups(
         ranked = rank[value]
         coverage.missing_group[attr] = int((ranked[keep] < 0).sum()) - int(conflict.sum())
         per_attr.append((ranked, labels))
-    stacked = np.stack([v[seen] for v, _ in per_attr], axis=1)
-    cells, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    # One integer key per individual (mixed radix over the attributes' ranks, missing = 0): a 1-D sort,
+    # in label order because ranks are alphabetical and missing sorts first.
+    key = np.zeros(int(seen.sum()), dtype=np.int64)
+    for ranked, labels in per_attr:
+        key = key * (len(labels) + 1) + (ranked[seen] + 1)
+    ukeys, inverse = np.unique(key, return_inverse=True)
     cell_u = np.full(universe, -1, dtype=np.int64)
     cell_u[seen] = inverse.reshape(-1)
-    cell_labels = [
-        tuple(MISSING_GROUP if c < 0 else per_attr[a][1][c] for a, c in enumerate(row)) for row in cells
-    ]
+    cell_labels = []
+    for k in ukeys.tolist():
+        digits = []
+        for _ranked, labels in reversed(per_attr):
+            k, d = divmod(k, len(labels) + 1)
+            digits.append(MISSING_GROUP if d == 0 else labels[d - 1])
+        cell_labels.append(tuple(reversed(digits)))
     return cell_u, cell_labels
