@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from . import __version__
 from . import options as opt
+from . import pseudonymize as pseudo
 from .audit import audit as run_audit
 from .config import find_config, load_config, to_defaults
 from .errors import MonocultureError, UsageError
@@ -255,6 +256,50 @@ def multiplicity_command(
             err.print(f"Note: {escape(w)}", soft_wrap=True)
     write_report(text, output, err)
     raise typer.Exit(EXIT_OK)
+
+
+@app.command("keygen")
+def keygen_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the key (mode 0600).")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing key file.")] = False,
+) -> None:
+    """Write a fresh random 32-byte key for `pseudonymize`. Share it among the firms, never with the auditor."""
+    err = _stderr(False)
+    try:
+        pseudo.keygen(output, force=force)
+    except MonocultureError as exc:
+        err.print(f"Error: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    err.print(f"wrote a new key to {escape(str(output))} (mode 0600)")
+
+
+@app.command("pseudonymize")
+def pseudonymize_command(
+    source: Annotated[str, typer.Argument(help="The dump to pseudonymise (CSV or Parquet).")],
+    id_column: opt.IdColumn = "id",
+    key_file: opt.KeyFile = Path(),
+    output: opt.Output = None,
+    casefold: opt.Casefold = False,
+    drop: opt.Drop = None,
+) -> None:
+    """Replace the ID column by HMAC-SHA256 tokens under a shared key, streaming; other columns pass through.
+
+    IDs are canonicalised first (text, NFC, trimmed, optionally case-folded; integers in decimal), so the
+    same person gets the same token in every firm's file. The key is never printed.
+    """
+    err = _stderr(False)
+    try:
+        if output is None:
+            raise UsageError("name the output file with -o")
+        if str(key_file) in ("", "."):
+            raise UsageError("name the key with --key-file (create one with monoculture keygen)")
+        key = pseudo.load_key(key_file)
+        rows = pseudo.pseudonymize(source, str(output), id_column=id_column, key=key, casefold=casefold,
+                                   drop=tuple(drop or ()))
+    except MonocultureError as exc:
+        err.print(f"Error: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    err.print(f"wrote {rows:,} rows with pseudonymous IDs to {escape(str(output))}")
 
 
 @app.command("schema")

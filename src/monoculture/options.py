@@ -177,6 +177,10 @@ Split = Annotated[str | None, typer.Option(
     "--report-on, because the lowest in-sample disparity among many candidates is optimistically biased.")]
 SelectOn = Annotated[str | None, typer.Option(help="LDA: the --split value on which alternatives are chosen.")]
 ReportOn = Annotated[str | None, typer.Option(help="LDA: the --split value on which they are reported.")]
+KeyFile = Annotated[Path, typer.Option("--key-file", help="The shared key (from monoculture keygen).")]
+Casefold = Annotated[bool, typer.Option("--casefold", help="Case-fold IDs before hashing (all firms alike).")]
+Drop = Annotated[list[str] | None, typer.Option(
+    "--drop", help="A column that must not leave the firm; repeatable.")]
 OutputFormat = Annotated[Format | None, typer.Option(
     "--format", "-f", help="Report format (default: from the -o extension, else table).")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]
