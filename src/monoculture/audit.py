@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import __version__
+from .components import analyse, cluster_order, load_components
 from .errors import UsageError
 from .failures import FailureRule
 from .gates import GATE_ON, Thresholds, verdict
@@ -62,6 +63,7 @@ def audit(
     gates: Thresholds | None = None,
     emit_ids: str | os.PathLike | None = None,
     on_stage: Callable[[str], None] | None = None,
+    components: str | None = None,
 ) -> AuditResult:
     """Audit an ecosystem of decision-makers for systemic failure and outcome homogenization.
 
@@ -92,6 +94,7 @@ def audit(
         on_stage=stage,
     )
     table = PatternTable.build(linked)
+    component_map = load_components(components, linked.names) if components else None
     if emit_ids is not None:
         write_systemic_ids(linked, emit_ids)
     stage("measuring (bootstrap and permutation tests)")
@@ -106,7 +109,7 @@ def audit(
         table, rule=linked.rule.description, join=join, options=options, inputs=input_results,
         coverage=linked.coverage, warnings=list(linked.warnings), intersect=intersect,
         inference=inference or InferenceOptions(), min_group_size=min_group_size, suppress_below=suppress_below,
-        parity=parity, gates=gates,
+        parity=parity, gates=gates, components=component_map,
     )
 
 
@@ -140,6 +143,7 @@ def measure(
     suppress_below: int = 0,
     parity: str | None = None,
     gates: Thresholds | None = None,
+    components: dict[str, dict[str, str]] | None = None,
 ) -> AuditResult:
     """Every metric, interval and test from the pattern table alone (no row is read again)."""
     inference = inference or InferenceOptions()
@@ -185,6 +189,10 @@ def measure(
         leave_one_out=leave_one_out(c, names, inference, weights),
         homogenization_by_size=by_size(c, rng_size),
     )
+    result.cluster_order = cluster_order(est.point["error_consistency"], names)
+    if components:
+        rng_components = np.random.default_rng(np.random.SeedSequence(inference.seed).spawn(5)[4])
+        result.components = analyse(est, names, components, inference, rng_components, weights)
     result.warnings = warnings + _warnings(result, min_group_size)
     gates = gates or Thresholds()
     if gates.gate_on not in GATE_ON:

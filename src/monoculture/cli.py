@@ -118,6 +118,7 @@ def audit(
     verbose: opt.Verbose = False,
     debug: opt.Debug = False,
     config: opt.ConfigFile = None,
+    components: opt.Components = None,
 ) -> None:
     """Audit decision-makers for systemic failure and outcome homogenization.
 
@@ -144,7 +145,7 @@ def audit(
                 gates=Thresholds(max_homogenization=max_homogenization, max_systemic_failure=max_systemic_failure,
                                  max_group_systemic_failure_ratio=max_group_systemic_failure_ratio,
                                  gate_on=gate_on.value),
-                emit_ids=emit_ids, on_stage=reporter.stage,
+                emit_ids=emit_ids, on_stage=reporter.stage, components=components,
             )
         fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
         color = (output is None and fmt is Format.table and sys.stdout.isatty() and not no_color

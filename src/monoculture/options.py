@@ -181,6 +181,9 @@ KeyFile = Annotated[Path, typer.Option("--key-file", help="The shared key (from 
 Casefold = Annotated[bool, typer.Option("--casefold", help="Case-fold IDs before hashing (all firms alike).")]
 Drop = Annotated[list[str] | None, typer.Option(
     "--drop", help="A column that must not leave the firm; repeatable.")]
+Components = Annotated[str | None, typer.Option(
+    help="Shared components per decision-maker (TOML tables, or CSV with a decision_maker column): tests whether "
+    "pairs sharing a vendor, base model or training data co-fail more.")]
 OutputFormat = Annotated[Format | None, typer.Option(
     "--format", "-f", help="Report format (default: from the -o extension, else table).")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]

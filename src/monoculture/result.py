@@ -155,6 +155,27 @@ class GateResult:
 
 
 @dataclass
+class SharingSet:
+    value: str
+    members: list[str]
+    homogenization: Metric
+
+
+@dataclass
+class ComponentResult:
+    attribute: str
+    sharing_pairs: int
+    other_pairs: int
+    mean_lift_sharing: Metric
+    mean_lift_other: Metric
+    lift_difference: Metric  # sharing − other; p_value from the permutation test
+    mean_kappa_sharing: Metric
+    mean_kappa_other: Metric
+    kappa_difference: Metric
+    sets: list[SharingSet]
+
+
+@dataclass
 class AuditResult:
     schema_version: str
     tool_version: str
@@ -171,6 +192,8 @@ class AuditResult:
     parity: ParityResult | None = None
     gates: list[GateResult] = field(default_factory=list)
     verdict: str = "no thresholds"
+    components: list[ComponentResult] = field(default_factory=list)
+    cluster_order: list[str] = field(default_factory=list)  # decision-makers clustered on κ
     leave_one_out: dict[str, Metric] = field(default_factory=dict)
     homogenization_by_size: list[SizeSensitivity] = field(default_factory=list)
 

@@ -89,7 +89,7 @@ def _kappa_color(v: float | None) -> str:
 
 
 def kappa_heatmap_svg(r: AuditResult, cell: int = 34) -> str:
-    names = [d.name for d in r.decision_makers]
+    names = r.cluster_order or [d.name for d in r.decision_makers]
     k = len(names)
     cell = max(8, min(cell, 640 // max(k, 1)))
     label_w = min(140, 7 * max(len(n) for n in names) + 8)

@@ -64,6 +64,13 @@ def tidy_rows(r: AuditResult) -> Iterator[dict[str, Any]]:
         yield _row("sensitivity", "homogenization_without", m, decision_maker=name)
     for s in r.homogenization_by_size:
         yield _row("sensitivity", "homogenization_by_size", s.homogenization, failures=s.m)
+    for c in r.components:
+        for name in ("mean_lift_sharing", "mean_lift_other", "lift_difference", "mean_kappa_sharing",
+                     "mean_kappa_other", "kappa_difference"):
+            yield _row("component", name, getattr(c, name), attribute=c.attribute)
+        for s in c.sets:
+            yield _row("component", "homogenization_within_set", s.homogenization, attribute=c.attribute,
+                       group=s.value, decision_maker="|".join(s.members))
     for gate in r.gates:
         yield _row("gate", gate.name, Metric(gate.value, f"{gate.status}: {gate.reason}"),
                    attribute=gate.attribute or "", group=gate.group or "")

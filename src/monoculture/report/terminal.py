@@ -98,10 +98,11 @@ def _histogram(o: ScopeResult, width: int) -> Table:
 
 
 def _pairs(r: AuditResult) -> Table:
-    names = [d.name for d in r.decision_makers]
+    names = r.cluster_order or [d.name for d in r.decision_makers]
     pairs = r.overall.pairwise
     if len(names) <= MAX_MATRIX:
-        t = Table(title="Error consistency κ (pairs; 0 = independent, 1 = identical failures)", title_justify="left")
+        t = Table(title="Error consistency κ (0 = independent, 1 = identical failures; clustered order)",
+                  title_justify="left")
         t.add_column("")
         for n in names:
             t.add_column(escape(n[:10]), justify="right")
@@ -206,6 +207,24 @@ def _gates(r: AuditResult) -> Table:
     return t
 
 
+def _components(r: AuditResult) -> Table:
+    t = Table(title="Shared components: do pairs that share a value co-fail more?", title_justify="left")
+    for col in ("attribute", "pairs sharing / not", "lift sharing", "lift other", "Δ lift [CI]", "Δ κ [CI]",
+                "p (perm.)"):
+        t.add_column(col, justify="left" if col == "attribute" else "right")
+    for c in r.components:
+        p = c.lift_difference.p_value
+        t.add_row(escape(c.attribute), f"{c.sharing_pairs} / {c.other_pairs}", num(c.mean_lift_sharing),
+                  num(c.mean_lift_other), num(c.lift_difference) + _ci(c.lift_difference),
+                  num(c.kappa_difference) + _ci(c.kappa_difference), "" if p is None else f"{p:.2g}")
+    t.caption = ("intervals: bootstrap over individuals; p: permutation of values over decision-makers (exact "
+                 "when few, so its smallest value is limited by their number). H within each sharing set: " +
+                 "; ".join(f"{s.value} ({len(s.members)}): {num(s.homogenization)}" for c in r.components
+                           for s in c.sets))
+    t.caption_justify = "left"
+    return t
+
+
 def _undefined_notes(r: AuditResult) -> list[str]:
     notes = []
     for g in r.groups:
@@ -228,6 +247,8 @@ def render_terminal(r: AuditResult, *, width: int = 100, color: bool = False) ->
     console.print(_decision_makers(r))
     console.print(_histogram(r.overall, width))
     console.print(_pairs(r))
+    if r.components:
+        console.print(_components(r))
     console.print(_k_way(r))
     if r.groups:
         console.print(_groups(r))
