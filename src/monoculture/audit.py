@@ -29,6 +29,7 @@ from .link import Coverage, Linked, LinkOptions
 from .patterns import PatternTable
 from .pipeline import load_and_link
 from .result import SCHEMA_VERSION, AuditResult, DecisionMakerResult, InputResult, Metric
+from .rounds import analyse as analyse_rounds
 from .scope import Estimate, scope_result
 from .sources import Columns
 
@@ -64,6 +65,7 @@ def audit(
     emit_ids: str | os.PathLike | None = None,
     on_stage: Callable[[str], None] | None = None,
     components: str | None = None,
+    round_column: str | None = None,
 ) -> AuditResult:
     """Audit an ecosystem of decision-makers for systemic failure and outcome homogenization.
 
@@ -80,7 +82,7 @@ def audit(
     layout = layout or ("wide" if decision_columns else "files")
     cols = Columns(
         id=id_column, decision=decision, label=label, groups=tuple(groups),
-        decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column,
+        decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column, round=round_column,
     )
     rule = FailureRule(
         kind=failure, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
@@ -190,6 +192,7 @@ def measure(
         homogenization_by_size=by_size(c, rng_size),
     )
     result.cluster_order = cluster_order(est.point["error_consistency"], names)
+    result.rounds = analyse_rounds(c, names, inference.alpha)
     if components:
         rng_components = np.random.default_rng(np.random.SeedSequence(inference.seed).spawn(5)[4])
         result.components = analyse(est, names, components, inference, rng_components, weights)

@@ -119,6 +119,7 @@ def audit(
     debug: opt.Debug = False,
     config: opt.ConfigFile = None,
     components: opt.Components = None,
+    round_column: opt.RoundColumn = None,
 ) -> None:
     """Audit decision-makers for systemic failure and outcome homogenization.
 
@@ -145,7 +146,7 @@ def audit(
                 gates=Thresholds(max_homogenization=max_homogenization, max_systemic_failure=max_systemic_failure,
                                  max_group_systemic_failure_ratio=max_group_systemic_failure_ratio,
                                  gate_on=gate_on.value),
-                emit_ids=emit_ids, on_stage=reporter.stage, components=components,
+                emit_ids=emit_ids, on_stage=reporter.stage, components=components, round_column=round_column,
             )
         fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
         color = (output is None and fmt is Format.table and sys.stdout.isatty() and not no_color

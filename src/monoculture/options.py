@@ -184,6 +184,9 @@ Drop = Annotated[list[str] | None, typer.Option(
 Components = Annotated[str | None, typer.Option(
     help="Shared components per decision-maker (TOML tables, or CSV with a decision_maker column): tests whether "
     "pairs sharing a vendor, base model or training data co-fail more.")]
+RoundColumn = Annotated[str | None, typer.Option(
+    "--round", help="Stacked layout: a round or version column; each decision-maker in each round becomes "
+    "NAME@ROUND (persistence over rounds, where improvements land). Files: name them NAME@ROUND=PATH.")]
 OutputFormat = Annotated[Format | None, typer.Option(
     "--format", "-f", help="Report format (default: from the -o extension, else table).")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]

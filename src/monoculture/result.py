@@ -176,6 +176,39 @@ class ComponentResult:
 
 
 @dataclass
+class ImprovementBucket:
+    others_failing: int
+    n: int
+    improved_share: Metric
+    expected_share: Metric  # improvements spread evenly: the overall share
+
+
+@dataclass
+class ImprovementResult:
+    """Where one decision-maker's version change helped the people its old version failed."""
+
+    decision_maker: str
+    from_round: str
+    to_round: str
+    failed_before: int
+    improved_share: Metric
+    buckets: list[ImprovementBucket]
+
+
+@dataclass
+class RoundsResult:
+    """Persistence over rounds (inputs named NAME@ROUND) and where improvements land."""
+
+    rounds: list[str]
+    decision_makers: list[str]
+    systemic_failure_by_round: dict[str, Metric]
+    failed_in_every_round: Metric
+    expected_failed_in_every_round: Metric
+    rounds_failed_histogram: list[HistogramBin]
+    improvements: list[ImprovementResult]
+
+
+@dataclass
 class AuditResult:
     schema_version: str
     tool_version: str
@@ -194,6 +227,7 @@ class AuditResult:
     verdict: str = "no thresholds"
     components: list[ComponentResult] = field(default_factory=list)
     cluster_order: list[str] = field(default_factory=list)  # decision-makers clustered on κ
+    rounds: RoundsResult | None = None
     leave_one_out: dict[str, Metric] = field(default_factory=dict)
     homogenization_by_size: list[SizeSensitivity] = field(default_factory=list)
 

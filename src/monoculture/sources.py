@@ -36,6 +36,7 @@ class Columns:
     decision_columns: tuple[str, ...] = ()
     decision_maker_column: str = "decision_maker"
     score: str | None = None  # multiplicity: probability of the favourable class, per decision-maker
+    round: str | None = None  # stacked layout: a round/version column; decision-makers become NAME@ROUND
 
 
 @dataclass
@@ -215,7 +216,8 @@ def _wide(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], 
 def _stacked(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
     _, path = split_name(arg)
     optional = ([cols.label] if cols.label else []) + list(cols.groups)
-    table, info = _load(path, [cols.id, cols.decision_maker_column, cols.decision], optional, cols)
+    needed = [cols.id, cols.decision_maker_column, cols.decision] + ([cols.round] if cols.round else [])
+    table, info = _load(path, needed, optional, cols)
     _label_needed(cols, cols.label in table.column_names, info.path, people_has)
     dm = table[cols.decision_maker_column]
     if dm.null_count:
@@ -226,12 +228,25 @@ def _stacked(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source
         )
     names = pc.cast(dm, pa.string()) if not pa.types.is_string(dm.type) else dm
     names = pc.utf8_trim_whitespace(names)
+    if cols.round:
+        rounds = table[cols.round]
+        if rounds.null_count:
+            first = int(np.flatnonzero(rounds.is_null().to_numpy(zero_copy_only=False))[0]) + 1
+            raise InputError(f"{rounds.null_count} rows have no round", file=info.path, column=cols.round, row=first)
+        rounds = pc.utf8_trim_whitespace(pc.cast(rounds, pa.string()))
+        names = pc.binary_join_element_wise(names, rounds, "@")
     encoded = pc.dictionary_encode(names).combine_chunks()
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
     sources = []
-    for code in sorted(range(len(encoded.dictionary)), key=lambda c: str(encoded.dictionary[c])):
+    # Sorted by name, except that rounds keep the order of their first appearance in the file.
+    first_seen = {c: i for i, c in reversed(list(enumerate(codes.tolist())))}
+    def order_key(c: int) -> tuple:
+        name = str(encoded.dictionary[c])
+        return (name.rsplit("@", 1)[0], first_seen[c]) if cols.round else (name, 0)
+
+    for code in sorted(range(len(encoded.dictionary)), key=order_key):
         rows = pa.array(order[bounds[code]:bounds[code + 1]])
         part = table.take(rows)
         sources.append(Source(

@@ -71,6 +71,19 @@ def tidy_rows(r: AuditResult) -> Iterator[dict[str, Any]]:
         for s in c.sets:
             yield _row("component", "homogenization_within_set", s.homogenization, attribute=c.attribute,
                        group=s.value, decision_maker="|".join(s.members))
+    if r.rounds is not None:
+        ro = r.rounds
+        yield _row("rounds", "failed_in_every_round", ro.failed_in_every_round)
+        yield _row("rounds", "expected_failed_in_every_round", ro.expected_failed_in_every_round)
+        for b in ro.rounds_failed_histogram:
+            yield _row("rounds", "rounds_failed_observed", b.observed, failures=b.failures)
+            yield _row("rounds", "rounds_failed_expected", b.expected, failures=b.failures)
+        for imp in ro.improvements:
+            dm = f"{imp.decision_maker}@{imp.from_round}->{imp.to_round}"
+            yield _row("rounds", "improved_share", imp.improved_share, decision_maker=dm)
+            for bucket in imp.buckets:
+                yield _row("rounds", "improved_share_by_others_failing", bucket.improved_share, decision_maker=dm,
+                           failures=bucket.others_failing)
     for gate in r.gates:
         yield _row("gate", gate.name, Metric(gate.value, f"{gate.status}: {gate.reason}"),
                    attribute=gate.attribute or "", group=gate.group or "")

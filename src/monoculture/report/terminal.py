@@ -225,6 +225,23 @@ def _components(r: AuditResult) -> Table:
     return t
 
 
+def _rounds(r: AuditResult) -> Table:
+    ro = r.rounds
+    assert ro is not None
+    t = Table(title=f"Over rounds ({', '.join(escape(x) for x in ro.rounds)}): failed by everyone in every round "
+                    f"{pct(ro.failed_in_every_round, 2)} vs {pct(ro.expected_failed_in_every_round, 2)} if rounds "
+                    "were independent (persistence, not proof of feedback)", title_justify="left")
+    for col in ("decision-maker", "change", "failed before", "now served", "by others failing them: served"):
+        t.add_column(col, justify="left" if col in ("decision-maker", "change") else "right")
+    for imp in ro.improvements:
+        buckets = ", ".join(f"{b.others_failing}: {pct(b.improved_share)} (n={b.n:,})" for b in imp.buckets if b.n)
+        t.add_row(escape(imp.decision_maker), f"{escape(imp.from_round)} → {escape(imp.to_round)}",
+                  f"{imp.failed_before:,}", pct(imp.improved_share) + _ci(imp.improved_share, "pct"), buckets)
+    t.caption = "Evenly spread improvements would serve the same share in every bucket (Toups et al. 2023)."
+    t.caption_justify = "left"
+    return t
+
+
 def _undefined_notes(r: AuditResult) -> list[str]:
     notes = []
     for g in r.groups:
@@ -249,6 +266,8 @@ def render_terminal(r: AuditResult, *, width: int = 100, color: bool = False) ->
     console.print(_pairs(r))
     if r.components:
         console.print(_components(r))
+    if r.rounds is not None:
+        console.print(_rounds(r))
     console.print(_k_way(r))
     if r.groups:
         console.print(_groups(r))

@@ -1,0 +1,59 @@
+"""Change over rounds: persistence of systemic failure, and where a new version's improvements land."""
+
+from __future__ import annotations
+
+import pytest
+
+import monoculture
+from monoculture.inference import InferenceOptions
+
+
+def _file(d, name, failed: set[int], n: int = 10) -> str:
+    p = d / f"{name}.csv"
+    p.write_text("id,decision,label\n" + "".join(f"{j},{0 if j in failed else 1},1\n" for j in range(n)))
+    return str(p)
+
+
+def test_two_version_ecosystem_by_hand(tmp_path):
+    # v1: a fails 0-3, b fails 0, 1, 4, c fails 0, 1, 5. v2: a fixes 2 and 3 (failed by nobody else)
+    # but not 0 and 1 (failed by both others). b and c are unchanged.
+    files = [f"a@v1={_file(tmp_path, 'a1', {0, 1, 2, 3})}", f"b@v1={_file(tmp_path, 'b1', {0, 1, 4})}",
+             f"c@v1={_file(tmp_path, 'c1', {0, 1, 5})}", f"a@v2={_file(tmp_path, 'a2', {0, 1})}",
+             f"b@v2={_file(tmp_path, 'b2', {0, 1, 4})}", f"c@v2={_file(tmp_path, 'c2', {0, 1, 5})}"]
+    r = monoculture.audit(files, label="label", inference=InferenceOptions(bootstrap=50, permutations=0))
+    rounds = r.rounds
+    assert rounds.rounds == ["v1", "v2"] and rounds.decision_makers == ["a", "b", "c"]
+    assert rounds.systemic_failure_by_round["v1"].value == 0.2
+    assert rounds.failed_in_every_round.value == pytest.approx(0.2)
+    assert rounds.expected_failed_in_every_round.value == pytest.approx(0.04)
+    assert [b.observed.value for b in rounds.rounds_failed_histogram] == pytest.approx([0.8, 0.0, 0.2])
+    assert [i.decision_maker for i in rounds.improvements] == ["a", "b", "c"]
+    imp = rounds.improvements[0]
+    assert rounds.improvements[1].improved_share.value == 0.0  # b's new version changed nothing
+    assert (imp.decision_maker, imp.from_round, imp.to_round, imp.failed_before) == ("a", "v1", "v2", 4)
+    assert imp.improved_share.value == 0.5
+    by = {b.others_failing: b for b in imp.buckets}
+    assert (by[0].n, by[0].improved_share.value) == (2, 1.0)
+    assert by[1].n == 0 and by[1].improved_share.value is None
+    assert (by[2].n, by[2].improved_share.value) == (2, 0.0)
+    assert by[2].expected_share.value == 0.5
+
+
+def test_unversioned_audit_has_no_rounds(tmp_path):
+    files = [_file(tmp_path, "a", {0, 1}), _file(tmp_path, "b", {1, 2})]
+    assert monoculture.audit(files, label="label").rounds is None
+
+
+def test_round_column_in_a_stacked_file(tmp_path):
+    rows = []
+    for rnd, failed in (("2024", {"a": {0, 1, 2, 3}, "b": {0, 1, 4}}), ("2025", {"a": {0, 1}, "b": {0, 1, 4}})):
+        for dm, f in failed.items():
+            rows += [f"{j},{dm},{rnd},{0 if j in f else 1},1" for j in range(10)]
+    p = tmp_path / "stacked.csv"
+    p.write_text("id,model,year,decision,label\n" + "\n".join(rows) + "\n")
+    r = monoculture.audit([str(p)], layout="stacked", decision_maker_column="model", round_column="year",
+                          label="label", inference=InferenceOptions(bootstrap=0, permutations=0))
+    assert [d.name for d in r.decision_makers] == ["a@2024", "a@2025", "b@2024", "b@2025"]
+    assert r.rounds.rounds == ["2024", "2025"]
+    a = r.rounds.improvements[0]
+    assert (a.failed_before, a.improved_share.value) == (4, 0.5)
