@@ -57,3 +57,14 @@ def test_round_column_in_a_stacked_file(tmp_path):
     assert r.rounds.rounds == ["2024", "2025"]
     a = r.rounds.improvements[0]
     assert (a.failed_before, a.improved_share.value) == (4, 0.5)
+
+
+def test_small_improvement_buckets_are_suppressed_with_their_complement(tmp_path):
+    files = [f"a@v1={_file(tmp_path, 'a1', {0, 1, 2, 3})}", f"b@v1={_file(tmp_path, 'b1', {0, 1, 4})}",
+             f"c@v1={_file(tmp_path, 'c1', {0, 5})}", f"a@v2={_file(tmp_path, 'a2', {0, 1})}",
+             f"b@v2={_file(tmp_path, 'b2', {0, 1, 4})}", f"c@v2={_file(tmp_path, 'c2', {0, 5})}"]
+    r = monoculture.audit(files, label="label", suppress_below=2,
+                          inference=InferenceOptions(bootstrap=0, permutations=0))
+    # a's buckets: 0 others (2, 3): n = 2; 1 other (1): n = 1; 2 others (0): n = 1 → all but the first hidden.
+    ns = [b.n for b in r.rounds.improvements[0].buckets]
+    assert ns == [2, None, None]

@@ -30,6 +30,7 @@ from .patterns import PatternTable
 from .pipeline import load_and_link
 from .result import SCHEMA_VERSION, AuditResult, DecisionMakerResult, InputResult, Metric
 from .rounds import analyse as analyse_rounds
+from .rounds import suppress_small
 from .scope import Estimate, scope_result
 from .sources import Columns
 
@@ -193,6 +194,7 @@ def measure(
     )
     result.cluster_order = cluster_order(est.point["error_consistency"], names)
     result.rounds = analyse_rounds(c, names, inference.alpha)
+    suppress_small(result.rounds, suppress_below)
     if components:
         rng_components = np.random.default_rng(np.random.SeedSequence(inference.seed).spawn(5)[4])
         result.components = analyse(est, names, components, inference, rng_components, weights)

@@ -178,7 +178,7 @@ class ComponentResult:
 @dataclass
 class ImprovementBucket:
     others_failing: int
-    n: int
+    n: int | None  # None when suppressed (--suppress-below)
     improved_share: Metric
     expected_share: Metric  # improvements spread evenly: the overall share
 

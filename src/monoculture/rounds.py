@@ -71,6 +71,23 @@ def analyse(c: Counts, names: list[str], alpha: float) -> RoundsResult | None:
     )
 
 
+def suppress_small(result: RoundsResult | None, threshold: int) -> None:
+    """Withhold improvement buckets of fewer than `threshold` people, and one more bucket when a single
+    withheld count could be recovered from the published total (failed_before)."""
+    if result is None or threshold <= 0:
+        return
+    reason = f"suppressed: fewer than {threshold} people, or its complement (--suppress-below)"
+    for imp in result.improvements:
+        hidden = {i for i, b in enumerate(imp.buckets) if b.n and b.n < threshold}
+        if len(hidden) == 1:
+            rest = [i for i, b in enumerate(imp.buckets) if i not in hidden and b.n]
+            if rest:
+                hidden.add(min(rest, key=lambda i: (imp.buckets[i].n, i)))
+        for i in hidden:
+            imp.buckets[i].n = None
+            imp.buckets[i].improved_share = Metric(None, reason)
+
+
 def _improvement(c: Counts, w: np.ndarray, cols: dict, dm: str, before: str, after: str,
                  alpha: float) -> ImprovementResult:
     i_a, i_b = cols[(dm, before)], cols[(dm, after)]

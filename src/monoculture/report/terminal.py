@@ -234,7 +234,8 @@ def _rounds(r: AuditResult) -> Table:
     for col in ("decision-maker", "change", "failed before", "now served", "by others failing them: served"):
         t.add_column(col, justify="left" if col in ("decision-maker", "change") else "right")
     for imp in ro.improvements:
-        buckets = ", ".join(f"{b.others_failing}: {pct(b.improved_share)} (n={b.n:,})" for b in imp.buckets if b.n)
+        buckets = ", ".join(f"{b.others_failing}: {pct(b.improved_share)} (n={b.n:,})" if b.n is not None
+                            else f"{b.others_failing}: suppressed" for b in imp.buckets if b.n != 0)
         t.add_row(escape(imp.decision_maker), f"{escape(imp.from_round)} → {escape(imp.to_round)}",
                   f"{imp.failed_before:,}", pct(imp.improved_share) + _ci(imp.improved_share, "pct"), buckets)
     t.caption = "Evenly spread improvements would serve the same share in every bucket (Toups et al. 2023)."
