@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -45,6 +47,26 @@ app = typer.Typer(
 
 def _stderr(no_color: bool) -> Console:
     return Console(stderr=True, no_color=no_color or "NO_COLOR" in os.environ, highlight=False)
+
+
+@contextmanager
+def errors_to_exit(err: Console, debug: bool = False) -> Iterator[None]:
+    """The one place library errors become one line on stderr and exit code 2 (--debug re-raises)."""
+    try:
+        yield
+    except MonocultureError as exc:
+        if debug:
+            raise
+        err.print(f"Error: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def render_for(result, output_format: Format | None, output: Path | None, width: int, no_color: bool) -> str:
+    """Pick the format (explicit, else from the -o extension, else table) and colour, and render."""
+    fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
+    color = (output is None and fmt is Format.table and sys.stdout.isatty() and not no_color
+             and "NO_COLOR" not in os.environ)
+    return render(result, fmt, width=width, color=color)
 
 
 def _thresholds(values: list[str]) -> tuple[float | None, dict[str, float]]:
@@ -128,7 +150,7 @@ def audit(
     """
     err = _stderr(no_color)
     reporter = StageReporter(err, verbose=verbose, quiet=quiet)
-    try:
+    with errors_to_exit(err, debug):
         default_t, per_t = _thresholds(threshold or [])
         with reporter:
             result = run_audit(
@@ -148,15 +170,7 @@ def audit(
                                  gate_on=gate_on.value),
                 emit_ids=emit_ids, on_stage=reporter.stage, components=components, round_column=round_column,
             )
-        fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
-        color = (output is None and fmt is Format.table and sys.stdout.isatty() and not no_color
-                 and "NO_COLOR" not in os.environ)
-        text = render(result, fmt, width=width, color=color)
-    except MonocultureError as exc:
-        if debug:
-            raise
-        err.print(f"Error: {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR) from None
+        text = render_for(result, output_format, output, width, no_color)
     if not quiet:
         for w in result.warnings:
             err.print(f"Warning: {escape(w)}", soft_wrap=True)
@@ -233,7 +247,7 @@ def multiplicity_command(
     Exit codes: 0 ran; 2 usage or input error.
     """
     err = _stderr(no_color)
-    try:
+    with errors_to_exit(err, debug):
         result = run_multiplicity(
             inputs, id_column=id_column, decision=decision, label=label, score=score, groups=group or [],
             intersect=intersect, people=people, layout=layout.value if layout else None,
@@ -244,15 +258,7 @@ def multiplicity_command(
             on_missing="drop" if drop_missing else "error",
             inference=InferenceOptions(bootstrap=bootstrap, seed=seed, alpha=alpha),
         )
-        fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
-        color = (output is None and fmt is Format.table and sys.stdout.isatty() and not no_color
-                 and "NO_COLOR" not in os.environ)
-        text = render(result, fmt, width=width, color=color)
-    except MonocultureError as exc:
-        if debug:
-            raise
-        err.print(f"Error: {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR) from None
+        text = render_for(result, output_format, output, width, no_color)
     if not quiet:
         for w in result.warnings:
             err.print(f"Note: {escape(w)}", soft_wrap=True)
@@ -267,11 +273,8 @@ def keygen_command(
 ) -> None:
     """Write a fresh random 32-byte key for `pseudonymize`. Share it among the firms, never with the auditor."""
     err = _stderr(False)
-    try:
+    with errors_to_exit(err):
         pseudo.keygen(output, force=force)
-    except MonocultureError as exc:
-        err.print(f"Error: {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR) from None
     err.print(f"wrote a new key to {escape(str(output))} (mode 0600)")
 
 
@@ -290,7 +293,7 @@ def pseudonymize_command(
     same person gets the same token in every firm's file. The key is never printed.
     """
     err = _stderr(False)
-    try:
+    with errors_to_exit(err):
         if output is None:
             raise UsageError("name the output file with -o")
         if str(key_file) in ("", "."):
@@ -298,9 +301,6 @@ def pseudonymize_command(
         key = pseudo.load_key(key_file)
         rows = pseudo.pseudonymize(source, str(output), id_column=id_column, key=key, casefold=casefold,
                                    drop=tuple(drop or ()))
-    except MonocultureError as exc:
-        err.print(f"Error: {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR) from None
     err.print(f"wrote {rows:,} rows with pseudonymous IDs to {escape(str(output))}")
 
 
@@ -320,11 +320,8 @@ def show_config(
     directory upward, or the file named with --config. Precedence: command line > config file > defaults.
     """
     err = _stderr(False)
-    try:
+    with errors_to_exit(err):
         path, defaults = _config_defaults(config)
-    except MonocultureError as exc:
-        err.print(f"Error: {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR) from None
     command = typer.main.get_command(app).commands["audit"]  # type: ignore[attr-defined]
     print(f"# config file: {path if path else 'none found'}")
     for param in command.params:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
+from typing import Any
 
 from ..result import AuditResult
 from .rows import COLUMNS, tidy_rows
@@ -19,10 +21,15 @@ def neutralise(cell: object) -> object:
     return cell
 
 
-def render_csv(result: AuditResult) -> str:
+def write_rows(rows: Iterable[dict[str, Any]]) -> str:
+    """Tidy rows as CSV text, every text cell neutralised."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in tidy_rows(result):
+    for row in rows:
         writer.writerow({k: ("" if v is None else neutralise(v)) for k, v in row.items()})
     return buf.getvalue()
+
+
+def render_csv(result: AuditResult) -> str:
+    return write_rows(tidy_rows(result))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -15,10 +14,10 @@ from rich.table import Table
 from rich.text import Text
 
 from ..result import Metric, MultiplicityResult, MultiplicityScope
-from .csv import neutralise
+from .csv import write_rows
 from .html import CSS
 from .json import render_json
-from .rows import COLUMNS, _row
+from .rows import _row
 from .text import ci_text, fmt_num, fmt_pct
 
 SCOPE_METRICS = ("ambiguity", "discrepancy", "mean_disagreement", "share_highly_arbitrary",
@@ -58,12 +57,7 @@ def tidy_rows(r: MultiplicityResult) -> Iterator[dict[str, Any]]:
 
 
 def render_csv(r: MultiplicityResult) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in tidy_rows(r):
-        writer.writerow({k: ("" if v is None else neutralise(v)) for k, v in row.items()})
-    return buf.getvalue()
+    return write_rows(tidy_rows(r))
 
 
 def render_jsonl(r: MultiplicityResult) -> str:
