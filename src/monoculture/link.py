@@ -208,18 +208,15 @@ def link(
         lab_codes.append(vocab.encode(s.label) if s.label is not None else None)
 
     dec_tokens = {vocab.tokens[c] for d in dec_codes for c in np.unique(d) if c >= 0} if not rule.uses_scores else set()
-    lab_tokens: set[str] = set()
-    if rule.needs_label:
-        for i, s in enumerate(sources):
-            lab = lab_codes[i] if lab_codes[i] is not None else people_label[np.maximum(codes[i], 0)]
-            lab_codes[i] = np.where(codes[i] >= 0, lab, -1) if lab_codes[i] is None else lab
-            if lab_codes[i] is None:
-                raise InputError("a label is needed for this failure rule; pass --label COLUMN", file=s.file)
-        lab_tokens = {vocab.tokens[c] for lc in lab_codes if lc is not None for c in np.unique(lc) if c >= 0}
-    elif rule.kind != "outcome":
-        pass
     if rule.needs_label and all(s.label is None for s in sources) and (people is None or people.label is None):
         raise UsageError(f"--failure {rule.kind} needs labels: pass --label COLUMN (or use --failure outcome)")
+    lab_tokens: set[str] = set()
+    if rule.needs_label:
+        # A source without its own label column takes the people file's label for each ID.
+        for i in range(len(sources)):
+            if lab_codes[i] is None:
+                lab_codes[i] = np.where(codes[i] >= 0, people_label[np.maximum(codes[i], 0)], -1)
+        lab_tokens = {vocab.tokens[c] for lc in lab_codes if lc is not None for c in np.unique(lc) if c >= 0}
     resolved = resolve(rule, dec_tokens, lab_tokens)
 
     for i, s in enumerate(sources):
