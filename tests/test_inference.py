@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -142,3 +144,25 @@ def test_histogram_bin_pvalues_against_scipy():
     got = histogram_bin_pvalues(np.array([50, 30, 20]), 100, np.array([0.4, 0.4, 0.2]))
     want = [stats.binomtest(k, 100, p).pvalue for k, p in [(50, 0.4), (30, 0.4), (20, 0.2)]]
     assert got == pytest.approx(want)
+
+
+def test_nan_quantiles_equal_numpy_nanquantile():
+    from monoculture.inference import nan_quantiles
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(101, 7, 3))
+    x[rng.random(x.shape) < 0.2] = np.nan
+    x[:, 0, 0] = np.nan  # a column with no defined value
+    ordered = np.sort(x, axis=0)
+    for q in (0.025, 0.5, 0.975, 0.0, 1.0):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            want = np.nanquantile(x, q, axis=0)
+        np.testing.assert_allclose(nan_quantiles(ordered, q), want, equal_nan=True)
+    qs = rng.random((7, 3))
+    got = nan_quantiles(ordered, qs)
+    for idx in np.ndindex(7, 3):
+        col = x[(slice(None), *idx)]
+        col = col[~np.isnan(col)]
+        if len(col):
+            assert got[idx] == pytest.approx(np.quantile(col, qs[idx]))
