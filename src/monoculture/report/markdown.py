@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..result import AuditResult, Metric
+from ..result import AuditResult
 from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
 
 
-def _cell(text: str) -> str:
+def md_cell(text: str) -> str:
     # Group and decision-maker names are untrusted: keep them from breaking the table or adding markup.
     out = text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
     for ch in "*_`[]<>#":
@@ -23,8 +23,8 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 def _gates(r: AuditResult) -> str:
     if not r.gates:
         return ""
-    rows = [[g.status.upper(), _cell(g.name), _cell(f"{g.attribute}={g.group}" if g.group else "overall"),
-             f"{g.limit:g}", _cell(g.reason)] for g in r.gates]
+    rows = [[g.status.upper(), md_cell(g.name), md_cell(f"{g.attribute}={g.group}" if g.group else "overall"),
+             f"{g.limit:g}", md_cell(g.reason)] for g in r.gates]
     return "\n## Thresholds\n\n" + _table(["status", "threshold", "population", "limit", "detail"], rows) + "\n"
 
 
@@ -38,7 +38,7 @@ def render_markdown(r: AuditResult) -> str:
         f"**{verdict_sentence(r)}**",
         "",
         f"- {k} decision-makers, {o.n:,} linked individuals ({r.join} join)",
-        f"- Rule: {_cell(r.rule)}",
+        f"- Rule: {md_cell(r.rule)}",
         f"- Systemic failure S = {fmt_pct(o.systemic_failure, 2)}{ci_text(o.systemic_failure, True)}; "
         f"expected if independent S_ind = {fmt_pct(o.expected_systemic_failure, 2)}",
         f"- Homogenization H = {fmt_num(o.homogenization)}{ci_text(o.homogenization)}"
@@ -46,11 +46,11 @@ def render_markdown(r: AuditResult) -> str:
         f"- Consistent success {fmt_pct(o.consistent_success)} (expected {fmt_pct(o.expected_consistent_success)})",
     ]
     for flag in o.homogenization.flags:
-        parts.append(f"- ⚠️ H {_cell(flag)}")
+        parts.append(f"- ⚠️ H {md_cell(flag)}")
     parts.append(_gates(r))
     parts.append("## Decision-makers\n")
     parts.append(_table(["decision-maker", "n", "failure rate [CI]"],
-                        [[_cell(d.name), f"{d.n:,}", fmt_pct(d.failure_rate) + ci_text(d.failure_rate, True)]
+                        [[md_cell(d.name), f"{d.n:,}", fmt_pct(d.failure_rate) + ci_text(d.failure_rate, True)]
                          for d in r.decision_makers]))
     parts.append("\n## Ecosystem view: failed by m decision-makers\n")
     parts.append(_table(["m", "observed", "independent"],
@@ -61,20 +61,20 @@ def render_markdown(r: AuditResult) -> str:
         rows = []
         for g in r.groups:
             if g.suppressed:
-                rows.append([_cell(g.attribute), _cell(g.group), "suppressed", "", "", "", ""])
+                rows.append([md_cell(g.attribute), md_cell(g.group), "suppressed", "", "", "", ""])
                 continue
-            rows.append([_cell(g.attribute), _cell(g.group), f"{g.n:,}", fmt_pct(g.share_of_population),
+            rows.append([md_cell(g.attribute), md_cell(g.group), f"{g.n:,}", fmt_pct(g.share_of_population),
                          fmt_pct(g.share_of_systemic_failures), fmt_pct(g.systemic_failure, 2),
                          fmt_num(g.homogenization) + ci_text(g.homogenization)])
         parts.append(_table(["attribute", "group", "n", "share", "share of S", "S", "H [CI]"], rows))
     if o.pairwise:
         parts.append("\n## Pairs\n")
         parts.append(_table(["a", "b", "error consistency κ [CI]", "co-failure lift"],
-                            [[_cell(p.a), _cell(p.b), fmt_num(p.error_consistency) + ci_text(p.error_consistency),
+                            [[md_cell(p.a), md_cell(p.b), fmt_num(p.error_consistency) + ci_text(p.error_consistency),
                               fmt_num(p.cofailure_lift)] for p in o.pairwise]))
     if r.warnings:
         parts.append("\n## Warnings\n")
-        parts.extend(f"- {_cell(w)}" for w in r.warnings)
+        parts.extend(f"- {md_cell(w)}" for w in r.warnings)
     parts.append(f"\n<sub>monoculture {r.tool_version} · schema {r.schema_version} · "
                  f"{_interval_note(r)}</sub>\n")
     return "\n".join(parts) + "\n"
@@ -87,5 +87,3 @@ def _interval_note(r: AuditResult) -> str:
     return (f"{100 * (1 - inf['alpha']):g}% intervals: Wilson for proportions, {inf['bootstrap']} bootstrap "
             f"replicates ({inf['ci']}) otherwise, seed {inf['seed']}")
 
-
-__all__ = ["Metric", "render_markdown"]

@@ -13,10 +13,11 @@ from rich.markup import escape as rich_escape
 from rich.table import Table
 from rich.text import Text
 
-from ..result import Metric, MultiplicityResult, MultiplicityScope
+from ..result import MultiplicityResult, MultiplicityScope
 from .csv import write_rows
 from .html import CSS
 from .json import render_json
+from .markdown import md_cell
 from .rows import _row
 from .text import ci_text, fmt_num, fmt_pct
 
@@ -118,21 +119,14 @@ def render_terminal(r: MultiplicityResult, *, width: int = 100, color: bool = Fa
     return buf.getvalue()
 
 
-def _md_cell(text: str) -> str:
-    out = text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    for ch in "*_`[]<>#":
-        out = out.replace(ch, "\\" + ch)
-    return out
-
-
 def render_markdown(r: MultiplicityResult) -> str:
-    parts = ["# monoculture multiplicity", "", f"**{_md_cell(_verdict(r))}**", ""]
+    parts = ["# monoculture multiplicity", "", f"**{md_cell(_verdict(r))}**", ""]
     for title, header, rows in _tables(r):
-        parts += [f"## {_md_cell(title)}", "", "| " + " | ".join(header) + " |",
+        parts += [f"## {md_cell(title)}", "", "| " + " | ".join(header) + " |",
                   "|" + "|".join("---" for _ in header) + "|"]
-        parts += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+        parts += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
         parts.append("")
-    parts.append(f"_{_md_cell(r.lda.note)}_")
+    parts.append(f"_{md_cell(r.lda.note)}_")
     return "\n".join(parts) + "\n"
 
 
@@ -163,5 +157,3 @@ RENDERERS = {
     "table": render_terminal, "json": render_json, "jsonl": render_jsonl, "csv": render_csv,
     "markdown": render_markdown, "html": render_html, "junit": render_junit,
 }
-
-__all__ = ["RENDERERS", "Metric"]
