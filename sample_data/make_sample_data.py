@@ -61,7 +61,28 @@ def make(out: Path = HERE, n: int = N, seed: int = SEED) -> dict[str, pd.DataFra
         else:
             frame.to_csv(out / f"{name}.csv", index=False)
     people.to_csv(out / "people.csv", index=False)
+    applicants(people, ability, repaid, seed).to_csv(out / "applicants.csv", index=False)
     return frames
+
+
+def applicants(people: pd.DataFrame, ability: np.ndarray, repaid: np.ndarray, seed: int) -> pd.DataFrame:
+    """Numeric features for `monoculture simulate dynamics`: how they relate to repayment differs by group.
+
+    A generator of its own (seed + 1), so the lender files above do not change when this does.
+    """
+    rng = np.random.default_rng(seed + 1)
+    n = len(people)
+    race = people["race"].to_numpy()
+    # Income tracks creditworthiness for groups A/C/D; for group B it is mostly noise, and tenure carries
+    # the signal instead: one model for everyone fits B poorly, which is what invites specialisation.
+    weak = race == "B"
+    income = np.round(np.exp(10.4 + np.where(weak, 0.08, 0.35) * ability + rng.normal(0, 0.25, n)), -1)
+    tenure = np.round(np.clip(5 + np.where(weak, 2.5, 0.5) * ability + rng.normal(0, 1.5, n), 0, None), 1)
+    debt_ratio = np.round(np.clip(0.35 - 0.06 * ability + rng.normal(0, 0.08, n), 0.01, 0.95), 3)
+    surplus = np.round(400 * ability + np.where(weak, -150, 0) + rng.normal(0, 150, n), 0)
+    return pd.DataFrame({"applicant_id": people["applicant_id"], "race": race, "sex": people["sex"],
+                         "income": income, "tenure_years": tenure, "debt_ratio": debt_ratio,
+                         "monthly_surplus": surplus, "repaid": repaid})
 
 
 if __name__ == "__main__":

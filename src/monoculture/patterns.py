@@ -9,6 +9,7 @@ cells, so one table serves every grouping. Tables of shards of one population ad
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -67,8 +68,23 @@ class PatternTable:
     @classmethod
     def build(cls, linked: Linked) -> PatternTable:
         """Reduce the linked failure matrix to pattern counts (one sort over N keys)."""
-        k = len(linked.names)
-        bits = np.concatenate([linked.fail, linked.present], axis=1)
+        return cls.from_matrix(linked.names, linked.fail, linked.present, linked.cell, linked.cell_labels,
+                               linked.attributes, linked.input_counts)
+
+    @classmethod
+    def from_matrix(
+        cls,
+        names: Sequence[str],
+        fail: np.ndarray,
+        present: np.ndarray,
+        cell: np.ndarray,
+        cell_labels: Sequence[tuple[str, ...]],
+        attributes: Sequence[str],
+        input_counts: np.ndarray | None = None,
+    ) -> PatternTable:
+        """Pattern counts of an (N, k) failure matrix whose rows lie in the given cells."""
+        k = len(names)
+        bits = np.concatenate([fail, present], axis=1)
         if 2 * k <= 62:
             keys = bits.astype(np.int64) @ (np.int64(1) << np.arange(2 * k, dtype=np.int64))
             uniq, pattern = np.unique(keys, return_inverse=True)
@@ -79,19 +95,19 @@ class PatternTable:
             _, first, pattern = np.unique(void, return_index=True, return_inverse=True)
             ubits = bits[first]
         pattern = pattern.reshape(-1)
-        n_cells = len(linked.cell_labels)
-        combined = pattern.astype(np.int64) * n_cells + linked.cell
+        n_cells = len(cell_labels)
+        combined = pattern.astype(np.int64) * n_cells + cell
         keys2, counts = np.unique(combined, return_counts=True)
         return cls(
-            names=tuple(linked.names),
-            attributes=tuple(linked.attributes),
-            cell_labels=tuple(linked.cell_labels),
+            names=tuple(names),
+            attributes=tuple(attributes),
+            cell_labels=tuple(cell_labels),
             fail=ubits[:, :k],
             present=ubits[:, k:],
             row_cell=(keys2 % n_cells).astype(np.int64),
             row_pattern=(keys2 // n_cells).astype(np.int64),
             row_count=counts.astype(np.int64),
-            input_counts=linked.input_counts,
+            input_counts=input_counts,
         )
 
     @property

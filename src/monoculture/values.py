@@ -86,8 +86,11 @@ class Vocabulary:
         return mapping[idx.astype(np.int64)]
 
 
-def as_numbers(values: pa.ChunkedArray | pa.Array, file: str, column: str) -> np.ndarray:
-    """Float64 scores (NaN where missing). A value that is not a number is an error naming its row."""
+def as_numbers(
+    values: pa.ChunkedArray | pa.Array, file: str, column: str,
+    need: str = "a threshold or top fraction needs numeric scores",
+) -> np.ndarray:
+    """Float64 values (NaN where missing). A value that is not a number is an error naming its row."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_boolean(values.type):
@@ -103,7 +106,7 @@ def as_numbers(values: pa.ChunkedArray | pa.Array, file: str, column: str) -> np
             out[i] = float(text)
         except ValueError:
             raise InputError(
-                "a threshold or top fraction needs numeric scores; found a value that is not a number",
+                f"{need}; found a value that is not a number",
                 file=file,
                 column=column,
                 row=i + 1,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
+from ..errors import UsageError
 from ..result import AuditResult, MultiplicityResult
+from ..simulate.result import DynamicsResult, UrnResult
 from .csv import render_csv
 from .html import render_html
 from .json import render_json
@@ -42,8 +44,15 @@ EXTENSIONS = {
 }
 
 
-def render(result: AuditResult | MultiplicityResult, fmt: Format, *, width: int = 100, color: bool = False) -> str:
+def render(result: AuditResult | MultiplicityResult | DynamicsResult | UrnResult, fmt: Format, *,
+           width: int = 100, color: bool = False) -> str:
     """The report in one format (the table format takes a width and colour)."""
+    if isinstance(result, DynamicsResult | UrnResult):
+        from .simulate import render_simulation
+
+        if fmt in (Format.jsonl, Format.junit):
+            raise UsageError(f"simulate writes table, json, csv, markdown or html, not {fmt.value}")
+        return render_simulation(result, fmt.value, width=width, color=color)
     if isinstance(result, MultiplicityResult):
         from .multiplicity import RENDERERS as MULTIPLICITY
 

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
-from html import escape
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape as rich_escape
-from rich.table import Table
-from rich.text import Text
-
 from ..result import MultiplicityResult, MultiplicityScope
+from . import tabular
 from .csv import write_rows
-from .html import CSS
 from .json import render_json
-from .markdown import md_cell
 from .rows import _row
 from .text import ci_text, fmt_num, fmt_pct
 
@@ -102,44 +94,19 @@ def _tables(r: MultiplicityResult) -> list[tuple[str, list[str], list[list[str]]
     return out
 
 
+TITLE = "monoculture multiplicity"
+
+
 def render_terminal(r: MultiplicityResult, *, width: int = 100, color: bool = False) -> str:
-    buf = io.StringIO()
-    console = Console(file=buf, width=width, force_terminal=color, no_color=not color,
-                      color_system="standard" if color else None)
-    console.print(Text("monoculture multiplicity", style="bold"))
-    console.print(Text(_verdict(r)))
-    for title, header, rows in _tables(r):
-        t = Table(title=title, title_justify="left")
-        for i, h in enumerate(header):
-            t.add_column(h, justify="left" if i == 0 else "right")
-        for row in rows:
-            t.add_row(*[rich_escape(c) for c in row])
-        console.print(t)
-    console.print(Text(r.lda.note, style="dim"))
-    return buf.getvalue()
+    return tabular.terminal(TITLE, _verdict(r), _tables(r), [r.lda.note], width=width, color=color)
 
 
 def render_markdown(r: MultiplicityResult) -> str:
-    parts = ["# monoculture multiplicity", "", f"**{md_cell(_verdict(r))}**", ""]
-    for title, header, rows in _tables(r):
-        parts += [f"## {md_cell(title)}", "", "| " + " | ".join(header) + " |",
-                  "|" + "|".join("---" for _ in header) + "|"]
-        parts += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
-        parts.append("")
-    parts.append(f"_{md_cell(r.lda.note)}_")
-    return "\n".join(parts) + "\n"
+    return tabular.markdown(TITLE, _verdict(r), _tables(r), [r.lda.note])
 
 
 def render_html(r: MultiplicityResult) -> str:
-    body = [f"<h1>monoculture multiplicity</h1><p class=\"verdict\">{escape(_verdict(r))}</p>"]
-    for title, header, rows in _tables(r):
-        head = "".join(f"<th>{escape(h)}</th>" for h in header)
-        trs = "".join("<tr>" + "".join(f'<td class="{"l" if i == 0 else ""}">{escape(c)}</td>'
-                                       for i, c in enumerate(row)) + "</tr>" for row in rows)
-        body.append(f"<h2>{escape(title)}</h2><table><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>")
-    body.append(f'<p class="muted">{escape(r.lda.note)}</p>')
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>monoculture multiplicity"
-            f"</title><style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    return tabular.html(TITLE, _verdict(r), _tables(r), [r.lda.note])
 
 
 def render_junit(r: MultiplicityResult) -> str:

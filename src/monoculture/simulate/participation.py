@@ -1,0 +1,309 @@
+"""`simulate dynamics`: build the subpopulations (a quadratic spec or a people file), run the dynamics,
+compare with one learner serving everyone, and audit the learners' decisions (metrics.md §8)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InputError, UsageError
+from ..grouping import group_results
+from ..inference import InferenceOptions
+from ..io import read_table
+from ..patterns import PatternTable
+from ..result import Metric
+from ..scope import Estimate, scope_result
+from ..values import as_numbers
+from . import core as dyn
+from .result import Baseline, DynamicsResult, Feature, FinalRecord, LearnerAudit, RoundRecord, Segment
+from .risks import DataRisks, QuadraticRisks, standardise
+
+FAIL_QUANTILE = 0.9  # squared loss: by default a person is failed when their error is in the baseline's top 10%
+
+
+@dataclass(frozen=True)
+class Setting:
+    risks: dyn.Risks
+    groups: list[str]
+    beta: np.ndarray
+    alphas: np.ndarray | None  # given by the spec, else chosen by --init
+    kind: str
+    loss: str
+    features: list[Feature]
+    rows: int | None = None
+    excluded: int = 0
+    data: DataRisks | None = None
+    attributes: tuple[str, ...] = ()
+    cells: tuple[tuple[str, ...], ...] = ()
+
+
+def quadratic_setting(path: str) -> Setting:
+    """Read a quadratic spec: one [[group]] table per subpopulation (name, phi, beta, cov, sigma2, alphas)."""
+    try:
+        spec = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read the spec ({exc.strerror})", file=path) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid TOML ({exc})", file=path) from None
+    tables = spec.get("group")
+    if not isinstance(tables, list) or not tables:
+        raise InputError("needs at least one [[group]] table", file=path)
+    names, phis, covs, sig, betas, alphas = [], [], [], [], [], []
+    for n, t in enumerate(tables, start=1):
+        where = f"[[group]] {n}"
+        unknown = set(t) - {"name", "phi", "beta", "cov", "sigma2", "alphas"}
+        if unknown:
+            raise InputError(f"{where}: unknown key '{sorted(unknown)[0]}'", file=path)
+        name = str(t.get("name", f"group_{n}"))
+        if name in names:
+            raise InputError(f"{where}: the name '{name}' is used twice", file=path)
+        phi = _vector(t.get("phi"), f"{where} ('{name}'): phi", path)
+        d = phis[0].size if phis else phi.size
+        if phi.size != d:
+            raise InputError(f"{where} ('{name}'): phi has {phi.size} entries, the first group's {d}", file=path)
+        cov = np.eye(d) if "cov" not in t else _matrix(t["cov"], d, f"{where} ('{name}'): cov", path)
+        beta = _number(t.get("beta"), f"{where} ('{name}'): beta", path)
+        sigma2 = _number(t.get("sigma2", 1.0), f"{where} ('{name}'): sigma2", path, positive=False)
+        if not beta > 0:
+            raise InputError(f"{where} ('{name}'): beta must be positive; got {beta}", file=path)
+        names.append(name)
+        phis.append(phi)
+        covs.append(cov)
+        sig.append(sigma2)
+        betas.append(beta)
+        if "alphas" in t:
+            alphas.append(_vector(t["alphas"], f"{where} ('{name}'): alphas", path, non_negative=True))
+    if alphas and len(alphas) != len(tables):
+        raise InputError("give alphas in every [[group]] or in none", file=path)
+    if alphas and len({a.size for a in alphas}) != 1:
+        raise InputError("every [[group]] must list the same number of learners in alphas", file=path)
+    beta = np.array(betas)
+    return Setting(
+        risks=QuadraticRisks(np.array(phis), np.array(covs), np.array(sig)),
+        groups=names, beta=beta / beta.sum(), alphas=np.array(alphas) if alphas else None,
+        kind="quadratic", loss="quadratic", features=[],
+    )
+
+
+def _number(value: object, what: str, path: str, positive: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"{what} must be a number; got {value!r}", file=path)
+    if not positive and value < 0:
+        raise InputError(f"{what} must be non-negative; got {value}", file=path)
+    return float(value)
+
+
+def _vector(value: object, what: str, path: str, non_negative: bool = False) -> np.ndarray:
+    if not isinstance(value, list) or not value:
+        raise InputError(f"{what} must be a non-empty list of numbers", file=path)
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise InputError(f"{what} must be a list of numbers; found {v!r}", file=path)
+        if non_negative and v < 0:
+            raise InputError(f"{what} must not be negative; found {v}", file=path)
+    return np.array(value, dtype=float)
+
+
+def _matrix(value: object, d: int, what: str, path: str) -> np.ndarray:
+    if not isinstance(value, list) or len(value) != d:
+        raise InputError(f"{what} must be a {d}×{d} matrix (a list of {d} rows)", file=path)
+    rows = [_vector(r, what, path) for r in value]
+    if any(r.size != d for r in rows):
+        raise InputError(f"{what} must be a {d}×{d} matrix", file=path)
+    return np.array(rows)
+
+
+def data_setting(
+    people: str, features: list[str], target: str, groups: list[str], loss: str = "auto",
+    l2: float = 0.0, drop_missing: bool = False,
+) -> Setting:
+    """Subpopulations from a people file: one per combination of --group values, sized by their rows."""
+    if not features:
+        raise UsageError("name the feature columns with --features")
+    if not groups:
+        raise UsageError("name the subpopulation column with --group")
+    columns = list(dict.fromkeys([*features, target, *groups]))
+    roles = {c: "feature" for c in features} | {target: "target"} | {g: "group" for g in groups}
+    table, _ = read_table(people, columns, roles)
+    n = table.num_rows
+    x = np.column_stack([as_numbers(table[c], people, c, "a feature must be numeric") for c in features])
+    y = as_numbers(table[target], people, target, "the target must be numeric")
+    group_text = [pc.cast(table[g], pa.string()).to_numpy(zero_copy_only=False) for g in groups]
+    missing = np.isnan(x).any(axis=1) | np.isnan(y)
+    for values in group_text:
+        missing |= np.array([v is None or not str(v).strip() for v in values])
+    if missing.any() and not drop_missing:
+        row = int(np.argmax(missing))
+        col = next(c for c in columns if _is_missing(table[c], row))
+        raise InputError("missing value (pass --drop-missing to leave such rows out, counted)",
+                         file=people, column=col, row=row + 1)
+    keep = ~missing
+    labels = list(zip(*[v[keep].astype(str) for v in group_text], strict=True))
+    cells = sorted(set(labels))
+    if len(cells) < 1 or keep.sum() < 2:
+        raise InputError("fewer than two usable rows", file=people)
+    index = {c: i for i, c in enumerate(cells)}
+    cell = np.array([index[c] for c in labels], dtype=np.int64)
+    y = y[keep]
+    if loss == "auto":
+        loss = "logistic" if set(np.unique(y)) <= {0.0, 1.0} else "squared"
+    if loss == "logistic" and not set(np.unique(y)) <= {0.0, 1.0}:
+        raise InputError("logistic loss needs a 0/1 target", file=people, column=target)
+    if loss not in ("squared", "logistic"):
+        raise UsageError(f"--loss must be auto, squared or logistic; got '{loss}'")
+    raw = x[keep]
+    risks = DataRisks(standardise(raw, features, people), y, cell, len(cells), loss, l2)
+    sizes = np.bincount(cell, minlength=len(cells)).astype(float)
+    names = [" & ".join(f"{a}={v}" for a, v in zip(groups, c, strict=True)) if len(groups) > 1 else c[0]
+             for c in cells]
+    feats = [Feature(f, float(m), float(s)) for f, m, s in zip(features, raw.mean(axis=0), raw.std(axis=0),
+                                                             strict=True)]
+    return Setting(risks=risks, groups=names, beta=sizes / sizes.sum(), alphas=None, kind="data", loss=loss,
+                   features=feats, rows=n, excluded=int(missing.sum()), data=risks, attributes=tuple(groups),
+                   cells=tuple(cells))
+
+
+def _is_missing(col: pa.ChunkedArray, row: int) -> bool:
+    v = col[row].as_py()
+    return v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+
+def read_allocations(path: str, groups: list[str]) -> np.ndarray:
+    """Initial allocations from a CSV: a row per group, the group name first, then a column per learner."""
+    table, _ = read_table(path)
+    if table.num_columns < 2:
+        raise InputError("needs a group column and at least one learner column", file=path)
+    first = [str(v) for v in table.column(0).to_pylist()]
+    if sorted(first) != sorted(groups):
+        raise InputError(f"lists groups {sorted(first)}; the simulation has {sorted(groups)}", file=path)
+    values = np.column_stack([as_numbers(table.column(i), path, table.column_names[i],
+                                         "an allocation must be numeric") for i in range(1, table.num_columns)])
+    return values[[first.index(g) for g in groups]]
+
+
+def dynamics(
+    setting: Setting,
+    *,
+    learners: int | None = None,
+    init: str = "random",
+    epsilon: float = 0.1,
+    rounds: int = 100,
+    update: str = "exact",
+    step_size: float = 0.1,
+    tol: float = 1e-9,
+    seed: int = 0,
+    fail_above: float | None = None,
+    inference: InferenceOptions | None = None,
+    min_group_size: int = 30,
+) -> DynamicsResult:
+    """Run the participation dynamics on a setting and collect everything the report shows."""
+    rng = np.random.default_rng(seed)
+    g = len(setting.groups)
+    if setting.alphas is not None:
+        if learners is not None and learners != setting.alphas.shape[1]:
+            raise UsageError(f"--learners {learners} contradicts the spec's alphas "
+                             f"({setting.alphas.shape[1]} learners)")
+        alphas = dyn.initial_allocations(setting.alphas, g, setting.alphas.shape[1], rng)
+    else:
+        k = 2 if learners is None else learners
+        if k < 1:
+            raise UsageError(f"--learners must be at least 1; got {k}")
+        given = read_allocations(init, setting.groups) if init not in ("uniform", "random") else init
+        alphas = dyn.initial_allocations(given, g, given.shape[1] if isinstance(given, np.ndarray) else k, rng)
+    k = alphas.shape[1]
+    names = [f"learner_{i + 1}" for i in range(k)]
+    traj = dyn.run(setting.risks, setting.beta, alphas, epsilon=epsilon, rounds=rounds, update=update,
+                   step_size=step_size, tol=tol)
+    theta_b, risk_b = dyn.single_learner(setting.risks, setting.beta)
+    records = [_record(t + 1, s, setting.groups) for t, s in enumerate(traj.steps)]
+    last = traj.final
+    segments = [Segment(setting.groups[gi], names[i], share, share >= dyn.SEGMENTED)
+                for gi, (i, share) in enumerate(dyn.segmentation(traj.final_allocations))]
+    final = FinalRecord(**vars(_record(len(records), last, setting.groups)),
+                        thetas=[_floats(t) for t in last.thetas], segmentation=segments)
+    baseline_total = float(setting.beta @ risk_b)
+    result = DynamicsResult(
+        kind="dynamics", setting=setting.kind, loss=setting.loss, groups=list(setting.groups),
+        beta=dict(zip(setting.groups, _floats(setting.beta), strict=True)), learners=names,
+        options={"epsilon": epsilon, "rounds": rounds, "learner_update": update,
+                 "step_size": step_size if update == "gradient" else None, "tol": tol, "seed": seed,
+                 "init": "spec" if setting.alphas is not None else init},
+        rounds_run=len(records), converged=traj.converged, trajectory=records, final=final,
+        baseline=Baseline(_floats(theta_b), dict(zip(setting.groups, _floats(risk_b), strict=True)),
+                          baseline_total),
+        risk_vs_baseline=Metric.of(final.total_risk / baseline_total if baseline_total > 0 else np.nan,
+                                   "the single learner has zero risk"),
+        segmented=all(s.segmented for s in segments),
+        features=setting.features, rows=setting.rows, excluded_rows=setting.excluded,
+    )
+    if setting.excluded:
+        result.warnings.append(f"{setting.excluded} rows with a missing value were left out (--drop-missing)")
+    if not traj.converged:
+        result.warnings.append(f"the allocations were still moving after {rounds} rounds (raise --rounds)")
+    if setting.data is None:
+        result.audit_reason = "a quadratic spec has risks but no individuals, so there are no decisions to audit"
+    elif k < 2:
+        result.audit_reason = "one learner: systemic failure needs at least two decision-makers"
+    else:
+        opts = inference or InferenceOptions(seed=seed, permutations=0)
+        rule, threshold = _failure_rule(setting.data, theta_b, fail_above)
+        result.audit = [
+            _audit(setting, traj.steps[0].thetas, names, "first round", rule, threshold, opts, min_group_size),
+            _audit(setting, last.thetas, names, "final", rule, threshold, opts, min_group_size),
+        ]
+    return result
+
+
+def _floats(a: np.ndarray) -> list[float]:
+    return [float(v) for v in np.asarray(a).ravel()]
+
+
+def _record(number: int, step: dyn.Step, groups: list[str]) -> RoundRecord:
+    return RoundRecord(
+        round=number,
+        allocations={g: _floats(step.allocations[i]) for i, g in enumerate(groups)},
+        risks={g: float(step.group_risk[i]) for i, g in enumerate(groups)},
+        learner_risks={g: _floats(step.risk_matrix[i]) for i, g in enumerate(groups)},
+        total_risk=step.total_risk,
+    )
+
+
+def _failure_rule(data: DataRisks, theta_b: np.ndarray, fail_above: float | None) -> tuple[str, float]:
+    if data.loss == "logistic":
+        return "the learner's decision (probability ≥ 0.5) differs from the target", 0.0
+    if fail_above is None:
+        errors = np.abs(data.y - data.x @ theta_b)
+        fail_above = float(np.quantile(errors, FAIL_QUANTILE))
+        return (f"absolute error above {fail_above:.4g} (the single learner's 90th percentile; "
+                "set it with --fail-above)", fail_above)
+    if not fail_above >= 0:
+        raise UsageError(f"--fail-above must be non-negative; got {fail_above}")
+    return f"absolute error above {fail_above:.4g} (--fail-above)", fail_above
+
+
+def learner_failures(data: DataRisks, thetas: np.ndarray, threshold: float) -> np.ndarray:
+    """The (n, k) failure matrix of the learners' decisions on the rows of the people file."""
+    z = data.x @ thetas.T
+    if data.loss == "logistic":
+        return (z >= 0) != (data.y[:, None] == 1)
+    return np.abs(data.y[:, None] - z) > threshold
+
+
+def _audit(setting: Setting, thetas: np.ndarray, names: list[str], when: str, rule: str, threshold: float,
+           inference: InferenceOptions, min_group_size: int) -> LearnerAudit:
+    data = setting.data
+    assert data is not None
+    fail = learner_failures(data, thetas, threshold)
+    table = PatternTable.from_matrix(names, fail, np.ones_like(fail), data.group, setting.cells,
+                                     setting.attributes)
+    seeds = np.random.SeedSequence(inference.seed).spawn(2)
+    rng, rng_groups = (np.random.default_rng(s) for s in seeds)
+    est = Estimate.of(table.counts(), inference, rng, with_pairs=True)
+    overall = scope_result(est, names, with_pairs=True)
+    groups = group_results(table, names, inference, rng_groups, False, min_group_size, 0)
+    return LearnerAudit(when, rule, overall, groups)
