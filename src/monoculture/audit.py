@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from . import __version__
 from .components import analyse, cluster_order, load_components
+from .engines import choose, count_duckdb
 from .errors import UsageError
 from .failures import FailureRule
 from .gates import GATE_ON, Thresholds, verdict
@@ -32,6 +33,7 @@ from .result import SCHEMA_VERSION, AuditResult, DecisionMakerResult, InputResul
 from .rounds import analyse as analyse_rounds
 from .rounds import suppress_small
 from .scope import Estimate, scope_result
+from .shards import Counted, read_patterns
 from .sources import Columns
 
 
@@ -67,13 +69,96 @@ def audit(
     on_stage: Callable[[str], None] | None = None,
     components: str | None = None,
     round_column: str | None = None,
+    patterns: Sequence[str] | None = None,
+    engine: str = "auto",
+    memory_limit: str | None = None,
 ) -> AuditResult:
     """Audit an ecosystem of decision-makers for systemic failure and outcome homogenization.
 
     Parameters mirror the options of ``monoculture audit`` (see ``monoculture audit --help``).
-    Raises `monoculture.MonocultureError` (with file/column/row) on any input it cannot audit.
+    With ``patterns`` (pattern tables written by `count`, summed) no input is read: every metric comes from
+    the tables. Raises `monoculture.MonocultureError` (with file/column/row) on any input it cannot audit.
     """
 
+    stage = on_stage or (lambda _name: None)
+    if patterns:
+        if inputs:
+            raise UsageError("give either input files or --patterns, not both")
+        if emit_ids is not None:
+            raise UsageError("--emit-ids needs the input files: a pattern table holds no IDs")
+        counted = read_patterns(list(patterns))
+        linked_names = list(counted.table.names)
+    elif (chosen := choose(engine, inputs))[0] == "duckdb":
+        if emit_ids is not None:
+            raise UsageError("--emit-ids needs --engine memory (the DuckDB engine brings back counts only)")
+        counted = count_duckdb(
+            inputs, id_column=id_column, decision=decision, label=label, groups=groups, people=people,
+            rule=FailureRule(kind=failure or "error", favorable=favorable, unfavorable=unfavorable,
+                             threshold=threshold, thresholds=dict(thresholds or {}), top_fraction=top_fraction,
+                             lower_is_favorable=lower_is_favorable),
+            join=join, layout=layout, memory_limit=memory_limit,
+            options={"id": id_column, "decision": decision, "label": label, "groups": list(groups),
+                     "intersect": intersect, "people": people, "join": join},
+        )
+        if chosen[1]:
+            counted.warnings.insert(0, chosen[1])
+        linked_names = list(counted.table.names)
+    else:
+        counted, linked = _count(
+            inputs, id_column=id_column, decision=decision, label=label, groups=groups, intersect=intersect,
+            people=people, layout=layout, decision_columns=decision_columns,
+            decision_maker_column=decision_maker_column, failure=failure, favorable=favorable,
+            unfavorable=unfavorable, threshold=threshold, thresholds=thresholds, top_fraction=top_fraction,
+            lower_is_favorable=lower_is_favorable, join=join, on_duplicate=on_duplicate, on_missing=on_missing,
+            on_group_conflict=on_group_conflict, round_column=round_column, on_stage=stage,
+        )
+        linked_names = linked.names
+        if emit_ids is not None:
+            write_systemic_ids(linked, emit_ids)
+    component_map = load_components(components, linked_names) if components else None
+    stage("measuring (bootstrap and permutation tests)")
+    return measure(
+        counted.table, rule=counted.rule, join=counted.join, options=counted.options, inputs=counted.inputs,
+        coverage=counted.coverage, warnings=list(counted.warnings), intersect=intersect,
+        inference=inference or InferenceOptions(), min_group_size=min_group_size, suppress_below=suppress_below,
+        parity=parity, gates=gates, components=component_map,
+    )
+
+
+def count(inputs: Sequence[str], **kwargs) -> Counted:
+    """Read, link and count: the pattern table of an audit with its coverage (`monoculture count`).
+
+    Takes the reading, linking and failure-rule parameters of `audit`.
+    """
+    return _count(inputs, **kwargs)[0]
+
+
+def _count(
+    inputs: Sequence[str],
+    *,
+    id_column: str = "id",
+    decision: str = "decision",
+    label: str | None = None,
+    groups: Sequence[str] = (),
+    intersect: bool = False,
+    people: str | None = None,
+    layout: str | None = None,
+    decision_columns: Sequence[str] = (),
+    decision_maker_column: str = "decision_maker",
+    failure: str | None = None,
+    favorable: str | None = None,
+    unfavorable: str | None = None,
+    threshold: float | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    top_fraction: float | None = None,
+    lower_is_favorable: bool = False,
+    join: str = "inner",
+    on_duplicate: str = "error",
+    on_missing: str = "error",
+    on_group_conflict: str = "error",
+    round_column: str | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> tuple[Counted, Linked]:
     if failure is None:
         if label is None:
             raise UsageError(
@@ -97,10 +182,6 @@ def audit(
         on_stage=stage,
     )
     table = PatternTable.build(linked)
-    component_map = load_components(components, linked.names) if components else None
-    if emit_ids is not None:
-        write_systemic_ids(linked, emit_ids)
-    stage("measuring (bootstrap and permutation tests)")
     options = {
         "id": id_column, "decision": decision, "label": label, "groups": list(groups), "intersect": intersect,
         "people": people, "layout": layout, "decision_columns": list(decision_columns),
@@ -108,12 +189,9 @@ def audit(
         "failure": asdict(rule) | {"thresholds": dict(sorted(rule.thresholds.items()))},
         "join": join, "on_duplicate": on_duplicate, "on_missing": on_missing, "on_group_conflict": on_group_conflict,
     }
-    return measure(
-        table, rule=linked.rule.description, join=join, options=options, inputs=input_results,
-        coverage=linked.coverage, warnings=list(linked.warnings), intersect=intersect,
-        inference=inference or InferenceOptions(), min_group_size=min_group_size, suppress_below=suppress_below,
-        parity=parity, gates=gates, components=component_map,
-    )
+    counted = Counted(table, linked.rule.description, join, options, input_results, linked.coverage,
+                      list(linked.warnings))
+    return counted, linked
 
 
 def write_systemic_ids(linked: Linked, path: str | os.PathLike) -> int:

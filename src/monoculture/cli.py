@@ -23,15 +23,19 @@ from . import options as opt
 from . import pseudonymize as pseudo
 from . import simulate as simulation
 from .audit import audit as run_audit
+from .audit import count as run_count
 from .config import find_config, load_config, to_defaults
 from .errors import MonocultureError, UsageError
+from .failures import FailureRule
 from .gates import Thresholds
 from .inference import InferenceOptions
 from .multiplicity import multiplicity as run_multiplicity
 from .progress import StageReporter
 from .report import EXTENSIONS, Format, render
 from .schema import report_schema
+from .shards import write_patterns
 from .simulate.urn import population as urn_population
+from .sql import emit_sql
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_ERROR = 0, 1, 2
 
@@ -96,9 +100,21 @@ def _main(
         raise typer.Exit(EXIT_OK)
 
 
+def _count_kwargs(*, threshold: list[str] | None, layout, failure, join, duplicates, drop_missing: bool,
+                  group_conflicts, group: list[str] | None, decision_columns: list[str] | None, **rest) -> dict:
+    """The reading, linking and failure-rule options shared by `audit` and `count`, as library arguments."""
+    default_t, per_t = _thresholds(threshold or [])
+    return rest | {
+        "groups": group or [], "layout": layout.value if layout else None,
+        "decision_columns": decision_columns or [], "failure": failure.value if failure else None,
+        "threshold": default_t, "thresholds": per_t, "join": join.value, "on_duplicate": duplicates.value,
+        "on_missing": "drop" if drop_missing else "error", "on_group_conflict": group_conflicts.value,
+    }
+
+
 @app.command(no_args_is_help=True)
 def audit(
-    inputs: opt.Inputs,
+    inputs: opt.OptionalInputs = None,
     id_column: opt.IdColumn = "id",
     decision: opt.Decision = "decision",
     label: opt.Label = None,
@@ -144,6 +160,11 @@ def audit(
     config: opt.ConfigFile = None,
     components: opt.Components = None,
     round_column: opt.RoundColumn = None,
+    patterns: opt.Patterns = None,
+    engine: opt.Engine = "auto",
+    memory_limit: opt.MemoryLimit = None,
+    emit_sql: opt.EmitSql = False,
+    sql_dialect: opt.SqlDialect = "duckdb",
 ) -> None:
     """Audit decision-makers for systemic failure and outcome homogenization.
 
@@ -153,16 +174,23 @@ def audit(
     err = _stderr(no_color)
     reporter = StageReporter(err, verbose=verbose, quiet=quiet)
     with errors_to_exit(err, debug):
-        default_t, per_t = _thresholds(threshold or [])
+        if not inputs and not patterns:
+            raise UsageError("no input files given (or pass pattern tables with --patterns)")
+        if patterns:  # `--patterns a.parquet b.parquet`: the files after the first arrive as arguments
+            patterns, inputs = [*patterns, *(inputs or [])], []
+        kwargs = _count_kwargs(
+            id_column=id_column, decision=decision, label=label, group=group, intersect=intersect,
+            people=people, layout=layout, decision_columns=decision_columns,
+            decision_maker_column=decision_maker_column, failure=failure, favorable=favorable,
+            unfavorable=unfavorable, threshold=threshold, top_fraction=top_fraction,
+            lower_is_favorable=lower_is_favorable, join=join, duplicates=duplicates,
+            drop_missing=drop_missing, group_conflicts=group_conflicts, round_column=round_column)
+        if emit_sql:
+            sys.stdout.write(sql_for(inputs or [], kwargs, sql_dialect))
+            raise typer.Exit(EXIT_OK)
         with reporter:
             result = run_audit(
-                inputs, id_column=id_column, decision=decision, label=label, groups=group or [],
-                intersect=intersect, people=people, layout=layout.value if layout else None,
-                decision_columns=decision_columns or [], decision_maker_column=decision_maker_column,
-                failure=failure.value if failure else None, favorable=favorable, unfavorable=unfavorable,
-                threshold=default_t, thresholds=per_t, top_fraction=top_fraction,
-                lower_is_favorable=lower_is_favorable, join=join.value, on_duplicate=duplicates.value,
-                on_missing="drop" if drop_missing else "error", on_group_conflict=group_conflicts.value,
+                inputs or [], **kwargs,
                 inference=InferenceOptions(bootstrap=bootstrap, seed=seed, alpha=alpha, ci=ci.value,
                                            permutations=permutations, adjust=adjust.value),
                 min_group_size=min_group_size, suppress_below=suppress_below,
@@ -170,7 +198,8 @@ def audit(
                 gates=Thresholds(max_homogenization=max_homogenization, max_systemic_failure=max_systemic_failure,
                                  max_group_systemic_failure_ratio=max_group_systemic_failure_ratio,
                                  gate_on=gate_on.value),
-                emit_ids=emit_ids, on_stage=reporter.stage, components=components, round_column=round_column,
+                emit_ids=emit_ids, on_stage=reporter.stage, components=components, patterns=patterns,
+                engine=engine, memory_limit=memory_limit,
             )
         text = render_for(result, output_format, output, width, no_color)
     if not quiet:
@@ -184,6 +213,72 @@ def audit(
         n = sum(g.status == "fail" for g in result.gates)
         err.print(f"{n} threshold{'s' if n != 1 else ''} failed" + (" (--exit-zero: exiting 0)" if exit_zero else ""))
     raise typer.Exit(EXIT_THRESHOLD if failed and not exit_zero else EXIT_OK)
+
+
+@app.command("count", no_args_is_help=True)
+def count_command(
+    inputs: opt.Inputs,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="The pattern table to write (Parquet).")]
+    = None,
+    id_column: opt.IdColumn = "id",
+    decision: opt.Decision = "decision",
+    label: opt.Label = None,
+    group: opt.Groups = None,
+    people: opt.People = None,
+    layout: opt.LayoutOpt = None,
+    decision_columns: opt.DecisionColumns = None,
+    decision_maker_column: opt.DecisionMakerColumn = "decision_maker",
+    failure: opt.Failure = None,
+    favorable: opt.Favorable = None,
+    unfavorable: opt.Unfavorable = None,
+    threshold: opt.Threshold = None,
+    top_fraction: opt.TopFraction = None,
+    lower_is_favorable: opt.LowerIsFavorable = False,
+    join: opt.JoinOpt = opt.Join.inner,
+    duplicates: opt.Duplicates = opt.OnDuplicate.error,
+    drop_missing: opt.DropMissing = False,
+    group_conflicts: opt.GroupConflicts = opt.OnConflict.error,
+    emit_sql: opt.EmitSql = False,
+    sql_dialect: opt.SqlDialect = "duckdb",
+    quiet: opt.Quiet = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Read, link and count: write the pattern table (counts per group cell and failure pattern, with the
+    coverage counts) to Parquet, for `monoculture audit --patterns`.
+
+    The table holds no individual ID. Tables of disjoint shards of one population (counted separately, e.g.
+    one per ID range) are summed by `audit --patterns a.parquet b.parquet ...`.
+    """
+    err = _stderr(False)
+    with errors_to_exit(err, debug):
+        kwargs = _count_kwargs(
+            id_column=id_column, decision=decision, label=label, group=group, people=people, layout=layout,
+            decision_columns=decision_columns, decision_maker_column=decision_maker_column, failure=failure,
+            favorable=favorable, unfavorable=unfavorable, threshold=threshold, top_fraction=top_fraction,
+            lower_is_favorable=lower_is_favorable, join=join, duplicates=duplicates, drop_missing=drop_missing,
+            group_conflicts=group_conflicts)
+        if emit_sql:
+            sys.stdout.write(sql_for(inputs, kwargs, sql_dialect))
+            raise typer.Exit(EXIT_OK)
+        if output is None:
+            raise UsageError("name the pattern table to write with -o FILE.parquet (or pass --emit-sql)")
+        counted = run_count(inputs, **kwargs)
+        write_patterns(counted, output)
+    if not quiet:
+        for w in counted.warnings:
+            err.print(f"Warning: {escape(w)}", soft_wrap=True)
+        t = counted.table
+        err.print(f"wrote {len(t.row_count):,} pattern rows for {t.n:,} linked individuals to {escape(str(output))}")
+
+
+def sql_for(inputs: list[str], kwargs: dict, dialect: str) -> str:
+    rule = FailureRule(
+        kind=kwargs["failure"] or "error", favorable=kwargs["favorable"], unfavorable=kwargs["unfavorable"],
+        threshold=kwargs["threshold"], thresholds=kwargs["thresholds"], top_fraction=kwargs["top_fraction"],
+        lower_is_favorable=kwargs["lower_is_favorable"])
+    return emit_sql(inputs, id_column=kwargs["id_column"], decision=kwargs["decision"], label=kwargs["label"],
+                    groups=kwargs["groups"], people=kwargs["people"], rule=rule, join=kwargs["join"],
+                    layout=kwargs["layout"], dialect=dialect)
 
 
 def write_report(text: str, output: Path | None, err: Console) -> None:

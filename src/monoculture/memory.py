@@ -44,5 +44,5 @@ def check_memory(paths: list[str], available: int | None = None) -> None:
         raise InputError(
             f"this audit needs about {need / 2**30:.1f} GiB of memory to read its inputs, but only "
             f"{available / 2**30:.1f} GiB is available. Read fewer columns, audit shards of the ID range "
-            "separately, or free memory (a streaming engine is planned)"
+            "separately (count, then audit --patterns), or use --engine duckdb, which spills to disk"
         )

@@ -59,6 +59,10 @@ JOIN_HELP = (
 )
 
 Inputs = Annotated[list[str], typer.Argument(help=INPUTS_HELP, show_default=False)]
+OptionalInputs = Annotated[list[str] | None, typer.Argument(help=INPUTS_HELP, show_default=False)]
+Patterns = Annotated[list[str] | None, typer.Option(
+    "--patterns", help="Audit from pattern tables written by `monoculture count` instead of input files; "
+    "repeat (or give several) to sum shards of one population.")]
 IdColumn = Annotated[str, typer.Option("--id", help="Column holding the individual's ID (the link key).")]
 Decision = Annotated[str, typer.Option(help="Column holding the decision (or score, with --threshold/--top-fraction).")]
 Label = Annotated[str | None, typer.Option(
@@ -194,3 +198,13 @@ Width = Annotated[int, typer.Option(help="Width of the table report in columns."
 NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (also when NO_COLOR is set).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings on stderr.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback of an error (for bug reports).")]
+EmitSql = Annotated[bool, typer.Option(
+    "--emit-sql", help="Print the SQL that computes the pattern table from the inputs (run it in your own "
+    "warehouse, save the result as Parquet, then audit --patterns FILE) and exit.")]
+SqlDialect = Annotated[str, typer.Option(help="Dialect of --emit-sql: duckdb or spark.")]
+Engine = Annotated[str, typer.Option(
+    help="Where reading, linking and counting run: auto (memory, or duckdb when the inputs would not fit in "
+    "memory; the report says which), memory (checks and counts every row), or duckdb (streams and spills to "
+    "disk; needs monoculture[duckdb]).")]
+MemoryLimit = Annotated[str | None, typer.Option(
+    help="Memory limit of the duckdb engine, e.g. 8GB (default: half the memory available).")]

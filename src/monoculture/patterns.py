@@ -81,8 +81,12 @@ class PatternTable:
         cell_labels: Sequence[tuple[str, ...]],
         attributes: Sequence[str],
         input_counts: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
     ) -> PatternTable:
-        """Pattern counts of an (N, k) failure matrix whose rows lie in the given cells."""
+        """Pattern counts of an (N, k) failure matrix whose rows lie in the given cells.
+
+        With ``weights`` each row counts that many individuals (rows of tables being merged).
+        """
         k = len(names)
         bits = np.concatenate([fail, present], axis=1)
         if 2 * k <= 62:
@@ -97,7 +101,10 @@ class PatternTable:
         pattern = pattern.reshape(-1)
         n_cells = len(cell_labels)
         combined = pattern.astype(np.int64) * n_cells + cell
-        keys2, counts = np.unique(combined, return_counts=True)
+        keys2, inverse, counts = np.unique(combined, return_inverse=True, return_counts=True)
+        if weights is not None:
+            counts = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(keys2)).round()
+            keys2, counts = keys2[counts > 0], counts[counts > 0]
         return cls(
             names=tuple(names),
             attributes=tuple(attributes),

@@ -1,0 +1,260 @@
+"""The pattern table as interchange: `count -o`, `audit --patterns` (one table or summed shards), and the
+SQL of `--emit-sql` run through DuckDB — each must give the same pattern table and the same audit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import monoculture
+from monoculture.audit import count
+from monoculture.failures import FailureRule
+from monoculture.report.json import render_json
+from monoculture.shards import from_arrow, read_patterns, write_patterns
+from monoculture.sql import emit_sql
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+LENDERS = [str(SAMPLE / f) for f in
+           ("lender_a.csv", "lender_b.csv", "lender_c.parquet", "lender_d.csv.gz", "lender_e.parquet")]
+KW = {"id_column": "applicant_id", "decision": "approved", "label": "repaid", "groups": ["race", "sex"]}
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "monoculture", *args], capture_output=True, cwd=ROOT,
+                          env={**os.environ}, timeout=120)
+
+
+def table_dict(table) -> dict:
+    """{(cell labels, fail bits, seen bits): count} — a pattern table independent of row order."""
+    out = {}
+    for cell, p, n in zip(table.row_cell, table.row_pattern, table.row_count, strict=True):
+        key = (table.cell_labels[cell], tuple(table.fail[p]), tuple(table.present[p]))
+        out[key] = out.get(key, 0) + int(n)
+    return out
+
+
+def without(data: dict, *keys: str) -> dict:
+    return {k: v for k, v in data.items() if k not in keys}
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_audit_from_pattern_file_equals_audit_from_inputs(tmp_path, join):
+    path = tmp_path / "p.parquet"
+    write_patterns(count(LENDERS, join=join, **KW), path)
+    direct = json.loads(render_json(monoculture.audit(LENDERS, join=join, **KW)))
+    via = json.loads(render_json(monoculture.audit([], patterns=[str(path)], **KW)))
+    assert without(via, "options") == without(direct, "options")
+    assert via["options"]["patterns"] == [str(path)]
+
+
+def test_parity_survives_the_file(tmp_path):
+    path = tmp_path / "p.parquet"
+    write_patterns(count(LENDERS, **KW), path)
+    direct = monoculture.audit(LENDERS, parity="bommasani2022", **KW)
+    via = monoculture.audit([], patterns=[str(path)], parity="bommasani2022", **KW)
+    assert json.loads(render_json(via))["parity"] == json.loads(render_json(direct))["parity"]
+
+
+def _shard(tmp_path: Path, parts: int) -> list[list[str]]:
+    """Split every lender file by ID into `parts` disjoint shards (all of one person's rows together)."""
+    out: list[list[str]] = [[] for _ in range(parts)]
+    for path in LENDERS:
+        name = Path(path).name.split(".")[0]
+        frame = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+        key = frame["applicant_id"].str[1:].astype(int) % parts
+        for s in range(parts):
+            target = tmp_path / f"{name}_{s}.csv"
+            frame[key == s].to_csv(target, index=False)
+            out[s].append(f"{name}={target}")
+    return out
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_summed_shards_equal_the_whole(tmp_path, join):
+    shards = _shard(tmp_path, 3)
+    files = []
+    for s, inputs in enumerate(shards):
+        files.append(str(tmp_path / f"shard{s}.parquet"))
+        write_patterns(count(inputs, join=join, **KW), files[-1])
+    whole = count(LENDERS, join=join, **KW)
+    merged = read_patterns(files)
+    assert table_dict(merged.table) == table_dict(whole.table)
+    np.testing.assert_array_equal(merged.table.input_counts, whole.table.input_counts)
+    for a, b in zip(merged.coverage.sources, whole.coverage.sources, strict=True):
+        assert (a.rows, a.linked, a.not_linked, a.valid_rows, a.failed_rows) == (
+            b.rows, b.linked, b.not_linked, b.valid_rows, b.failed_rows)
+    assert (merged.coverage.linked, merged.coverage.individuals_seen, merged.coverage.excluded_by_join) == (
+        whole.coverage.linked, whole.coverage.individuals_seen, whole.coverage.excluded_by_join)
+    direct = json.loads(render_json(monoculture.audit(LENDERS, join=join, **KW)))
+    via = json.loads(render_json(monoculture.audit([], patterns=files, **KW)))
+    for key in ("overall", "groups", "group_homogenization", "leave_one_out", "homogenization_by_size"):
+        assert via[key] == direct[key], key
+
+
+def test_cli_count_then_audit_patterns(tmp_path):
+    out = tmp_path / "p.parquet"
+    common = ["--id", "applicant_id", "--decision", "approved", "--label", "repaid", "-g", "race"]
+    proc = run("count", *LENDERS, *common, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "4,255 linked individuals" in proc.stderr.decode()
+    shards = _shard(tmp_path, 2)
+    files = []
+    for s, inputs in enumerate(shards):
+        files.append(str(tmp_path / f"s{s}.parquet"))
+        assert run("count", *inputs, *common, "-o", files[-1]).returncode == 0
+    a = run("audit", "--patterns", str(out), "-f", "json")
+    b = run("audit", "--patterns", *files, "-f", "json")  # several files after one --patterns
+    c = run("audit", *LENDERS, *common, "-f", "json")
+    assert a.returncode == b.returncode == c.returncode == 0, b.stderr.decode()
+    ja, jb, jc = (json.loads(p.stdout) for p in (a, b, c))
+    assert ja["overall"] == jb["overall"] == jc["overall"]
+    # no individual ID in the file: only count/group/fail/seen columns, and no ID in the metadata
+    stored = pq.read_table(out)
+    assert {c.split(":")[0] for c in stored.column_names} == {"count", "group", "fail", "seen"}
+    meta = stored.schema.metadata[b"monoculture"].decode()
+    ids = pd.read_csv(SAMPLE / "people.csv")["applicant_id"]
+    assert not any(i in meta for i in ids)
+
+
+@pytest.mark.parametrize(("content", "needle"), [
+    (pa.table({"x": [1]}), "not a pattern table"),
+    (pa.table({"count": [1], "fail:a": [True], "seen:a": [None]}).cast(
+        pa.schema([("count", pa.int64()), ("fail:a", pa.bool_()), ("seen:a", pa.bool_())])), "boolean"),
+    (pa.table({"count": [-1], "fail:a": [True], "seen:a": [True]}), "non-negative"),
+])
+def test_bad_pattern_tables_are_one_line_errors(tmp_path, content, needle):
+    path = tmp_path / "bad.parquet"
+    pq.write_table(content, path)
+    proc = run("audit", "--patterns", str(path))
+    err = proc.stderr.decode().strip()
+    assert proc.returncode == 2 and len(err.splitlines()) == 1 and needle in err and "Traceback" not in err, err
+
+
+def test_tables_of_different_audits_do_not_sum(tmp_path):
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    write_patterns(count(LENDERS, **KW), a)
+    write_patterns(count(LENDERS[:3], **KW), b)
+    proc = run("audit", "--patterns", str(a), str(b))
+    assert proc.returncode == 2 and "names differ" in proc.stderr.decode()
+
+
+# --- --emit-sql through DuckDB -------------------------------------------------------------------------
+
+duckdb = pytest.importorskip("duckdb", reason="duckdb (the test extra) runs the emitted SQL")
+
+
+def random_ecosystem(tmp_path: Path, seed: int, people: bool) -> tuple[list[str], str | None]:
+    """Three decision-makers with messy but valid values: 1/0, 1.0, ' true ', missing rows and cells."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    ids = [f"p{j:04d}" for j in range(n)]
+    label = rng.integers(0, 2, n)
+    group = rng.choice(["x", "y", "z"], n)
+    args = []
+    for i in range(3):
+        decision = np.where(rng.random(n) < 0.75, label, 1 - label).astype(object)
+        spelled = rng.random(n)
+        decision = np.where(spelled < 0.1, np.where(decision == 1, " true ", "false"),
+                            np.where(spelled < 0.2, np.where(decision == 1, "1.0", "0.0"), decision))
+        frame = pd.DataFrame({"id": ids, "decision": decision, "label": label,
+                              "score": rng.random(n).round(3), "group": group})
+        frame.loc[rng.random(n) < 0.05, "decision"] = None
+        frame = frame[rng.random(n) < 0.9].sample(frac=1, random_state=seed + i)
+        path = tmp_path / f"dm{i}.{'parquet' if i == 1 else 'csv'}"
+        if i == 1:
+            frame = frame.assign(decision=frame["decision"].astype(str).where(frame["decision"].notna(), None))
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        else:
+            frame.to_csv(path, index=False)
+        args.append(f"dm{i}={path}")
+    people_path = None
+    if people:
+        people_path = str(tmp_path / "people.csv")
+        pd.DataFrame({"id": ids, "group": group}).iloc[: n - 10].to_csv(people_path, index=False)
+    return args, people_path
+
+
+RULES = [
+    FailureRule("error"),
+    FailureRule("outcome", unfavorable="0"),
+    FailureRule("false-negative"),
+    FailureRule("false-positive", favorable="1"),
+    FailureRule("error", threshold=0.4),
+    FailureRule("outcome", threshold=0.6, lower_is_favorable=True, thresholds={"dm1": 0.3}),
+]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: f"{r.kind}-{r.threshold}")
+@pytest.mark.parametrize("join", ["inner", "outer"])
+@pytest.mark.parametrize("people", [False, True])
+def test_emitted_sql_in_duckdb_gives_the_same_pattern_table(tmp_path, rule, join, people):
+    inputs, people_path = random_ecosystem(tmp_path, 11, people)
+    decision = "score" if rule.uses_scores else "decision"
+    kw = {"id_column": "id", "decision": decision, "label": "label", "groups": ["group"], "people": people_path}
+    ours = count(inputs, join=join, on_missing="drop", failure=rule.kind, favorable=rule.favorable,
+                 unfavorable=rule.unfavorable, threshold=rule.threshold, thresholds=rule.thresholds,
+                 lower_is_favorable=rule.lower_is_favorable, **kw)
+    sql = emit_sql(inputs, rule=rule, join=join, **kw)
+    result = duckdb.connect().sql(sql).arrow()
+    result = result.read_all() if hasattr(result, "read_all") else result
+    theirs = from_arrow(result)
+    assert table_dict(theirs.table) == table_dict(ours.table)
+    assert theirs.table.names == ours.table.names
+
+
+def test_emit_sql_cli_round_trip(tmp_path):
+    proc = run("count", *LENDERS, "--id", "applicant_id", "--decision", "approved", "--label", "repaid",
+               "-g", "race", "--emit-sql")
+    assert proc.returncode == 0, proc.stderr.decode()
+    sql = proc.stdout.decode()
+    assert sql.startswith("-- monoculture pattern table")
+    out = tmp_path / "from_sql.parquet"
+    duckdb.connect().sql(f"COPY ({sql}) TO '{out}' (FORMAT parquet)")
+    via = run("audit", "--patterns", str(out), "-f", "json")
+    direct = run("audit", *LENDERS, "--id", "applicant_id", "--decision", "approved", "--label", "repaid",
+                 "-g", "race", "-f", "json")
+    assert via.returncode == 0, via.stderr.decode()
+    jv, jd = json.loads(via.stdout), json.loads(direct.stdout)
+    assert jv["overall"] == jd["overall"] and jv["groups"] == jd["groups"]
+
+
+def test_emit_sql_refuses_what_it_cannot_express():
+    with pytest.raises(monoculture.MonocultureError, match="top-fraction"):
+        emit_sql(LENDERS, id_column="applicant_id", decision="score", label="repaid", groups=[], people=None,
+                 rule=FailureRule("error", top_fraction=0.3))
+    spark = emit_sql(LENDERS, id_column="applicant_id", decision="approved", label="repaid", groups=["race"],
+                     people=None, rule=FailureRule("error"), dialect="spark")
+    assert "`applicant_id`" in spark and "FROM src_1" in spark and '"' not in spark.split("WITH", 1)[1]
+
+
+# --- the DuckDB engine ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_duckdb_engine_gives_the_same_audit(join):
+    mem = json.loads(render_json(monoculture.audit(LENDERS, join=join, engine="memory", **KW)))
+    duck = json.loads(render_json(monoculture.audit(LENDERS, join=join, engine="duckdb", memory_limit="1GB", **KW)))
+    for key in ("overall", "groups", "group_homogenization", "leave_one_out", "homogenization_by_size"):
+        assert duck[key] == mem[key], key
+    assert any("engine duckdb" in w for w in duck["warnings"])
+
+
+def test_auto_engine_chooses_by_size(monkeypatch):
+    from monoculture import engines
+
+    assert engines.choose("auto", LENDERS, available=2**40) == ("memory", None)
+    engine, why = engines.choose("auto", LENDERS, available=1000)
+    assert engine == "duckdb" and "spilling to disk" in why
+    assert engines.choose("memory", LENDERS, available=1000) == ("memory", None)
+    monkeypatch.setattr(engines, "_has_duckdb", lambda: False)
+    with pytest.raises(monoculture.MonocultureError, match=r"monoculture\[duckdb\]"):
+        engines.choose("auto", LENDERS, available=1000)
