@@ -23,7 +23,7 @@ from conftest import brute_force
 from monoculture.simulate import core as dyn
 from monoculture.simulate.participation import Setting, data_setting, dynamics, learner_failures, quadratic_setting
 from monoculture.simulate.risks import DataRisks, QuadraticRisks
-from monoculture.simulate.urn import always_adverse_polya, expected_first_round, simulate_urns, urn_study
+from monoculture.simulate.urn import UrnModel, always_adverse_polya, expected_first_round, simulate_urns, urn_study
 
 ROOT = Path(__file__).resolve().parent.parent
 APPLICANTS = str(ROOT / "sample_data" / "applicants.csv")
@@ -199,10 +199,10 @@ def test_missing_values_are_an_error_or_counted(tmp_path):
 def test_first_round_adverse_share_matches_closed_form(rule, draws, cutoff):
     p = np.array([0.2, 0.45])
     n = 200_000
-    adverse, _ = simulate_urns(np.repeat(p, n), 1, rule=rule, draws=draws, cutoff=cutoff,
-                               rng=np.random.default_rng(0))
+    model = UrnModel(rule=rule, draws=draws, cutoff=cutoff)
+    adverse, _ = simulate_urns(np.repeat(p, n), 1, model, np.random.default_rng(0))
     observed = adverse[0].reshape(2, n).mean(axis=1)
-    expected = expected_first_round(p, rule, draws, cutoff)
+    expected = expected_first_round(p, model)
     if rule == "threshold":
         need = int(np.ceil(cutoff * draws))
         np.testing.assert_allclose(expected, [stats.binom(draws, q).pmf(range(need, draws + 1)).sum() for q in p])
@@ -214,7 +214,8 @@ def test_polya_always_adverse_is_beta_binomial():
     p, m, r, t = 0.3, 2.0, 1.0, 4
     # by hand: Π_{s<4} (0.6 + s) / (2 + s) = 0.6·1.6·2.6·3.6 / (2·3·4·5)
     assert always_adverse_polya(np.array([p]), m, r, t)[0] == pytest.approx(0.6 * 1.6 * 2.6 * 3.6 / 120)
-    adverse, _ = simulate_urns(np.full(200_000, p), t, urn_size=m, reinforcement=r, rng=np.random.default_rng(1))
+    adverse, _ = simulate_urns(np.full(200_000, p), t, UrnModel(urn_size=m, reinforcement=r),
+                               np.random.default_rng(1))
     assert adverse.all(axis=0).mean() == pytest.approx(0.6 * 1.6 * 2.6 * 3.6 / 120, abs=0.003)
     # plain Pólya is a martingale: every round's adverse rate stays at p
     np.testing.assert_allclose(adverse.mean(axis=1), p, atol=0.004)
@@ -225,8 +226,8 @@ def test_polya_always_adverse_is_beta_binomial():
 def test_more_reinforcement_never_shrinks_the_gap_on_average(rule, reinforce):
     gaps = []
     for r in (0.0, 0.5, 1.0, 3.0):
-        res = urn_study(["a", "b"], np.array([3000, 3000]), np.array([0.35, 0.45]), rounds=8, rule=rule,
-                        reinforce=reinforce, reinforcement=r, urn_size=2.0, replications=30, seed=7)
+        res = urn_study(["a", "b"], np.array([3000, 3000]), np.array([0.35, 0.45]), rounds=8, replications=30,
+                        model=UrnModel(rule=rule, reinforce=reinforce, reinforcement=r, urn_size=2.0), seed=7)
         gaps.append((res.rounds[-1].gap.mean, res.rounds[-1].always_adverse_gap.mean))
     tol = 0.006  # Monte Carlo error of a mean over 30 runs of 3,000 people per group
     # The gap in who is locked into the adverse decision grows with reinforcement under every model.

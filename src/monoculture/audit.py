@@ -13,7 +13,7 @@ from . import __version__
 from .components import analyse, cluster_order, load_components
 from .engines import choose, count_duckdb
 from .errors import UsageError
-from .failures import FailureRule
+from .failures import rule_from_options
 from .gates import GATE_ON, Thresholds, verdict
 from .gates import evaluate as evaluate_gates
 from .grouping import (
@@ -93,9 +93,9 @@ def audit(
             raise UsageError("--emit-ids needs --engine memory (the DuckDB engine brings back counts only)")
         counted = count_duckdb(
             inputs, id_column=id_column, decision=decision, label=label, groups=groups, people=people,
-            rule=FailureRule(kind=failure or "error", favorable=favorable, unfavorable=unfavorable,
-                             threshold=threshold, thresholds=dict(thresholds or {}), top_fraction=top_fraction,
-                             lower_is_favorable=lower_is_favorable),
+            rule=rule_from_options(failure, label, favorable=favorable, unfavorable=unfavorable,
+                                   threshold=threshold, thresholds=thresholds, top_fraction=top_fraction,
+                                   lower_is_favorable=lower_is_favorable),
             join=join, layout=layout, memory_limit=memory_limit,
             options={"id": id_column, "decision": decision, "label": label, "groups": list(groups),
                      "intersect": intersect, "people": people, "join": join},
@@ -159,20 +159,12 @@ def _count(
     round_column: str | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> tuple[Counted, Linked]:
-    if failure is None:
-        if label is None:
-            raise UsageError(
-                "no failure rule: pass --label COLUMN (failure = decision ≠ label) or --failure outcome"
-            )
-        failure = "error"
+    rule = rule_from_options(failure, label, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
+                             thresholds=thresholds, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable)
     layout = layout or ("wide" if decision_columns else "files")
     cols = Columns(
         id=id_column, decision=decision, label=label, groups=tuple(groups),
         decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column, round=round_column,
-    )
-    rule = FailureRule(
-        kind=failure, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
-        thresholds=dict(thresholds or {}), top_fraction=top_fraction, lower_is_favorable=lower_is_favorable,
     )
     stage = on_stage or (lambda _name: None)
     linked, input_results = load_and_link(

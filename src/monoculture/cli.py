@@ -26,7 +26,7 @@ from .audit import audit as run_audit
 from .audit import count as run_count
 from .config import find_config, load_config, to_defaults
 from .errors import MonocultureError, UsageError
-from .failures import FailureRule
+from .failures import rule_from_options
 from .gates import Thresholds
 from .inference import InferenceOptions
 from .multiplicity import multiplicity as run_multiplicity
@@ -34,6 +34,7 @@ from .progress import StageReporter
 from .report import EXTENSIONS, Format, render
 from .schema import report_schema
 from .shards import write_patterns
+from .simulate.urn import UrnModel
 from .simulate.urn import population as urn_population
 from .sql import emit_sql
 
@@ -272,13 +273,21 @@ def count_command(
 
 
 def sql_for(inputs: list[str], kwargs: dict, dialect: str) -> str:
-    rule = FailureRule(
-        kind=kwargs["failure"] or "error", favorable=kwargs["favorable"], unfavorable=kwargs["unfavorable"],
+    rule = rule_from_options(
+        kwargs["failure"], kwargs["label"], favorable=kwargs["favorable"], unfavorable=kwargs["unfavorable"],
         threshold=kwargs["threshold"], thresholds=kwargs["thresholds"], top_fraction=kwargs["top_fraction"],
         lower_is_favorable=kwargs["lower_is_favorable"])
     return emit_sql(inputs, id_column=kwargs["id_column"], decision=kwargs["decision"], label=kwargs["label"],
                     groups=kwargs["groups"], people=kwargs["people"], rule=rule, join=kwargs["join"],
                     layout=kwargs["layout"], dialect=dialect)
+
+
+def write_with_notes(notes: list[str], text: str, output: Path | None, err: Console, quiet: bool) -> None:
+    """The notes on stderr (unless --quiet), then the report to stdout or -o FILE."""
+    if not quiet:
+        for note in notes:
+            err.print(f"Note: {escape(note)}", soft_wrap=True)
+    write_report(text, output, err)
 
 
 def write_report(text: str, output: Path | None, err: Console) -> None:
@@ -356,10 +365,7 @@ def multiplicity_command(
             inference=InferenceOptions(bootstrap=bootstrap, seed=seed, alpha=alpha),
         )
         text = render_for(result, output_format, output, width, no_color)
-    if not quiet:
-        for w in result.warnings:
-            err.print(f"Note: {escape(w)}", soft_wrap=True)
-    write_report(text, output, err)
+    write_with_notes(result.warnings, text, output, err, quiet)
     raise typer.Exit(EXIT_OK)
 
 
@@ -439,10 +445,7 @@ def simulate_dynamics(
             inference=InferenceOptions(bootstrap=bootstrap, seed=seed, alpha=alpha, permutations=0),
         )
         text = render_for(result, output_format, output, width, no_color)
-    if not quiet:
-        for w in result.warnings:
-            err.print(f"Note: {escape(w)}", soft_wrap=True)
-    write_report(text, output, err)
+    write_with_notes(result.warnings, text, output, err, quiet)
 
 
 @simulate_app.command("urn")
@@ -489,16 +492,12 @@ def simulate_urn(
     with errors_to_exit(err, debug):
         groups, sizes, rates, source = urn_population(people, group, decision, adverse, base_rate, initial_bias,
                                                       population)
-        result = simulation.urn_study(
-            groups, sizes, rates, rounds=rounds, rule=rule, reinforce=reinforce, reinforcement=reinforcement,
-            urn_size=urn_size, draws=draws, cutoff=cutoff, replications=replications, seed=seed, alpha=alpha,
-            options=source,
-        )
+        model = UrnModel(rule=rule, reinforce=reinforce, reinforcement=reinforcement, urn_size=urn_size,
+                         draws=draws, cutoff=cutoff)
+        result = simulation.urn_study(groups, sizes, rates, rounds=rounds, model=model, replications=replications,
+                                      seed=seed, alpha=alpha, options=source)
         text = render_for(result, output_format, output, width, no_color)
-    if not quiet:
-        for w in result.warnings:
-            err.print(f"Note: {escape(w)}", soft_wrap=True)
-    write_report(text, output, err)
+    write_with_notes(result.warnings, text, output, err, quiet)
 
 
 @app.command("keygen")

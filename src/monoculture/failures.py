@@ -71,6 +71,22 @@ class FailureRule:
             raise UsageError(f"no --threshold for decision-maker '{missing[0]}'; give a default --threshold T")
 
 
+def rule_from_options(
+    failure: str | None, label: str | None, *, favorable: str | None = None, unfavorable: str | None = None,
+    threshold: float | None = None, thresholds: Mapping[str, float] | None = None,
+    top_fraction: float | None = None, lower_is_favorable: bool = False,
+) -> FailureRule:
+    """The rule the command-line options describe. Without --failure the rule is ``error``, which needs a
+    label; with neither, a usage error says what to pass."""
+    if failure is None:
+        if label is None:
+            raise UsageError("no failure rule: pass --label COLUMN (failure = decision ≠ label) or --failure outcome")
+        failure = "error"
+    return FailureRule(kind=failure, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
+                       thresholds=dict(thresholds or {}), top_fraction=top_fraction,
+                       lower_is_favorable=lower_is_favorable)
+
+
 @dataclass(frozen=True)
 class ResolvedRule:
     """A rule with its defaults filled in from the data, and the sentence every report prints."""

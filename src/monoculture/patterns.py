@@ -101,10 +101,10 @@ class PatternTable:
         pattern = pattern.reshape(-1)
         n_cells = len(cell_labels)
         combined = pattern.astype(np.int64) * n_cells + cell
-        keys2, inverse, counts = np.unique(combined, return_inverse=True, return_counts=True)
-        if weights is not None:
-            counts = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(keys2)).round()
-            keys2, counts = keys2[counts > 0], counts[counts > 0]
+        keys2, inverse = np.unique(combined, return_inverse=True)
+        counts = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(keys2))
+        if weights is not None:  # merged tables: zero-count rows leave, float sums become counts again
+            keys2, counts = keys2[counts > 0], counts[counts > 0].round()
         return cls(
             names=tuple(names),
             attributes=tuple(attributes),

@@ -87,6 +87,12 @@ def split_name(arg: str) -> tuple[str | None, str]:
     return None, arg
 
 
+def named_path(arg: str) -> tuple[str, str]:
+    """(decision-maker name, path) of one files-layout argument: NAME=PATH, or the path named by its stem."""
+    name, path = split_name(arg)
+    return name or (stem(path) if path != STDIN else "stdin"), path
+
+
 def stem(path: str) -> str:
     base = os.path.basename(path)
     for suffix in (".csv.gz", ".tsv.gz", ".txt.gz", ".parquet", ".csv", ".tsv", ".txt", ".pq", ".parq"):
@@ -161,13 +167,13 @@ def _label_needed(cols: Columns, header_has_label: bool, file: str, people_has: 
 
 
 def _files(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
-    name, path = split_name(arg)
+    name, path = named_path(arg)
     optional = ([cols.label] if cols.label else []) + list(cols.groups)
     needed = [cols.id, cols.decision] + ([cols.score] if cols.score else [])
     table, info = _load(path, needed, optional, cols)
     _label_needed(cols, cols.label in table.column_names, info.path, people_has)
     source = Source(
-        name=name or (stem(path) if path != STDIN else "stdin"),
+        name=name,
         file=info.path,
         ids=table[cols.id],
         decision=table[cols.decision],

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from .errors import UsageError
 from .failures import FAILURE_KINDS, FailureRule
 from .io import expand_paths, file_format, read_header
-from .sources import split_name, stem
+from .sources import named_path
 
 DIALECTS = ("duckdb", "spark")
 
@@ -91,11 +91,10 @@ def emit_sql(
         raise UsageError("no failure rule: pass --label COLUMN or --failure outcome")
     if join not in ("inner", "outer"):
         raise UsageError(f"--join must be inner or outer; got '{join}'")
-    sources = [split_name(a) for a in inputs]
-    paths = [(n, p) for n, raw in sources for p in (expand_paths([raw]) if n is None else [raw])]
+    paths = [named_path(a) for a in expand_paths(list(inputs))]  # as the reader resolves them (sources.py)
     if len(paths) < 2:
         raise UsageError("--emit-sql needs at least two input files")
-    names = [n or stem(p) for n, p in paths]
+    names = [n for n, _ in paths]
     q = lambda s: _quote(s, dialect)  # noqa: E731
     from_people = people is not None
     ctes = []

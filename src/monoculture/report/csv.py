@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..result import AuditResult
@@ -21,10 +21,10 @@ def neutralise(cell: object) -> object:
     return cell
 
 
-def write_rows(rows: Iterable[dict[str, Any]]) -> str:
-    """Tidy rows as CSV text, every text cell neutralised."""
+def write_rows(rows: Iterable[dict[str, Any]], columns: Sequence[str] = COLUMNS) -> str:
+    """Tidy rows as CSV text (the audit's columns unless others are given), every text cell neutralised."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: ("" if v is None else neutralise(v)) for k, v in row.items()})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator, Sequence
 from html import escape
 
@@ -11,7 +9,7 @@ import numpy as np
 
 from ..simulate.result import Band, DynamicsResult, LearnerAudit, UrnResult
 from . import tabular
-from .csv import neutralise
+from .csv import write_rows
 from .json import render_json
 from .text import ci_text, fmt_num, fmt_pct
 
@@ -216,11 +214,7 @@ def urn_rows(r: UrnResult) -> Iterator[list[object]]:
 # --- dispatch -------------------------------------------------------------------------------------------
 
 def _csv(header: list[str], rows: Iterator[list[object]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([neutralise(c) for c in row] for row in rows)
-    return buf.getvalue()
+    return write_rows((dict(zip(header, row, strict=True)) for row in rows), header)
 
 
 def _parts(r: DynamicsResult | UrnResult) -> tuple[str, str, tabular.Tables, list[str], list[str]]:

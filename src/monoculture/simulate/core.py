@@ -130,11 +130,10 @@ def single_learner(risks: Risks, beta: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def initial_allocations(init: str | np.ndarray, n_groups: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """'uniform' (every group splits evenly: a symmetric fixed point of exact updates), 'random' (each
-    group's split drawn from a flat Dirichlet), or a given (G, k) array (rows renormalised)."""
+    group's split drawn from a flat Dirichlet), or a given (G, k') array in group order (rows renormalised;
+    its own k' learners, `k` is not used)."""
     if isinstance(init, np.ndarray):
         a = np.asarray(init, dtype=float)
-        if a.shape != (n_groups, k):
-            raise UsageError(f"the initial allocations must be {n_groups} groups × {k} learners; got {a.shape}")
         if (a < 0).any() or (a.sum(axis=1) <= 0).any():
             raise UsageError("initial allocations must be non-negative with a positive total per group")
         return a / a.sum(axis=1, keepdims=True)

@@ -208,13 +208,12 @@ def dynamics(
         if learners is not None and learners != setting.alphas.shape[1]:
             raise UsageError(f"--learners {learners} contradicts the spec's alphas "
                              f"({setting.alphas.shape[1]} learners)")
-        alphas = dyn.initial_allocations(setting.alphas, g, setting.alphas.shape[1], rng)
+        given: str | np.ndarray = setting.alphas
     else:
-        k = 2 if learners is None else learners
-        if k < 1:
-            raise UsageError(f"--learners must be at least 1; got {k}")
-        given = read_allocations(init, setting.groups) if init not in ("uniform", "random") else init
-        alphas = dyn.initial_allocations(given, g, given.shape[1] if isinstance(given, np.ndarray) else k, rng)
+        if learners is not None and learners < 1:
+            raise UsageError(f"--learners must be at least 1; got {learners}")
+        given = init if init in ("uniform", "random") else read_allocations(init, setting.groups)
+    alphas = dyn.initial_allocations(given, g, 2 if learners is None else learners, rng)
     k = alphas.shape[1]
     names = [f"learner_{i + 1}" for i in range(k)]
     traj = dyn.run(setting.risks, setting.beta, alphas, epsilon=epsilon, rounds=rounds, update=update,

@@ -22,6 +22,7 @@ so the share always adverse grows with r. A threshold rule is what amplifies a s
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -36,15 +37,48 @@ RULES = ("polya", "threshold")
 REINFORCE = ("drawn", "adverse")
 
 
-def expected_first_round(p: np.ndarray, rule: str, draws: int, cutoff: float) -> np.ndarray:
+@dataclass(frozen=True)
+class UrnModel:
+    """How a decision is drawn from an urn and fed back into it (see the module docstring)."""
+
+    rule: str = "polya"
+    reinforce: str = "drawn"
+    reinforcement: float = 1.0
+    urn_size: float = 2.0
+    draws: int = 10  # threshold rule only
+    cutoff: float = 0.5  # threshold rule only
+
+    def check(self) -> None:
+        if self.rule not in RULES:
+            raise UsageError(f"--rule must be one of {', '.join(RULES)}; got '{self.rule}'")
+        if self.reinforce not in REINFORCE:
+            raise UsageError(f"--reinforce must be one of {', '.join(REINFORCE)}; got '{self.reinforce}'")
+        if not self.reinforcement >= 0:
+            raise UsageError(f"--reinforcement must be non-negative; got {self.reinforcement}")
+        if not self.urn_size > 0:
+            raise UsageError(f"--urn-size must be positive; got {self.urn_size}")
+        if self.draws < 1:
+            raise UsageError(f"--draws must be at least 1; got {self.draws}")
+        if not 0 < self.cutoff <= 1:
+            raise UsageError(f"--cutoff must be in (0, 1]; got {self.cutoff}")
+
+    def options(self) -> dict:
+        """The model's settings for the report (draws and cutoff only where the rule uses them)."""
+        threshold = self.rule == "threshold"
+        return {"rule": self.rule, "reinforce": self.reinforce, "reinforcement": self.reinforcement,
+                "urn_size": self.urn_size, "draws": self.draws if threshold else None,
+                "cutoff": self.cutoff if threshold else None}
+
+
+def expected_first_round(p: np.ndarray, model: UrnModel) -> np.ndarray:
     """Closed form of the expected share of adverse decisions in round 1 for initial rates p.
 
     ``polya``: p. ``threshold``: P(Binomial(draws, p) ≥ ⌈cutoff·draws⌉), the binomial survival function.
     """
-    if rule == "polya":
+    if model.rule == "polya":
         return np.asarray(p, dtype=float)
-    need = math.ceil(cutoff * draws - 1e-12)
-    return stats.binom.sf(need - 1, draws, p)
+    need = math.ceil(model.cutoff * model.draws - 1e-12)
+    return stats.binom.sf(need - 1, model.draws, p)
 
 
 def always_adverse_polya(p: np.ndarray, urn_size: float, reinforcement: float, rounds: int) -> np.ndarray:
@@ -60,35 +94,27 @@ def always_adverse_polya(p: np.ndarray, urn_size: float, reinforcement: float, r
 
 
 def simulate_urns(
-    initial: np.ndarray,
-    rounds: int,
-    *,
-    rule: str = "polya",
-    reinforce: str = "drawn",
-    reinforcement: float = 1.0,
-    urn_size: float = 2.0,
-    draws: int = 10,
-    cutoff: float = 0.5,
-    rng: np.random.Generator,
+    initial: np.ndarray, rounds: int, model: UrnModel, rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Simulate the urns of people with initial adverse rates ``initial`` (shape (..., n)).
 
     Returns ``adverse`` (rounds, ..., n) booleans — the decision of every round — and ``share``
     (rounds, ..., n), each urn's adverse share after the round.
     """
-    a = urn_size * np.asarray(initial, dtype=float)
-    b = urn_size - a
+    m, r = model.urn_size, model.reinforcement
+    a = m * np.asarray(initial, dtype=float)
+    b = m - a
     adverse = np.empty((rounds, *a.shape), dtype=bool)
     share = np.empty((rounds, *a.shape))
     for t in range(rounds):
         s = a / (a + b)
-        if rule == "polya":
+        if model.rule == "polya":
             d = rng.random(a.shape) < s
         else:
-            d = rng.binomial(draws, s) >= cutoff * draws - 1e-12
-        a = a + reinforcement * d
-        if reinforce == "drawn":
-            b = b + reinforcement * ~d
+            d = rng.binomial(model.draws, s) >= model.cutoff * model.draws - 1e-12
+        a = a + r * d
+        if model.reinforce == "drawn":
+            b = b + r * ~d
         adverse[t] = d
         share[t] = a / (a + b)
     return adverse, share
@@ -100,28 +126,23 @@ def urn_study(
     initial_rate: np.ndarray,
     *,
     rounds: int = 10,
-    rule: str = "polya",
-    reinforce: str = "drawn",
-    reinforcement: float = 1.0,
-    urn_size: float = 2.0,
-    draws: int = 10,
-    cutoff: float = 0.5,
+    model: UrnModel | None = None,
     replications: int = 200,
     seed: int = 0,
     alpha: float = 0.05,
     options: dict | None = None,
 ) -> UrnResult:
     """Monte Carlo over `replications` seeded runs of the whole population; intervals are percentiles."""
-    _check(rule, reinforce, rounds, reinforcement, urn_size, draws, cutoff, replications, initial_rate, alpha)
+    model = model or UrnModel()
+    model.check()
+    _check(rounds, replications, initial_rate, alpha)
     sizes = np.asarray(sizes, dtype=np.int64)
     member = np.repeat(np.arange(len(groups)), sizes)
     p = np.asarray(initial_rate, dtype=float)
     stats_by_rep = []
     for child in np.random.SeedSequence(seed).spawn(replications):
         rng = np.random.default_rng(child)
-        adverse, share = simulate_urns(p[member], rounds, rule=rule, reinforce=reinforce,
-                                       reinforcement=reinforcement, urn_size=urn_size, draws=draws,
-                                       cutoff=cutoff, rng=rng)
+        adverse, share = simulate_urns(p[member], rounds, model, rng)
         always = np.logical_and.accumulate(adverse, axis=0)
         stats_by_rep.append(np.stack([_group_means(x, member, sizes) for x in (adverse, always, share)]))
     arr = np.stack(stats_by_rep)  # (R, 3, rounds, G)
@@ -142,20 +163,18 @@ def urn_study(
             gap=band(arr[:, 0, t, hi_g] - arr[:, 0, t, lo_g]),
             always_adverse_gap=band(arr[:, 1, t, hi_g] - arr[:, 1, t, lo_g]),
         ))
-    closed = {"expected_adverse_rate_round_1": dict(zip(groups, map(float, expected_first_round(
-        p, rule, draws, cutoff)), strict=True))}
-    if rule == "polya" and reinforce == "drawn":
+    closed = {"expected_adverse_rate_round_1": dict(zip(groups, map(float, expected_first_round(p, model)),
+                                                        strict=True))}
+    if (model.rule, model.reinforce) == ("polya", "drawn"):
         closed["expected_adverse_rate_every_round"] = dict(zip(groups, map(float, p), strict=True))
         closed[f"always_adverse_after_{rounds}_rounds"] = dict(zip(groups, map(float, always_adverse_polya(
-            p, urn_size, reinforcement, rounds)), strict=True))
+            p, model.urn_size, model.reinforcement, rounds)), strict=True))
     result = UrnResult(
-        kind="urn", rule=rule, explanation=explain(rule, reinforce), groups=list(groups),
+        kind="urn", rule=model.rule, explanation=explain(model.rule, model.reinforce), groups=list(groups),
         sizes=dict(zip(groups, map(int, sizes), strict=True)),
         initial_rate=dict(zip(groups, map(float, p), strict=True)),
-        options={"rounds": rounds, "rule": rule, "reinforce": reinforce, "reinforcement": reinforcement,
-                 "urn_size": urn_size, "draws": draws if rule == "threshold" else None,
-                 "cutoff": cutoff if rule == "threshold" else None, "replications": replications,
-                 "seed": seed, "alpha": alpha} | (options or {}),
+        options={"rounds": rounds, **model.options(), "replications": replications, "seed": seed,
+                 "alpha": alpha} | (options or {}),
         rounds=out_rounds, closed_form=closed,
     )
     if hi_g == lo_g or p[hi_g] == p[lo_g]:
@@ -183,22 +202,9 @@ def _group_means(x: np.ndarray, member: np.ndarray, sizes: np.ndarray) -> np.nda
     return sums / sizes
 
 
-def _check(rule: str, reinforce: str, rounds: int, reinforcement: float, urn_size: float, draws: int,
-           cutoff: float, replications: int, p: np.ndarray, alpha: float) -> None:
-    if rule not in RULES:
-        raise UsageError(f"--rule must be one of {', '.join(RULES)}; got '{rule}'")
-    if reinforce not in REINFORCE:
-        raise UsageError(f"--reinforce must be one of {', '.join(REINFORCE)}; got '{reinforce}'")
+def _check(rounds: int, replications: int, p: np.ndarray, alpha: float) -> None:
     if rounds < 1:
         raise UsageError(f"--rounds must be at least 1; got {rounds}")
-    if not reinforcement >= 0:
-        raise UsageError(f"--reinforcement must be non-negative; got {reinforcement}")
-    if not urn_size > 0:
-        raise UsageError(f"--urn-size must be positive; got {urn_size}")
-    if draws < 1:
-        raise UsageError(f"--draws must be at least 1; got {draws}")
-    if not 0 < cutoff <= 1:
-        raise UsageError(f"--cutoff must be in (0, 1]; got {cutoff}")
     if replications < 2:
         raise UsageError(f"--replications must be at least 2; got {replications}")
     if not 0 < alpha < 1:
