@@ -318,3 +318,12 @@ def test_setting_is_a_plain_value():
     s = Setting(QuadraticRisks(np.zeros((1, 1)), np.ones((1, 1, 1)), np.ones(1)), ["g"], np.ones(1), None,
                 "quadratic", "quadratic", [])
     assert dynamics(s, learners=1, rounds=2).audit_reason.startswith("a quadratic spec")
+
+
+def test_explanation_names_the_model_that_ran():
+    from monoculture.simulate.urn import explain
+
+    assert "martingale" in explain("polya", "drawn")
+    assert "locks each person in" in explain("threshold", "drawn")
+    for rule in ("polya", "threshold"):
+        assert "adverse-only" in explain(rule, "adverse") and "saturate" in explain(rule, "adverse")

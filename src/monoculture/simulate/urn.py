@@ -187,9 +187,12 @@ def explain(rule: str, reinforce: str) -> str:
         return ("plain Pólya reinforcement: each urn's share is a martingale, so group averages stay at their "
                 "initial rates (no drift apart) while individuals lock in — the share always adverse grows "
                 "with the reinforcement (Beta-Binomial counts)")
-    if rule == "polya":
-        return ("adverse-only reinforcement: every adverse decision raises the person's future risk and nothing "
-                "lowers it, so every group drifts towards the adverse decision, the higher-rate group first")
+    if reinforce == "adverse":
+        how = "the cut-off turns a small gap in risk into a larger gap in decisions at first, but " \
+            if rule == "threshold" else ""
+        return (f"adverse-only reinforcement: {how}every adverse decision raises the person's future risk and "
+                "nothing lowers it, so every group drifts towards the adverse decision, the higher-rate group "
+                "first, and the gap in decisions closes as both groups saturate")
     return ("threshold rule: the decision is adverse when a noisy score passes the cut-off, so a small gap in "
             "risk becomes a larger gap in decisions, and feeding decisions back pushes people further to their "
             "side of the cut-off; with strong reinforcement the first decision locks each person in, so the gap "
