@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -32,7 +33,11 @@ def main() -> None:
     a.out.mkdir(parents=True, exist_ok=True)
     n = a.n
     ids = np.arange(n)
-    id_col = pa.array(np.char.add("p", np.char.zfill(ids.astype(str), 9))) if a.ids == "string" else pa.array(ids)
+    if a.ids == "string":
+        digits = pc.utf8_lpad(pc.cast(pa.array(ids), pa.string()), 9, "0")
+        id_col = pc.binary_join_element_wise("p", digits, "")
+    else:
+        id_col = pa.array(ids)
     group = pa.array(rng.choice(np.array(["a", "b", "c", "d"]), size=n))
     label = rng.random(n) < 0.6
     shared = rng.random(n) < a.rho

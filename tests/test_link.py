@@ -139,3 +139,101 @@ def test_real_data_runs():
                               decision_maker_column="userid", failure="outcome", unfavorable="0")
     assert len(boolq.decision_makers) == 90 and boolq.overall.n == 1635
     assert np.isclose(sum(b.observed.value for b in boolq.overall.failure_count_histogram), 1.0)
+
+
+# --- ID coding: the dense route (integers, fixed prefix + digits) links exactly like hashing text ---
+
+import pyarrow as pa  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from monoculture import ids as ids_module  # noqa: E402
+
+
+def _canonical(value: object) -> str | None:
+    """The documented comparison key, written independently of ids.py."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return str(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _assert_codes_match_canonical(arrays: list[pa.ChunkedArray], coded) -> None:
+    by_key: dict[str, int] = {}
+    by_code: dict[int, str] = {}
+    for arr, codes in zip(arrays, coded.codes, strict=True):
+        for value, code in zip(arr.to_pylist(), codes.tolist(), strict=True):
+            key = _canonical(value)
+            if key is None:
+                assert code == -1
+                continue
+            assert 0 <= code < coded.universe
+            assert by_key.setdefault(key, code) == code  # equal IDs share a code
+            assert by_code.setdefault(code, key) == key  # one code, one ID
+    if by_code:
+        codes = np.array(sorted(by_code))
+        assert coded.decode(codes) == [by_code[c] for c in codes.tolist()]
+
+
+_families = st.sampled_from(["prefixed", "digits", "ints", "sparse-ints", "prefixed-sparse", "messy"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(family=_families, data=st.data())
+def test_id_codes_link_exactly_like_canonical_text(family, data):
+    k = data.draw(st.integers(2, 4))
+    pool = data.draw(st.lists(st.integers(0, 60), min_size=1, max_size=30))
+    arrays = []
+    for _ in range(k):
+        picks = data.draw(st.lists(st.sampled_from(pool), max_size=25))
+        holes = data.draw(st.lists(st.booleans(), min_size=len(picks), max_size=len(picks)))
+        if family == "prefixed":
+            vals = [None if h else f"u{v:05d}" for v, h in zip(picks, holes, strict=True)]
+        elif family == "prefixed-sparse":
+            vals = [None if h else f"id-{v * 10**12:015d}" for v, h in zip(picks, holes, strict=True)]
+        elif family == "digits":
+            vals = [None if h else f"{v:04d}" for v, h in zip(picks, holes, strict=True)]
+        elif family == "ints":
+            vals = [None if h else v for v, h in zip(picks, holes, strict=True)]
+        elif family == "sparse-ints":
+            vals = [None if h else v * 10**15 - 7 for v, h in zip(picks, holes, strict=True)]
+        else:  # variable widths, padding, blanks: must take the hashed route and still be right
+            vals = [None if h else data.draw(st.sampled_from([f"x{v}", f" x{v} ", f"x{v:03d}", "", "  "]))
+                    for v, h in zip(picks, holes, strict=True)]
+        typ = pa.int64() if family in ("ints", "sparse-ints") else pa.string()
+        arrays.append(pa.chunked_array([pa.array(vals, typ)]))
+    coded = ids_module.code_ids(arrays, [f"f{i}.csv" for i in range(k)])
+    _assert_codes_match_canonical(arrays, coded)
+    if family in ("prefixed", "digits", "ints") and any(a.null_count < len(a) for a in arrays):
+        assert coded.method == "dense"
+
+
+def test_fixed_prefix_ids_take_the_dense_route_and_audit_identically(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 400
+    label = rng.integers(0, 2, n)
+    paths_text, paths_int = [], []
+    for j in range(3):
+        keep = rng.permutation(n)[: n - 20]
+        dec = np.where(rng.random(n) < 0.2, 1 - label, label)
+        rows_t = ["id,decision,label"] + [f"p{i:06d},{dec[i]},{label[i]}" for i in keep]
+        rows_i = ["id,decision,label"] + [f"{i},{dec[i]},{label[i]}" for i in keep]
+        paths_text.append(_write(tmp_path, f"t{j}.csv", "\n".join(rows_t) + "\n"))
+        paths_int.append(_write(tmp_path, f"i{j}.csv", "\n".join(rows_i) + "\n"))
+    # A padded ID forces the text through the hashed route; it must not change any number.
+    rows = (tmp_path / "t0.csv").read_text().splitlines()
+    rows[1] = " " + rows[1].replace(",", " ,", 1)
+    padded = _write(tmp_path, "t0pad.csv", "\n".join(rows) + "\n")
+    def named(paths):
+        return [f"dm{j}={p}" for j, p in enumerate(paths)]
+
+    dense = monoculture.audit(named(paths_text), label="label")
+    hashed = monoculture.audit(named([padded, *paths_text[1:]]), label="label")
+    ints = monoculture.audit(named(paths_int), label="label")
+    assert dense.coverage.id_type == "string" and ints.coverage.id_type == "integer"
+    for other in (hashed, ints):
+        a, b = json.loads(render_json(dense)), json.loads(render_json(other))
+        for key in ("overall", "groups", "pairs"):
+            assert a.get(key) == b.get(key)

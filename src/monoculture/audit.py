@@ -7,11 +7,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 
 import numpy as np
-import pyarrow as pa
 
 from . import __version__
 from .components import analyse, cluster_order, load_components
-from .engines import choose, count_duckdb
+from .engines import choose, count_external
 from .errors import UsageError
 from .failures import rule_from_options
 from .gates import GATE_ON, Thresholds, verdict
@@ -72,6 +71,7 @@ def audit(
     patterns: Sequence[str] | None = None,
     engine: str = "auto",
     memory_limit: str | None = None,
+    spark_master: str | None = None,
 ) -> AuditResult:
     """Audit an ecosystem of decision-makers for systemic failure and outcome homogenization.
 
@@ -88,20 +88,14 @@ def audit(
             raise UsageError("--emit-ids needs the input files: a pattern table holds no IDs")
         counted = read_patterns(list(patterns))
         linked_names = list(counted.table.names)
-    elif (chosen := choose(engine, inputs))[0] == "duckdb":
+    elif (chosen := choose(engine, inputs))[0] in ("duckdb", "spark"):
         if emit_ids is not None:
-            raise UsageError("--emit-ids needs --engine memory (the DuckDB engine brings back counts only)")
-        counted = count_duckdb(
-            inputs, id_column=id_column, decision=decision, label=label, groups=groups, people=people,
-            rule=rule_from_options(failure, label, favorable=favorable, unfavorable=unfavorable,
-                                   threshold=threshold, thresholds=thresholds, top_fraction=top_fraction,
-                                   lower_is_favorable=lower_is_favorable),
-            join=join, layout=layout, memory_limit=memory_limit,
-            options={"id": id_column, "decision": decision, "label": label, "groups": list(groups),
-                     "intersect": intersect, "people": people, "join": join},
-        )
-        if chosen[1]:
-            counted.warnings.insert(0, chosen[1])
+            raise UsageError(f"--emit-ids needs --engine memory (the {chosen[0]} engine brings back counts only)")
+        counted = _count_external(
+            *chosen, inputs, memory_limit=memory_limit, spark_master=spark_master, id_column=id_column,
+            decision=decision, label=label, groups=groups, intersect=intersect, people=people, layout=layout,
+            failure=failure, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
+            thresholds=thresholds, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable, join=join)
         linked_names = list(counted.table.names)
     else:
         counted, linked = _count(
@@ -125,12 +119,41 @@ def audit(
     )
 
 
-def count(inputs: Sequence[str], **kwargs) -> Counted:
+def count(
+    inputs: Sequence[str], *, engine: str = "auto", memory_limit: str | None = None,
+    spark_master: str | None = None, **kwargs,
+) -> Counted:
     """Read, link and count: the pattern table of an audit with its coverage (`monoculture count`).
 
-    Takes the reading, linking and failure-rule parameters of `audit`.
+    Takes the reading, linking, failure-rule and engine parameters of `audit`.
     """
-    return _count(inputs, **kwargs)[0]
+    chosen = choose(engine, inputs)
+    if chosen[0] == "memory":
+        return _count(inputs, **kwargs)[0]
+    return _count_external(*chosen, inputs, memory_limit=memory_limit, spark_master=spark_master, **kwargs)
+
+
+def _count_external(
+    engine: str, why: str | None, inputs: Sequence[str], *, memory_limit: str | None, spark_master: str | None,
+    id_column: str = "id", decision: str = "decision", label: str | None = None, groups: Sequence[str] = (),
+    intersect: bool = False, people: str | None = None, layout: str | None = None, failure: str | None = None,
+    favorable: str | None = None, unfavorable: str | None = None, threshold: float | None = None,
+    thresholds: Mapping[str, float] | None = None, top_fraction: float | None = None,
+    lower_is_favorable: bool = False, join: str = "inner", **_row_checks: object,
+) -> Counted:
+    """The DuckDB or Spark engine (`why`: the sentence saying it was chosen for size, if it was)."""
+    counted = count_external(
+        engine, inputs, id_column=id_column, decision=decision, label=label, groups=groups, people=people,
+        rule=rule_from_options(failure, label, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
+                               thresholds=thresholds, top_fraction=top_fraction,
+                               lower_is_favorable=lower_is_favorable),
+        join=join, layout=layout, memory_limit=memory_limit, spark_master=spark_master,
+        options={"id": id_column, "decision": decision, "label": label, "groups": list(groups),
+                 "intersect": intersect, "people": people, "join": join},
+    )
+    if why:
+        counted.warnings.insert(0, why)
+    return counted
 
 
 def _count(
@@ -192,7 +215,7 @@ def write_systemic_ids(linked: Linked, path: str | os.PathLike) -> int:
     The only way individual IDs leave monoculture; the user must ask for it (--emit-ids).
     """
     failed_by_all = (linked.fail | ~linked.present).all(axis=1)
-    ids = sorted(str(v) for v in linked.ids.filter(pa.array(failed_by_all)).to_pylist())
+    ids = sorted(linked.ids.text(failed_by_all))
     try:
         with open(path, "w", encoding="utf-8") as fh:
             fh.writelines(f"{v}\n" for v in ids)

@@ -164,6 +164,7 @@ def audit(
     patterns: opt.Patterns = None,
     engine: opt.Engine = "auto",
     memory_limit: opt.MemoryLimit = None,
+    spark_master: opt.SparkMaster = None,
     emit_sql: opt.EmitSql = False,
     sql_dialect: opt.SqlDialect = "duckdb",
 ) -> None:
@@ -200,7 +201,7 @@ def audit(
                                  max_group_systemic_failure_ratio=max_group_systemic_failure_ratio,
                                  gate_on=gate_on.value),
                 emit_ids=emit_ids, on_stage=reporter.stage, components=components, patterns=patterns,
-                engine=engine, memory_limit=memory_limit,
+                engine=engine, memory_limit=memory_limit, spark_master=spark_master,
             )
         text = render_for(result, output_format, output, width, no_color)
     if not quiet:
@@ -239,6 +240,9 @@ def count_command(
     duplicates: opt.Duplicates = opt.OnDuplicate.error,
     drop_missing: opt.DropMissing = False,
     group_conflicts: opt.GroupConflicts = opt.OnConflict.error,
+    engine: opt.Engine = "auto",
+    memory_limit: opt.MemoryLimit = None,
+    spark_master: opt.SparkMaster = None,
     emit_sql: opt.EmitSql = False,
     sql_dialect: opt.SqlDialect = "duckdb",
     quiet: opt.Quiet = False,
@@ -263,7 +267,7 @@ def count_command(
             raise typer.Exit(EXIT_OK)
         if output is None:
             raise UsageError("name the pattern table to write with -o FILE.parquet (or pass --emit-sql)")
-        counted = run_count(inputs, **kwargs)
+        counted = run_count(inputs, **kwargs, engine=engine, memory_limit=memory_limit, spark_master=spark_master)
         write_patterns(counted, output)
     if not quiet:
         for w in counted.warnings:

@@ -1,25 +1,33 @@
-"""Where the heavy step (read → link → count) runs: in memory (Arrow/NumPy, the default) or in DuckDB,
-which streams the inputs and spills to disk, so inputs larger than memory complete with bounded memory.
+"""Where the heavy step (read → link → count) runs: in memory (Arrow/NumPy, the default), in DuckDB,
+which streams the inputs and spills to disk (inputs larger than memory complete with bounded memory), or
+on Spark (`--spark-master`, default local[*]), for inputs past one machine.
 
-Both run the same definitions: the DuckDB engine executes the SQL of `--emit-sql` (`sql.py`), whose pattern
-table equals the in-memory one (tests/test_patterns_io.py). What the DuckDB engine does not do is the
-row-level checking of the in-memory reader: it drops rows with a missing ID, decision or label and assumes
-one row per ID per input, and its coverage holds only the linked individuals; the report says so.
+All run the same definitions: DuckDB and Spark execute the SQL of `--emit-sql` (`sql.py`), whose pattern
+table equals the in-memory one (tests/test_patterns_io.py). What they do not do is the row-level checking
+of the in-memory reader: they drop rows with a missing ID, decision or label and assume one row per ID
+per input, and their coverage holds only the linked individuals; the report says so.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import tempfile
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+
+import pyarrow as pa
 
 from .errors import UsageError
 from .failures import FailureRule
-from .io import expand_paths
+from .io import expand_paths, file_format, require_columns
 from .memory import available_bytes, estimate_bytes
 from .shards import Counted, from_arrow
+from .sources import named_path
 from .sql import emit_sql
 
-ENGINES = ("auto", "memory", "duckdb")
+ENGINES = ("auto", "memory", "duckdb", "spark")
 
 
 def choose(engine: str, inputs: Sequence[str], available: int | None = None) -> tuple[str, str | None]:
@@ -49,18 +57,38 @@ def _has_duckdb() -> bool:
     return True
 
 
-def count_duckdb(
-    inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
-    people: str | None, rule: FailureRule, join: str, layout: str | None, options: dict,
-    memory_limit: str | None = None,
+def count_external(
+    engine: str, inputs: Sequence[str], *, id_column: str, decision: str, label: str | None,
+    groups: Sequence[str], people: str | None, rule: FailureRule, join: str, layout: str | None, options: dict,
+    memory_limit: str | None = None, spark_master: str | None = None,
 ) -> Counted:
+    """Count the pattern table with the SQL of `--emit-sql`, run by DuckDB or Spark."""
+    if layout not in (None, "files"):
+        raise UsageError(f"--engine {engine} reads the files layout (one file per decision-maker); "
+                         "use --engine memory for other layouts")
+    sql_options = dict(id_column=id_column, decision=decision, label=label, groups=groups, people=people,
+                       rule=rule, join=join, layout=layout)
+    if engine == "duckdb":
+        table = _run_duckdb(emit_sql(inputs, **sql_options), memory_limit)
+    elif engine == "spark":
+        table = _run_spark(inputs, sql_options, spark_master or "local[*]")
+    else:
+        raise UsageError(f"unknown engine '{engine}'")
+    counted = from_arrow(table, engine)
+    counted.rule = f"{rule.kind} (as --emit-sql computes it; see monoculture count --emit-sql)"
+    counted.options = options | {"engine": engine}
+    counted.inputs = []  # no file is read in Python, so no checksum or row count to report
+    counted.warnings = [f"engine {engine}: rows with a missing ID, decision or label are dropped without being "
+                        "counted, and duplicate IDs are not checked (the in-memory engine checks both)"]
+    return counted
+
+
+def _run_duckdb(sql: str, memory_limit: str | None) -> pa.Table:
     """Run the pattern-table SQL in an embedded DuckDB with a memory limit and a spill directory."""
     try:
         import duckdb
     except ImportError:
         raise UsageError("--engine duckdb needs DuckDB: pip install 'monoculture[duckdb]'") from None
-    sql = emit_sql(inputs, id_column=id_column, decision=decision, label=label, groups=groups, people=people,
-                   rule=rule, join=join, layout=layout)
     with tempfile.TemporaryDirectory(prefix="monoculture-spill-") as spill:
         con = duckdb.connect()
         try:
@@ -70,15 +98,75 @@ def count_duckdb(
             con.execute(f"SET temp_directory = '{spill}'")
             con.execute("SET preserve_insertion_order = false")
             result = con.sql(sql).arrow()
-            table = result.read_all() if hasattr(result, "read_all") else result
+            return result.read_all() if hasattr(result, "read_all") else result
         except duckdb.Error as exc:
             raise UsageError(f"DuckDB could not count the inputs: {str(exc).splitlines()[0]}") from None
         finally:
             con.close()
-    counted = from_arrow(table, "duckdb")
-    counted.rule = f"{rule.kind} (as --emit-sql computes it; see monoculture count --emit-sql)"
-    counted.options = options | {"engine": "duckdb"}
-    counted.inputs = []  # no file is read in Python, so no checksum or row count to report
-    counted.warnings = ["engine duckdb: rows with a missing ID, decision or label are dropped without being "
-                        "counted, and duplicate IDs are not checked (the in-memory engine checks both)"]
-    return counted
+
+
+def _run_spark(inputs: Sequence[str], sql_options: dict, master: str) -> pa.Table:
+    """Register each input as a Spark view (src_1, src_2, ..., people), run the Spark-dialect SQL there
+    and bring back only the pattern table. Paths may be local, HDFS or object-store URIs."""
+    try:
+        from pyspark.errors import PySparkException
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UsageError("--engine spark needs PySpark (and Java 17+): pip install 'monoculture[spark]'") from None
+    from py4j.protocol import Py4JError
+
+    log_dir = tempfile.mkdtemp(prefix="monoculture-spark-")
+    try:
+        # The JVM writes its start-up chatter to the stderr it inherits: give it a log file instead, so the
+        # report's stderr holds only monoculture's notes (Spark's errors reach us as exceptions).
+        with warnings.catch_warnings(), _stderr_to(os.path.join(log_dir, "spark.log")):
+            warnings.simplefilter("ignore", FutureWarning)  # PySpark's note on the pandas version
+            spark = (SparkSession.builder.master(master).appName("monoculture")
+                     .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+                     .getOrCreate())
+        spark.sparkContext.setLogLevel("ERROR")
+    except (PySparkException, Py4JError, RuntimeError, OSError) as exc:
+        raise UsageError(f"could not start Spark at {master} ({_first_line(exc)}); is Java 17+ installed?") from None
+    paths = [named_path(a)[1] for a in expand_paths(list(inputs))]
+    people = sql_options["people"]
+    headers: dict[str, list[str]] = {}
+    label = sql_options["label"]
+    needed = [sql_options["id_column"], sql_options["decision"], *([label] if label else [])]
+    try:
+        for view, path in [*((f"src_{i}", p) for i, p in enumerate(paths, start=1)),
+                           *([("people", people)] if people else [])]:
+            frame = _spark_read(spark, path)
+            headers[path] = [c.strip() for c in frame.columns]
+            require_columns(path, headers[path], needed if view != "people" else needed[:1], {})
+            frame.createOrReplaceTempView(view)
+        result = spark.sql(emit_sql(inputs, **sql_options, dialect="spark", headers=headers))
+        return result.toArrow() if hasattr(result, "toArrow") else pa.Table.from_pandas(result.toPandas())
+    except (PySparkException, Py4JError) as exc:
+        raise UsageError(f"Spark could not count the inputs: {_first_line(exc)}") from None
+
+
+@contextlib.contextmanager
+def _stderr_to(path: str) -> Iterator[None]:
+    """Point file descriptor 2 at `path` for the duration (child processes started inside keep it)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _spark_read(spark, path: str):
+    if file_format(path) == "parquet":
+        return spark.read.parquet(path)
+    sep = "\t" if path.lower().endswith((".tsv", ".tsv.gz", ".tab")) else ","
+    # Every column as text, as DuckDB's all_varchar: the SQL brings values to canonical form itself.
+    return spark.read.csv(path, header=True, sep=sep, inferSchema=False, encoding="UTF-8")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

@@ -1,8 +1,8 @@
 """Link decision-makers' rows by individual ID into one failure matrix, counting everything left out.
 
-IDs: when every input stores IDs as integers they are compared as integers (so `007` in a CSV, read as
-the number 7, equals 7). Otherwise every ID is compared as text with surrounding white space removed;
-integer IDs are then written in decimal, and a warning says that `007` and `7` will not match.
+IDs are compared as integers when every input stores them as integers (so `007` read by a CSV parser as
+the number 7 equals 7), otherwise as text with surrounding white space removed, with a warning when some
+inputs hold integers and others text. `ids.code_ids` gives each distinct ID one code.
 
 Join: ``inner`` (default) keeps individuals seen by every decision-maker; ``outer`` keeps everyone seen
 by at least two, and each number then uses, for each person, the decision-makers that saw them.
@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from .errors import InputError, UsageError
 from .failures import FailureRule, ResolvedRule, failures, favourable_from_scores, resolve
+from .ids import IdCodes, code_ids
 from .sources import People, Source
 from .values import Vocabulary, as_numbers
 
@@ -70,6 +71,17 @@ class Coverage:
     missing_group: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class IdRows:
+    """The linked individuals' IDs, decoded only on request."""
+
+    coded: IdCodes
+    codes: np.ndarray  # (N,) code of each linked individual
+
+    def text(self, mask: np.ndarray) -> list[str]:
+        return self.coded.decode(self.codes[mask])
+
+
 @dataclass
 class Linked:
     """The linked failure matrix with its masks and group cells: the input of `PatternTable.build`."""
@@ -80,7 +92,7 @@ class Linked:
     attributes: list[str]
     cell: np.ndarray  # (N,) int: index into cell_labels
     cell_labels: list[tuple[str, ...]]
-    ids: pa.Array  # kept only so the user can ask for them (--emit-ids); never printed otherwise
+    ids: IdRows  # kept only so the user can ask for them (--emit-ids); never printed otherwise
     coverage: Coverage
     rule: ResolvedRule
     warnings: list[str]
@@ -101,53 +113,7 @@ class LinkOptions:
     on_duplicate: str = "error"  # or "drop": drop every row of an ID that occurs twice in one input
     on_missing: str = "error"  # or "drop": drop rows with a missing ID, decision or label
     on_group_conflict: str = "error"  # or "missing": treat the individual's group as missing
-
-
-def _id_kind(arr: pa.ChunkedArray) -> str:
-    t = arr.type
-    if pa.types.is_integer(t):
-        return "int"
-    if pa.types.is_floating(t):
-        vals = arr.drop_null().to_numpy()
-        if len(vals) == 0 or np.all(np.mod(vals, 1) == 0):
-            return "int"
-    return "str"
-
-
-def _normalise_ids(arrays: list[pa.ChunkedArray], files: list[str]) -> tuple[list[pa.Array], str, list[str]]:
-    kinds = [_id_kind(a) for a in arrays]
-    warnings: list[str] = []
-    if all(k == "int" for k in kinds):
-        out = [pc.cast(a, pa.int64()).combine_chunks() for a in arrays]
-        return out, "integer", warnings
-    if any(k == "int" for k in kinds):
-        ints = sorted({f for f, k in zip(files, kinds, strict=True) if k == "int"})
-        texts = sorted({f for f, k in zip(files, kinds, strict=True) if k == "str"})
-        warnings.append(
-            f"IDs are integers in {', '.join(ints)} but text in {', '.join(texts)}: all are compared as "
-            "trimmed text, so '007' and '7' do not match"
-        )
-    out = []
-    for a, k in zip(arrays, kinds, strict=True):
-        if k == "int":
-            a = pc.cast(pc.cast(a, pa.int64()), pa.string())
-        elif not pa.types.is_string(a.type) and not pa.types.is_large_string(a.type):
-            a = pc.cast(a, pa.string())
-        a = pc.utf8_trim_whitespace(a.combine_chunks())
-        # A blank ID is a missing ID.
-        a = pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a)
-        out.append(a.cast(pa.large_string()))
-    return out, "string", warnings
-
-
-def _encode_ids(arrays: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array]:
-    """One hash pass over every input's IDs: codes per input (-1 for missing) and the distinct IDs."""
-    lengths = [len(a) for a in arrays]
-    encoded = pc.dictionary_encode(pa.concat_arrays(arrays))
-    idx = encoded.indices.to_numpy(zero_copy_only=False)
-    nulls = encoded.indices.is_null().to_numpy(zero_copy_only=False)
-    codes = np.where(nulls, -1, idx).astype(np.int64)
-    return list(np.split(codes, np.cumsum(lengths)[:-1])), encoded.dictionary
+    per_person: bool = False  # keep each linked individual's decisions, label and scores (multiplicity)
 
 
 def _first_row(mask: np.ndarray) -> int:
@@ -180,9 +146,8 @@ def link(
 
     id_arrays = [s.ids for s in sources] + ([people.ids] if people else [])
     id_files = [s.file for s in sources] + ([people.file] if people else [])
-    norm, id_type, warnings = _normalise_ids(id_arrays, id_files)
-    codes, dictionary = _encode_ids(norm)
-    universe = len(dictionary)
+    coded = code_ids(id_arrays, id_files)
+    codes, universe, warnings = coded.codes, coded.universe, list(coded.warnings)
 
     vocab = Vocabulary()
     people_label = np.full(universe, -1, dtype=np.int64)
@@ -195,19 +160,22 @@ def link(
 
     k = len(sources)
     fail = np.zeros((universe, k), dtype=bool)
-    decision_u = np.full((universe, k), -1, dtype=np.int64)
-    label_u = np.full(universe, -1, dtype=np.int64)
-    score_u = np.full((universe, k), np.nan) if any(s.score is not None for s in sources) else None
+    # Per-person decisions cost 8 bytes per individual and decision-maker: only multiplicity needs them.
+    keep_people = options.per_person
+    decision_u = np.full((universe, k), -1, dtype=np.int64) if keep_people else None
+    label_u = np.full(universe, -1, dtype=np.int64) if keep_people else None
+    has_scores = keep_people and any(s.score is not None for s in sources)
+    score_u = np.full((universe, k), np.nan) if has_scores else None
     present = np.zeros((universe, k), dtype=bool)
     covs: list[SourceCoverage] = []
-    per_row: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    unseen_codes: list[np.ndarray] = []  # per source: IDs of rows with a label but no decision (parity)
     dec_codes: list[np.ndarray] = []
     lab_codes: list[np.ndarray | None] = []
     for s in sources:
         dec_codes.append(vocab.encode(s.decision) if not rule.uses_scores else np.zeros(s.rows, np.int64))
         lab_codes.append(vocab.encode(s.label) if s.label is not None else None)
 
-    dec_tokens = {vocab.tokens[c] for d in dec_codes for c in np.unique(d) if c >= 0} if not rule.uses_scores else set()
+    dec_tokens = set() if rule.uses_scores else {vocab.tokens[c] for d in dec_codes for c in _used(d)}
     if rule.needs_label and all(s.label is None for s in sources) and (people is None or people.label is None):
         raise UsageError(f"--failure {rule.kind} needs labels: pass --label COLUMN (or use --failure outcome)")
     lab_tokens: set[str] = set()
@@ -216,7 +184,7 @@ def link(
         for i in range(len(sources)):
             if lab_codes[i] is None:
                 lab_codes[i] = np.where(codes[i] >= 0, people_label[np.maximum(codes[i], 0)], -1)
-        lab_tokens = {vocab.tokens[c] for lc in lab_codes if lc is not None for c in np.unique(lc) if c >= 0}
+        lab_tokens = {vocab.tokens[c] for lc in lab_codes if lc is not None for c in _used(lc)}
     resolved = resolve(rule, dec_tokens, lab_tokens)
 
     for i, s in enumerate(sources):
@@ -267,8 +235,8 @@ def link(
             valid &= ~lab_missing
 
         counts = np.bincount(code[valid], minlength=universe)
-        dup = valid & (counts[np.maximum(code, 0)] > 1)
-        if dup.any():
+        dup = valid & (counts[np.maximum(code, 0)] > 1) if counts.max(initial=0) > 1 else None
+        if dup is not None:
             n_ids = int((counts > 1).sum())
             if options.on_duplicate == "error":
                 raise InputError(
@@ -281,22 +249,23 @@ def link(
 
         pred = None
         if scores is not None:
-            pred = favourable_from_scores(resolved, s.name, scores, norm[i], valid)
+            pred = favourable_from_scores(resolved, s.name, scores, coded.keys[i], valid)
         f = failures(resolved, vocab, dec_codes[i], lab, pred)
         rows = code[valid]
         cov.valid_rows, cov.failed_rows = int(valid.sum()), int(f[valid].sum())
         fail[rows, i] = f[valid]
         present[rows, i] = True
-        if not rule.uses_scores:
-            decision_u[rows, i] = dec_codes[i][valid]
-        else:
-            decision_u[rows, i] = np.where(pred[valid], 1, 0) if pred is not None else -1
-        if lab is not None:
+        if decision_u is not None:
+            if not rule.uses_scores:
+                decision_u[rows, i] = dec_codes[i][valid]
+            else:
+                decision_u[rows, i] = np.where(pred[valid], 1, 0) if pred is not None else -1
+        if lab is not None and label_u is not None:
             label_u[rows] = np.where(label_u[rows] < 0, lab[valid], label_u[rows])
         if score_u is not None and s.score is not None:
             score_u[rows, i] = as_numbers(s.score, s.file, "score")[valid]
         covs.append(cov)
-        per_row.append((code, valid, f, missing_cells))
+        unseen_codes.append(code[missing_cells & (code >= 0)])
 
     seen_by = present.sum(axis=1)
     keep = seen_by == k if options.join == "inner" else seen_by >= 2
@@ -308,7 +277,7 @@ def link(
         cov.linked_individuals_unseen = int((keep & ~present[:, i]).sum())
 
     coverage = Coverage(
-        join=options.join, id_type=id_type, sources=covs, individuals_seen=int(seen_any.sum()),
+        join=options.join, id_type=coded.id_type, sources=covs, individuals_seen=int(seen_any.sum()),
         linked=n_linked, excluded_by_join=int((seen_any & ~keep).sum()),
     )
     if n_linked == 0:
@@ -318,12 +287,12 @@ def link(
 
     cell_u, cell_labels = _groups(sources, people, attributes, codes, keep, seen_any, universe, options, coverage)
     full = np.zeros((k, len(cell_labels), 3), dtype=np.int64)
-    for i, (code, valid, f, missing_cells) in enumerate(per_row):
-        rows_cell = cell_u[np.maximum(code, 0)]
-        full[i, :, 0] = np.bincount(rows_cell[valid], minlength=len(cell_labels))
-        full[i, :, 1] = np.bincount(rows_cell[valid & f], minlength=len(cell_labels))
-        unseen_cells = missing_cells & (code >= 0) & (rows_cell >= 0)
-        full[i, :, 2] = np.bincount(rows_cell[unseen_cells], minlength=len(cell_labels))
+    # A decision-maker's valid rows are exactly the IDs it is present for (duplicates were removed).
+    for i, unseen in enumerate(unseen_codes):
+        full[i, :, 0] = np.bincount(cell_u[present[:, i]], minlength=len(cell_labels))
+        full[i, :, 1] = np.bincount(cell_u[fail[:, i]], minlength=len(cell_labels))
+        unseen_cell = cell_u[unseen]
+        full[i, :, 2] = np.bincount(unseen_cell[unseen_cell >= 0], minlength=len(cell_labels))
     if people is not None:
         pcodes = codes[-1]
         in_sources = np.zeros(universe, dtype=bool)
@@ -340,11 +309,18 @@ def link(
     rows = np.flatnonzero(keep)
     return Linked(
         names=names, fail=fail[rows], present=present[rows], attributes=list(attributes),
-        cell=cell_u[rows], cell_labels=cell_labels, ids=dictionary.take(pa.array(rows)), coverage=coverage,
+        cell=cell_u[rows], cell_labels=cell_labels, ids=IdRows(coded, rows), coverage=coverage,
         rule=resolved, warnings=warnings, input_counts=full,
-        decisions=decision_u[rows], labels=label_u[rows], scores=None if score_u is None else score_u[rows],
+        decisions=None if decision_u is None else decision_u[rows],
+        labels=None if label_u is None else label_u[rows],
+        scores=None if score_u is None else score_u[rows],
         tokens=list(vocab.tokens),
     )
+
+
+def _used(codes: np.ndarray) -> list[int]:
+    """The distinct non-negative codes present (codes are small: vocabulary indices)."""
+    return np.flatnonzero(np.bincount(codes[codes >= 0])).tolist()
 
 
 def _first_repeat_row(code: np.ndarray, valid: np.ndarray) -> int:
@@ -366,12 +342,22 @@ def _check_people_duplicates(pcodes: np.ndarray, file: str) -> None:
         )
 
 
-def _group_text(arr: pa.ChunkedArray) -> pa.Array:
-    a = arr.combine_chunks()
-    if not pa.types.is_string(a.type) and not pa.types.is_large_string(a.type):
-        a = pc.cast(a, pa.string())
-    a = pc.utf8_trim_whitespace(a)
-    return pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a)
+def _group_codes(arr: pa.ChunkedArray, vocab: dict[str, int]) -> np.ndarray:
+    """Each row's group value as a code in `vocab` (-1 when missing or blank).
+
+    Values compare as trimmed text (numbers as Arrow writes them); the work is done once per distinct
+    value, not once per row.
+    """
+    a = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    enc = a if pa.types.is_dictionary(a.type) else pc.dictionary_encode(a)
+    words = enc.dictionary
+    if not pa.types.is_string(words.type) and not pa.types.is_large_string(words.type):
+        words = pc.cast(words, pa.string())
+    mapping = np.array(
+        [vocab.setdefault(w, len(vocab)) if w else -1 for w in pc.utf8_trim_whitespace(words).to_pylist()]
+        + [-1], dtype=np.int64)
+    idx = enc.indices.fill_null(len(words)).to_numpy(zero_copy_only=False)
+    return mapping[idx.astype(np.int64)]
 
 
 def _groups(
@@ -393,26 +379,23 @@ def _groups(
     per_attr = []
     for attr in attributes:
         vocab: dict[str, int] = {}
-        pairs_id, pairs_val = [], []
+        value = np.full(universe, -1, dtype=np.int32)
+        differs = np.zeros(universe, dtype=bool)
         for _file, groups, code in providers:
             if attr not in groups:
                 continue
-            text = _group_text(groups[attr])
-            enc = pc.dictionary_encode(text)
-            dvals = enc.dictionary.to_pylist()
-            mapping = np.array([vocab.setdefault(v, len(vocab)) for v in dvals] + [-1], dtype=np.int64)
-            idx = enc.indices.to_numpy(zero_copy_only=False)
-            idx = np.where(enc.indices.is_null().to_numpy(zero_copy_only=False), len(dvals), idx)
-            vals = mapping[idx.astype(np.int64)]
+            vals = _group_codes(groups[attr], vocab).astype(np.int32)
             ok = (code >= 0) & (vals >= 0)
-            pairs_id.append(code[ok])
-            pairs_val.append(vals[ok])
-        ids = np.concatenate(pairs_id) if pairs_id else np.zeros(0, np.int64)
-        vals = np.concatenate(pairs_val) if pairs_val else np.zeros(0, np.int64)
-        value = np.full(universe, -1, dtype=np.int64)
-        value[ids] = vals  # one of the values given for each ID; any other value is a conflict
-        differs = np.zeros(universe, dtype=bool)
-        differs[ids[value[ids] != vals]] = True
+            ids, vals = code[ok], vals[ok]
+            # One value given for an ID stands; any other value is a conflict.
+            current = value[ids]
+            differs[ids[(current >= 0) & (current != vals)]] = True
+            new = current < 0
+            if not new.all():
+                ids, vals = ids[new], vals[new]
+            value[ids] = vals
+            # Rows of one file giving an ID two values: only one of them was written.
+            differs[ids[value[ids] != vals]] = True
         conflict = differs & keep
         if conflict.any():
             if options.on_group_conflict == "error":

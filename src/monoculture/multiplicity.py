@@ -97,7 +97,8 @@ def multiplicity(
     rule = FailureRule(kind="error" if label else "outcome", favorable=favorable)
     linked, input_results = load_and_link(
         inputs, cols, rule, layout=layout, people=people,
-        link_options=LinkOptions(join="inner", on_duplicate=on_duplicate, on_missing=on_missing),
+        link_options=LinkOptions(join="inner", on_duplicate=on_duplicate, on_missing=on_missing,
+                                 per_person=True),
     )
     names = linked.names
     D = linked.decisions

@@ -204,7 +204,11 @@ EmitSql = Annotated[bool, typer.Option(
 SqlDialect = Annotated[str, typer.Option(help="Dialect of --emit-sql: duckdb or spark.")]
 Engine = Annotated[str, typer.Option(
     help="Where reading, linking and counting run: auto (memory, or duckdb when the inputs would not fit in "
-    "memory; the report says which), memory (checks and counts every row), or duckdb (streams and spills to "
-    "disk; needs monoculture[duckdb]).")]
+    "memory; the report says which), memory (checks and counts every row), duckdb (streams and spills to "
+    "disk; needs monoculture[duckdb]) or spark (Spark SQL on --spark-master; needs monoculture[spark] and "
+    "Java 17+). duckdb and spark read the files layout and do not check missing values or duplicate IDs.")]
 MemoryLimit = Annotated[str | None, typer.Option(
     help="Memory limit of the duckdb engine, e.g. 8GB (default: half the memory available).")]
+SparkMaster = Annotated[str | None, typer.Option(
+    help="Spark master URL of the spark engine: local[*] (the default: this machine), spark://HOST:7077, "
+    "yarn, k8s://... Inputs may then be HDFS or object-store URIs (hdfs://, s3a://, gs://).")]

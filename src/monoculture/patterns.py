@@ -17,6 +17,10 @@ import numpy as np
 
 from .link import Linked
 
+# Count rows by direct indexing when the key space (patterns × cells) has at most this many slots (32 MB);
+# beyond it, sort.
+_BINCOUNT_LIMIT = 1 << 22
+
 
 @dataclass(frozen=True)
 class Counts:
@@ -88,31 +92,45 @@ class PatternTable:
         With ``weights`` each row counts that many individuals (rows of tables being merged).
         """
         k = len(names)
-        bits = np.concatenate([fail, present], axis=1)
-        if 2 * k <= 62:
-            keys = bits.astype(np.int64) @ (np.int64(1) << np.arange(2 * k, dtype=np.int64))
-            uniq, pattern = np.unique(keys, return_inverse=True)
+        n_cells = len(cell_labels)
+        cell = np.asarray(cell, dtype=np.int64)
+        if (2 * k + max(n_cells - 1, 1).bit_length()) <= 62:
+            # One integer per row: its fail and present bits, then its cell; counting those is the table.
+            key = np.zeros(len(cell), dtype=np.int64)
+            for j, col in enumerate([*np.asarray(fail).T, *np.asarray(present).T]):
+                key |= col.astype(np.int64) << j
+            key = key * n_cells + cell
+            if (1 << (2 * k)) * n_cells <= _BINCOUNT_LIMIT:
+                counts = np.bincount(key, weights=weights, minlength=(1 << (2 * k)) * n_cells)
+                keys2 = np.flatnonzero(counts)
+                counts = counts[keys2]
+            else:
+                keys2, inverse = np.unique(key, return_inverse=True)
+                counts = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(keys2))
+            uniq, row_pattern = np.unique(keys2 // n_cells, return_inverse=True)
             ubits = ((uniq[:, None] >> np.arange(2 * k)) & 1).astype(bool)
+            row_cell = keys2 % n_cells
         else:
+            bits = np.concatenate([fail, present], axis=1)
             packed = np.packbits(bits, axis=1)
             void = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
             _, first, pattern = np.unique(void, return_index=True, return_inverse=True)
             ubits = bits[first]
-        pattern = pattern.reshape(-1)
-        n_cells = len(cell_labels)
-        combined = pattern.astype(np.int64) * n_cells + cell
-        keys2, inverse = np.unique(combined, return_inverse=True)
-        counts = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(keys2))
+            combined = pattern.reshape(-1).astype(np.int64) * n_cells + cell
+            keys2, inverse = np.unique(combined, return_inverse=True)
+            counts = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(keys2))
+            row_cell, row_pattern = keys2 % n_cells, keys2 // n_cells
         if weights is not None:  # merged tables: zero-count rows leave, float sums become counts again
-            keys2, counts = keys2[counts > 0], counts[counts > 0].round()
+            nonzero = counts > 0
+            row_cell, row_pattern, counts = row_cell[nonzero], row_pattern[nonzero], counts[nonzero].round()
         return cls(
             names=tuple(names),
             attributes=tuple(attributes),
             cell_labels=tuple(cell_labels),
             fail=ubits[:, :k],
             present=ubits[:, k:],
-            row_cell=(keys2 % n_cells).astype(np.int64),
-            row_pattern=(keys2 // n_cells).astype(np.int64),
+            row_cell=np.asarray(row_cell, dtype=np.int64),
+            row_pattern=np.asarray(row_pattern, dtype=np.int64).reshape(-1),
             row_count=counts.astype(np.int64),
             input_counts=input_counts,
         )

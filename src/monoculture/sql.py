@@ -11,7 +11,7 @@ and the query's header says so. Dialects: ``duckdb`` (reads the files with read_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .errors import UsageError
 from .failures import FAILURE_KINDS, FailureRule
@@ -77,8 +77,14 @@ def _failure(rule: FailureRule, name: str, d: str, y: str) -> str:
 def emit_sql(
     inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
     people: str | None, rule: FailureRule, join: str = "inner", layout: str | None = None, dialect: str = "duckdb",
+    headers: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
-    """The SQL computing the pattern table of the files layout (one input file per decision-maker)."""
+    """The SQL computing the pattern table of the files layout (one input file per decision-maker).
+
+    `headers` gives each path's column names when the caller has them (the Spark engine reads remote
+    URIs); otherwise each file's header is read here.
+    """
+    header_of = (lambda path: list(headers[path])) if headers is not None else read_header
     if dialect not in DIALECTS:
         raise UsageError(f"--sql-dialect must be one of {', '.join(DIALECTS)}; got '{dialect}'")
     if layout not in (None, "files"):
@@ -102,7 +108,7 @@ def emit_sql(
         cols = [f"{_text(q(id_column))} AS id", f"{_text(q(decision))} AS dt",
                 f"{_text(q(label)) if label else 'NULL'} AS yt"]
         # Group values come from the people file, else from any input that has the column (as in link.py).
-        header = set(read_header(path))
+        header = set(header_of(path))
         cols += [f"{_text(q(g)) if g in header else 'CAST(NULL AS STRING)'} AS g_{j}" for j, g in enumerate(groups)]
         need = ["id IS NOT NULL", "d IS NOT NULL"] + (["y IS NOT NULL"] if label else [])
         ctes.append(f"t{i} AS (\n  SELECT {', '.join(cols)}\n  FROM {_source(path, i, dialect)}\n)")
@@ -132,7 +138,7 @@ def emit_sql(
     ctes.append(f"linked AS (\n  SELECT {', '.join(link_cols)}\n  FROM {body}{where}\n)")
     source = "linked"
     if from_people:
-        pheader = set(read_header(people))
+        pheader = set(header_of(people))
         pcols = [f"{_text(q(id_column))} AS id"] + [
             f"{_text(q(g)) if g in pheader else 'CAST(NULL AS STRING)'} AS pg_{j}" for j, g in enumerate(groups)]
         people_src = "people" if dialect == "spark" else _source(people, 0, dialect)

@@ -72,6 +72,10 @@ class Vocabulary:
         """Codes (int64) of the canonical tokens of `values`; -1 where a value is missing."""
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+        if pa.types.is_integer(values.type) and len(values):
+            small = self._encode_small_integers(values)
+            if small is not None:
+                return small
         if pa.types.is_dictionary(values.type):
             encoded = values
         else:
@@ -84,6 +88,25 @@ class Vocabulary:
         indices = encoded.indices.to_numpy(zero_copy_only=False)
         idx = np.where(encoded.indices.is_null().to_numpy(zero_copy_only=False), len(dictionary), indices)
         return mapping[idx.astype(np.int64)]
+
+
+    def _encode_small_integers(self, values: pa.Array) -> np.ndarray | None:
+        """Integer columns with a narrow range (0/1 decisions): a lookup table instead of hashing."""
+        bounds = pc.min_max(values)
+        lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
+        if lo is None:
+            return np.full(len(values), -1, dtype=np.int64)
+        if hi - lo >= 1 << 16:
+            return None
+        raw = values.fill_null(lo).to_numpy(zero_copy_only=False).astype(np.int64) - lo
+        used = np.bincount(raw, minlength=hi - lo + 1) > 0
+        table = np.full(hi - lo + 1, -1, dtype=np.int64)
+        for v in np.flatnonzero(used).tolist():
+            table[v] = self.code(str(lo + v))
+        codes = table[raw]
+        if values.null_count:
+            codes[values.is_null().to_numpy(zero_copy_only=False)] = -1
+        return codes
 
 
 def as_numbers(

@@ -1,0 +1,66 @@
+"""`--engine spark`: Spark SQL in local mode gives the same pattern table and the same audit as the
+in-memory engine. Needs PySpark (the test extra) and Java 17+; skipped, saying which is missing, otherwise."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+import monoculture
+from monoculture.audit import count
+from monoculture.report.json import render_json
+from test_patterns_io import KW, LENDERS, RULES, random_ecosystem, table_dict
+
+pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'monoculture[spark]')")
+
+
+def _java_major() -> int | None:
+    java = shutil.which("java")
+    if java is None:
+        return None
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    try:
+        version = out.split('"')[1]
+    except IndexError:
+        return None
+    return int(version.split(".")[0]) if not version.startswith("1.") else int(version.split(".")[1])
+
+
+if (_java_major() or 0) < 17:
+    pytest.skip("Spark needs Java 17+, and no such java is on PATH", allow_module_level=True)
+
+MASTER = "local[2]"
+
+
+@pytest.mark.parametrize(("rule", "join", "people"), [
+    (rule, join, (i + j) % 2 == 0) for i, rule in enumerate(RULES) for j, join in enumerate(["inner", "outer"])
+], ids=lambda v: getattr(v, "kind", str(v)))
+def test_spark_engine_gives_the_same_pattern_table(tmp_path, rule, join, people):
+    inputs, people_path = random_ecosystem(tmp_path, 23, people)
+    decision = "score" if rule.uses_scores else "decision"
+    kw = {"id_column": "id", "decision": decision, "label": "label", "groups": ["group"], "people": people_path,
+          "join": join, "failure": rule.kind, "favorable": rule.favorable, "unfavorable": rule.unfavorable,
+          "threshold": rule.threshold, "thresholds": rule.thresholds,
+          "lower_is_favorable": rule.lower_is_favorable}
+    ours = count(inputs, on_missing="drop", engine="memory", **kw)
+    spark = count(inputs, engine="spark", spark_master=MASTER, **kw)
+    assert table_dict(spark.table) == table_dict(ours.table)
+    assert spark.table.names == ours.table.names
+    assert spark.coverage.linked == ours.coverage.linked
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_spark_engine_gives_the_same_audit(join):
+    mem = json.loads(render_json(monoculture.audit(LENDERS, join=join, engine="memory", **KW)))
+    spark = json.loads(render_json(monoculture.audit(LENDERS, join=join, engine="spark", spark_master=MASTER, **KW)))
+    for key in ("overall", "groups", "group_homogenization", "leave_one_out", "homogenization_by_size", "pairwise"):
+        assert spark.get(key) == mem.get(key), key
+    assert any("engine spark" in w for w in spark["warnings"])
+
+
+def test_spark_engine_names_a_missing_column(tmp_path):
+    with pytest.raises(monoculture.MonocultureError, match="not_there"):
+        count(LENDERS, engine="spark", spark_master=MASTER, **{**KW, "decision": "not_there"})
