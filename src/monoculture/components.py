@@ -17,8 +17,6 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
-from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
-from scipy.spatial.distance import squareform
 
 from . import metrics
 from .errors import UsageError
@@ -154,6 +152,10 @@ def cluster_order(kappa: np.ndarray, names: list[str]) -> list[str]:
     dist = 1.0 - np.nan_to_num(kappa, nan=0.0)
     dist = (dist + dist.T) / 2
     np.fill_diagonal(dist, 0.0)
+    # Imported here: scipy.cluster costs half a second at start-up, and most audits never cluster.
+    from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
+    from scipy.spatial.distance import squareform
+
     condensed = squareform(np.clip(dist, 0.0, None), checks=False)
     z = optimal_leaf_ordering(linkage(condensed, method="average"), condensed)
     return [names[i] for i in leaves_list(z)]

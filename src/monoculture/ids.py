@@ -17,6 +17,8 @@ an individual is whoever some input's row codes to.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +30,7 @@ import pyarrow.compute as pc
 DENSE_SPAN = 2
 _DENSE_FLOOR = 1 << 20
 _MAX_WIDTH = 18  # decimal digits that always fit in an int64
+_SLICE = 1 << 16  # rows per slice: the slice's byte matrix and numbers stay in cache
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class IdCodes:
     """Codes of every input's IDs (-1 where missing), the size of the code space, and how to decode."""
 
     codes: list[np.ndarray]
-    keys: list[pa.Array]  # per input, values that sort like the canonical IDs (for tie-breaking)
+    keys: list[pa.Array] | None  # per input, values that sort like the canonical IDs; None: the codes do
     universe: int
     id_type: str  # how IDs were compared: "integer" or "string"
     method: str  # "dense" or "hashed"
@@ -44,6 +47,12 @@ class IdCodes:
     _offset: int = 0
     _prefix: str | None = None  # text IDs coded as numbers: prefix + zero-padded number
     _width: int = 0
+
+    def sort_keys(self, i: int) -> pa.Array:
+        """Values of input i's IDs that sort as the IDs do (ties at a top-fraction cut-off break by ID)."""
+        if self.keys is not None:
+            return self.keys[i]
+        return pa.array(self.codes[i], pa.int64(), mask=self.codes[i] < 0)  # dense codes keep ID order
 
     def decode(self, codes: np.ndarray) -> list[str]:
         """The canonical IDs of `codes` as text (used only when the user asks for IDs)."""
@@ -77,80 +86,108 @@ def _as_text(a: pa.ChunkedArray, kind: str) -> pa.Array:
     return pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a).cast(pa.large_string())
 
 
-def _fixed_width_digits(a: pa.Array, shape: tuple[bytes, int] | None) -> tuple[pa.Array, bytes, int] | None:
-    """IDs that are all one ASCII prefix + a fixed number of digits, as int64 (missing and "" → null).
-
-    Works on the Arrow buffers directly: one (rows × width) byte matrix, checked and summed by column.
-    `shape` is the (prefix, width) every earlier input had; None until one had an ID. Returns the numbers
-    and the shape (width 0 when this input has no ID either), or None when the IDs are not of that form.
-    """
+def _present_ids(a: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets, lengths and the mask of rows holding a non-empty ID, from the Arrow buffers."""
     n = len(a)
-    if n == 0 or a.null_count == n:
-        return pa.nulls(n, pa.int64()), *(shape or (b"", 0))
     off_type = np.int64 if pa.types.is_large_string(a.type) else np.int32
-    _validity, off_buf, data_buf = a.buffers()
-    offsets = np.frombuffer(off_buf, dtype=off_type, count=n + 1, offset=a.offset * np.dtype(off_type).itemsize)
+    offsets = np.frombuffer(a.buffers()[1], dtype=off_type, count=n + 1,
+                            offset=a.offset * np.dtype(off_type).itemsize)
     lengths = np.diff(offsets)
     present = lengths > 0
     if a.null_count:
         present &= a.is_valid().to_numpy(zero_copy_only=False)
-    if not present.any():
-        return pa.nulls(n, pa.int64()), *(shape or (b"", 0))
-    data = np.frombuffer(data_buf, dtype=np.uint8)
-    if shape is None:
-        at = int(np.argmax(present))
-        first = bytes(data[int(offsets[at]):int(offsets[at + 1])])
-        width = len(first) - len(first.rstrip(b"0123456789"))
-        shape = (first[: len(first) - width], width)
-    prefix, width = shape
+    return offsets, lengths, present
+
+
+def _shape(arrays: list[pa.Array]) -> tuple[bytes, int] | None:
+    """(prefix, width) of the first ID of any input: the form every other ID must have for the dense route."""
+    for a in arrays:
+        if len(a) == 0 or a.null_count == len(a):
+            continue
+        offsets, _lengths, present = _present_ids(a)
+        if present.any():
+            at = int(np.argmax(present))
+            first = bytes(np.frombuffer(a.buffers()[2], dtype=np.uint8)[int(offsets[at]):int(offsets[at + 1])])
+            width = len(first) - len(first.rstrip(b"0123456789"))
+            prefix = first[: len(first) - width]
+            if not 0 < width <= _MAX_WIDTH or prefix != prefix.strip() or not prefix.isascii():
+                return None
+            return prefix, width
+    return None
+
+
+def _fixed_width_digits(arr: pa.ChunkedArray, prefix: bytes, width: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """IDs that are all `prefix` + `width` ASCII digits, as int64 numbers and a mask of rows with an ID
+    (missing and "" are not IDs); None when some ID has another form.
+
+    Works on the Arrow buffers directly, chunk by chunk and in slices that stay in cache: a (rows × width)
+    byte matrix, checked and summed by column.
+    """
+    n = len(arr)
+    value = np.zeros(n, dtype=np.int64)
+    mask = np.zeros(n, dtype=bool)
     size = len(prefix) + width
-    if not 0 < width <= _MAX_WIDTH or prefix != prefix.strip() or not prefix.isascii():
-        return None
-    if not (lengths[present] == size).all():
-        return None
-    if present.all() and int(offsets[-1] - offsets[0]) == n * size:
-        block = data[int(offsets[0]):int(offsets[-1])].reshape(n, size)
-    else:
-        block = data[offsets[:-1][present][:, None] + np.arange(size)]
-    if prefix and not (block[:, : len(prefix)] == np.frombuffer(prefix, np.uint8)).all():
-        return None
-    digits = block[:, len(prefix):] - np.uint8(ord("0"))  # a non-digit wraps above 9
-    if (digits > 9).any():
-        return None
-    value = np.zeros(len(block), dtype=np.int64)
-    for j in range(width):
-        value *= 10
-        value += digits[:, j]
-    if present.all():
-        return pa.array(value, pa.int64()), prefix, width
-    spread = np.zeros(n, dtype=np.int64)
-    spread[present] = value
-    return pa.array(spread, pa.int64(), mask=~present), prefix, width
+    want = np.frombuffer(prefix, np.uint8)
+    start = 0
+    for a in arr.chunks:
+        m = len(a)
+        if m == 0 or a.null_count == m:
+            start += m
+            continue
+        offsets, lengths, present = _present_ids(a)
+        if not (lengths[present] == size).all():
+            return None
+        data = np.frombuffer(a.buffers()[2], dtype=np.uint8)
+        for lo in range(0, m, _SLICE):
+            hi = min(lo + _SLICE, m)
+            here = present[lo:hi]
+            off = offsets[lo:hi + 1]
+            if here.all() and int(off[-1] - off[0]) == (hi - lo) * size:
+                block = data[int(off[0]):int(off[-1])].reshape(hi - lo, size)
+            else:
+                block = data[off[:-1][here][:, None] + np.arange(size)]
+            if prefix and not (block[:, : len(prefix)] == want).all():
+                return None
+            digits = block[:, len(prefix):] - np.uint8(ord("0"))  # a non-digit wraps above 9
+            if (digits > 9).any():
+                return None
+            number = np.zeros(len(block), dtype=np.int64)
+            for j in range(width):
+                number *= 10
+                number += digits[:, j]
+            value[start + lo:start + hi][here] = number
+        mask[start:start + m] = present
+        start += m
+    return value, mask
 
 
-def _integers(arrays: list[pa.ChunkedArray], kinds: list[str]) -> tuple[list[pa.Array], str | None, int] | None:
-    """Every input's IDs as int64 (nulls kept), with the text prefix and width when they were text."""
+Numbers = list[tuple[np.ndarray, np.ndarray]]  # per input: int64 values and the mask of rows with an ID
+
+
+def _integers(arrays: list[pa.ChunkedArray], kinds: list[str]) -> tuple[Numbers, str | None, int] | None:
+    """Every input's IDs as int64 with their masks, with the text prefix and width when they were text."""
     if all(k == "int" for k in kinds):
-        return [pc.cast(a, pa.int64()).combine_chunks() for a in arrays], None, 0
+        out = []
+        for a in arrays:
+            v = pc.cast(a, pa.int64()).combine_chunks()
+            valid = v.is_valid().to_numpy(zero_copy_only=False) if v.null_count else np.ones(len(v), dtype=bool)
+            # A copy: the caller codes these in place, and Arrow's buffers are shared and read-only.
+            out.append((np.array(v.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64), valid))
+        return out, None, 0
     if any(k == "int" for k in kinds):
         return None
-    out = []
-    shape: tuple[bytes, int] | None = None
-    for a in arrays:
-        a = a.combine_chunks()
-        if not pa.types.is_string(a.type) and not pa.types.is_large_string(a.type):
-            return None
-        found = _fixed_width_digits(a, shape)
-        if found is None:
-            return None
-        number, prefix_seen, width_seen = found
-        if width_seen:  # inputs with no ID at all say nothing about the shape
-            shape = (prefix_seen, width_seen)
-        out.append(number)
+    texts = [a if isinstance(a, pa.ChunkedArray) else pa.chunked_array([a]) for a in arrays]
+    if not all(pa.types.is_string(a.type) or pa.types.is_large_string(a.type) for a in texts):
+        return None
+    shape = _shape([chunk for a in texts for chunk in a.chunks])
     if shape is None:
         return None
-    prefix, width = shape[0].decode("ascii"), shape[1]
-    return out, prefix, width
+    # Inputs are independent, and NumPy releases the GIL: one thread per core.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(texts), os.cpu_count() or 1))) as pool:
+        found = list(pool.map(lambda a: _fixed_width_digits(a, *shape), texts))
+    if any(f is None for f in found):
+        return None
+    return [f for f in found if f is not None], shape[0].decode("ascii"), shape[1]
 
 
 def code_ids(arrays: list[pa.ChunkedArray], files: list[str]) -> IdCodes:
@@ -159,19 +196,23 @@ def code_ids(arrays: list[pa.ChunkedArray], files: list[str]) -> IdCodes:
     lengths = [len(a) for a in arrays]
     integers = _integers(arrays, kinds)
     if integers is not None:
-        values, prefix, width = integers
+        numbers, prefix, width = integers
         id_type = "integer" if prefix is None else "string"
-        ranges = [pc.min_max(v) for v in values]
-        lows = [r["min"].as_py() for r in ranges if r["min"].as_py() is not None]
-        highs = [r["max"].as_py() for r in ranges if r["max"].as_py() is not None]
-        if lows:
-            lo, span = min(lows), max(highs) - min(lows) + 1
+        big = np.iinfo(np.int64)
+        bounds = [(int(v.min(where=m, initial=big.max)), int(v.max(where=m, initial=big.min)))
+                  for v, m in numbers if m.any()]
+        if bounds:
+            lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
+            span = hi - lo + 1
             if span <= min(max(DENSE_SPAN * max(lengths), _DENSE_FLOOR), 2**31 - 1):
-                codes = [np.asarray(pc.fill_null(pc.subtract(v, lo), -1).to_numpy(zero_copy_only=False),
-                                    dtype=np.int64) for v in values]
-                return IdCodes(codes, values, span, id_type, "dense", [], pa.array([], pa.int64()), lo, prefix, width)
+                for v, m in numbers:  # the arrays are ours: code them in place
+                    v -= lo
+                    v[~m] = -1
+                return IdCodes([v for v, _ in numbers], None, span, id_type, "dense", [],
+                               pa.array([], pa.int64()), lo, prefix, width)
         # Sparse: hashing int64 is still far cheaper than hashing text.
-        return _hashed(values, lengths, id_type, [], prefix, width)
+        keys = [pa.array(v, pa.int64(), mask=None if m.all() else ~m) for v, m in numbers]
+        return _hashed(keys, lengths, id_type, [], prefix, width)
     warnings: list[str] = []
     if any(k == "int" for k in kinds):
         ints = sorted({f for f, k in zip(files, kinds, strict=True) if k == "int"})

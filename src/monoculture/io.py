@@ -14,6 +14,7 @@ import io
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -198,11 +199,14 @@ def require_columns(path: str, header: list[str], needed: list[str], what: dict[
 
 
 def read_table(
-    path: str, columns: list[str] | None = None, roles: dict[str, str] | None = None
+    path: str, columns: list[str] | None = None, roles: dict[str, str] | None = None,
+    categorical: Sequence[str] = (),
 ) -> tuple[pa.Table, InputFile]:
     """Read the named columns of one CSV/Parquet file (or CSV on stdin) into an Arrow table.
 
-    Every named column must exist; `roles` says what each is for, so the error can say so.
+    Every named column must exist; `roles` says what each is for, so the error can say so. Text columns
+    of Parquet named in `categorical` (few distinct values: groups, labels) are read as dictionaries,
+    which Parquet usually stores them as, so no value is hashed again.
     """
     fmt = file_format(path)
     if path == STDIN:
@@ -228,7 +232,10 @@ def read_table(
     _check_readable(path)
     if fmt == "parquet":
         try:
-            table = pq.read_table(path, columns=columns)
+            schema = pq.read_schema(path)
+            as_dict = [c for c in categorical if c in schema.names
+                       and (pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
+            table = pq.read_table(path, columns=columns, read_dictionary=as_dict or None)
         except (pa.ArrowInvalid, OSError) as exc:
             first = str(exc).splitlines()[0][:100]
             raise InputError(f"not a valid Parquet file ({first})", file=path) from None

@@ -159,32 +159,46 @@ def link(
             people_label[pcodes[ok]] = vocab.encode(people.label)[ok]
 
     k = len(sources)
-    fail = np.zeros((universe, k), dtype=bool)
+    # One contiguous column per decision-maker: random writes into it stay in cache far better than
+    # writes into a column of an (N, k) matrix.
+    fail_cols: list[np.ndarray] = []
+    present_cols: list[np.ndarray] = []
     # Per-person decisions cost 8 bytes per individual and decision-maker: only multiplicity needs them.
     keep_people = options.per_person
     decision_u = np.full((universe, k), -1, dtype=np.int64) if keep_people else None
     label_u = np.full(universe, -1, dtype=np.int64) if keep_people else None
     has_scores = keep_people and any(s.score is not None for s in sources)
     score_u = np.full((universe, k), np.nan) if has_scores else None
-    present = np.zeros((universe, k), dtype=bool)
     covs: list[SourceCoverage] = []
     unseen_codes: list[np.ndarray] = []  # per source: IDs of rows with a label but no decision (parity)
     dec_codes: list[np.ndarray] = []
     lab_codes: list[np.ndarray | None] = []
+    dec_tokens: set[str] = set()
+    lab_tokens: set[str] = set()
     for s in sources:
-        dec_codes.append(vocab.encode(s.decision) if not rule.uses_scores else np.zeros(s.rows, np.int64))
-        lab_codes.append(vocab.encode(s.label) if s.label is not None else None)
+        if rule.uses_scores:
+            dec_codes.append(np.zeros(s.rows, np.int64))
+        else:
+            codes_i, tokens_i = vocab.encode_tokens(s.decision)
+            dec_codes.append(codes_i)
+            dec_tokens |= tokens_i
+        if s.label is not None:
+            codes_i, tokens_i = vocab.encode_tokens(s.label)
+            lab_codes.append(codes_i)
+            lab_tokens |= tokens_i
+        else:
+            lab_codes.append(None)
 
-    dec_tokens = set() if rule.uses_scores else {vocab.tokens[c] for d in dec_codes for c in _used(d)}
     if rule.needs_label and all(s.label is None for s in sources) and (people is None or people.label is None):
         raise UsageError(f"--failure {rule.kind} needs labels: pass --label COLUMN (or use --failure outcome)")
-    lab_tokens: set[str] = set()
     if rule.needs_label:
         # A source without its own label column takes the people file's label for each ID.
         for i in range(len(sources)):
             if lab_codes[i] is None:
                 lab_codes[i] = np.where(codes[i] >= 0, people_label[np.maximum(codes[i], 0)], -1)
-        lab_tokens = {vocab.tokens[c] for lc in lab_codes if lc is not None for c in _used(lc)}
+                lab_tokens |= {vocab.tokens[c] for c in _used(lab_codes[i])}
+    else:
+        lab_tokens = set()
     resolved = resolve(rule, dec_tokens, lab_tokens)
 
     for i, s in enumerate(sources):
@@ -234,9 +248,11 @@ def link(
             cov.missing_label = int(lab_missing.sum())
             valid &= ~lab_missing
 
-        counts = np.bincount(code[valid], minlength=universe)
-        dup = valid & (counts[np.maximum(code, 0)] > 1) if counts.max(initial=0) > 1 else None
-        if dup is not None:
+        seen_col = np.zeros(universe, dtype=bool)
+        seen_col[code[valid]] = True
+        if np.count_nonzero(seen_col) != np.count_nonzero(valid):  # some ID occurs twice
+            counts = np.bincount(code[valid], minlength=universe)
+            dup = valid & (counts[np.maximum(code, 0)] > 1)
             n_ids = int((counts > 1).sum())
             if options.on_duplicate == "error":
                 raise InputError(
@@ -246,15 +262,19 @@ def link(
                 )
             cov.duplicate_ids, cov.duplicate_rows = n_ids, int(dup.sum())
             valid &= ~dup
+            seen_col[:] = False
+            seen_col[code[valid]] = True
 
         pred = None
         if scores is not None:
-            pred = favourable_from_scores(resolved, s.name, scores, coded.keys[i], valid)
+            pred = favourable_from_scores(resolved, s.name, scores, coded.sort_keys(i), valid)
         f = failures(resolved, vocab, dec_codes[i], lab, pred)
         rows = code[valid]
         cov.valid_rows, cov.failed_rows = int(valid.sum()), int(f[valid].sum())
-        fail[rows, i] = f[valid]
-        present[rows, i] = True
+        fail_col = np.zeros(universe, dtype=bool)
+        fail_col[rows] = f[valid]
+        fail_cols.append(fail_col)
+        present_cols.append(seen_col)
         if decision_u is not None:
             if not rule.uses_scores:
                 decision_u[rows, i] = dec_codes[i][valid]
@@ -267,14 +287,16 @@ def link(
         covs.append(cov)
         unseen_codes.append(code[missing_cells & (code >= 0)])
 
-    seen_by = present.sum(axis=1)
+    seen_by = np.zeros(universe, dtype=np.int32)
+    for col in present_cols:
+        seen_by += col
     keep = seen_by == k if options.join == "inner" else seen_by >= 2
     seen_any = seen_by > 0
     n_linked = int(keep.sum())
-    for i, cov in enumerate(covs):
-        cov.linked = int((present[:, i] & keep).sum())
-        cov.not_linked = int((present[:, i] & ~keep).sum())
-        cov.linked_individuals_unseen = int((keep & ~present[:, i]).sum())
+    for col, cov in zip(present_cols, covs, strict=True):
+        cov.linked = int(np.count_nonzero(col & keep))
+        cov.not_linked = int(np.count_nonzero(col)) - cov.linked
+        cov.linked_individuals_unseen = n_linked - cov.linked
 
     coverage = Coverage(
         join=options.join, id_type=coded.id_type, sources=covs, individuals_seen=int(seen_any.sum()),
@@ -289,8 +311,8 @@ def link(
     full = np.zeros((k, len(cell_labels), 3), dtype=np.int64)
     # A decision-maker's valid rows are exactly the IDs it is present for (duplicates were removed).
     for i, unseen in enumerate(unseen_codes):
-        full[i, :, 0] = np.bincount(cell_u[present[:, i]], minlength=len(cell_labels))
-        full[i, :, 1] = np.bincount(cell_u[fail[:, i]], minlength=len(cell_labels))
+        full[i, :, 0] = np.bincount(cell_u[present_cols[i]], minlength=len(cell_labels))
+        full[i, :, 1] = np.bincount(cell_u[fail_cols[i]], minlength=len(cell_labels))
         unseen_cell = cell_u[unseen]
         full[i, :, 2] = np.bincount(unseen_cell[unseen_cell >= 0], minlength=len(cell_labels))
     if people is not None:
@@ -308,7 +330,8 @@ def link(
         )
     rows = np.flatnonzero(keep)
     return Linked(
-        names=names, fail=fail[rows], present=present[rows], attributes=list(attributes),
+        names=names, fail=np.column_stack([c[rows] for c in fail_cols]),
+        present=np.column_stack([c[rows] for c in present_cols]), attributes=list(attributes),
         cell=cell_u[rows], cell_labels=cell_labels, ids=IdRows(coded, rows), coverage=coverage,
         rule=resolved, warnings=warnings, input_counts=full,
         decisions=None if decision_u is None else decision_u[rows],
@@ -379,12 +402,16 @@ def _groups(
     per_attr = []
     for attr in attributes:
         vocab: dict[str, int] = {}
-        value = np.full(universe, -1, dtype=np.int32)
+        # Narrow values keep the random reads and writes below in cache; widened if the values outgrow it.
+        value = np.full(universe, -1, dtype=np.int8)
         differs = np.zeros(universe, dtype=bool)
         for _file, groups, code in providers:
             if attr not in groups:
                 continue
-            vals = _group_codes(groups[attr], vocab).astype(np.int32)
+            vals = _group_codes(groups[attr], vocab)
+            if len(vocab) > np.iinfo(value.dtype).max:
+                value = value.astype(np.int32)
+            vals = vals.astype(value.dtype)
             ok = (code >= 0) & (vals >= 0)
             ids, vals = code[ok], vals[ok]
             # One value given for an ID stands; any other value is a conflict.

@@ -124,7 +124,8 @@ def _load(path: str, needed: list[str], optional: list[str], cols: Columns) -> t
     if path == STDIN:
         require_columns("<stdin>", header, needed, _roles(cols))
         return table.select(wanted), info
-    return read_table(path, wanted, _roles(cols))
+    categorical = [*cols.groups, *([cols.label] if cols.label else [])]
+    return read_table(path, wanted, _roles(cols), categorical=categorical)
 
 
 def _has_rows(source_rows: int, file: str) -> None:
@@ -306,7 +307,7 @@ def load_people(path: str, cols: Columns) -> People:
         raise InputError(
             "the people file has none of the --group or --label columns", file=path
         )
-    table, info = read_table(path, [cols.id, *wanted], _roles(cols))
+    table, info = read_table(path, [cols.id, *wanted], _roles(cols), categorical=wanted)
     return People(
         file=info.path,
         ids=table[cols.id],

@@ -70,6 +70,10 @@ class Vocabulary:
 
     def encode(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Codes (int64) of the canonical tokens of `values`; -1 where a value is missing."""
+        return self.encode_tokens(values)[0]
+
+    def encode_tokens(self, values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, set[str]]:
+        """`encode`, and the set of tokens that occur (so no caller has to scan the codes again)."""
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
         if pa.types.is_integer(values.type) and len(values):
@@ -85,28 +89,38 @@ class Vocabulary:
             [-1 if (t := canonical(v)) is None else self.code(t) for v in dictionary] + [-1],
             dtype=np.int64,
         )
-        indices = encoded.indices.to_numpy(zero_copy_only=False)
-        idx = np.where(encoded.indices.is_null().to_numpy(zero_copy_only=False), len(dictionary), indices)
-        return mapping[idx.astype(np.int64)]
+        indices = encoded.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
+        used = np.bincount(indices, minlength=len(dictionary) + 1)[:-1] > 0
+        tokens = {self.tokens[c] for c in mapping[:-1][used].tolist() if c >= 0}
+        return mapping[indices.astype(np.intp)], tokens
 
-
-    def _encode_small_integers(self, values: pa.Array) -> np.ndarray | None:
-        """Integer columns with a narrow range (0/1 decisions): a lookup table instead of hashing."""
+    def _encode_small_integers(self, values: pa.Array) -> tuple[np.ndarray, set[str]] | None:
+        """Integer columns with a narrow range (0/1 decisions): arithmetic or a lookup table, no hashing."""
         bounds = pc.min_max(values)
         lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
         if lo is None:
-            return np.full(len(values), -1, dtype=np.int64)
+            return np.full(len(values), -1, dtype=np.int64), set()
         if hi - lo >= 1 << 16:
             return None
-        raw = values.fill_null(lo).to_numpy(zero_copy_only=False).astype(np.int64) - lo
-        used = np.bincount(raw, minlength=hi - lo + 1) > 0
-        table = np.full(hi - lo + 1, -1, dtype=np.int64)
-        for v in np.flatnonzero(used).tolist():
-            table[v] = self.code(str(lo + v))
-        codes = table[raw]
+        raw = (values.fill_null(lo) if values.null_count else values).to_numpy(zero_copy_only=False)
+        if hi - lo <= 1:  # the minimum and maximum both occur: nothing to scan for
+            low, high = self.code(str(lo)), self.code(str(hi))
+            codes = np.where(raw == hi, np.int64(high), np.int64(low)) if hi != lo else np.full(len(raw), low)
+            occurring = {lo, hi}
+        else:
+            index = raw.astype(np.intp) - lo
+            used = np.bincount(index, minlength=hi - lo + 1) > 0
+            table = np.full(hi - lo + 1, -1, dtype=np.int64)
+            for v in np.flatnonzero(used).tolist():
+                table[v] = self.code(str(lo + v))
+            codes = table[index]
+            occurring = {lo + v for v in np.flatnonzero(used).tolist()}
         if values.null_count:
-            codes[values.is_null().to_numpy(zero_copy_only=False)] = -1
-        return codes
+            nulls = values.is_null().to_numpy(zero_copy_only=False)
+            codes[nulls] = -1
+            if not (raw[~nulls] == lo).any():  # lo stood in for the nulls only
+                occurring.discard(lo)
+        return codes, {str(v) for v in occurring}
 
 
 def as_numbers(
