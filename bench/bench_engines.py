@@ -1,8 +1,11 @@
 """Time monoculture's full audit against the read floor, a hand-written DuckDB query and a naive pandas
 chain, each in its own process, on an ecosystem written by bench/generate.py.
 
-python bench/bench_engines.py bench/data/1m5p            # every dm*.parquet / dm*.csv in the directory
+python bench/bench_engines.py bench/data/1m5p                    # every dm*.parquet / dm*.csv in the directory
+python bench/bench_engines.py bench/data/1m5p bench/data/1m5c    # several ecosystems, one table each
+python bench/bench_engines.py bench/data/10m10p --tasks read monoculture-memory duckdb-sql
 
+Wall times start after each task's imports (monoculture's start-up is printed apart).
 Tasks: read (pyarrow reads the id/decision/label/group columns: the floor), monoculture-memory and
 monoculture-duckdb (the full `monoculture audit`: linking, every core metric, B = 1000 bootstrap,
 9,999 permutations), duckdb-sql (a hand-written k-way JOIN USING (id) + GROUP BY over the failure
@@ -12,6 +15,7 @@ the ratio to the read floor.
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import subprocess
@@ -20,6 +24,7 @@ import time
 from pathlib import Path
 
 TASKS = ("read", "monoculture-memory", "monoculture-duckdb", "duckdb-sql", "pandas")
+OPTIONAL = ("monoculture-spark",)  # JVM start-up dominates at these sizes: run it by name
 
 
 def files(directory: Path) -> list[str]:
@@ -27,22 +32,25 @@ def files(directory: Path) -> list[str]:
 
 
 def child(task: str, directory: Path) -> None:
+    """Run one task and print its wall time (after imports: each library's start-up is reported apart)."""
     paths = files(directory)
+    begin = time.perf_counter()
+    import duckdb
+    import pandas as pd
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if task.startswith("monoculture"):
+        from monoculture import audit
+    imports = time.perf_counter() - begin
     start = time.perf_counter()
     if task == "read":
-        import pyarrow.csv as pacsv
-        import pyarrow.parquet as pq
-
-        for p in paths:
-            (pq.read_table(p, columns=["id", "decision", "label", "group"]) if p.endswith(".parquet")
-             else pacsv.read_csv(p))
+        tables = [pq.read_table(p, columns=["id", "decision", "label", "group"]) if p.endswith(".parquet")
+                  else pacsv.read_csv(p) for p in paths]  # all held at once, as a join needs them
+        del tables
     elif task.startswith("monoculture"):
-        from monoculture import audit
-
-        audit(paths, label="label", groups=["group"], engine=task.split("-")[1])
+        audit(paths, label="label", groups=["group"], engine=task.split("-")[1])  # B = 1000, 9,999 permutations
     elif task == "duckdb-sql":
-        import duckdb
-
         reader = "read_parquet" if paths[0].endswith(".parquet") else "read_csv"
         views = [f"(SELECT id, decision <> label AS f{i}, \"group\" AS g{i} FROM {reader}('{p}')) t{i}"
                  for i, p in enumerate(paths)]
@@ -50,27 +58,36 @@ def child(task: str, directory: Path) -> None:
         cols = ", ".join(f"f{i}" for i in range(len(paths)))
         duckdb.sql(f"SELECT g0, {cols}, COUNT(*) FROM {joined} GROUP BY ALL").fetchall()
     elif task == "pandas":
-        import pandas as pd
-
-        read = pd.read_parquet if paths[0].endswith(".parquet") else pd.read_csv
         frame = None
         for i, p in enumerate(paths):
-            f = read(p, columns=["id", "decision", "label", "group"])
+            f = (pd.read_parquet(p, columns=["id", "decision", "label", "group"]) if p.endswith(".parquet")
+                 else pd.read_csv(p, usecols=["id", "decision", "label", "group"]))
             f = pd.DataFrame({"id": f["id"], f"f{i}": f["decision"] != f["label"], **({"group": f["group"]}
                                                                                       if i == 0 else {})})
             frame = f if frame is None else frame.merge(f, on="id")
         frame.groupby(["group", *[f"f{i}" for i in range(len(paths))]]).size()
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"task": task, "seconds": seconds, "peak_mb": peak}))
+    print(json.dumps({"task": task, "seconds": seconds, "peak_mb": peak, "imports": imports}))
 
 
-def main() -> None:
-    if sys.argv[1] == "--child":
-        child(sys.argv[2], Path(sys.argv[3]))
-        return
-    directory = Path(sys.argv[1])
-    tasks = sys.argv[2:] or list(TASKS)
+def machine() -> str:
+    import os
+    import platform
+
+    import pyarrow
+
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    try:
+        import duckdb
+        duck = f", duckdb {duckdb.__version__}"
+    except ImportError:
+        duck = ""
+    return (f"{os.cpu_count()} cores, {mem:.0f} GiB, {platform.machine()}, Python {platform.python_version()}, "
+            f"pyarrow {pyarrow.__version__}{duck}")
+
+
+def run(directory: Path, tasks: list[str]) -> None:
     results = {}
     for task in tasks:
         proc = subprocess.run([sys.executable, __file__, "--child", task, str(directory)], capture_output=True,
@@ -79,11 +96,31 @@ def main() -> None:
             print(f"{task}: failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}")
             continue
         results[task] = json.loads(proc.stdout.strip().splitlines()[-1])
+    paths = files(directory)
+    size = sum(Path(p).stat().st_size for p in paths) / 2**20
+    print(f"\n{directory}: {len(paths)} files, {size:,.0f} MB")
     floor = results.get("read", {}).get("seconds")
-    print(f"{'task':<20} {'wall (s)':>9} {'peak (MB)':>10} {'× read':>8}")
+    print(f"| {'task':<20} | {'wall (s)':>9} | {'peak (MB)':>10} | {'× read':>7} |")
+    print(f"|{'-' * 22}|{'-' * 10}:|{'-' * 11}:|{'-' * 8}:|")
     for task, r in results.items():
         ratio = f"{r['seconds'] / floor:.2f}" if floor else "-"
-        print(f"{task:<20} {r['seconds']:>9.2f} {r['peak_mb']:>10.0f} {ratio:>8}")
+        print(f"| {task:<20} | {r['seconds']:>9.2f} | {r['peak_mb']:>10.0f} | {ratio:>7} |")
+    if "monoculture-memory" in results:
+        print(f"(wall excludes imports; importing monoculture took {results['monoculture-memory']['imports']:.2f} s "
+              "more, which every CLI run pays)")
+
+
+def main() -> None:
+    if sys.argv[1] == "--child":
+        child(sys.argv[2], Path(sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("directories", nargs="+", type=Path, help="ecosystems written by bench/generate.py")
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=[*TASKS, *OPTIONAL])
+    args = parser.parse_args()
+    print(machine())
+    for directory in args.directories:
+        run(directory, args.tasks)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def main() -> None:
     n = a.n
     ids = np.arange(n)
     if a.ids == "string":
-        digits = pc.utf8_lpad(pc.cast(pa.array(ids), pa.string()), 9, "0")
+        digits = pc.utf8_lpad(pc.cast(pa.array(ids), pa.large_string()), 9, "0")
         id_col = pc.binary_join_element_wise("p", digits, "")
     else:
         id_col = pa.array(ids)

@@ -127,7 +127,11 @@ def link(
     attributes: list[str],
     options: LinkOptions = LinkOptions(),
 ) -> Linked:
-    """Link the sources, apply the failure rule, resolve group attributes, and count every exclusion."""
+    """Link the sources, apply the failure rule, resolve group attributes, and count every exclusion.
+
+    The sources are consumed: each one's ID, decision and label arrays are released once coded, so a
+    large audit does not hold its inputs twice.
+    """
     if options.join not in JOINS:
         raise UsageError(f"unknown join '{options.join}'; expected inner or outer")
     names = [s.name for s in sources]
@@ -147,6 +151,9 @@ def link(
     id_arrays = [s.ids for s in sources] + ([people.ids] if people else [])
     id_files = [s.file for s in sources] + ([people.file] if people else [])
     coded = code_ids(id_arrays, id_files)
+    del id_arrays
+    for s in sources:
+        s.release("ids")
     codes, universe, warnings = coded.codes, coded.universe, list(coded.warnings)
 
     vocab = Vocabulary()
@@ -182,10 +189,12 @@ def link(
             codes_i, tokens_i = vocab.encode_tokens(s.decision)
             dec_codes.append(codes_i)
             dec_tokens |= tokens_i
+            s.release("decision")
         if s.label is not None:
             codes_i, tokens_i = vocab.encode_tokens(s.label)
             lab_codes.append(codes_i)
             lab_tokens |= tokens_i
+            s.release("label")
         else:
             lab_codes.append(None)
 

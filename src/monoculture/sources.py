@@ -51,10 +51,16 @@ class Source:
     groups: dict[str, pa.ChunkedArray] = field(default_factory=dict)
     blank_is_unseen: bool = False  # wide/transposed: an empty cell is "did not see", not bad data
     score: pa.ChunkedArray | None = None
+    rows: int = field(init=False)
 
-    @property
-    def rows(self) -> int:
-        return len(self.ids)
+    def __post_init__(self) -> None:
+        self.rows = len(self.ids)
+
+    def release(self, *columns: str) -> None:
+        """Drop the named arrays once they are coded (linking ten large inputs would hold them twice)."""
+        for name in columns:
+            if getattr(self, name) is not None:
+                setattr(self, name, pa.chunked_array([], getattr(self, name).type))
 
 
 @dataclass

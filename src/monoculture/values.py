@@ -69,7 +69,7 @@ class Vocabulary:
         return self._index[token]
 
     def encode(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-        """Codes (int64) of the canonical tokens of `values`; -1 where a value is missing."""
+        """Codes (signed integers) of the canonical tokens of `values`; -1 where a value is missing."""
         return self.encode_tokens(values)[0]
 
     def encode_tokens(self, values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, set[str]]:
@@ -92,7 +92,11 @@ class Vocabulary:
         indices = encoded.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
         used = np.bincount(indices, minlength=len(dictionary) + 1)[:-1] > 0
         tokens = {self.tokens[c] for c in mapping[:-1][used].tolist() if c >= 0}
-        return mapping[indices.astype(np.intp)], tokens
+        return mapping.astype(self._dtype())[indices.astype(np.intp)], tokens
+
+    def _dtype(self) -> type[np.integer]:
+        """Codes are stored narrow (one per row per decision-maker: they dominate memory) while they fit."""
+        return np.int16 if len(self.tokens) < 1 << 14 else np.int64
 
     def _encode_small_integers(self, values: pa.Array) -> tuple[np.ndarray, set[str]] | None:
         """Integer columns with a narrow range (0/1 decisions): arithmetic or a lookup table, no hashing."""
@@ -105,7 +109,9 @@ class Vocabulary:
         raw = (values.fill_null(lo) if values.null_count else values).to_numpy(zero_copy_only=False)
         if hi - lo <= 1:  # the minimum and maximum both occur: nothing to scan for
             low, high = self.code(str(lo)), self.code(str(hi))
-            codes = np.where(raw == hi, np.int64(high), np.int64(low)) if hi != lo else np.full(len(raw), low)
+            dtype = self._dtype()
+            codes = (np.where(raw == hi, dtype(high), dtype(low)) if hi != lo
+                     else np.full(len(raw), low, dtype=dtype))
             occurring = {lo, hi}
         else:
             index = raw.astype(np.intp) - lo
@@ -113,7 +119,7 @@ class Vocabulary:
             table = np.full(hi - lo + 1, -1, dtype=np.int64)
             for v in np.flatnonzero(used).tolist():
                 table[v] = self.code(str(lo + v))
-            codes = table[index]
+            codes = table.astype(self._dtype())[index]
             occurring = {lo + v for v in np.flatnonzero(used).tolist()}
         if values.null_count:
             nulls = values.is_null().to_numpy(zero_copy_only=False)
