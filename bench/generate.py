@@ -35,7 +35,8 @@ def main() -> None:
     ids = np.arange(n)
     if a.ids == "string":
         digits = pc.utf8_lpad(pc.cast(pa.array(ids), pa.large_string()), 9, "0")
-        id_col = pc.binary_join_element_wise("p", digits, "")
+        text = pa.large_string()  # 100M IDs overflow 32-bit string offsets
+        id_col = pc.binary_join_element_wise(pa.scalar("p", text), digits, pa.scalar("", text))
     else:
         id_col = pa.array(ids)
     group = pa.array(rng.choice(np.array(["a", "b", "c", "d"]), size=n))
