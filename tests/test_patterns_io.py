@@ -154,14 +154,15 @@ duckdb = pytest.importorskip("duckdb", reason="duckdb (the test extra) runs the 
 
 
 def random_ecosystem(tmp_path: Path, seed: int, people: bool) -> tuple[list[str], str | None]:
-    """Three decision-makers with messy but valid values: 1/0, 1.0, ' true ', missing rows and cells."""
+    """Four decision-makers with messy but valid values: 1/0, 1.0, ' true ', missing rows and cells; one
+    Parquet file stores decisions as integers and labels as booleans (the SQL's one-cast path)."""
     rng = np.random.default_rng(seed)
     n = 300
     ids = [f"p{j:04d}" for j in range(n)]
     label = rng.integers(0, 2, n)
     group = rng.choice(["x", "y", "z"], n)
     args = []
-    for i in range(3):
+    for i in range(4):
         decision = np.where(rng.random(n) < 0.75, label, 1 - label).astype(object)
         spelled = rng.random(n)
         decision = np.where(spelled < 0.1, np.where(decision == 1, " true ", "false"),
@@ -170,8 +171,14 @@ def random_ecosystem(tmp_path: Path, seed: int, people: bool) -> tuple[list[str]
                               "score": rng.random(n).round(3), "group": group})
         frame.loc[rng.random(n) < 0.05, "decision"] = None
         frame = frame[rng.random(n) < 0.9].sample(frac=1, random_state=seed + i)
-        path = tmp_path / f"dm{i}.{'parquet' if i == 1 else 'csv'}"
-        if i == 1:
+        path = tmp_path / f"dm{i}.{'parquet' if i in (1, 3) else 'csv'}"
+        if i == 3:
+            typed = frame.assign(
+                decision=pd.array([None if pd.isna(v) else int(float(str(v).strip().lower() in ("true", "1", "1.0")))
+                                   for v in frame["decision"]], dtype="Int8"),
+                label=frame["label"].astype(bool))
+            pq.write_table(pa.Table.from_pandas(typed, preserve_index=False), path)
+        elif i == 1:
             frame = frame.assign(decision=frame["decision"].astype(str).where(frame["decision"].notna(), None))
             pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
         else:

@@ -130,6 +130,7 @@ def _run_spark(inputs: Sequence[str], sql_options: dict, master: str) -> pa.Tabl
     paths = [named_path(a)[1] for a in expand_paths(list(inputs))]
     people = sql_options["people"]
     headers: dict[str, list[str]] = {}
+    integral: dict[str, list[str]] = {}
     label = sql_options["label"]
     needed = [sql_options["id_column"], sql_options["decision"], *([label] if label else [])]
     try:
@@ -137,9 +138,10 @@ def _run_spark(inputs: Sequence[str], sql_options: dict, master: str) -> pa.Tabl
                            *([("people", people)] if people else [])]:
             frame = _spark_read(spark, path)
             headers[path] = [c.strip() for c in frame.columns]
+            integral[path] = [c.strip() for c, kind in frame.dtypes if kind in _SPARK_INTEGRAL]
             require_columns(path, headers[path], needed if view != "people" else needed[:1], {})
             frame.createOrReplaceTempView(view)
-        result = spark.sql(emit_sql(inputs, **sql_options, dialect="spark", headers=headers))
+        result = spark.sql(emit_sql(inputs, **sql_options, dialect="spark", headers=headers, integral=integral))
         return result.toArrow() if hasattr(result, "toArrow") else pa.Table.from_pandas(result.toPandas())
     except (PySparkException, Py4JError) as exc:
         raise UsageError(f"Spark could not count the inputs: {_first_line(exc)}") from None
@@ -158,6 +160,9 @@ def _stderr_to(path: str) -> Iterator[None]:
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
+
+
+_SPARK_INTEGRAL = {"tinyint", "smallint", "int", "bigint", "boolean"}
 
 
 def _spark_read(spark, path: str):

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from .errors import UsageError
 from .failures import FAILURE_KINDS, FailureRule
 from .io import expand_paths, file_format, read_header
@@ -42,6 +45,19 @@ def _canon(t: str) -> str:
             f"WHEN LOWER({t}) = 'false' THEN CAST(CAST(0 AS DOUBLE) AS STRING) "
             f"WHEN TRY_CAST({t} AS DOUBLE) IS NOT NULL THEN CAST(TRY_CAST({t} AS DOUBLE) AS STRING) "
             f"ELSE {t} END")
+
+
+def _canon_number(x: str) -> str:
+    """The canonical token of an integer or boolean column x: the same text `_canon` gives "1" or "true"."""
+    return f"CAST(CAST({x} AS DOUBLE) AS STRING)"
+
+
+def _integral_parquet_columns(path: str) -> set[str]:
+    """Integer and boolean columns of a local Parquet file (CSV columns are all read as text)."""
+    if file_format(path) != "parquet":
+        return set()
+    schema = pq.read_schema(path)
+    return {f.name for f in schema if pa.types.is_integer(f.type) or pa.types.is_boolean(f.type)}
 
 
 def _source(path: str, index: int, dialect: str) -> str:
@@ -77,14 +93,19 @@ def _failure(rule: FailureRule, name: str, d: str, y: str) -> str:
 def emit_sql(
     inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
     people: str | None, rule: FailureRule, join: str = "inner", layout: str | None = None, dialect: str = "duckdb",
-    headers: Mapping[str, Sequence[str]] | None = None,
+    headers: Mapping[str, Sequence[str]] | None = None, integral: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The SQL computing the pattern table of the files layout (one input file per decision-maker).
 
     `headers` gives each path's column names when the caller has them (the Spark engine reads remote
-    URIs); otherwise each file's header is read here.
+    URIs); otherwise each file's header is read here. `integral` names each path's integer and boolean
+    columns (otherwise read from local Parquet schemas): their canonical token is one cast, not text work.
     """
     header_of = (lambda path: list(headers[path])) if headers is not None else read_header
+    if integral is not None:
+        integral_of = lambda path: set(integral.get(path, ()))  # noqa: E731
+    else:
+        integral_of = _integral_parquet_columns
     if dialect not in DIALECTS:
         raise UsageError(f"--sql-dialect must be one of {', '.join(DIALECTS)}; got '{dialect}'")
     if layout not in (None, "files"):
@@ -105,14 +126,16 @@ def emit_sql(
     from_people = people is not None
     ctes = []
     for i, ((_, path), name) in enumerate(zip(paths, names, strict=True), start=1):
-        cols = [f"{_text(q(id_column))} AS id", f"{_text(q(decision))} AS dt",
-                f"{_text(q(label)) if label else 'NULL'} AS yt"]
+        numeric = integral_of(path)
+        cols = [f"{_text(q(id_column))} AS id", f"{q(decision) if decision in numeric else _text(q(decision))} AS dt",
+                f"{(q(label) if label in numeric else _text(q(label))) if label else 'NULL'} AS yt"]
         # Group values come from the people file, else from any input that has the column (as in link.py).
         header = set(header_of(path))
         cols += [f"{_text(q(g)) if g in header else 'CAST(NULL AS STRING)'} AS g_{j}" for j, g in enumerate(groups)]
         need = ["id IS NOT NULL", "d IS NOT NULL"] + (["y IS NOT NULL"] if label else [])
         ctes.append(f"t{i} AS (\n  SELECT {', '.join(cols)}\n  FROM {_source(path, i, dialect)}\n)")
-        canon = ["id", f"{_canon('dt')} AS d", f"{_canon('yt') if label else 'NULL'} AS y"] + [
+        canon = ["id", f"{_canon_number('dt') if decision in numeric else _canon('dt')} AS d",
+                 f"{(_canon_number('yt') if label in numeric else _canon('yt')) if label else 'NULL'} AS y"] + [
             f"g_{j}" for j in range(len(groups))]
         ctes.append(f"r{i} AS (\n  SELECT {', '.join(canon)}\n  FROM t{i}\n)")
         keep = ["id", f"{_failure(rule, name, 'd', 'y')} AS fail"] + [f"g_{j}" for j in range(len(groups))]
