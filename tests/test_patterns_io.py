@@ -265,3 +265,16 @@ def test_auto_engine_chooses_by_size(monkeypatch):
     monkeypatch.setattr(engines, "_has_duckdb", lambda: False)
     with pytest.raises(monoculture.MonocultureError, match=r"monoculture\[duckdb\]"):
         engines.choose("auto", LENDERS, available=1000)
+
+
+def test_cli_count_with_the_duckdb_engine(tmp_path):
+    out = tmp_path / "duck.parquet"
+    proc = run("count", *LENDERS, "--id", "applicant_id", "--decision", "approved", "--label", "repaid",
+               "-g", "race", "--engine", "duckdb", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "engine duckdb" in proc.stderr.decode()
+    via = run("audit", "--patterns", str(out), "-f", "json")
+    direct = run("audit", *LENDERS, "--id", "applicant_id", "--decision", "approved", "--label", "repaid",
+                 "-g", "race", "-f", "json")
+    jv, jd = json.loads(via.stdout), json.loads(direct.stdout)
+    assert jv["overall"] == jd["overall"] and jv["groups"] == jd["groups"]

@@ -64,3 +64,20 @@ def test_spark_engine_gives_the_same_audit(join):
 def test_spark_engine_names_a_missing_column(tmp_path):
     with pytest.raises(monoculture.MonocultureError, match="not_there"):
         count(LENDERS, engine="spark", spark_master=MASTER, **{**KW, "decision": "not_there"})
+
+
+def test_cli_spark_engine_keeps_stderr_to_our_own_notes(tmp_path):
+    from test_patterns_io import run
+
+    out = tmp_path / "spark.parquet"
+    proc = run("count", *LENDERS, "--id", "applicant_id", "--decision", "approved", "--label", "repaid",
+               "-g", "race", "--engine", "spark", "--spark-master", MASTER, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr.decode()
+    err = proc.stderr.decode()
+    assert err.startswith("Warning: engine spark") and "wrote " in err
+    for chatter in ("WARN ", "log4j", "[Stage", "SparkContext", "incubator", "setLogLevel"):
+        assert chatter not in err, err
+    via = run("audit", "--patterns", str(out), "-f", "json")
+    direct = run("audit", *LENDERS, "--id", "applicant_id", "--decision", "approved", "--label", "repaid",
+                 "-g", "race", "-f", "json")
+    assert json.loads(via.stdout)["overall"] == json.loads(direct.stdout)["overall"]
