@@ -247,3 +247,15 @@ def test_memory_estimate_stops_before_reading(tmp_path):
     check_memory(files, available=10 * need)
     with pytest.raises(InputError, match=r"needs about .* GiB of memory"):
         check_memory(files, available=need)
+
+
+def test_a_uri_without_the_spark_engine_is_a_one_line_error(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "monoculture", "audit", "s3a://bucket/a.parquet",
+                           "s3a://bucket/b.parquet", "--label", "y", "--engine", "memory"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "s3a://bucket/a.parquet" in proc.stderr
+    assert "--engine spark" in proc.stderr and "Traceback" not in proc.stderr

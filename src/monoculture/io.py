@@ -45,7 +45,7 @@ def expand_paths(args: list[str]) -> list[str]:
     """
     out: list[str] = []
     for arg in args:
-        if arg == STDIN:
+        if arg == STDIN or "://" in arg:  # URIs (hdfs://, s3a://) are for the engine that reads them
             out.append(arg)
         elif any(ch in arg for ch in "*?[") and not os.path.exists(arg):
             matches = sorted(glob.glob(arg))
@@ -90,6 +90,8 @@ def _sha256(path: str) -> str:
 
 
 def _check_readable(path: str) -> None:
+    if "://" in path and not os.path.exists(path):
+        raise InputError("a URI: this engine reads local files; read URIs with --engine spark", file=path)
     if not os.path.exists(path):
         raise InputError("file not found", file=path)
     if os.path.isdir(path):
