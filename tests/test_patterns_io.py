@@ -278,3 +278,29 @@ def test_cli_count_with_the_duckdb_engine(tmp_path):
                  "-g", "race", "-f", "json")
     jv, jd = json.loads(via.stdout), json.loads(direct.stdout)
     assert jv["overall"] == jd["overall"] and jv["groups"] == jd["groups"]
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_duckdb_engine_hash_slices_sum_to_the_whole(tmp_path, join):
+    inputs, people_path = random_ecosystem(tmp_path, 5, True)
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"], "people": people_path,
+          "join": join}
+    ours = count(inputs, on_missing="drop", engine="memory", **kw)
+    whole = count(inputs, engine="duckdb", id_shards=1, **kw)
+    sliced = count(inputs, engine="duckdb", id_shards=3, **kw)
+    assert table_dict(sliced.table) == table_dict(whole.table) == table_dict(ours.table)
+
+
+def test_duckdb_engine_slices_by_free_disk(monkeypatch):
+    from collections import namedtuple
+
+    from monoculture import engines
+
+    usage = namedtuple("usage", "total used free")
+    size = sum(os.path.getsize(p) for p in LENDERS)
+    monkeypatch.setattr(engines.shutil, "disk_usage", lambda _path: usage(0, 0, 10**15))
+    assert engines._shards_for_disk(LENDERS) == 1
+    monkeypatch.setattr(engines.shutil, "disk_usage", lambda _path: usage(0, 0, size))
+    assert engines._shards_for_disk(LENDERS) > 2
+    counted = count(LENDERS, engine="duckdb", **{k: v for k, v in KW.items()})
+    assert any("hash slices" in w for w in counted.warnings)

@@ -72,6 +72,7 @@ def audit(
     engine: str = "auto",
     memory_limit: str | None = None,
     spark_master: str | None = None,
+    id_shards: int | None = None,
 ) -> AuditResult:
     """Audit an ecosystem of decision-makers for systemic failure and outcome homogenization.
 
@@ -92,7 +93,8 @@ def audit(
         if emit_ids is not None:
             raise UsageError(f"--emit-ids needs --engine memory (the {chosen[0]} engine brings back counts only)")
         counted = _count_external(
-            *chosen, inputs, memory_limit=memory_limit, spark_master=spark_master, id_column=id_column,
+            *chosen, inputs, memory_limit=memory_limit, spark_master=spark_master, id_shards=id_shards,
+            id_column=id_column,
             decision=decision, label=label, groups=groups, intersect=intersect, people=people, layout=layout,
             failure=failure, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
             thresholds=thresholds, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable, join=join)
@@ -121,7 +123,7 @@ def audit(
 
 def count(
     inputs: Sequence[str], *, engine: str = "auto", memory_limit: str | None = None,
-    spark_master: str | None = None, **kwargs,
+    spark_master: str | None = None, id_shards: int | None = None, **kwargs,
 ) -> Counted:
     """Read, link and count: the pattern table of an audit with its coverage (`monoculture count`).
 
@@ -130,11 +132,13 @@ def count(
     chosen = choose(engine, inputs)
     if chosen[0] == "memory":
         return _count(inputs, **kwargs)[0]
-    return _count_external(*chosen, inputs, memory_limit=memory_limit, spark_master=spark_master, **kwargs)
+    return _count_external(*chosen, inputs, memory_limit=memory_limit, spark_master=spark_master,
+                           id_shards=id_shards, **kwargs)
 
 
 def _count_external(
     engine: str, why: str | None, inputs: Sequence[str], *, memory_limit: str | None, spark_master: str | None,
+    id_shards: int | None = None,
     id_column: str = "id", decision: str = "decision", label: str | None = None, groups: Sequence[str] = (),
     intersect: bool = False, people: str | None = None, layout: str | None = None, failure: str | None = None,
     favorable: str | None = None, unfavorable: str | None = None, threshold: float | None = None,
@@ -147,7 +151,7 @@ def _count_external(
         rule=rule_from_options(failure, label, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
                                thresholds=thresholds, top_fraction=top_fraction,
                                lower_is_favorable=lower_is_favorable),
-        join=join, layout=layout, memory_limit=memory_limit, spark_master=spark_master,
+        join=join, layout=layout, memory_limit=memory_limit, spark_master=spark_master, id_shards=id_shards,
         options={"id": id_column, "decision": decision, "label": label, "groups": list(groups),
                  "intersect": intersect, "people": people, "join": join},
     )

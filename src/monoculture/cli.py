@@ -165,6 +165,7 @@ def audit(
     engine: opt.Engine = "auto",
     memory_limit: opt.MemoryLimit = None,
     spark_master: opt.SparkMaster = None,
+    id_shards: opt.IdShards = None,
     emit_sql: opt.EmitSql = False,
     sql_dialect: opt.SqlDialect = "duckdb",
 ) -> None:
@@ -201,7 +202,7 @@ def audit(
                                  max_group_systemic_failure_ratio=max_group_systemic_failure_ratio,
                                  gate_on=gate_on.value),
                 emit_ids=emit_ids, on_stage=reporter.stage, components=components, patterns=patterns,
-                engine=engine, memory_limit=memory_limit, spark_master=spark_master,
+                engine=engine, memory_limit=memory_limit, spark_master=spark_master, id_shards=id_shards,
             )
         text = render_for(result, output_format, output, width, no_color)
     if not quiet:
@@ -243,6 +244,7 @@ def count_command(
     engine: opt.Engine = "auto",
     memory_limit: opt.MemoryLimit = None,
     spark_master: opt.SparkMaster = None,
+    id_shards: opt.IdShards = None,
     emit_sql: opt.EmitSql = False,
     sql_dialect: opt.SqlDialect = "duckdb",
     quiet: opt.Quiet = False,
@@ -267,7 +269,8 @@ def count_command(
             raise typer.Exit(EXIT_OK)
         if output is None:
             raise UsageError("name the pattern table to write with -o FILE.parquet (or pass --emit-sql)")
-        counted = run_count(inputs, **kwargs, engine=engine, memory_limit=memory_limit, spark_master=spark_master)
+        counted = run_count(inputs, **kwargs, engine=engine, memory_limit=memory_limit, spark_master=spark_master,
+                            id_shards=id_shards)
         write_patterns(counted, output)
     if not quiet:
         for w in counted.warnings:

@@ -94,12 +94,14 @@ def emit_sql(
     inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
     people: str | None, rule: FailureRule, join: str = "inner", layout: str | None = None, dialect: str = "duckdb",
     headers: Mapping[str, Sequence[str]] | None = None, integral: Mapping[str, Sequence[str]] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> str:
     """The SQL computing the pattern table of the files layout (one input file per decision-maker).
 
     `headers` gives each path's column names when the caller has them (the Spark engine reads remote
     URIs); otherwise each file's header is read here. `integral` names each path's integer and boolean
     columns (otherwise read from local Parquet schemas): their canonical token is one cast, not text work.
+    `shard` = (s, S) keeps only the IDs whose hash is s modulo S.
     """
     header_of = (lambda path: list(headers[path])) if headers is not None else read_header
     if integral is not None:
@@ -133,6 +135,9 @@ def emit_sql(
         header = set(header_of(path))
         cols += [f"{_text(q(g)) if g in header else 'CAST(NULL AS STRING)'} AS g_{j}" for j, g in enumerate(groups)]
         need = ["id IS NOT NULL", "d IS NOT NULL"] + (["y IS NOT NULL"] if label else [])
+        if shard is not None:  # one hash slice of the ID space: slices' pattern tables sum to the whole
+            bucket = f"pmod(hash(id), {shard[1]})" if dialect == "spark" else f"hash(id) % {shard[1]}"
+            need.append(f"{bucket} = {shard[0]}")
         ctes.append(f"t{i} AS (\n  SELECT {', '.join(cols)}\n  FROM {_source(path, i, dialect)}\n)")
         canon = ["id", f"{_canon_number('dt') if decision in numeric else _canon('dt')} AS d",
                  f"{(_canon_number('yt') if label in numeric else _canon('yt')) if label else 'NULL'} AS y"] + [
