@@ -146,24 +146,24 @@ def emit_sql(
         keep = ["id", f"{_failure(rule, name, 'd', 'y')} AS fail"] + [f"g_{j}" for j in range(len(groups))]
         ctes.append(f"f{i} AS (SELECT {', '.join(keep)} FROM r{i} WHERE {' AND '.join(need)})")
     k = len(paths)
-    # Link by one aggregation over the stacked inputs rather than a k-way join: one hash table keyed by
-    # ID, which DuckDB and Spark spill to disk in partitions, instead of k - 1 joins of growing width.
-    g_cols = [f"g_{j}" for j in range(len(groups))]
-    stacked = "\n  UNION ALL\n".join(
-        f"  SELECT id, {i} AS src, CASE WHEN fail THEN 1 ELSE 0 END AS fail"
-        + "".join(f", {g}" for g in g_cols) + f" FROM f{i}" for i in range(1, k + 1))
-    ctes.append(f"stacked AS (\n{stacked}\n)")
-    per_id = ["id", "COUNT(*) AS n_seen"]
-    per_id += [f"MAX(CASE WHEN src = {i} THEN fail END) AS fail_{i}" for i in range(1, k + 1)]
-    # A person's group value: the first input's (in input order) that gives one, as link.py.
-    per_id += [f"MAX(CASE WHEN src = {i} THEN {g} END) AS {g}_{i}" for g in g_cols for i in range(1, k + 1)]
-    having = f"COUNT(*) = {k}" if join == "inner" else "COUNT(*) >= 2"
-    ctes.append(f"per_id AS (\n  SELECT {', '.join(per_id)}\n  FROM stacked\n  GROUP BY id\n  HAVING {having}\n)")
-    link_cols = ["id"]
-    link_cols += [f"COALESCE(fail_{i} = 1, FALSE) AS fail_{i}, fail_{i} IS NOT NULL AS seen_{i}"
-                  for i in range(1, k + 1)]
-    link_cols += [f"COALESCE({', '.join(f'{g}_{i}' for i in range(1, k + 1))}) AS {g}" for g in g_cols]
-    ctes.append(f"linked AS (\n  SELECT {', '.join(link_cols)}\n  FROM per_id\n)")
+    if join == "inner":
+        body = "f1" + "".join(f"\n  JOIN f{i} ON f{i}.id = f1.id" for i in range(2, k + 1))
+        id_expr = "f1.id"
+    else:
+        body = "f1"
+        for i in range(2, k + 1):
+            prev = "COALESCE(" + ", ".join(f"f{j}.id" for j in range(1, i)) + ")" if i > 2 else "f1.id"
+            body += f"\n  FULL OUTER JOIN f{i} ON f{i}.id = {prev}"
+        id_expr = "COALESCE(" + ", ".join(f"f{i}.id" for i in range(1, k + 1)) + ")"
+    link_cols = [f"{id_expr} AS id"]
+    link_cols += [f"COALESCE(f{i}.fail, FALSE) AS fail_{i}, f{i}.id IS NOT NULL AS seen_{i}" for i in range(1, k + 1)]
+    link_cols += [f"COALESCE({', '.join(f'f{i}.g_{j}' for i in range(1, k + 1))}) AS g_{j}"
+                  for j in range(len(groups))]
+    where = ""
+    if join == "outer":
+        where = "\n  WHERE " + " + ".join(f"(CASE WHEN f{i}.id IS NULL THEN 0 ELSE 1 END)" for i in range(1, k + 1)) \
+            + " >= 2"
+    ctes.append(f"linked AS (\n  SELECT {', '.join(link_cols)}\n  FROM {body}{where}\n)")
     source = "linked"
     if from_people:
         pheader = set(header_of(people))
