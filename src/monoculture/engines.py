@@ -95,8 +95,8 @@ def count_external(
     return counted
 
 
-# Spill of the DuckDB engine per byte of input (measured: 10^8 × 10 Parquet, 8 GB, spilled more than
-# 65 GB before the disk filled; CSV holds the same rows in about 3× the bytes).
+# Spill of the DuckDB engine per byte of input, a rough guess from one size (10^8 × 10 Parquet, 8 GB: the
+# join had spilled 41 GB after 20 minutes, unfinished; CSV holds the same rows in about 3× the bytes).
 SPILL_PER_BYTE = {"parquet": 10.0, "csv": 3.5}
 
 
