@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from .errors import UsageError
 from .failures import FailureRule
-from .io import expand_paths, file_format, require_columns
+from .io import delimiter, expand_paths, file_format, require_columns
 from .memory import available_bytes, estimate_bytes
 from .shards import Counted, from_arrow
 from .sources import named_path
@@ -97,13 +97,12 @@ def count_external(
 
 # Spill of the DuckDB engine per byte of input, a rough guess from one size (10^8 × 10 Parquet, 8 GB: the
 # join had spilled 41 GB after 20 minutes, unfinished; CSV holds the same rows in about 3× the bytes).
-SPILL_PER_BYTE = {"parquet": 10.0, "csv": 3.5}
+SPILL_PER_BYTE = {"parquet": 10.0, "csv": 3.5, "csv.gz": 3.5}
 
 
 def _shards_for_disk(inputs: Sequence[str]) -> int:
     """How many hash slices keep the DuckDB engine's spill within half the free temporary disk."""
-    paths = [p for p in expand_paths(list(inputs)) if os.path.isfile(p)]
-    need = sum(os.path.getsize(p) * SPILL_PER_BYTE.get(file_format(p), 3.5) for p in paths)
+    need = estimate_bytes(expand_paths(list(inputs)), SPILL_PER_BYTE)
     free = shutil.disk_usage(tempfile.gettempdir()).free
     return max(1, math.ceil(need / (0.5 * free))) if free else 1
 
@@ -197,9 +196,8 @@ _SPARK_INTEGRAL = {"tinyint", "smallint", "int", "bigint", "boolean"}
 def _spark_read(spark, path: str):
     if file_format(path) == "parquet":
         return spark.read.parquet(path)
-    sep = "\t" if path.lower().endswith((".tsv", ".tsv.gz", ".tab")) else ","
     # Every column as text, as DuckDB's all_varchar: the SQL brings values to canonical form itself.
-    return spark.read.csv(path, header=True, sep=sep, inferSchema=False, encoding="UTF-8")
+    return spark.read.csv(path, header=True, sep=delimiter(path), inferSchema=False, encoding="UTF-8")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -102,7 +102,8 @@ def _check_readable(path: str) -> None:
         raise InputError("file is empty (no header row)", file=path)
 
 
-def _delimiter(path: str) -> str:
+def delimiter(path: str) -> str:
+    """The field separator of a CSV-family file, as every engine reads it: tab for .tsv, else comma."""
     return "\t" if ".tsv" in path.lower() else ","
 
 
@@ -140,7 +141,7 @@ def _csv_error(path: str, exc: Exception, data: bytes | None) -> InputError:
     if "Expected" in msg and "columns" in msg:
         # pyarrow echoes the offending line, which may hold personal data: keep only the counts.
         counts = msg.split(":")[1].strip() if ":" in msg else msg
-        row = _first_ragged_row(data if data is not None else _raw_bytes(path), _delimiter(path))
+        row = _first_ragged_row(data if data is not None else _raw_bytes(path), delimiter(path))
         return InputError(
             f"ragged CSV: {counts.split(':')[0]} (check the delimiter and quoting)",
             file=path,
@@ -159,7 +160,7 @@ def _read_csv_bytes(data: bytes, path: str, columns: list[str] | None) -> pa.Tab
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    parse = pacsv.ParseOptions(delimiter=_delimiter(path), newlines_in_values=True)
+    parse = pacsv.ParseOptions(delimiter=delimiter(path), newlines_in_values=True)
     read = pacsv.ReadOptions(use_threads=path != STDIN)
     try:
         return pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse, convert_options=opts)
@@ -306,7 +307,7 @@ def _raw_header(path: str) -> list[str]:
     except UnicodeDecodeError:
         raise InputError("header is not UTF-8 text (is this a CSV file?)", file=path) from None
     try:
-        return next(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(path)), [])
+        return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(path)), [])
     except csv.Error as exc:
         raise InputError(f"cannot parse the header as CSV ({exc})", file=path) from None
 

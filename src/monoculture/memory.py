@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from .errors import InputError
 from .io import STDIN, file_format
@@ -24,7 +25,8 @@ def available_bytes() -> int | None:
     return None
 
 
-def estimate_bytes(paths: list[str]) -> int:
+def estimate_bytes(paths: list[str], per_byte: Mapping[str, float] = EXPANSION) -> int:
+    """Bytes needed for the local files among `paths`: each file's size × `per_byte` of its format."""
     total = 0.0
     for p in paths:
         if p == STDIN or not os.path.isfile(p):
@@ -32,7 +34,7 @@ def estimate_bytes(paths: list[str]) -> int:
         kind = file_format(p)
         if kind == "csv" and p.lower().endswith(".gz"):
             kind = "csv.gz"
-        total += os.path.getsize(p) * EXPANSION[kind]
+        total += os.path.getsize(p) * per_byte[kind]
     return int(total)
 
 

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from .errors import UsageError
 from .failures import FAILURE_KINDS, FailureRule
-from .io import expand_paths, file_format, read_header
+from .io import delimiter, expand_paths, file_format, read_header
 from .sources import named_path
 
 DIALECTS = ("duckdb", "spark")
@@ -65,7 +65,7 @@ def _source(path: str, index: int, dialect: str) -> str:
         return f"src_{index}"
     if file_format(path) == "parquet":
         return f"read_parquet({_literal(path)})"
-    delim = "\\t" if path.lower().endswith((".tsv", ".tsv.gz", ".tab")) else ","
+    delim = "\\t" if delimiter(path) == "\t" else ","
     return f"read_csv({_literal(path)}, header = true, all_varchar = true, delim = '{delim}')"
 
 
