@@ -21,7 +21,7 @@ from .errors import InputError, UsageError
 from .failures import FailureRule, ResolvedRule, failures, favourable_from_scores, resolve
 from .ids import IdCodes, code_ids
 from .sources import People, Source
-from .values import Vocabulary, as_numbers
+from .values import Vocabulary, as_numbers, dictionary_codes
 
 JOINS = ("inner", "outer")
 MISSING_GROUP = "(missing)"
@@ -380,16 +380,13 @@ def _group_codes(arr: pa.ChunkedArray, vocab: dict[str, int]) -> np.ndarray:
     Values compare as trimmed text (numbers as Arrow writes them); the work is done once per distinct
     value, not once per row.
     """
-    a = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-    enc = a if pa.types.is_dictionary(a.type) else pc.dictionary_encode(a)
-    words = enc.dictionary
-    if not pa.types.is_string(words.type) and not pa.types.is_large_string(words.type):
-        words = pc.cast(words, pa.string())
-    mapping = np.array(
-        [vocab.setdefault(w, len(vocab)) if w else -1 for w in pc.utf8_trim_whitespace(words).to_pylist()]
-        + [-1], dtype=np.int64)
-    idx = enc.indices.fill_null(len(words)).to_numpy(zero_copy_only=False)
-    return mapping[idx.astype(np.int64)]
+    def code_words(words: pa.Array) -> list[int]:
+        if not pa.types.is_string(words.type) and not pa.types.is_large_string(words.type):
+            words = pc.cast(words, pa.string())
+        return [vocab.setdefault(w, len(vocab)) if w else -1 for w in pc.utf8_trim_whitespace(words).to_pylist()]
+
+    mapping, indices = dictionary_codes(arr, code_words)
+    return mapping[indices]
 
 
 def _groups(

@@ -14,6 +14,7 @@ Work is done once per distinct value (a dictionary encoding), never once per row
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -80,19 +81,11 @@ class Vocabulary:
             small = self._encode_small_integers(values)
             if small is not None:
                 return small
-        if pa.types.is_dictionary(values.type):
-            encoded = values
-        else:
-            encoded = pc.dictionary_encode(values)
-        dictionary = encoded.dictionary.to_pylist()
-        mapping = np.array(
-            [-1 if (t := canonical(v)) is None else self.code(t) for v in dictionary] + [-1],
-            dtype=np.int64,
-        )
-        indices = encoded.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
-        used = np.bincount(indices, minlength=len(dictionary) + 1)[:-1] > 0
+        mapping, indices = dictionary_codes(
+            values, lambda words: [-1 if (t := canonical(v)) is None else self.code(t) for v in words.to_pylist()])
+        used = np.bincount(indices, minlength=len(mapping))[:-1] > 0
         tokens = {self.tokens[c] for c in mapping[:-1][used].tolist() if c >= 0}
-        return mapping.astype(self._dtype())[indices.astype(np.intp)], tokens
+        return mapping.astype(self._dtype())[indices], tokens
 
     def _dtype(self) -> type[np.integer]:
         """Codes are stored narrow (one per row per decision-maker: they dominate memory) while they fit."""
@@ -127,6 +120,23 @@ class Vocabulary:
             if not (raw[~nulls] == lo).any():  # lo stood in for the nulls only
                 occurring.discard(lo)
         return codes, {str(v) for v in occurring}
+
+
+def dictionary_codes(
+    values: pa.Array | pa.ChunkedArray, code_words: Callable[[pa.Array], list[int]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct value coded once: (`mapping`, `indices`) with `mapping[indices]` the rows' codes.
+
+    `code_words` gets the distinct values (an Arrow array) and returns one code per value, -1 for missing;
+    `mapping` ends with an extra -1 that the null rows' indices point at.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
+    words = encoded.dictionary
+    mapping = np.array([*code_words(words), -1], dtype=np.int64)
+    indices = encoded.indices.fill_null(len(words)).to_numpy(zero_copy_only=False).astype(np.intp)
+    return mapping, indices
 
 
 def as_numbers(
