@@ -170,10 +170,9 @@ def _check_label_vocab(label_tokens: set[str], needed: set[str], what: str) -> N
 
 
 def favourable_from_scores(
-    resolved: ResolvedRule, name: str, scores: np.ndarray, ids: pa.Array, valid: np.ndarray
+    rule: FailureRule, name: str, scores: np.ndarray, ids: pa.Array, valid: np.ndarray
 ) -> np.ndarray:
     """Boolean favourable decision per row from numeric scores (rows with valid=False are ignored)."""
-    rule = resolved.rule
     if rule.top_fraction is None:
         t = rule.thresholds.get(name, rule.threshold)
         assert t is not None

@@ -236,3 +236,64 @@ def _hashed(
     per_input = list(np.split(codes, np.cumsum(lengths)[:-1]))
     return IdCodes(per_input, values, len(encoded.dictionary), id_type, "hashed", warnings, encoded.dictionary, 0,
                    prefix, width)
+
+
+class DenseCoder:
+    """Dense coding for inputs that arrive one at a time (the streaming link).
+
+    Each input's IDs become int64 numbers (`add`); the caller codes them as offsets from `lo`. The first
+    input fixes the form (integers, or one prefix and width); `add` returns None as soon as an input has
+    another form, or the range grows past what dense coding allows, and the caller then links in memory
+    with `code_ids` (hashing).
+    """
+
+    def __init__(self) -> None:
+        self.kind: str | None = None
+        self.prefix: bytes | None = None
+        self.width = 0
+        self.lo: int | None = None
+        self.hi: int | None = None
+        self._longest = 0
+
+    def add(self, arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The IDs of one input as int64 numbers with the mask of rows holding an ID, or None."""
+        kind = _id_kind(arr)
+        if self.kind is None:
+            self.kind = kind
+            if kind == "str":
+                text = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+                if not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in text.chunks):
+                    return None
+                shape = _shape(list(text.chunks))
+                if shape is None:
+                    return None
+                self.prefix, self.width = shape
+        elif kind != self.kind:
+            return None
+        if kind == "int":
+            found = _integers([arr], [kind])
+            numbers = None if found is None else found[0][0]
+        elif not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            numbers = None
+        else:
+            assert self.prefix is not None
+            numbers = _fixed_width_digits(arr, self.prefix, self.width)
+        if numbers is None:
+            return None
+        value, mask = numbers
+        self._longest = max(self._longest, len(arr))
+        if mask.any():
+            big = np.iinfo(np.int64)
+            lo, hi = int(value.min(where=mask, initial=big.max)), int(value.max(where=mask, initial=big.min))
+            self.lo = lo if self.lo is None else min(self.lo, lo)
+            self.hi = hi if self.hi is None else max(self.hi, hi)
+            if self.hi - self.lo + 1 > min(max(DENSE_SPAN * self._longest, _DENSE_FLOOR), 2**31 - 1):
+                return None
+        return value, mask
+
+    def id_codes(self, universe: int, offset: int) -> IdCodes:
+        """The `IdCodes` that decodes codes `offset` + code (for --emit-ids)."""
+        id_type = "integer" if self.kind == "int" else "string"
+        prefix = None if self.prefix is None else self.prefix.decode("ascii")
+        return IdCodes([], None, universe, id_type, "dense", [], pa.array([], pa.int64()), offset, prefix,
+                       self.width)

@@ -11,6 +11,8 @@ Nothing is imputed: a decision-maker that did not see a person never counts as f
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +21,7 @@ import pyarrow.compute as pc
 
 from .errors import InputError, UsageError
 from .failures import FailureRule, ResolvedRule, failures, favourable_from_scores, resolve
-from .ids import IdCodes, code_ids
+from .ids import DenseCoder, IdCodes, code_ids
 from .sources import People, Source
 from .values import Vocabulary, as_numbers, dictionary_codes
 
@@ -132,106 +134,220 @@ def link(
     The sources are consumed: each one's ID, decision and label arrays are released once coded, so a
     large audit does not hold its inputs twice.
     """
-    if options.join not in JOINS:
-        raise UsageError(f"unknown join '{options.join}'; expected inner or outer")
     names = [s.name for s in sources]
-    if len(sources) < 2:
-        raise UsageError(
-            f"an audit needs at least 2 decision-makers; got {len(sources)} ({', '.join(names) or 'none'}). "
-            "Give one file per decision-maker, or a wide/stacked file with --layout"
-        )
-    rule.validate(names)
-    for attr in attributes:
-        if not any(attr in s.groups for s in sources) and not (people and attr in people.groups):
-            raise InputError(
-                "group column not found in any input file nor in the people file",
-                column=attr,
-            )
-
+    _check_link(names, rule, attributes, options, [set(s.groups) for s in sources], people)
     id_arrays = [s.ids for s in sources] + ([people.ids] if people else [])
     id_files = [s.file for s in sources] + ([people.file] if people else [])
     coded = code_ids(id_arrays, id_files)
     del id_arrays
     for s in sources:
         s.release("ids")
-    codes, universe, warnings = coded.codes, coded.universe, list(coded.warnings)
-
-    vocab = Vocabulary()
-    people_label = np.full(universe, -1, dtype=np.int64)
+    eco = Ecosystem(len(sources), rule, attributes, options, coded.universe)
     if people is not None:
-        pcodes = codes[-1]
-        _check_people_duplicates(pcodes, people.file)
-        if people.label is not None:
-            ok = pcodes >= 0
-            people_label[pcodes[ok]] = vocab.encode(people.label)[ok]
-
-    k = len(sources)
-    # One contiguous column per decision-maker: random writes into it stay in cache far better than
-    # writes into a column of an (N, k) matrix.
-    fail_cols: list[np.ndarray] = []
-    present_cols: list[np.ndarray] = []
-    # Per-person decisions cost 8 bytes per individual and decision-maker: only multiplicity needs them.
-    keep_people = options.per_person
-    decision_u = np.full((universe, k), -1, dtype=np.int64) if keep_people else None
-    label_u = np.full(universe, -1, dtype=np.int64) if keep_people else None
-    has_scores = keep_people and any(s.score is not None for s in sources)
-    score_u = np.full((universe, k), np.nan) if has_scores else None
-    covs: list[SourceCoverage] = []
-    unseen_codes: list[np.ndarray] = []  # per source: IDs of rows with a label but no decision (parity)
-    dec_codes: list[np.ndarray] = []
-    lab_codes: list[np.ndarray | None] = []
-    dec_tokens: set[str] = set()
-    lab_tokens: set[str] = set()
-    for s in sources:
-        if rule.uses_scores:
-            dec_codes.append(np.zeros(s.rows, np.int64))
-        else:
-            codes_i, tokens_i = vocab.encode_tokens(s.decision)
-            dec_codes.append(codes_i)
-            dec_tokens |= tokens_i
-            s.release("decision")
-        if s.label is not None:
-            codes_i, tokens_i = vocab.encode_tokens(s.label)
-            lab_codes.append(codes_i)
-            lab_tokens |= tokens_i
-            s.release("label")
-        else:
-            lab_codes.append(None)
-
-    if rule.needs_label and all(s.label is None for s in sources) and (people is None or people.label is None):
-        raise UsageError(f"--failure {rule.kind} needs labels: pass --label COLUMN (or use --failure outcome)")
-    if rule.needs_label:
-        # A source without its own label column takes the people file's label for each ID.
-        for i in range(len(sources)):
-            if lab_codes[i] is None:
-                lab_codes[i] = np.where(codes[i] >= 0, people_label[np.maximum(codes[i], 0)], -1)
-                lab_tokens |= {vocab.tokens[c] for c in _used(lab_codes[i])}
-    else:
-        lab_tokens = set()
-    resolved = resolve(rule, dec_tokens, lab_tokens)
-
+        eco.add_people(people, coded.codes[-1])
     for i, s in enumerate(sources):
-        cov = SourceCoverage(name=s.name, file=s.file, rows=s.rows)
-        code = codes[i]
-        valid = np.ones(s.rows, dtype=bool)
+        eco.add(i, s, coded.codes[i], lambda i=i: coded.sort_keys(i))
+    return eco.finish(names, coded, list(coded.warnings))
 
-        miss_id = code < 0
-        if miss_id.any() and options.on_missing == "error":
+
+def link_streaming(
+    loaders: list[Callable[[], Source]],
+    names: list[str],
+    people: People | None,
+    rule: FailureRule,
+    attributes: list[str],
+    options: LinkOptions = LinkOptions(),
+) -> Linked | None:
+    """`link`, reading one decision-maker's input at a time (`loaders[i]()` reads input i).
+
+    Only the per-individual state stays in memory (about two bytes per individual and decision-maker), so
+    inputs far larger than memory link in one pass. It needs IDs that code densely (`ids.DenseCoder`);
+    when an input's IDs do not, it returns None and the caller links in memory.
+    """
+    _check_link(names, rule, [], options, [], people)
+    coder = DenseCoder()
+    eco: Ecosystem | None = None
+    base = 0
+
+    def coded(numbers: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        nonlocal eco, base
+        assert coder.lo is not None and coder.hi is not None
+        if eco is None:
+            base = coder.lo
+            eco = Ecosystem(len(loaders), rule, attributes, options, coder.hi - coder.lo + 1)
+        elif coder.lo < base or coder.hi >= base + eco.universe:
+            # A little room on the side that grew, so inputs reaching slightly further do not copy again.
+            room = (coder.hi - coder.lo + 1) // 16
+            lo = min(base, coder.lo - room) if coder.lo < base else base
+            hi = max(base + eco.universe - 1, coder.hi + room) if coder.hi >= base + eco.universe else (
+                base + eco.universe - 1)
+            eco.grow(base - lo, hi - lo + 1)
+            base = lo
+        value, mask = numbers
+        value -= base
+        value[~mask] = -1
+        return value
+
+    people_numbers = None
+    if people is not None:
+        people_numbers = coder.add(people.ids)
+        if people_numbers is None:
+            return None
+    groups_seen: list[set[str]] = []
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        # The next input is read while this one is linked: reading waits on the disk and Arrow's threads.
+        pending = reader.submit(loaders[0]) if loaders else None
+        for i in range(len(loaders)):
+            assert pending is not None
+            s = pending.result()
+            pending = reader.submit(loaders[i + 1]) if i + 1 < len(loaders) else None
+            groups_seen.append(set(s.groups))
+            numbers = coder.add(s.ids)
+            s.release("ids")
+            if numbers is None or coder.lo is None:
+                if pending is not None:
+                    pending.cancel()
+                return None
+            code = coded(numbers)
+            assert eco is not None
+            if people is not None and people_numbers is not None and i == 0:
+                eco.add_people(people, coded(people_numbers))
+            eco.add(i, s, code, lambda code=code: _dense_keys(code))
+            del s, code
+    _check_link(names, rule, attributes, options, groups_seen, people)
+    assert eco is not None
+    return eco.finish(names, coder.id_codes(eco.universe, base), [])
+
+
+def _rows(
+    valid: np.ndarray, code: np.ndarray, dec: np.ndarray, lab: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The valid rows' ID codes, decisions and labels (no copies when every row is valid)."""
+    if valid.all():
+        return code, dec, lab
+    return code[valid], dec[valid], None if lab is None else lab[valid]
+
+
+def _dense_keys(code: np.ndarray) -> pa.Array:
+    return pa.array(code, pa.int64(), mask=code < 0)
+
+
+def _check_link(
+    names: list[str], rule: FailureRule, attributes: list[str], options: LinkOptions,
+    source_groups: list[set[str]], people: People | None,
+) -> None:
+    if options.join not in JOINS:
+        raise UsageError(f"unknown join '{options.join}'; expected inner or outer")
+    if len(names) < 2:
+        raise UsageError(
+            f"an audit needs at least 2 decision-makers; got {len(names)} ({', '.join(names) or 'none'}). "
+            "Give one file per decision-maker, or a wide/stacked file with --layout"
+        )
+    rule.validate(names)
+    for attr in attributes:
+        if not any(attr in g for g in source_groups) and not (people and attr in people.groups):
             raise InputError(
-                f"{int(miss_id.sum())} rows have a missing or blank ID; fix them or pass --drop-missing",
-                file=s.file, column=None, row=_first_row(miss_id),
+                "group column not found in any input file nor in the people file",
+                column=attr,
             )
-        cov.missing_id = int(miss_id.sum())
-        valid &= ~miss_id
 
+
+class Ecosystem:
+    """What linking keeps per individual, filled one decision-maker at a time.
+
+    Every array is indexed by ID code. Per decision-maker it keeps one small integer per individual: the
+    index of the (decision, label) pair of their valid row (-1: no valid row), because whether a pair is a
+    failure can be decided only once every input's values are known (the rule's defaults come from them).
+    """
+
+    def __init__(self, k: int, rule: FailureRule, attributes: list[str], options: LinkOptions,
+                 universe: int) -> None:
+        self.k, self.rule, self.options, self.universe = k, rule, options, universe
+        self.vocab = Vocabulary()
+        self.pairs: dict[tuple[int, int], int] = {}
+        self.pair_cols: list[np.ndarray] = []
+        self.covs: list[SourceCoverage] = []
+        self.unseen: list[np.ndarray] = []  # per source: IDs of rows with a label but no decision (parity)
+        self.dec_tokens: set[str] = set()
+        self.lab_tokens: set[str] = set()
+        self.groups = {attr: _GroupValues(universe) for attr in attributes}
+        self.people: People | None = None
+        self.people_codes = np.zeros(0, dtype=np.int64)
+        self.people_label: np.ndarray | None = None
+        # Per-person decisions cost bytes per individual and decision-maker: only multiplicity needs them.
+        self.decisions: list[np.ndarray] = []
+        self.labels = np.full(universe, -1, dtype=np.int64) if options.per_person else None
+        self.scores: list[np.ndarray | None] = []
+
+    def grow(self, shift: int, universe: int) -> None:
+        """Widen the code range: `shift` new codes before the old ones, `universe` codes in all."""
+        def widen(a: np.ndarray, fill: object) -> np.ndarray:
+            out = np.full(universe, fill, dtype=a.dtype)
+            out[shift:shift + len(a)] = a
+            return out
+
+        self.pair_cols = [widen(c, -1) for c in self.pair_cols]
+        if self.people_label is not None:
+            self.people_label = widen(self.people_label, -1)
+        self.people_codes = self.people_codes + np.where(self.people_codes >= 0, shift, 0)
+        self.unseen = [u + shift for u in self.unseen]
+        self.decisions = [widen(d, -1) for d in self.decisions]
+        self.scores = [None if s is None else widen(s, np.nan) for s in self.scores]
+        if self.labels is not None:
+            self.labels = widen(self.labels, -1)
+        for g in self.groups.values():
+            g.value, g.differs = widen(g.value, -1), widen(g.differs, False)
+        self.universe = universe
+
+    def add_people(self, people: People, codes: np.ndarray) -> None:
+        _check_people_duplicates(codes, people.file)
+        self.people, self.people_codes = people, codes
+        if people.label is not None:
+            ok = codes >= 0
+            self.people_label = np.full(self.universe, -1, dtype=np.int64)
+            self.people_label[codes[ok]] = self.vocab.encode(people.label)[ok]
+        for attr, g in self.groups.items():
+            if attr in people.groups:
+                g.add(people.groups[attr], codes)
+
+    def add(self, i: int, s: Source, code: np.ndarray, sort_keys: Callable[[], pa.Array]) -> None:
+        """Check and take decision-maker i's rows (`code`: each row's ID code, -1 where missing)."""
+        rule, options, vocab = self.rule, self.options, self.vocab
+        if rule.needs_label and s.label is None and self.people_label is None:
+            raise UsageError(f"--failure {rule.kind} needs labels: pass --label COLUMN (or use --failure outcome)")
+        cov = SourceCoverage(name=s.name, file=s.file, rows=s.rows)
+        scores = None
         if rule.uses_scores:
             scores = as_numbers(s.decision, s.file, "decision")
+            dec = np.zeros(s.rows, np.int16)
             dec_missing = np.isnan(scores)
         else:
-            scores = None
-            dec_missing = dec_codes[i] < 0
+            dec, tokens = vocab.encode_tokens(s.decision)
+            self.dec_tokens |= tokens
+            dec_missing = dec < 0
+        s.release("decision")
+        lab = None
+        if rule.needs_label:
+            if s.label is not None:
+                lab, tokens = vocab.encode_tokens(s.label)
+                self.lab_tokens |= tokens
+            else:  # a source without its own label column takes the people file's label for each ID
+                assert self.people_label is not None
+                lab = np.where(code >= 0, self.people_label[np.maximum(code, 0)], -1)
+                self.lab_tokens |= {vocab.tokens[c] for c in _used(lab)}
+        elif s.label is not None and self.labels is not None:
+            lab = vocab.encode(s.label)
+        s.release("label")
+
+        valid = code >= 0
+        if not valid.all() and options.on_missing == "error":
+            raise InputError(
+                f"{int((~valid).sum())} rows have a missing or blank ID; fix them or pass --drop-missing",
+                file=s.file, column=None, row=_first_row(~valid),
+            )
+        cov.missing_id = s.rows - int(valid.sum())
         dec_missing &= valid
-        unlabelled = (lab_codes[i] < 0) if (rule.needs_label and lab_codes[i] is not None) else np.zeros(s.rows, bool)
+        unlabelled = (lab < 0) if (rule.needs_label and lab is not None) else np.zeros(s.rows, bool)
         missing_cells = dec_missing & ~unlabelled  # parity mode counts these as failures
         if s.blank_is_unseen:
             cov.blank_cells = int(dec_missing.sum())
@@ -243,8 +359,6 @@ def link(
                 )
             cov.missing_decision = int(dec_missing.sum())
         valid &= ~dec_missing
-
-        lab = lab_codes[i]
         if rule.needs_label:
             assert lab is not None
             lab_missing = (lab < 0) & valid
@@ -257,97 +371,152 @@ def link(
             cov.missing_label = int(lab_missing.sum())
             valid &= ~lab_missing
 
-        seen_col = np.zeros(universe, dtype=bool)
-        seen_col[code[valid]] = True
-        if np.count_nonzero(seen_col) != np.count_nonzero(valid):  # some ID occurs twice
-            counts = np.bincount(code[valid], minlength=universe)
-            dup = valid & (counts[np.maximum(code, 0)] > 1)
-            n_ids = int((counts > 1).sum())
-            if options.on_duplicate == "error":
-                raise InputError(
-                    f"{n_ids} IDs occur more than once ({int(dup.sum())} rows); each decision-maker may "
-                    "decide once per individual. Fix the input or pass --duplicates drop",
-                    file=s.file, row=_first_repeat_row(code, valid),
-                )
-            cov.duplicate_ids, cov.duplicate_rows = n_ids, int(dup.sum())
-            valid &= ~dup
-            seen_col[:] = False
-            seen_col[code[valid]] = True
+        if scores is not None:  # a top fraction is of the rows that count: drop duplicates first
+            seen = np.zeros(self.universe, dtype=bool)
+            seen[code[valid]] = True
+            if np.count_nonzero(seen) != np.count_nonzero(valid):
+                valid = self._without_duplicates(s, code, valid, cov)
+            del seen
+            dec = favourable_from_scores(rule, s.name, scores, sort_keys(), valid).astype(np.int16)
+        labelled = lab is not None and rule.needs_label
+        rows, dec_v, lab_v = _rows(valid, code, dec, lab if labelled else None)
+        col = self._pair_column(rows, dec_v, lab_v)
+        if np.count_nonzero(col >= 0) != len(rows):  # some ID occurs twice
+            valid = self._without_duplicates(s, code, valid, cov)
+            rows, dec_v, lab_v = _rows(valid, code, dec, lab if labelled else None)
+            col = self._pair_column(rows, dec_v, lab_v)
+        self.pair_cols.append(col)
+        cov.valid_rows = len(rows)
+        if options.per_person:
+            decisions = np.full(self.universe, -1, dtype=np.int64)
+            decisions[rows] = dec_v
+            self.decisions.append(decisions)
+            if lab is not None and self.labels is not None:
+                self.labels[rows] = np.where(self.labels[rows] < 0, lab[valid], self.labels[rows])
+            score_col = None
+            if s.score is not None:
+                score_col = np.full(self.universe, np.nan)
+                score_col[rows] = as_numbers(s.score, s.file, "score")[valid]
+            self.scores.append(score_col)
+        for attr, g in self.groups.items():
+            if attr in s.groups:
+                g.add(s.groups[attr], code)
+        self.covs.append(cov)
+        self.unseen.append(code[missing_cells & (code >= 0)])
 
-        pred = None
-        if scores is not None:
-            pred = favourable_from_scores(resolved, s.name, scores, coded.sort_keys(i), valid)
-        f = failures(resolved, vocab, dec_codes[i], lab, pred)
-        rows = code[valid]
-        cov.valid_rows, cov.failed_rows = int(valid.sum()), int(f[valid].sum())
-        fail_col = np.zeros(universe, dtype=bool)
-        fail_col[rows] = f[valid]
-        fail_cols.append(fail_col)
-        present_cols.append(seen_col)
-        if decision_u is not None:
-            if not rule.uses_scores:
-                decision_u[rows, i] = dec_codes[i][valid]
-            else:
-                decision_u[rows, i] = np.where(pred[valid], 1, 0) if pred is not None else -1
-        if lab is not None and label_u is not None:
-            label_u[rows] = np.where(label_u[rows] < 0, lab[valid], label_u[rows])
-        if score_u is not None and s.score is not None:
-            score_u[rows, i] = as_numbers(s.score, s.file, "score")[valid]
-        covs.append(cov)
-        unseen_codes.append(code[missing_cells & (code >= 0)])
+    def _without_duplicates(self, s: Source, code: np.ndarray, valid: np.ndarray, cov: SourceCoverage) -> np.ndarray:
+        """`valid` without the rows of IDs that occur more than once (or the error saying so)."""
+        counts = np.bincount(code[valid], minlength=self.universe)
+        dup = valid & (counts[np.maximum(code, 0)] > 1)
+        n_ids = int((counts > 1).sum())
+        if self.options.on_duplicate == "error":
+            raise InputError(
+                f"{n_ids} IDs occur more than once ({int(dup.sum())} rows); each decision-maker may "
+                "decide once per individual. Fix the input or pass --duplicates drop",
+                file=s.file, row=_first_repeat_row(code, valid),
+            )
+        cov.duplicate_ids, cov.duplicate_rows = n_ids, int(dup.sum())
+        return valid & ~dup
 
-    seen_by = np.zeros(universe, dtype=np.int32)
-    for col in present_cols:
-        seen_by += col
-    keep = seen_by == k if options.join == "inner" else seen_by >= 2
-    seen_any = seen_by > 0
-    n_linked = int(keep.sum())
-    for col, cov in zip(present_cols, covs, strict=True):
-        cov.linked = int(np.count_nonzero(col & keep))
-        cov.not_linked = int(np.count_nonzero(col)) - cov.linked
-        cov.linked_individuals_unseen = n_linked - cov.linked
+    def _pair_column(self, rows: np.ndarray, dec: np.ndarray, lab: np.ndarray | None) -> np.ndarray:
+        """Per individual, the index of their (decision, label) pair in `self.pairs` (-1: no valid row)."""
+        width = max(len(self.vocab.tokens), 2) + 1
+        key = dec.astype(np.int64) * width
+        if lab is not None:
+            key += lab + 1
+        space = width * width
+        if space <= 1 << 22:
+            used = np.flatnonzero(np.bincount(key, minlength=space))
+            inverse = None
+        else:
+            used, inverse = np.unique(key, return_inverse=True)
+        index = np.array([self.pairs.setdefault(divmod(int(u), width), len(self.pairs)) for u in used.tolist()],
+                         dtype=np.int64)
+        dtype = np.int16 if len(self.pairs) < 1 << 15 else np.int32
+        if dtype != np.int16:
+            self.pair_cols = [c.astype(dtype) for c in self.pair_cols]
+        if inverse is None:
+            lookup = np.full(space, -1, dtype=dtype)
+            lookup[used] = index
+            values = lookup[key]
+        else:
+            values = index[inverse.reshape(-1)].astype(dtype)
+        col = np.full(self.universe, -1, dtype=dtype)
+        col[rows] = values
+        return col
 
-    coverage = Coverage(
-        join=options.join, id_type=coded.id_type, sources=covs, individuals_seen=int(seen_any.sum()),
-        linked=n_linked, excluded_by_join=int((seen_any & ~keep).sum()),
-    )
-    if n_linked == 0:
-        need = "every decision-maker" if options.join == "inner" else "at least two decision-makers"
-        hint = " (try --join outer)" if options.join == "inner" and (seen_by >= 2).any() else ""
-        raise InputError(f"no individual is seen by {need}: nothing to audit{hint}. Check --id and the inputs")
+    def _failing_pairs(self, resolved: ResolvedRule) -> np.ndarray:
+        """Whether each (decision, label) pair is a failure, with False appended for index -1."""
+        if not self.pairs:
+            return np.zeros(1, dtype=bool)
+        dec_lab = np.array(list(self.pairs), dtype=np.int64).reshape(-1, 2)
+        lab = dec_lab[:, 1] - 1 if self.rule.needs_label else None
+        pred = dec_lab[:, 0] == 1 if self.rule.uses_scores else None
+        f = failures(resolved, self.vocab, dec_lab[:, 0], lab, pred)
+        return np.append(np.asarray(f, dtype=bool), False)
 
-    cell_u, cell_labels = _groups(sources, people, attributes, codes, keep, seen_any, universe, options, coverage)
-    full = np.zeros((k, len(cell_labels), 3), dtype=np.int64)
-    # A decision-maker's valid rows are exactly the IDs it is present for (duplicates were removed).
-    for i, unseen in enumerate(unseen_codes):
-        full[i, :, 0] = np.bincount(cell_u[present_cols[i]], minlength=len(cell_labels))
-        full[i, :, 1] = np.bincount(cell_u[fail_cols[i]], minlength=len(cell_labels))
-        unseen_cell = cell_u[unseen]
-        full[i, :, 2] = np.bincount(unseen_cell[unseen_cell >= 0], minlength=len(cell_labels))
-    if people is not None:
-        pcodes = codes[-1]
-        in_sources = np.zeros(universe, dtype=bool)
-        in_sources[seen_any] = True
-        matched = pcodes >= 0
-        has_row = np.zeros(universe, dtype=bool)
-        has_row[pcodes[matched]] = True
-        coverage.people = PeopleCoverage(
-            file=people.file, rows=people.rows,
-            matched=int((matched & in_sources[np.maximum(pcodes, 0)]).sum()),
-            not_matched=int((~matched | ~in_sources[np.maximum(pcodes, 0)]).sum()),
-            linked_without_row=int((keep & ~has_row).sum()),
+    def finish(self, names: list[str], coded: IdCodes, warnings: list[str]) -> Linked:
+        """Resolve the rule, form the failure matrix of the linked individuals, their cells and coverage."""
+        options, k, universe = self.options, self.k, self.universe
+        resolved = resolve(self.rule, self.dec_tokens, self.lab_tokens if self.rule.needs_label else set())
+        failing = self._failing_pairs(resolved)
+        fail_cols, present_cols = [], []
+        for cov, col in zip(self.covs, self.pair_cols, strict=True):
+            fail_cols.append(failing[col])
+            present_cols.append(col >= 0)
+            cov.failed_rows = int(np.count_nonzero(fail_cols[-1]))
+        self.pair_cols = []
+
+        seen_by = np.zeros(universe, dtype=np.int8 if k < 127 else np.int32)
+        for col in present_cols:
+            seen_by += col
+        keep = seen_by == k if options.join == "inner" else seen_by >= 2
+        seen_any = seen_by > 0
+        n_linked = int(keep.sum())
+        for col, cov in zip(present_cols, self.covs, strict=True):
+            cov.linked = int(np.count_nonzero(col & keep))
+            cov.not_linked = int(np.count_nonzero(col)) - cov.linked
+            cov.linked_individuals_unseen = n_linked - cov.linked
+        coverage = Coverage(
+            join=options.join, id_type=coded.id_type, sources=self.covs, individuals_seen=int(seen_any.sum()),
+            linked=n_linked, excluded_by_join=int((seen_any & ~keep).sum()),
         )
-    rows = np.flatnonzero(keep)
-    return Linked(
-        names=names, fail=np.column_stack([c[rows] for c in fail_cols]),
-        present=np.column_stack([c[rows] for c in present_cols]), attributes=list(attributes),
-        cell=cell_u[rows], cell_labels=cell_labels, ids=IdRows(coded, rows), coverage=coverage,
-        rule=resolved, warnings=warnings, input_counts=full,
-        decisions=None if decision_u is None else decision_u[rows],
-        labels=None if label_u is None else label_u[rows],
-        scores=None if score_u is None else score_u[rows],
-        tokens=list(vocab.tokens),
-    )
+        if n_linked == 0:
+            need = "every decision-maker" if options.join == "inner" else "at least two decision-makers"
+            hint = " (try --join outer)" if options.join == "inner" and (seen_by >= 2).any() else ""
+            raise InputError(f"no individual is seen by {need}: nothing to audit{hint}. Check --id and the inputs")
+
+        cell_u, cell_labels = _cells(self.groups, keep, seen_any, options, coverage)
+        full = np.zeros((k, len(cell_labels), 3), dtype=np.int64)
+        # A decision-maker's valid rows are exactly the IDs it is present for (duplicates were removed).
+        for i, unseen in enumerate(self.unseen):
+            full[i, :, 0] = np.bincount(cell_u[present_cols[i]], minlength=len(cell_labels))
+            full[i, :, 1] = np.bincount(cell_u[fail_cols[i]], minlength=len(cell_labels))
+            unseen_cell = cell_u[unseen]
+            full[i, :, 2] = np.bincount(unseen_cell[unseen_cell >= 0], minlength=len(cell_labels))
+        if self.people is not None:
+            pcodes = self.people_codes
+            matched = pcodes >= 0
+            has_row = np.zeros(universe, dtype=bool)
+            has_row[pcodes[matched]] = True
+            in_sources = matched & seen_any[np.maximum(pcodes, 0)]
+            coverage.people = PeopleCoverage(
+                file=self.people.file, rows=self.people.rows, matched=int(in_sources.sum()),
+                not_matched=int((~in_sources).sum()), linked_without_row=int((keep & ~has_row).sum()),
+            )
+        rows = np.flatnonzero(keep)
+        per_person = options.per_person
+        return Linked(
+            names=names, fail=np.column_stack([c[rows] for c in fail_cols]),
+            present=np.column_stack([c[rows] for c in present_cols]), attributes=list(self.groups),
+            cell=cell_u[rows], cell_labels=cell_labels, ids=IdRows(coded, rows), coverage=coverage,
+            rule=resolved, warnings=warnings, input_counts=full,
+            decisions=np.column_stack([d[rows] for d in self.decisions]) if per_person else None,
+            labels=None if self.labels is None else self.labels[rows],
+            scores=(np.column_stack([np.full(len(rows), np.nan) if s is None else s[rows] for s in self.scores])
+                    if per_person and any(s is not None for s in self.scores) else None),
+            tokens=list(self.vocab.tokens),
+        )
 
 
 def _used(codes: np.ndarray) -> list[int]:
@@ -389,47 +558,48 @@ def _group_codes(arr: pa.ChunkedArray, vocab: dict[str, int]) -> np.ndarray:
     return mapping[indices]
 
 
-def _groups(
-    sources: list[Source], people: People | None, attributes: list[str], codes: list[np.ndarray],
-    keep: np.ndarray, seen: np.ndarray, universe: int, options: LinkOptions, coverage: Coverage,
+class _GroupValues:
+    """One group attribute's value per individual (-1: none yet), and who was given two values."""
+
+    def __init__(self, universe: int) -> None:
+        self.vocab: dict[str, int] = {}
+        # Narrow values keep the random reads and writes below in cache; widened if the values outgrow it.
+        self.value = np.full(universe, -1, dtype=np.int8)
+        self.differs = np.zeros(universe, dtype=bool)
+
+    def add(self, arr: pa.ChunkedArray, code: np.ndarray) -> None:
+        """Take one input's values of the attribute (`code`: each row's ID code, -1 where missing)."""
+        vals = _group_codes(arr, self.vocab)
+        if len(self.vocab) > np.iinfo(self.value.dtype).max:
+            self.value = self.value.astype(np.int32)
+        vals = vals.astype(self.value.dtype)
+        ok = (code >= 0) & (vals >= 0)
+        ids, vals = (code, vals) if ok.all() else (code[ok], vals[ok])
+        # One value given for an ID stands; any other value is a conflict.
+        current = self.value[ids]
+        new = current < 0
+        self.differs[ids[~new & (current != vals)]] = True
+        if not new.all():  # after the first input, usually few are new
+            ids, vals = ids[new], vals[new]
+        self.value[ids] = vals
+        # Rows of one file giving an ID two values: only one of them was written.
+        self.differs[ids[self.value[ids] != vals]] = True
+
+
+def _cells(
+    groups: dict[str, _GroupValues], keep: np.ndarray, seen: np.ndarray, options: LinkOptions,
+    coverage: Coverage,
 ) -> tuple[np.ndarray, list[tuple[str, ...]]]:
     """Each ID's cell (one value per attribute; -1 if no input saw the ID) and the sorted cell labels.
 
     Cells are formed over every individual some decision-maker saw, so a group with no linked member
     still shows (as an empty group). Conflicts and missing values are counted over the linked ones.
     """
-    if not attributes:
+    if not groups:
         return np.where(seen, 0, -1).astype(np.int64), [()]
-    providers: list[tuple[str, dict[str, pa.ChunkedArray], np.ndarray]] = [
-        (s.file, s.groups, codes[i]) for i, s in enumerate(sources)
-    ]
-    if people is not None:
-        providers.append((people.file, people.groups, codes[-1]))
     per_attr = []
-    for attr in attributes:
-        vocab: dict[str, int] = {}
-        # Narrow values keep the random reads and writes below in cache; widened if the values outgrow it.
-        value = np.full(universe, -1, dtype=np.int8)
-        differs = np.zeros(universe, dtype=bool)
-        for _file, groups, code in providers:
-            if attr not in groups:
-                continue
-            vals = _group_codes(groups[attr], vocab)
-            if len(vocab) > np.iinfo(value.dtype).max:
-                value = value.astype(np.int32)
-            vals = vals.astype(value.dtype)
-            ok = (code >= 0) & (vals >= 0)
-            ids, vals = code[ok], vals[ok]
-            # One value given for an ID stands; any other value is a conflict.
-            current = value[ids]
-            differs[ids[(current >= 0) & (current != vals)]] = True
-            new = current < 0
-            if not new.all():
-                ids, vals = ids[new], vals[new]
-            value[ids] = vals
-            # Rows of one file giving an ID two values: only one of them was written.
-            differs[ids[value[ids] != vals]] = True
-        conflict = differs & keep
+    for attr, g in groups.items():
+        conflict = g.differs & keep
         if conflict.any():
             if options.on_group_conflict == "error":
                 raise InputError(
@@ -437,15 +607,15 @@ def _groups(
                     "attribute in different files; fix the inputs or pass --group-conflicts missing",
                     column=attr,
                 )
-            value[differs] = -1
+            g.value[g.differs] = -1
         coverage.group_conflicts[attr] = int(conflict.sum())
         # Rank labels alphabetically so cell order never depends on row or file order.
-        labels = sorted(vocab)
-        rank = np.empty(len(vocab) + 1, dtype=np.int64)
+        labels = sorted(g.vocab)
+        rank = np.empty(len(g.vocab) + 1, dtype=np.int64)
         rank[-1] = -1
         for r, v in enumerate(labels):
-            rank[vocab[v]] = r
-        ranked = rank[value]
+            rank[g.vocab[v]] = r
+        ranked = rank[g.value]
         coverage.missing_group[attr] = int((ranked[keep] < 0).sum()) - int(conflict.sum())
         per_attr.append((ranked, labels))
     # One integer key per individual (mixed radix over the attributes' ranks, missing = 0): a 1-D sort,
@@ -454,7 +624,7 @@ def _groups(
     for ranked, labels in per_attr:
         key = key * (len(labels) + 1) + (ranked[seen] + 1)
     ukeys, inverse = np.unique(key, return_inverse=True)
-    cell_u = np.full(universe, -1, dtype=np.int64)
+    cell_u = np.full(len(seen), -1, dtype=np.int64)
     cell_u[seen] = inverse.reshape(-1)
     cell_labels = []
     for k in ukeys.tolist():

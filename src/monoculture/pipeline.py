@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from .errors import UsageError
 from .failures import FailureRule
-from .io import expand_paths
-from .link import Linked, LinkOptions, link
+from .io import STDIN, InputFile, expand_paths
+from .link import Linked, LinkOptions, link, link_streaming
 from .memory import check_memory
 from .result import InputResult
-from .sources import Columns, load_people, load_sources
+from .sources import Columns, file_loaders, load_people, load_sources
 
 
 def load_and_link(
@@ -21,7 +21,6 @@ def load_and_link(
     paths = expand_paths(list(inputs)) if layout == "files" else list(inputs)
     if not paths:
         raise UsageError("no input files given")
-    check_memory([*paths, *([people] if people else [])])
     on_stage("reading inputs")
     people_table = load_people(people, cols) if people else None
     people_has: set[str] = set()
@@ -29,15 +28,27 @@ def load_and_link(
         people_has = set(people_table.groups)
         if cols.label and people_table.label is not None:
             people_has.add(cols.label)
+    if layout == "files" and STDIN not in paths and not link_options.per_person:
+        names, loaders, files = file_loaders(paths, cols, people_has)
+        on_stage("reading and linking inputs one at a time")
+        streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options)
+        if streamed is not None:
+            return streamed, _input_results(files, _names_by_file(zip(names, [f.path for f in files], strict=True)))
+        on_stage("reading inputs again to link in memory (their IDs do not code densely)")
+    check_memory([*paths, *([people] if people else [])])
     sources, files = load_sources(paths, layout, cols, people_has)
     on_stage("linking by ID")
     linked = link(sources, people_table, rule, list(cols.groups), link_options)
-    names_by_file: dict[str, list[str]] = {}
-    for s in sources:
-        names_by_file.setdefault(s.file, []).append(s.name)
-    inputs_out = [
-        InputResult(path=f.path, format=f.format, sha256=f.sha256, rows=f.rows,
-                    decision_makers=names_by_file.get(f.path, []))
-        for f in files
-    ]
-    return linked, inputs_out
+    return linked, _input_results(files, _names_by_file((s.name, s.file) for s in sources))
+
+
+def _names_by_file(named: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, file in named:
+        out.setdefault(file, []).append(name)
+    return out
+
+
+def _input_results(files: list[InputFile], names_by_file: dict[str, list[str]]) -> list[InputResult]:
+    return [InputResult(path=f.path, format=f.format, sha256=f.sha256, rows=f.rows,
+                        decision_makers=names_by_file.get(f.path, [])) for f in files]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -153,15 +154,39 @@ def load_sources(
         _has_rows(info.rows, info.path)
         sources.extend(got)
         inputs.append(info)
+    _check_names([(s.name, s.file) for s in sources])
+    return sources, inputs
+
+
+def _check_names(named: list[tuple[str, str]]) -> None:
     seen: dict[str, str] = {}
-    for s in sources:
-        if s.name in seen:
+    for name, file in named:
+        if name in seen:
             raise UsageError(
-                f"decision-maker '{s.name}' is named twice (in {seen[s.name]} and {s.file}); "
+                f"decision-maker '{name}' is named twice (in {seen[name]} and {file}); "
                 "give each a distinct name with NAME=PATH"
             )
-        seen[s.name] = s.file
-    return sources, inputs
+        seen[name] = file
+
+
+def file_loaders(
+    args: list[str], cols: Columns, people_has: set[str]
+) -> tuple[list[str], list[Callable[[], Source]], list[InputFile]]:
+    """The files layout read one input at a time: the decision-makers' names now, and a loader per input
+    that reads it into its `Source` (appending its `InputFile` to the returned list)."""
+    named = [named_path(arg) for arg in args]
+    _check_names(named)
+    infos: list[InputFile] = []
+
+    def loader(arg: str) -> Callable[[], Source]:
+        def load() -> Source:
+            (source,), info = _files(arg, cols, people_has)
+            _has_rows(info.rows, info.path)
+            infos.append(info)
+            return source
+        return load
+
+    return [name for name, _ in named], [loader(arg) for arg in args], infos
 
 
 def _label_needed(cols: Columns, header_has_label: bool, file: str, people_has: set[str]) -> None:
