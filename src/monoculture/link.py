@@ -11,6 +11,7 @@ Nothing is imputed: a decision-maker that did not see a person never counts as f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -256,16 +257,18 @@ class Ecosystem:
     """What linking keeps per individual, filled one decision-maker at a time.
 
     Every array is indexed by ID code. Per decision-maker it keeps one small integer per individual: the
-    index of the (decision, label) pair of their valid row (-1: no valid row), because whether a pair is a
-    failure can be decided only once every input's values are known (the rule's defaults come from them).
+    *kind* of their valid row (-1: no valid row), an index into `kinds`, the distinct (decision, label,
+    group values...) combinations. Whether a kind is a failure can be decided only once every input's
+    values are known (the rule's defaults come from them); group values are compared across inputs then
+    too, by passes over these columns instead of a random read per row and input.
     """
 
     def __init__(self, k: int, rule: FailureRule, attributes: list[str], options: LinkOptions,
                  universe: int) -> None:
         self.k, self.rule, self.options, self.universe = k, rule, options, universe
         self.vocab = Vocabulary()
-        self.pairs: dict[tuple[int, int], int] = {}
-        self.pair_cols: list[np.ndarray] = []
+        self.kinds: dict[tuple[int, ...], int] = {}
+        self.kind_cols: list[np.ndarray] = []
         self.covs: list[SourceCoverage] = []
         self.unseen: list[np.ndarray] = []  # per source: IDs of rows with a label but no decision (parity)
         self.dec_tokens: set[str] = set()
@@ -286,7 +289,7 @@ class Ecosystem:
             out[shift:shift + len(a)] = a
             return out
 
-        self.pair_cols = [widen(c, -1) for c in self.pair_cols]
+        self.kind_cols = [widen(c, -1) for c in self.kind_cols]
         if self.people_label is not None:
             self.people_label = widen(self.people_label, -1)
         self.people_codes = self.people_codes + np.where(self.people_codes >= 0, shift, 0)
@@ -379,14 +382,21 @@ class Ecosystem:
             del seen
             dec = favourable_from_scores(rule, s.name, scores, sort_keys(), valid).astype(np.int16)
         labelled = lab is not None and rule.needs_label
-        rows, dec_v, lab_v = _rows(valid, code, dec, lab if labelled else None)
-        col = self._pair_column(rows, dec_v, lab_v)
+        values = {attr: _group_codes(s.groups[attr], g.vocab) for attr, g in self.groups.items() if attr in s.groups}
+        s.release("groups")
+        parts = [dec, *([lab] if labelled else []), *[values.get(attr) for attr in self.groups]]
+        col, rows = self._kind_column(code, valid, parts)
         if np.count_nonzero(col >= 0) != len(rows):  # some ID occurs twice
             valid = self._without_duplicates(s, code, valid, cov)
-            rows, dec_v, lab_v = _rows(valid, code, dec, lab if labelled else None)
-            col = self._pair_column(rows, dec_v, lab_v)
-        self.pair_cols.append(col)
+            col, rows = self._kind_column(code, valid, parts)
+        self.kind_cols.append(col)
         cov.valid_rows = len(rows)
+        dec_v = dec[valid]
+        # Rows that do not count (a missing decision, a repeated ID) may still give a group value.
+        left_out = ~valid & (code >= 0)
+        if left_out.any():
+            for attr, vals in values.items():
+                self.groups[attr].add_codes(code[left_out], vals[left_out])
         if options.per_person:
             decisions = np.full(self.universe, -1, dtype=np.int64)
             decisions[rows] = dec_v
@@ -398,9 +408,6 @@ class Ecosystem:
                 score_col = np.full(self.universe, np.nan)
                 score_col[rows] = as_numbers(s.score, s.file, "score")[valid]
             self.scores.append(score_col)
-        for attr, g in self.groups.items():
-            if attr in s.groups:
-                g.add(s.groups[attr], code)
         self.covs.append(cov)
         self.unseen.append(code[missing_cells & (code >= 0)])
 
@@ -418,54 +425,92 @@ class Ecosystem:
         cov.duplicate_ids, cov.duplicate_rows = n_ids, int(dup.sum())
         return valid & ~dup
 
-    def _pair_column(self, rows: np.ndarray, dec: np.ndarray, lab: np.ndarray | None) -> np.ndarray:
-        """Per individual, the index of their (decision, label) pair in `self.pairs` (-1: no valid row)."""
-        width = max(len(self.vocab.tokens), 2) + 1
-        key = dec.astype(np.int64) * width
-        if lab is not None:
-            key += lab + 1
-        space = width * width
+    def _kind_column(
+        self, code: np.ndarray, valid: np.ndarray, parts: list[np.ndarray | None]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per individual, the index in `kinds` of their valid row's values (-1: no valid row), and the valid
+        rows' ID codes. `parts`: decision codes, label codes (when the rule uses labels), then each group
+        attribute's value codes (None: not in this input); -1 = missing."""
+        everything = bool(valid.all())
+        rows = code if everything else code[valid]
+        radix = [max(len(self.vocab.tokens), 2)] * (len(parts) - len(self.groups))
+        radix += [len(g.vocab) for g in self.groups.values()]
+        space = math.prod(r + 1 for r in radix)
+        if space >= 1 << 62:
+            raise UsageError("too many distinct combinations of decision, label and group values to link; "
+                             "audit fewer group attributes at once")
+        key = np.zeros(len(rows), dtype=np.int64)
+        for part, base in zip(parts, radix, strict=True):
+            key *= base + 1
+            if part is not None:
+                key += (part if everything else part[valid]) + 1
         if space <= 1 << 22:
             used = np.flatnonzero(np.bincount(key, minlength=space))
             inverse = None
         else:
             used, inverse = np.unique(key, return_inverse=True)
-        index = np.array([self.pairs.setdefault(divmod(int(u), width), len(self.pairs)) for u in used.tolist()],
-                         dtype=np.int64)
-        dtype = np.int16 if len(self.pairs) < 1 << 15 else np.int32
+        index = []
+        for u in used.tolist():
+            digits = []
+            for base in reversed(radix):
+                u, d = divmod(u, base + 1)
+                digits.append(d - 1)
+            index.append(self.kinds.setdefault(tuple(reversed(digits)), len(self.kinds)))
+        dtype = np.int16 if len(self.kinds) < 1 << 15 else np.int32
         if dtype != np.int16:
-            self.pair_cols = [c.astype(dtype) for c in self.pair_cols]
+            self.kind_cols = [c.astype(dtype) for c in self.kind_cols]
         if inverse is None:
             lookup = np.full(space, -1, dtype=dtype)
             lookup[used] = index
-            values = lookup[key]
+            kind = lookup[key]
         else:
-            values = index[inverse.reshape(-1)].astype(dtype)
+            kind = np.asarray(index, dtype=dtype)[inverse.reshape(-1)]
         col = np.full(self.universe, -1, dtype=dtype)
-        col[rows] = values
-        return col
+        col[rows] = kind
+        return col, rows
 
-    def _failing_pairs(self, resolved: ResolvedRule) -> np.ndarray:
-        """Whether each (decision, label) pair is a failure, with False appended for index -1."""
-        if not self.pairs:
+    def _kind_table(self, position: int) -> np.ndarray:
+        """Part `position` of every kind (-1 appended, for the index -1 of no valid row)."""
+        if not self.kinds:
+            return np.full(1, -1, dtype=np.int64)
+        return np.append(np.array(list(self.kinds), dtype=np.int64).reshape(len(self.kinds), -1)[:, position], -1)
+
+    def _failing_kinds(self, resolved: ResolvedRule) -> np.ndarray:
+        """Whether each kind is a failure, with False appended for the index -1."""
+        if not self.kinds:
             return np.zeros(1, dtype=bool)
-        dec_lab = np.array(list(self.pairs), dtype=np.int64).reshape(-1, 2)
-        lab = dec_lab[:, 1] - 1 if self.rule.needs_label else None
-        pred = dec_lab[:, 0] == 1 if self.rule.uses_scores else None
-        f = failures(resolved, self.vocab, dec_lab[:, 0], lab, pred)
-        return np.append(np.asarray(f, dtype=bool), False)
+        dec = self._kind_table(0)[:-1]
+        lab = self._kind_table(1)[:-1] if self.rule.needs_label else None
+        pred = dec == 1 if self.rule.uses_scores else None
+        return np.append(np.asarray(failures(resolved, self.vocab, dec, lab, pred), dtype=bool), False)
+
+    def _merge_group_values(self) -> None:
+        """Fold each input's group values (held in its kind column) into the attributes' values."""
+        first = len(next(iter(self.kinds), ())) - len(self.groups)
+        for a, g in enumerate(self.groups.values()):
+            table = self._kind_table(first + a)
+            if len(g.vocab) > np.iinfo(g.value.dtype).max:
+                g.value = g.value.astype(np.int32)
+            table = table.astype(g.value.dtype)
+            for col in self.kind_cols:
+                v = table[col]
+                given = v >= 0
+                g.differs |= given & (g.value >= 0) & (g.value != v)
+                np.copyto(g.value, v, where=given & (g.value < 0))
 
     def finish(self, names: list[str], coded: IdCodes, warnings: list[str]) -> Linked:
         """Resolve the rule, form the failure matrix of the linked individuals, their cells and coverage."""
         options, k, universe = self.options, self.k, self.universe
         resolved = resolve(self.rule, self.dec_tokens, self.lab_tokens if self.rule.needs_label else set())
-        failing = self._failing_pairs(resolved)
+        failing = self._failing_kinds(resolved)
+        if self.groups and self.kinds:
+            self._merge_group_values()
         fail_cols, present_cols = [], []
-        for cov, col in zip(self.covs, self.pair_cols, strict=True):
+        for cov, col in zip(self.covs, self.kind_cols, strict=True):
             fail_cols.append(failing[col])
             present_cols.append(col >= 0)
             cov.failed_rows = int(np.count_nonzero(fail_cols[-1]))
-        self.pair_cols = []
+        self.kind_cols = []
 
         seen_by = np.zeros(universe, dtype=np.int8 if k < 127 else np.int32)
         for col in present_cols:
@@ -569,7 +614,10 @@ class _GroupValues:
 
     def add(self, arr: pa.ChunkedArray, code: np.ndarray) -> None:
         """Take one input's values of the attribute (`code`: each row's ID code, -1 where missing)."""
-        vals = _group_codes(arr, self.vocab)
+        self.add_codes(code, _group_codes(arr, self.vocab))
+
+    def add_codes(self, code: np.ndarray, vals: np.ndarray) -> None:
+        """Take values already coded in `vocab` (-1: missing) of the rows with ID codes `code`."""
         if len(self.vocab) > np.iinfo(self.value.dtype).max:
             self.value = self.value.astype(np.int32)
         vals = vals.astype(self.value.dtype)

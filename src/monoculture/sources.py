@@ -60,8 +60,11 @@ class Source:
     def release(self, *columns: str) -> None:
         """Drop the named arrays once they are coded (linking ten large inputs would hold them twice)."""
         for name in columns:
-            if getattr(self, name) is not None:
-                setattr(self, name, pa.chunked_array([], getattr(self, name).type))
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                setattr(self, name, {})
+            elif value is not None:
+                setattr(self, name, pa.chunked_array([], value.type))
 
 
 @dataclass
