@@ -18,6 +18,7 @@ import pytest
 import monoculture
 from monoculture.audit import count
 from monoculture.failures import FailureRule
+from monoculture.memory import estimate_bytes, estimate_streaming_bytes
 from monoculture.report.json import render_json
 from monoculture.shards import from_arrow, read_patterns, write_patterns
 from monoculture.sql import emit_sql
@@ -259,6 +260,14 @@ def test_auto_engine_chooses_by_size(monkeypatch):
     from monoculture import engines
 
     assert engines.choose("auto", LENDERS, available=2**40) == ("memory", None)
+    # Too large to read at once, small enough to stream one input at a time: memory, saying so.
+    whole, streaming = estimate_bytes(LENDERS), estimate_streaming_bytes(LENDERS)
+    assert streaming < whole
+    engine, why = engines.choose("auto", LENDERS, available=int((streaming + whole) / 2 / 0.9))
+    assert engine == "memory" and "streaming one input at a time" in why
+    # Other layouts are read whole.
+    assert engines.choose("auto", LENDERS, available=int((streaming + whole) / 2 / 0.9), layout="wide")[0] == (
+        "duckdb")
     engine, why = engines.choose("auto", LENDERS, available=1000)
     assert engine == "duckdb" and "spilling to disk" in why
     assert engines.choose("memory", LENDERS, available=1000) == ("memory", None)

@@ -89,7 +89,8 @@ def audit(
             raise UsageError("--emit-ids needs the input files: a pattern table holds no IDs")
         counted = read_patterns(list(patterns))
         linked_names = list(counted.table.names)
-    elif (chosen := choose(engine, inputs))[0] in ("duckdb", "spark"):
+    elif (chosen := choose(engine, inputs, layout=layout or ("wide" if decision_columns else "files")))[0] in (
+            "duckdb", "spark"):
         if emit_ids is not None:
             raise UsageError(f"--emit-ids needs --engine memory (the {chosen[0]} engine brings back counts only)")
         counted = _count_external(
@@ -109,6 +110,8 @@ def audit(
             on_group_conflict=on_group_conflict, round_column=round_column, on_stage=stage,
         )
         linked_names = linked.names
+        if chosen[1]:
+            counted.warnings.insert(0, chosen[1])
         if emit_ids is not None:
             write_systemic_ids(linked, emit_ids)
     component_map = load_components(components, linked_names) if components else None
@@ -129,9 +132,13 @@ def count(
 
     Takes the reading, linking, failure-rule and engine parameters of `audit`.
     """
-    chosen = choose(engine, inputs)
+    layout = kwargs.get("layout") or ("wide" if kwargs.get("decision_columns") else "files")
+    chosen = choose(engine, inputs, layout=layout)
     if chosen[0] == "memory":
-        return _count(inputs, **kwargs)[0]
+        counted = _count(inputs, **kwargs)[0]
+        if chosen[1]:
+            counted.warnings.insert(0, chosen[1])
+        return counted
     return _count_external(*chosen, inputs, memory_limit=memory_limit, spark_master=spark_master,
                            id_shards=id_shards, **kwargs)
 

@@ -23,8 +23,8 @@ import pyarrow as pa
 
 from .errors import UsageError
 from .failures import FailureRule
-from .io import delimiter, expand_paths, file_format, require_columns
-from .memory import available_bytes, estimate_bytes
+from .io import STDIN, delimiter, expand_paths, file_format, require_columns
+from .memory import available_bytes, estimate_bytes, estimate_streaming_bytes
 from .shards import Counted, from_arrow
 from .sources import named_path
 from .sql import emit_sql
@@ -32,23 +32,35 @@ from .sql import emit_sql
 ENGINES = ("auto", "memory", "duckdb", "spark")
 
 
-def choose(engine: str, inputs: Sequence[str], available: int | None = None) -> tuple[str, str | None]:
-    """The engine to use and, when chosen automatically for size, the sentence saying why."""
+def choose(
+    engine: str, inputs: Sequence[str], available: int | None = None, layout: str | None = None,
+) -> tuple[str, str | None]:
+    """The engine to use and, when chosen automatically for size, the sentence saying why.
+
+    The memory engine streams the files layout (one input at a time), so for it only the streaming
+    estimate has to fit; other layouts are read whole.
+    """
     if engine not in ENGINES:
         raise UsageError(f"--engine must be one of {', '.join(ENGINES)}; got '{engine}'")
     if engine != "auto":
         return engine, None
     available = available if available is not None else available_bytes()
-    need = estimate_bytes(expand_paths(list(inputs)))
-    if available is None or need <= 0.9 * available:
+    paths = expand_paths(list(inputs)) if layout in (None, "files") else list(inputs)
+    whole = estimate_bytes(paths)
+    if available is None or whole <= 0.9 * available:
         return "memory", None
+    streams = layout in (None, "files") and len(paths) >= 2 and STDIN not in paths
+    if streams and (need := estimate_streaming_bytes(paths)) <= 0.9 * available:
+        return "memory", (f"engine: memory, streaming one input at a time (about {need / 2**30:.1f} GiB; "
+                          f"reading every input at once would need {whole / 2**30:.1f} GiB, and "
+                          f"{available / 2**30:.1f} GiB is free)")
     if not _has_duckdb():
         raise UsageError(
-            f"the inputs need about {need / 2**30:.1f} GiB in memory but {available / 2**30:.1f} GiB is free; "
+            f"the inputs need about {whole / 2**30:.1f} GiB in memory but {available / 2**30:.1f} GiB is free; "
             "install the out-of-core engine (pip install 'monoculture[duckdb]') or audit shards separately "
             "(monoculture count per shard, then audit --patterns)")
     return "duckdb", (f"engine: duckdb, streaming and spilling to disk (the inputs need about "
-                      f"{need / 2**30:.1f} GiB in memory; {available / 2**30:.1f} GiB is free)")
+                      f"{whole / 2**30:.1f} GiB in memory; {available / 2**30:.1f} GiB is free)")
 
 
 def _has_duckdb() -> bool:
