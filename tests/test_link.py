@@ -237,3 +237,19 @@ def test_fixed_prefix_ids_take_the_dense_route_and_audit_identically(tmp_path):
         a, b = json.loads(render_json(dense)), json.loads(render_json(other))
         for key in ("overall", "groups", "pairs"):
             assert a.get(key) == b.get(key)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 18), st.integers(1, 40), st.sampled_from(["", "/", ":", "a", " ", "+"]), st.integers(0, 17))
+def test_decimal_parses_fixed_width_digits_like_int(width, rows, bad, where):
+    """The 8-at-a-time digit parse equals int() on every row, and refuses any row holding a non-digit."""
+    from monoculture.ids import _decimal
+
+    rng = np.random.default_rng(rows * 31 + width)
+    texts = ["".join(rng.choice(list("0123456789"), width)) for _ in range(rows)]
+    matrix = np.frombuffer("".join(texts).encode(), dtype=np.uint8).reshape(rows, width)
+    np.testing.assert_array_equal(_decimal(matrix), np.array([int(t) for t in texts], dtype=np.int64))
+    if bad:
+        broken = matrix.copy()
+        broken[rows // 2, where % width] = ord(bad)
+        assert _decimal(broken) is None
