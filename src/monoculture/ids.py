@@ -148,7 +148,7 @@ def _fixed_width_digits(arr: pa.ChunkedArray, prefix: bytes, width: int) -> tupl
                 block = data[off[:-1][here][:, None] + np.arange(size)]
             if prefix and not (block[:, : len(prefix)] == want).all():
                 return None
-            number = _decimal(block[:, len(prefix):])
+            number = _decimal(block, len(prefix))
             if number is None:
                 return None
             if len(number) == hi - lo:
@@ -165,17 +165,23 @@ _HIGH_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0)
 _SIX = np.uint64(0x0606060606060606)
 
 
-def _decimal(digits: np.ndarray) -> np.ndarray | None:
-    """The numbers written by the rows of a (rows × width) matrix of ASCII digits; None if any is not one.
+def _decimal(block: np.ndarray, start: int = 0) -> np.ndarray | None:
+    """The numbers written from column `start` on by the rows of a C-contiguous (rows × size) byte matrix
+    of ASCII digits; None if any byte there is not a digit.
 
-    Eight digits at a time as one little-endian 64-bit word: checked in three word operations, then
-    combined in three multiply-shift-mask steps (pairs, then fours, then eights) — the usual SWAR parse.
+    Eight digits at a time as one little-endian 64-bit word (read in place, unaligned, one per row):
+    checked in three word operations, then combined in three multiply-shift-mask steps (pairs, then fours,
+    then eights) — the usual SWAR parse.
     """
-    rows, width = digits.shape
+    block = np.ascontiguousarray(block)
+    rows, size = block.shape
+    width = size - start
     number = np.zeros(rows, dtype=np.int64)
+    if rows == 0:
+        return number
     whole = width - width % 8
     for j in range(0, whole, 8):
-        word = np.array(digits[:, j:j + 8], order="C").view("<u8").reshape(rows)  # always a copy
+        word = np.ndarray((rows,), dtype="<u8", buffer=block, offset=start + j, strides=(size,)).copy()
         # A byte is a digit when its high nibble is 3 and adding 6 leaves it there (0x30..0x39).
         if ((word & _HIGH_NIBBLES) != _ZEROS).any() or (((word + _SIX) & _HIGH_NIBBLES) != _ZEROS).any():
             return None
@@ -190,7 +196,7 @@ def _decimal(digits: np.ndarray) -> np.ndarray | None:
         number *= 10**8
         number += word.view(np.int64)
     if whole < width:
-        rest = digits[:, whole:] - np.uint8(ord("0"))  # a non-digit wraps above 9
+        rest = block[:, start + whole:] - np.uint8(ord("0"))  # a non-digit wraps above 9
         if (rest > 9).any():
             return None
         for j in range(width - whole):

@@ -90,8 +90,10 @@ class Linked:
     """The linked failure matrix with its masks and group cells: the input of `PatternTable.build`."""
 
     names: list[str]
-    fail: np.ndarray  # (N, k) bool
-    present: np.ndarray  # (N, k) bool
+    # Per linked individual: fail bits (bit i: decision-maker i failed them) and presence bits (bit k + i)
+    # when 2k bits fit in an int64; else the (N, k) fail and presence matrices. See `fail`, `present`.
+    bits: np.ndarray | None
+    matrices: tuple[np.ndarray, np.ndarray] | None
     attributes: list[str]
     cell: np.ndarray  # (N,) int: index into cell_labels
     cell_labels: list[tuple[str, ...]]
@@ -108,6 +110,23 @@ class Linked:
     labels: np.ndarray | None = None
     scores: np.ndarray | None = None
     tokens: list[str] = field(default_factory=list)
+
+    @property
+    def fail(self) -> np.ndarray:
+        """(N, k) bool: decision-maker i failed linked individual j."""
+        if self.matrices is not None:
+            return self.matrices[0]
+        assert self.bits is not None
+        return (self.bits[:, None] >> np.arange(len(self.names))) & 1 == 1
+
+    @property
+    def present(self) -> np.ndarray:
+        """(N, k) bool: decision-maker i saw linked individual j."""
+        if self.matrices is not None:
+            return self.matrices[1]
+        assert self.bits is not None
+        k = len(self.names)
+        return (self.bits[:, None] >> np.arange(k, 2 * k)) & 1 == 1
 
 
 @dataclass(frozen=True)
@@ -439,13 +458,17 @@ class Ecosystem:
         if space >= 1 << 62:
             raise UsageError("too many distinct combinations of decision, label and group values to link; "
                              "audit fewer group attributes at once")
-        key = np.zeros(len(rows), dtype=np.int64)
+        # Narrow keys halve the memory traffic of these passes (and mixed-width arithmetic is far slower).
+        key = np.zeros(len(rows), dtype=np.int32 if space < 1 << 31 else np.int64)
         for part, base in zip(parts, radix, strict=True):
             key *= base + 1
             if part is not None:
-                key += (part if everything else part[valid]) + 1
+                np.add(key, part if everything else part[valid], out=key, casting="unsafe")
+                key += 1
         if space <= 1 << 22:
-            used = np.flatnonzero(np.bincount(key, minlength=space))
+            occurs = np.zeros(space, dtype=bool)
+            occurs[key] = True
+            used = np.flatnonzero(occurs)
             inverse = None
         else:
             used, inverse = np.unique(key, return_inverse=True)
@@ -505,23 +528,24 @@ class Ecosystem:
         failing = self._failing_kinds(resolved)
         if self.groups and self.kinds:
             self._merge_group_values()
-        fail_cols, present_cols = [], []
-        for cov, col in zip(self.covs, self.kind_cols, strict=True):
-            fail_cols.append(failing[col])
-            present_cols.append(col >= 0)
-            cov.failed_rows = int(np.count_nonzero(fail_cols[-1]))
+        # Each individual's failures (bit i) and presence (bit k + i) in one integer, when 2k bits fit in one.
+        bits, fail_cols, present_cols = None, [], []
+        if 2 * k <= 62:
+            bits = np.zeros(universe, dtype=np.int32 if 2 * k <= 31 else np.int64)
+            for i, col in enumerate(self.kind_cols):
+                table = np.where(failing, 1 << i, 0) | (1 << (k + i))
+                table[-1] = 0  # the index -1: no valid row
+                bits |= table.astype(bits.dtype)[col]
+            seen_by = _popcount(bits >> k, k)
+        else:
+            for col in self.kind_cols:
+                fail_cols.append(failing[col])
+                present_cols.append(col >= 0)
+            seen_by = np.sum(present_cols, axis=0, dtype=np.int32)
         self.kind_cols = []
-
-        seen_by = np.zeros(universe, dtype=np.int8 if k < 127 else np.int32)
-        for col in present_cols:
-            seen_by += col
         keep = seen_by == k if options.join == "inner" else seen_by >= 2
         seen_any = seen_by > 0
         n_linked = int(keep.sum())
-        for col, cov in zip(present_cols, self.covs, strict=True):
-            cov.linked = int(np.count_nonzero(col & keep))
-            cov.not_linked = int(np.count_nonzero(col)) - cov.linked
-            cov.linked_individuals_unseen = n_linked - cov.linked
         coverage = Coverage(
             join=options.join, id_type=coded.id_type, sources=self.covs, individuals_seen=int(seen_any.sum()),
             linked=n_linked, excluded_by_join=int((seen_any & ~keep).sum()),
@@ -532,13 +556,42 @@ class Ecosystem:
             raise InputError(f"no individual is seen by {need}: nothing to audit{hint}. Check --id and the inputs")
 
         cell_u, cell_labels = _cells(self.groups, keep, seen_any, options, coverage)
-        full = np.zeros((k, len(cell_labels), 3), dtype=np.int64)
+        n_cells = len(cell_labels)
+        # Everyone some input saw, as distinct (failures, presence, cell) rows with their counts: the
+        # coverage and the whole-input counts are sums over these few rows.
+        if bits is not None:
+            if 2 * k + n_cells.bit_length() <= 62:
+                key = bits[seen_any].astype(np.int64) * n_cells + cell_u[seen_any]
+                if (1 << (2 * k)) * n_cells <= 1 << 22:
+                    counts = np.bincount(key, minlength=(1 << (2 * k)) * n_cells)
+                    key = np.flatnonzero(counts)
+                    counts = counts[key]
+                else:
+                    key, counts = np.unique(key, return_counts=True)
+                row_bits, row_cell = key // n_cells, key % n_cells
+            else:
+                pairs = np.column_stack([bits[seen_any].astype(np.int64), cell_u[seen_any]])
+                distinct, counts = np.unique(pairs, axis=0, return_counts=True)
+                row_bits, row_cell = distinct[:, 0], distinct[:, 1]
+            row_fail = (row_bits[:, None] >> np.arange(k)) & 1 == 1
+            row_present = (row_bits[:, None] >> np.arange(k, 2 * k)) & 1 == 1
+        else:
+            row_fail = np.column_stack([c[seen_any] for c in fail_cols])
+            row_present = np.column_stack([c[seen_any] for c in present_cols])
+            row_cell, counts = cell_u[seen_any], np.ones(int(seen_any.sum()), dtype=np.int64)
+        row_seen_by = row_present.sum(axis=1)
+        row_keep = row_seen_by == k if options.join == "inner" else row_seen_by >= 2
+        full = np.zeros((k, n_cells, 3), dtype=np.int64)
         # A decision-maker's valid rows are exactly the IDs it is present for (duplicates were removed).
-        for i, unseen in enumerate(self.unseen):
-            full[i, :, 0] = np.bincount(cell_u[present_cols[i]], minlength=len(cell_labels))
-            full[i, :, 1] = np.bincount(cell_u[fail_cols[i]], minlength=len(cell_labels))
+        for i, (cov, unseen) in enumerate(zip(self.covs, self.unseen, strict=True)):
+            full[i, :, 0] = np.bincount(row_cell, weights=counts * row_present[:, i], minlength=n_cells).round()
+            full[i, :, 1] = np.bincount(row_cell, weights=counts * row_fail[:, i], minlength=n_cells).round()
             unseen_cell = cell_u[unseen]
-            full[i, :, 2] = np.bincount(unseen_cell[unseen_cell >= 0], minlength=len(cell_labels))
+            full[i, :, 2] = np.bincount(unseen_cell[unseen_cell >= 0], minlength=n_cells)
+            cov.failed_rows = int(counts @ row_fail[:, i])
+            cov.linked = int(counts @ (row_present[:, i] & row_keep))
+            cov.not_linked = int(counts @ row_present[:, i]) - cov.linked
+            cov.linked_individuals_unseen = n_linked - cov.linked
         if self.people is not None:
             pcodes = self.people_codes
             matched = pcodes >= 0
@@ -552,8 +605,11 @@ class Ecosystem:
         rows = np.flatnonzero(keep)
         per_person = options.per_person
         return Linked(
-            names=names, fail=np.column_stack([c[rows] for c in fail_cols]),
-            present=np.column_stack([c[rows] for c in present_cols]), attributes=list(self.groups),
+            names=names,
+            bits=None if bits is None else bits[rows].astype(np.int64),
+            matrices=None if bits is not None else (np.column_stack([c[rows] for c in fail_cols]),
+                                                    np.column_stack([c[rows] for c in present_cols])),
+            attributes=list(self.groups),
             cell=cell_u[rows], cell_labels=cell_labels, ids=IdRows(coded, rows), coverage=coverage,
             rule=resolved, warnings=warnings, input_counts=full,
             decisions=np.column_stack([d[rows] for d in self.decisions]) if per_person else None,
@@ -567,6 +623,16 @@ class Ecosystem:
 def _used(codes: np.ndarray) -> list[int]:
     """The distinct non-negative codes present (codes are small: vocabulary indices)."""
     return np.flatnonzero(np.bincount(codes[codes >= 0])).tolist()
+
+
+def _popcount(words: np.ndarray, width: int) -> np.ndarray:
+    """Set bits per element (of the low `width` bits)."""
+    if hasattr(np, "bitwise_count"):  # NumPy >= 2.0
+        return np.bitwise_count(words)
+    count = np.zeros(len(words), dtype=np.uint8)
+    for j in range(width):
+        count += ((words >> j) & 1).astype(np.uint8)
+    return count
 
 
 def _first_repeat_row(code: np.ndarray, valid: np.ndarray) -> int:
@@ -671,7 +737,14 @@ def _cells(
     key = np.zeros(int(seen.sum()), dtype=np.int64)
     for ranked, labels in per_attr:
         key = key * (len(labels) + 1) + (ranked[seen] + 1)
-    ukeys, inverse = np.unique(key, return_inverse=True)
+    space = math.prod(len(labels) + 1 for _ranked, labels in per_attr)
+    if space <= 1 << 22:  # few possible cells: number the occurring ones by direct indexing, not a sort
+        ukeys = np.flatnonzero(np.bincount(key, minlength=space))
+        number = np.full(space, -1, dtype=np.int64)
+        number[ukeys] = np.arange(len(ukeys))
+        inverse = number[key]
+    else:
+        ukeys, inverse = np.unique(key, return_inverse=True)
     cell_u = np.full(len(seen), -1, dtype=np.int64)
     cell_u[seen] = inverse.reshape(-1)
     cell_labels = []

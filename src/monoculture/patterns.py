@@ -72,6 +72,9 @@ class PatternTable:
     @classmethod
     def build(cls, linked: Linked) -> PatternTable:
         """Reduce the linked failure matrix to pattern counts (one sort over N keys)."""
+        if linked.bits is not None:
+            return cls.from_bits(linked.names, linked.bits, linked.cell, linked.cell_labels, linked.attributes,
+                                 linked.input_counts)
         return cls.from_matrix(linked.names, linked.fail, linked.present, linked.cell, linked.cell_labels,
                                linked.attributes, linked.input_counts)
 
@@ -95,32 +98,65 @@ class PatternTable:
         n_cells = len(cell_labels)
         cell = np.asarray(cell, dtype=np.int64)
         if (2 * k + max(n_cells - 1, 1).bit_length()) <= 62:
-            # One integer per row: its fail and present bits, then its cell; counting those is the table.
-            key = np.zeros(len(cell), dtype=np.int64)
+            # One integer per row: its fail and present bits.
+            bits = np.zeros(len(cell), dtype=np.int64)
             for j, col in enumerate([*np.asarray(fail).T, *np.asarray(present).T]):
-                key |= col.astype(np.int64) << j
-            key = key * n_cells + cell
-            if (1 << (2 * k)) * n_cells <= _BINCOUNT_LIMIT:
-                counts = np.bincount(key, weights=weights, minlength=(1 << (2 * k)) * n_cells)
-                keys2 = np.flatnonzero(counts)
-                counts = counts[keys2]
-            else:
-                keys2, inverse = np.unique(key, return_inverse=True)
-                counts = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(keys2))
-            uniq, row_pattern = np.unique(keys2 // n_cells, return_inverse=True)
-            ubits = ((uniq[:, None] >> np.arange(2 * k)) & 1).astype(bool)
-            row_cell = keys2 % n_cells
+                bits |= col.astype(np.int64) << j
+            return cls.from_bits(names, bits, cell, cell_labels, attributes, input_counts, weights)
+        # Too many decision-makers for one integer: distinct patterns by their packed bytes.
+        both = np.concatenate([fail, present], axis=1)
+        packed = np.packbits(both, axis=1)
+        void = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+        _, first, pattern = np.unique(void, return_index=True, return_inverse=True)
+        ubits = both[first]
+        combined = pattern.reshape(-1).astype(np.int64) * n_cells + cell
+        keys2, inverse = np.unique(combined, return_inverse=True)
+        counts = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(keys2))
+        row_cell, row_pattern = keys2 % n_cells, keys2 // n_cells
+        return cls._assemble(names, attributes, cell_labels, ubits, row_cell, row_pattern, counts, input_counts,
+                             weights is not None)
+
+    @classmethod
+    def from_bits(
+        cls,
+        names: Sequence[str],
+        bits: np.ndarray,
+        cell: np.ndarray,
+        cell_labels: Sequence[tuple[str, ...]],
+        attributes: Sequence[str],
+        input_counts: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+    ) -> PatternTable:
+        """`from_matrix` for rows given as one integer each: fail bits (bit i) then presence bits (bit k + i).
+
+        Counting (bits, cell) keys is the table: by direct indexing when the key space is small, else a sort.
+        """
+        k, n_cells = len(names), len(cell_labels)
+        if 2 * k + max(n_cells - 1, 1).bit_length() > 62:
+            fail = (bits[:, None] >> np.arange(k)) & 1 == 1
+            present = (bits[:, None] >> np.arange(k, 2 * k)) & 1 == 1
+            return cls.from_matrix(names, fail, present, cell, cell_labels, attributes, input_counts, weights)
+        key = np.asarray(bits, dtype=np.int64) * n_cells + np.asarray(cell, dtype=np.int64)
+        if (1 << (2 * k)) * n_cells <= _BINCOUNT_LIMIT:
+            counts = np.bincount(key, weights=weights, minlength=(1 << (2 * k)) * n_cells)
+            keys2 = np.flatnonzero(counts)
+            counts = counts[keys2]
         else:
-            bits = np.concatenate([fail, present], axis=1)
-            packed = np.packbits(bits, axis=1)
-            void = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
-            _, first, pattern = np.unique(void, return_index=True, return_inverse=True)
-            ubits = bits[first]
-            combined = pattern.reshape(-1).astype(np.int64) * n_cells + cell
-            keys2, inverse = np.unique(combined, return_inverse=True)
+            keys2, inverse = np.unique(key, return_inverse=True)
             counts = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(keys2))
-            row_cell, row_pattern = keys2 % n_cells, keys2 // n_cells
-        if weights is not None:  # merged tables: zero-count rows leave, float sums become counts again
+        uniq, row_pattern = np.unique(keys2 // n_cells, return_inverse=True)
+        ubits = ((uniq[:, None] >> np.arange(2 * k)) & 1).astype(bool)
+        return cls._assemble(names, attributes, cell_labels, ubits, keys2 % n_cells, row_pattern, counts,
+                             input_counts, weights is not None)
+
+    @classmethod
+    def _assemble(
+        cls, names: Sequence[str], attributes: Sequence[str], cell_labels: Sequence[tuple[str, ...]],
+        ubits: np.ndarray, row_cell: np.ndarray, row_pattern: np.ndarray, counts: np.ndarray,
+        input_counts: np.ndarray | None, weighted: bool,
+    ) -> PatternTable:
+        k = len(names)
+        if weighted:  # merged tables: zero-count rows leave, float sums become counts again
             nonzero = counts > 0
             row_cell, row_pattern, counts = row_cell[nonzero], row_pattern[nonzero], counts[nonzero].round()
         return cls(
