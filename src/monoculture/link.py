@@ -361,7 +361,8 @@ class Ecosystem:
             lab = vocab.encode(s.label)
         s.release("label")
 
-        valid = code >= 0
+        has_id = code >= 0
+        valid = has_id.copy()
         if not valid.all() and options.on_missing == "error":
             raise InputError(
                 f"{int((~valid).sum())} rows have a missing or blank ID; fix them or pass --drop-missing",
@@ -410,15 +411,14 @@ class Ecosystem:
             col, rows = self._kind_column(code, valid, parts)
         self.kind_cols.append(col)
         cov.valid_rows = len(rows)
-        dec_v = dec[valid]
         # Rows that do not count (a missing decision, a repeated ID) may still give a group value.
-        left_out = ~valid & (code >= 0)
+        left_out = has_id & ~valid
         if left_out.any():
             for attr, vals in values.items():
                 self.groups[attr].add_codes(code[left_out], vals[left_out])
         if options.per_person:
             decisions = np.full(self.universe, -1, dtype=np.int64)
-            decisions[rows] = dec_v
+            decisions[rows] = dec[valid]
             self.decisions.append(decisions)
             if lab is not None and self.labels is not None:
                 self.labels[rows] = np.where(self.labels[rows] < 0, lab[valid], self.labels[rows])
@@ -428,7 +428,7 @@ class Ecosystem:
                 score_col[rows] = as_numbers(s.score, s.file, "score")[valid]
             self.scores.append(score_col)
         self.covs.append(cov)
-        self.unseen.append(code[missing_cells & (code >= 0)])
+        self.unseen.append(code[missing_cells] if missing_cells.any() else code[:0])
 
     def _without_duplicates(self, s: Source, code: np.ndarray, valid: np.ndarray, cov: SourceCoverage) -> np.ndarray:
         """`valid` without the rows of IDs that occur more than once (or the error saying so)."""
@@ -666,7 +666,7 @@ def _group_codes(arr: pa.ChunkedArray, vocab: dict[str, int]) -> np.ndarray:
         return [vocab.setdefault(w, len(vocab)) if w else -1 for w in pc.utf8_trim_whitespace(words).to_pylist()]
 
     mapping, indices = dictionary_codes(arr, code_words)
-    return mapping[indices]
+    return mapping.astype(np.int16 if len(vocab) < 1 << 15 else np.int32)[indices]
 
 
 class _GroupValues:

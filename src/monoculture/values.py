@@ -135,8 +135,11 @@ def dictionary_codes(
     encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
     words = encoded.dictionary
     mapping = np.array([*code_words(words), -1], dtype=np.int64)
-    indices = encoded.indices.fill_null(len(words)).to_numpy(zero_copy_only=False).astype(np.intp)
-    return mapping, indices
+    indices = encoded.indices
+    if indices.null_count:  # widened first: the null index len(words) may not fit Arrow's narrow index type
+        indices = pc.cast(indices, pa.int32()).fill_null(len(words))
+    # Arrow's own index width (often int32): narrower passes over the rows than intp.
+    return mapping, indices.to_numpy(zero_copy_only=False)
 
 
 def as_numbers(
