@@ -282,13 +282,55 @@ def _hashed(
                    prefix, width)
 
 
+@dataclass(frozen=True)
+class DenseIds:
+    """One input's IDs as int64 numbers (`mask`: rows holding an ID), their form, and their range."""
+
+    kind: str  # "int", or "str": `prefix` followed by `width` digits
+    prefix: bytes | None
+    width: int
+    value: np.ndarray
+    mask: np.ndarray
+    lo: int | None  # None when no row has an ID
+    hi: int | None
+
+
+def parse_dense(arr: pa.ChunkedArray) -> DenseIds | None:
+    """One input's IDs as numbers, in the form its own first ID shows; None if they are not all of it.
+
+    A pure function of the one input, so the streaming link runs it on the reading thread.
+    """
+    kind = _id_kind(arr)
+    prefix, width = None, 0
+    if kind == "int":
+        found = _integers([arr], [kind])
+        numbers = None if found is None else found[0][0]
+    else:
+        text = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+        if not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in text.chunks):
+            return None
+        shape = _shape(list(text.chunks))
+        if shape is None:
+            return None
+        prefix, width = shape
+        numbers = _fixed_width_digits(text, prefix, width)
+    if numbers is None:
+        return None
+    value, mask = numbers
+    lo = hi = None
+    if mask.any():
+        big = np.iinfo(np.int64)
+        lo, hi = int(value.min(where=mask, initial=big.max)), int(value.max(where=mask, initial=big.min))
+    return DenseIds(kind, prefix, width, value, mask, lo, hi)
+
+
 class DenseCoder:
     """Dense coding for inputs that arrive one at a time (the streaming link).
 
-    Each input's IDs become int64 numbers (`add`); the caller codes them as offsets from `lo`. The first
-    input fixes the form (integers, or one prefix and width); `add` returns None as soon as an input has
-    another form, or the range grows past what dense coding allows, and the caller then links in memory
-    with `code_ids` (hashing).
+    Each input's IDs, parsed by `parse_dense`, are accepted by `add`; the caller codes them as offsets from
+    `lo`. The first input fixes the form (integers, or one prefix and width); `add` returns None as soon as
+    an input has another form, or the range grows past what dense coding allows, and the caller then links
+    in memory with `code_ids` (hashing).
     """
 
     def __init__(self) -> None:
@@ -299,41 +341,21 @@ class DenseCoder:
         self.hi: int | None = None
         self._longest = 0
 
-    def add(self, arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
-        """The IDs of one input as int64 numbers with the mask of rows holding an ID, or None."""
-        kind = _id_kind(arr)
+    def add(self, ids: DenseIds | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The input's numbers and mask, or None when they cannot share the dense code space."""
+        if ids is None:
+            return None
         if self.kind is None:
-            self.kind = kind
-            if kind == "str":
-                text = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
-                if not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in text.chunks):
-                    return None
-                shape = _shape(list(text.chunks))
-                if shape is None:
-                    return None
-                self.prefix, self.width = shape
-        elif kind != self.kind:
+            self.kind, self.prefix, self.width = ids.kind, ids.prefix, ids.width
+        elif (ids.kind, ids.prefix, ids.width) != (self.kind, self.prefix, self.width):
             return None
-        if kind == "int":
-            found = _integers([arr], [kind])
-            numbers = None if found is None else found[0][0]
-        elif not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-            numbers = None
-        else:
-            assert self.prefix is not None
-            numbers = _fixed_width_digits(arr, self.prefix, self.width)
-        if numbers is None:
-            return None
-        value, mask = numbers
-        self._longest = max(self._longest, len(arr))
-        if mask.any():
-            big = np.iinfo(np.int64)
-            lo, hi = int(value.min(where=mask, initial=big.max)), int(value.max(where=mask, initial=big.min))
-            self.lo = lo if self.lo is None else min(self.lo, lo)
-            self.hi = hi if self.hi is None else max(self.hi, hi)
+        self._longest = max(self._longest, len(ids.value))
+        if ids.lo is not None and ids.hi is not None:
+            self.lo = ids.lo if self.lo is None else min(self.lo, ids.lo)
+            self.hi = ids.hi if self.hi is None else max(self.hi, ids.hi)
             if self.hi - self.lo + 1 > min(max(DENSE_SPAN * self._longest, _DENSE_FLOOR), 2**31 - 1):
                 return None
-        return value, mask
+        return ids.value, ids.mask
 
     def id_codes(self, universe: int, offset: int) -> IdCodes:
         """The `IdCodes` that decodes codes `offset` + code (for --emit-ids)."""

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from .errors import InputError, UsageError
 from .failures import FailureRule, ResolvedRule, failures, favourable_from_scores, resolve
-from .ids import DenseCoder, IdCodes, code_ids
+from .ids import DenseCoder, DenseIds, IdCodes, code_ids, parse_dense
 from .sources import People, Source
 from .values import Vocabulary, as_numbers, dictionary_codes
 
@@ -210,20 +210,27 @@ def link_streaming(
 
     people_numbers = None
     if people is not None:
-        people_numbers = coder.add(people.ids)
+        people_numbers = coder.add(parse_dense(people.ids))
         if people_numbers is None:
             return None
+
+    def read(i: int) -> tuple[Source, DenseIds | None]:
+        s = loaders[i]()
+        parsed = parse_dense(s.ids)
+        s.release("ids")
+        return s, parsed
+
     groups_seen: list[set[str]] = []
     with ThreadPoolExecutor(max_workers=1) as reader:
-        # The next input is read while this one is linked: reading waits on the disk and Arrow's threads.
-        pending = reader.submit(loaders[0]) if loaders else None
+        # The next input is read, and its IDs parsed, while this one is linked: two cores busy.
+        pending = reader.submit(read, 0) if loaders else None
         for i in range(len(loaders)):
             assert pending is not None
-            s = pending.result()
-            pending = reader.submit(loaders[i + 1]) if i + 1 < len(loaders) else None
+            s, parsed = pending.result()
+            pending = reader.submit(read, i + 1) if i + 1 < len(loaders) else None
             groups_seen.append(set(s.groups))
-            numbers = coder.add(s.ids)
-            s.release("ids")
+            numbers = coder.add(parsed)
+            del parsed
             if numbers is None or coder.lo is None:
                 if pending is not None:
                     pending.cancel()
