@@ -160,7 +160,9 @@ def _read_csv_bytes(data: bytes, path: str, columns: list[str] | None) -> pa.Tab
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    parse = pacsv.ParseOptions(delimiter=delimiter(path), newlines_in_values=True)
+    # A line break inside a value needs quotes; without any quote character the parser may split the
+    # file at every line break (in parallel, a third faster here).
+    parse = pacsv.ParseOptions(delimiter=delimiter(path), newlines_in_values=b'"' in data)
     read = pacsv.ReadOptions(use_threads=path != STDIN)
     try:
         return pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse, convert_options=opts)
