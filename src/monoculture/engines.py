@@ -1,6 +1,7 @@
-"""Where the heavy step (read → link → count) runs: in memory (Arrow/NumPy, the default), in DuckDB,
-which streams the inputs and spills to disk (inputs larger than memory complete with bounded memory), or
-on Spark (`--spark-master`, default local[*]), for inputs past one machine.
+"""Where the heavy step (read → link → count) runs: in memory (Arrow/NumPy, the default; one input at a
+time for the files layout, so its memory follows the number of individuals, not the size of the files), in
+DuckDB, which streams the inputs and spills to disk, or on Spark (`--spark-master`, default local[*]), for
+inputs past one machine.
 
 All run the same definitions: DuckDB and Spark execute the SQL of `--emit-sql` (`sql.py`), whose pattern
 table equals the in-memory one (tests/test_patterns_io.py). What they do not do is the row-level checking

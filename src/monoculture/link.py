@@ -568,7 +568,9 @@ class Ecosystem:
         # coverage and the whole-input counts are sums over these few rows.
         if bits is not None:
             if 2 * k + n_cells.bit_length() <= 62:
-                key = bits[seen_any].astype(np.int64) * n_cells + cell_u[seen_any]
+                key = bits[seen_any].astype(np.int64)
+                key *= n_cells
+                key += cell_u[seen_any]
                 if (1 << (2 * k)) * n_cells <= 1 << 22:
                     counts = np.bincount(key, minlength=(1 << (2 * k)) * n_cells)
                     key = np.flatnonzero(counts)
@@ -717,7 +719,7 @@ def _cells(
     still shows (as an empty group). Conflicts and missing values are counted over the linked ones.
     """
     if not groups:
-        return np.where(seen, 0, -1).astype(np.int64), [()]
+        return np.where(seen, 0, -1).astype(np.int32), [()]
     per_attr = []
     for attr, g in groups.items():
         conflict = g.differs & keep
@@ -752,7 +754,7 @@ def _cells(
         inverse = number[key]
     else:
         ukeys, inverse = np.unique(key, return_inverse=True)
-    cell_u = np.full(len(seen), -1, dtype=np.int64)
+    cell_u = np.full(len(seen), -1, dtype=np.int32)
     cell_u[seen] = inverse.reshape(-1)
     cell_labels = []
     for k in ukeys.tolist():
