@@ -177,14 +177,16 @@ def link_streaming(
     rule: FailureRule,
     attributes: list[str],
     options: LinkOptions = LinkOptions(),
+    headers: list[set[str]] | None = None,
 ) -> Linked | None:
     """`link`, reading one decision-maker's input at a time (`loaders[i]()` reads input i).
 
     Only the per-individual state stays in memory (about two bytes per individual and decision-maker), so
     inputs far larger than memory link in one pass. It needs IDs that code densely (`ids.DenseCoder`);
-    when an input's IDs do not, it returns None and the caller links in memory.
+    when an input's IDs do not, it returns None and the caller links in memory. `headers` (each input's
+    column names), when given, lets a group column that no input has stop the link before any is read.
     """
-    _check_link(names, rule, [], options, [], people)
+    _check_link(names, rule, attributes if headers is not None else [], options, headers or [], people)
     coder = DenseCoder()
     eco: Ecosystem | None = None
     base = 0

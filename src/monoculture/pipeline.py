@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable, Sequence
 
 from .errors import UsageError
 from .failures import FailureRule
-from .io import STDIN, InputFile, expand_paths
+from .io import STDIN, InputFile, expand_paths, read_header
 from .link import Linked, LinkOptions, link, link_streaming
 from .memory import check_memory
 from .result import InputResult
-from .sources import Columns, file_loaders, load_people, load_sources
+from .sources import Columns, file_loaders, load_people, load_sources, named_path
 
 
 def load_and_link(
@@ -28,10 +28,12 @@ def load_and_link(
         people_has = set(people_table.groups)
         if cols.label and people_table.label is not None:
             people_has.add(cols.label)
-    if layout == "files" and STDIN not in paths and not link_options.per_person:
+    files_read = [named_path(p)[1] for p in paths] if layout == "files" else []
+    if layout == "files" and STDIN not in files_read and not link_options.per_person:
         names, loaders, files = file_loaders(paths, cols, people_has)
         on_stage("reading and linking inputs one at a time")
-        streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options)
+        headers = [set(read_header(p)) for p in files_read]
+        streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options, headers)
         if streamed is not None:
             return streamed, _input_results(files, _names_by_file(zip(names, [f.path for f in files], strict=True)))
         on_stage("reading inputs again to link in memory (their IDs do not code densely)")
