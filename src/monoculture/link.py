@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .counting import count_by_key
 from .errors import InputError, UsageError
 from .failures import FailureRule, ResolvedRule, failures, favourable_from_scores, resolve
 from .ids import DenseCoder, DenseIds, IdCodes, code_ids, parse_dense
@@ -94,6 +95,8 @@ class Linked:
     # when 2k bits fit in an int64; else the (N, k) fail and presence matrices. See `fail`, `present`.
     bits: np.ndarray | None
     matrices: tuple[np.ndarray, np.ndarray] | None
+    # With `bits`: the linked individuals' distinct (bits, cell) pairs and how many share each.
+    pattern_rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None
     attributes: list[str]
     cell: np.ndarray  # (N,) int: index into cell_labels
     cell_labels: list[tuple[str, ...]]
@@ -200,9 +203,9 @@ def link_streaming(
         elif coder.lo < base or coder.hi >= base + eco.universe:
             # A little room on the side that grew, so inputs reaching slightly further do not copy again.
             room = (coder.hi - coder.lo + 1) // 16
-            lo = min(base, coder.lo - room) if coder.lo < base else base
-            hi = max(base + eco.universe - 1, coder.hi + room) if coder.hi >= base + eco.universe else (
-                base + eco.universe - 1)
+            top = base + eco.universe - 1
+            lo = coder.lo - room if coder.lo < base else base
+            hi = coder.hi + room if coder.hi > top else top
             eco.grow(base - lo, hi - lo + 1)
             base = lo
         value, mask = numbers
@@ -246,15 +249,6 @@ def link_streaming(
     _check_link(names, rule, attributes, options, groups_seen, people)
     assert eco is not None
     return eco.finish(names, coder.id_codes(eco.universe, base), [])
-
-
-def _rows(
-    valid: np.ndarray, code: np.ndarray, dec: np.ndarray, lab: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """The valid rows' ID codes, decisions and labels (no copies when every row is valid)."""
-    if valid.all():
-        return code, dec, lab
-    return code[valid], dec[valid], None if lab is None else lab[valid]
 
 
 def _dense_keys(code: np.ndarray) -> pa.Array:
@@ -569,21 +563,7 @@ class Ecosystem:
         # Everyone some input saw, as distinct (failures, presence, cell) rows with their counts: the
         # coverage and the whole-input counts are sums over these few rows.
         if bits is not None:
-            if 2 * k + n_cells.bit_length() <= 62:
-                key = bits[seen_any].astype(np.int64)
-                key *= n_cells
-                key += cell_u[seen_any]
-                if (1 << (2 * k)) * n_cells <= 1 << 22:
-                    counts = np.bincount(key, minlength=(1 << (2 * k)) * n_cells)
-                    key = np.flatnonzero(counts)
-                    counts = counts[key]
-                else:
-                    key, counts = np.unique(key, return_counts=True)
-                row_bits, row_cell = key // n_cells, key % n_cells
-            else:
-                pairs = np.column_stack([bits[seen_any].astype(np.int64), cell_u[seen_any]])
-                distinct, counts = np.unique(pairs, axis=0, return_counts=True)
-                row_bits, row_cell = distinct[:, 0], distinct[:, 1]
+            row_bits, row_cell, counts = count_by_key(bits[seen_any], cell_u[seen_any], k, n_cells)
             row_fail = (row_bits[:, None] >> np.arange(k)) & 1 == 1
             row_present = (row_bits[:, None] >> np.arange(k, 2 * k)) & 1 == 1
         else:
@@ -618,6 +598,8 @@ class Ecosystem:
         return Linked(
             names=names,
             bits=None if bits is None else bits[rows].astype(np.int64),
+            # The linked individuals' pattern counts come with the rows above: no second count over them.
+            pattern_rows=None if bits is None else (row_bits[row_keep], row_cell[row_keep], counts[row_keep]),
             matrices=None if bits is not None else (np.column_stack([c[rows] for c in fail_cols]),
                                                     np.column_stack([c[rows] for c in present_cols])),
             attributes=list(self.groups),

@@ -15,11 +15,8 @@ from functools import cached_property
 
 import numpy as np
 
+from .counting import count_by_key
 from .link import Linked
-
-# Count rows by direct indexing when the key space (patterns × cells) has at most this many slots (32 MB);
-# beyond it, sort.
-_BINCOUNT_LIMIT = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -72,9 +69,10 @@ class PatternTable:
     @classmethod
     def build(cls, linked: Linked) -> PatternTable:
         """Reduce the linked failure matrix to pattern counts (one sort over N keys)."""
-        if linked.bits is not None:
-            return cls.from_bits(linked.names, linked.bits, linked.cell, linked.cell_labels, linked.attributes,
-                                 linked.input_counts)
+        if linked.pattern_rows is not None:  # already counted while linking
+            bits, cell, counts = linked.pattern_rows
+            return cls.from_bits(linked.names, bits, cell, linked.cell_labels, linked.attributes,
+                                 linked.input_counts, weights=counts)
         return cls.from_matrix(linked.names, linked.fail, linked.present, linked.cell, linked.cell_labels,
                                linked.attributes, linked.input_counts)
 
@@ -127,26 +125,12 @@ class PatternTable:
         input_counts: np.ndarray | None = None,
         weights: np.ndarray | None = None,
     ) -> PatternTable:
-        """`from_matrix` for rows given as one integer each: fail bits (bit i) then presence bits (bit k + i).
-
-        Counting (bits, cell) keys is the table: by direct indexing when the key space is small, else a sort.
-        """
-        k, n_cells = len(names), len(cell_labels)
-        if 2 * k + max(n_cells - 1, 1).bit_length() > 62:
-            fail = (bits[:, None] >> np.arange(k)) & 1 == 1
-            present = (bits[:, None] >> np.arange(k, 2 * k)) & 1 == 1
-            return cls.from_matrix(names, fail, present, cell, cell_labels, attributes, input_counts, weights)
-        key = np.asarray(bits, dtype=np.int64) * n_cells + np.asarray(cell, dtype=np.int64)
-        if (1 << (2 * k)) * n_cells <= _BINCOUNT_LIMIT:
-            counts = np.bincount(key, weights=weights, minlength=(1 << (2 * k)) * n_cells)
-            keys2 = np.flatnonzero(counts)
-            counts = counts[keys2]
-        else:
-            keys2, inverse = np.unique(key, return_inverse=True)
-            counts = np.bincount(inverse.reshape(-1), weights=weights, minlength=len(keys2))
-        uniq, row_pattern = np.unique(keys2 // n_cells, return_inverse=True)
+        """`from_matrix` for rows given as one integer each: fail bits (bit i) then presence bits (bit k + i)."""
+        k = len(names)
+        row_bits, row_cell, counts = count_by_key(bits, cell, k, len(cell_labels), weights)
+        uniq, row_pattern = np.unique(row_bits, return_inverse=True)
         ubits = ((uniq[:, None] >> np.arange(2 * k)) & 1).astype(bool)
-        return cls._assemble(names, attributes, cell_labels, ubits, keys2 % n_cells, row_pattern, counts,
+        return cls._assemble(names, attributes, cell_labels, ubits, row_cell, row_pattern, counts,
                              input_counts, weights is not None)
 
     @classmethod
