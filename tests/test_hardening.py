@@ -259,3 +259,35 @@ def test_a_uri_without_the_spark_engine_is_a_one_line_error(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "s3a://bucket/a.parquet" in proc.stderr
     assert "--engine spark" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("name", ["a.csv", "a.csv.gz", "-"])
+def test_the_csv_parser_gets_only_arrow_owned_memory(tmp_path, monkeypatch, name):
+    """Arrow's threaded CSV reader may release its input on an Arrow thread after returning; a Python
+    object there (a BytesIO, bytes behind a py_buffer) needs the GIL and aborted the CLI at exit (134)
+    after an input error. Every CSV the tool parses must be an Arrow stream over Arrow-owned memory."""
+    import io as pyio
+    import sys
+
+    import pyarrow.csv as pacsv
+
+    from monoculture import io as mio
+
+    data = b"\xef\xbb\xbfid,decision,label,g\n1,1,1,x\n2,0,1,y\n"
+    if name == "-":
+        monkeypatch.setattr(sys, "stdin", pyio.TextIOWrapper(pyio.BytesIO(data)))
+        path = "-"
+    else:
+        path = w(tmp_path, name, gzip.compress(data) if name.endswith(".gz") else data)
+    real = pacsv.read_csv
+    seen: list[object] = []
+
+    def spy(source, **kwargs):
+        seen.append(source)
+        return real(source, **kwargs)
+
+    monkeypatch.setattr(mio.pacsv, "read_csv", spy)
+    table, _ = mio.read_table(path, None if path == "-" else ["id", "decision", "label", "g"])
+    assert table.column_names == ["id", "decision", "label", "g"]  # the BOM is gone from the header
+    assert table["g"].to_pylist() == ["x", "y"]
+    assert [type(s) for s in seen] == [pa.BufferReader]  # an Arrow stream, not a Python file object

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -123,25 +124,54 @@ def _first_ragged_row(data: bytes, delimiter: str) -> int | None:
     return None
 
 
-def _raw_bytes(path: str) -> bytes:
-    if path == STDIN:
-        return sys.stdin.buffer.read()
-    with open(path, "rb") as fh:
-        raw = fh.read()
+def _arrow_owned(data: bytes) -> pa.Buffer:
+    """A copy of `data` in Arrow's own memory (see `_csv_text` for why the CSV reader gets no Python object)."""
+    out = pa.BufferOutputStream()
+    out.write(data)
+    return out.getvalue()
+
+
+def _csv_text(path: str) -> tuple[pa.Buffer, str]:
+    """The CSV text of a file as an Arrow buffer (decompressed, without a UTF-8 BOM) and the file's sha256.
+
+    Never a Python object: Arrow's threaded CSV reader may release its input on one of Arrow's own
+    threads after `read_csv` returned, and releasing a Python object there takes the GIL — which aborts
+    the process (std::terminate, exit 134) when the interpreter is already exiting, as it is right after
+    an input error. A plain file is memory-mapped: it is read from disk once, for the hash and the parse.
+    """
     if path.lower().endswith(".gz"):
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        digest = hashlib.sha256(raw).hexdigest()
         try:
-            raw = gzip.decompress(raw)
+            text = _arrow_owned(gzip.decompress(raw))
         except (OSError, EOFError) as exc:
             raise InputError(f"not a valid gzip file ({exc})", file=path) from None
-    return raw
+    else:
+        try:
+            text = pa.memory_map(path).read_buffer()
+        except OSError as exc:
+            raise InputError(f"cannot read ({exc})", file=path) from None
+        digest = hashlib.sha256(memoryview(text)).hexdigest()
+    return _without_bom(text), digest
 
 
-def _csv_error(path: str, exc: Exception, data: bytes | None) -> InputError:
+def _without_bom(text: pa.Buffer) -> pa.Buffer:
+    return text.slice(3) if text.size >= 3 and text[:3].to_pybytes() == b"\xef\xbb\xbf" else text
+
+
+def _has_byte(text: pa.Buffer, byte: int) -> bool:
+    view = np.frombuffer(text, dtype=np.uint8)
+    step = 1 << 24  # bounded scratch memory; a quoted file usually answers in the first block
+    return any(bool((view[i:i + step] == byte).any()) for i in range(0, len(view), step))
+
+
+def _csv_error(path: str, exc: Exception, text: pa.Buffer) -> InputError:
     msg = str(exc)
     if "Expected" in msg and "columns" in msg:
         # pyarrow echoes the offending line, which may hold personal data: keep only the counts.
         counts = msg.split(":")[1].strip() if ":" in msg else msg
-        row = _first_ragged_row(data if data is not None else _raw_bytes(path), delimiter(path))
+        row = _first_ragged_row(text.to_pybytes(), delimiter(path))
         return InputError(
             f"ragged CSV: {counts.split(':')[0]} (check the delimiter and quoting)",
             file=path,
@@ -154,7 +184,7 @@ def _csv_error(path: str, exc: Exception, data: bytes | None) -> InputError:
     return InputError(f"cannot parse as CSV ({msg.splitlines()[0][:120]})", file=path)
 
 
-def _read_csv_bytes(data: bytes, path: str, columns: list[str] | None) -> pa.Table:
+def _read_csv_buffer(text: pa.Buffer, path: str, columns: list[str] | None) -> pa.Table:
     opts = pacsv.ConvertOptions(
         include_columns=columns,
         strings_can_be_null=True,
@@ -162,12 +192,12 @@ def _read_csv_bytes(data: bytes, path: str, columns: list[str] | None) -> pa.Tab
     )
     # A line break inside a value needs quotes; without any quote character the parser may split the
     # file at every line break (in parallel, a third faster here).
-    parse = pacsv.ParseOptions(delimiter=delimiter(path), newlines_in_values=b'"' in data)
+    parse = pacsv.ParseOptions(delimiter=delimiter(path), newlines_in_values=_has_byte(text, ord('"')))
     read = pacsv.ReadOptions(use_threads=path != STDIN)
     try:
-        return pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse, convert_options=opts)
+        return pacsv.read_csv(pa.BufferReader(text), read_options=read, parse_options=parse, convert_options=opts)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowKeyError) as exc:
-        raise _csv_error(path, exc, data) from None
+        raise _csv_error(path, exc, text) from None
 
 
 def read_header(path: str) -> list[str]:
@@ -221,11 +251,9 @@ def read_table(
             info = InputFile(path="<stdin>", format="parquet", sha256=hashlib.sha256(data).hexdigest(),
                              rows=table.num_rows)
             return table, info
-        if data.startswith(b"\xef\xbb\xbf"):
-            data = data[3:]
         if not data.strip():
             raise InputError("standard input is empty", file="<stdin>")
-        table = _strip_names(_read_csv_bytes(data, path, None))
+        table = _strip_names(_read_csv_buffer(_without_bom(_arrow_owned(data)), path, None))
         _check_utf8(table, "<stdin>")
         if columns is not None:
             require_columns("<stdin>", table.column_names, columns, roles or {})
@@ -244,14 +272,12 @@ def read_table(
         except (pa.ArrowInvalid, OSError) as exc:
             first = str(exc).splitlines()[0][:100]
             raise InputError(f"not a valid Parquet file ({first})", file=path) from None
+        digest = _sha256(path)
     else:
-        data = _raw_bytes(path)
-        if data.startswith(b"\xef\xbb\xbf"):
-            data = data[3:]
-        table = _read_csv_bytes(data, path, _header_names(path, columns))
-        table = _strip_names(table)
+        text, digest = _csv_text(path)
+        table = _strip_names(_read_csv_buffer(text, path, _header_names(path, columns)))
         _check_utf8(table, path)
-    return table, InputFile(path=path, format=fmt, sha256=_sha256(path), rows=table.num_rows)
+    return table, InputFile(path=path, format=fmt, sha256=digest, rows=table.num_rows)
 
 
 def _parquet_from_bytes(data: bytes, columns: list[str] | None, roles: dict[str, str] | None) -> pa.Table:
