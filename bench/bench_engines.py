@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -87,27 +88,37 @@ def machine() -> str:
             f"pyarrow {pyarrow.__version__}{duck}")
 
 
-def run(directory: Path, tasks: list[str]) -> None:
-    results = {}
-    for task in tasks:
-        proc = subprocess.run([sys.executable, __file__, "--child", task, str(directory)], capture_output=True,
-                              text=True)
-        if proc.returncode != 0:
-            print(f"{task}: failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}")
-            continue
-        results[task] = json.loads(proc.stdout.strip().splitlines()[-1])
+def run(directory: Path, tasks: list[str], repeat: int) -> None:
+    """Each task `repeat` times, round-robin (so the machine's drift hits every task alike); the medians."""
+    runs: dict[str, list[dict]] = {}
+    failed: set[str] = set()
+    for _ in range(repeat):
+        for task in tasks:
+            if task in failed:
+                continue
+            proc = subprocess.run([sys.executable, __file__, "--child", task, str(directory)], capture_output=True,
+                                  text=True)
+            if proc.returncode != 0:
+                print(f"{task}: failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}")
+                failed.add(task)
+                continue
+            runs.setdefault(task, []).append(json.loads(proc.stdout.strip().splitlines()[-1]))
     paths = files(directory)
     size = sum(Path(p).stat().st_size for p in paths) / 2**20
-    print(f"\n{directory}: {len(paths)} files, {size:,.0f} MB")
-    floor = results.get("read", {}).get("seconds")
-    print(f"| {'task':<20} | {'wall (s)':>9} | {'peak (MB)':>10} | {'× read':>7} |")
-    print(f"|{'-' * 22}|{'-' * 10}:|{'-' * 11}:|{'-' * 8}:|")
-    for task, r in results.items():
-        ratio = f"{r['seconds'] / floor:.2f}" if floor else "-"
-        print(f"| {task:<20} | {r['seconds']:>9.2f} | {r['peak_mb']:>10.0f} | {ratio:>7} |")
-    if "monoculture-memory" in results:
-        print(f"(wall excludes imports; importing monoculture took {results['monoculture-memory']['imports']:.2f} s "
-              "more, which every CLI run pays)")
+    print(f"\n{directory}: {len(paths)} files, {size:,.0f} MB; median of {repeat} runs (min–max)")
+    median = {task: statistics.median(r["seconds"] for r in rs) for task, rs in runs.items()}
+    floor = median.get("read")
+    print(f"| {'task':<20} | {'wall (s)':>9} | {'min–max (s)':>12} | {'peak (MB)':>10} | {'× read':>7} |")
+    print(f"|{'-' * 22}|{'-' * 10}:|{'-' * 13}:|{'-' * 11}:|{'-' * 8}:|")
+    for task, rs in runs.items():
+        seconds = [r["seconds"] for r in rs]
+        ratio = f"{median[task] / floor:.2f}" if floor else "-"
+        spread = f"{min(seconds):.2f}–{max(seconds):.2f}"
+        peak = max(r["peak_mb"] for r in rs)
+        print(f"| {task:<20} | {median[task]:>9.2f} | {spread:>12} | {peak:>10.0f} | {ratio:>7} |")
+    if "monoculture-memory" in runs:
+        imports = statistics.median(r["imports"] for r in runs["monoculture-memory"])
+        print(f"(wall excludes imports; importing monoculture took {imports:.2f} s more, which every CLI run pays)")
 
 
 def main() -> None:
@@ -117,10 +128,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directories", nargs="+", type=Path, help="ecosystems written by bench/generate.py")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=[*TASKS, *OPTIONAL])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each task, round-robin; medians reported")
     args = parser.parse_args()
     print(machine())
     for directory in args.directories:
-        run(directory, args.tasks)
+        run(directory, args.tasks, args.repeat)
 
 
 if __name__ == "__main__":
