@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -67,8 +68,57 @@ def expand_paths(args: list[str]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class _Piped:
+    text: bytes  # decompressed when the pipe carried gzip
+    sha256: str  # of the bytes as they arrived
+
+
+# Pipes being read, by (device, inode): a new pipe never meets an old one's bytes, even at a reused /dev/fd/N.
+_PIPES: dict[tuple[int, int], _Piped] = {}
+
+
+def _piped(path: str) -> _Piped | None:
+    """The whole content of a pipe (`<(zcat dump.csv.gz)`, a named FIFO), read at first use and kept
+    until `release_pipes`; None for a regular file. A pipe can be read only once, and an input's header
+    and rows are read apart. Gzip is recognised by its magic bytes, since a pipe has no file extension."""
+    if path == STDIN or "://" in path:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not (stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode)):
+        return None
+    key = (info.st_dev, info.st_ino)
+    if key not in _PIPES:
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except OSError as exc:
+            raise InputError(f"cannot read ({exc})", file=path) from None
+        text = raw
+        if raw[:2] == b"\x1f\x8b":
+            try:
+                text = gzip.decompress(raw)
+            except (OSError, EOFError) as exc:
+                raise InputError(f"not a valid gzip stream ({exc})", file=path) from None
+        if text.startswith(b"PAR1"):
+            raise InputError("Parquet cannot be read from a pipe: give the file's path (or send it on "
+                             "standard input as -)", file=path)
+        _PIPES[key] = _Piped(text, hashlib.sha256(raw).hexdigest())
+    return _PIPES[key]
+
+
+def release_pipes() -> None:
+    """Forget the content of the pipes read so far (the end of one audit's reading)."""
+    _PIPES.clear()
+
+
 def file_format(path: str) -> str:
     """'parquet' or 'csv', from the extension, else from the Parquet magic bytes."""
+    if _piped(path) is not None:
+        return "csv"
     low = path.lower()
     if low.endswith(PARQUET_SUFFIXES):
         return "parquet"
@@ -95,6 +145,10 @@ def _check_readable(path: str) -> None:
         raise InputError("a URI: this engine reads local files; read URIs with --engine spark", file=path)
     if not os.path.exists(path):
         raise InputError("file not found", file=path)
+    if (piped := _piped(path)) is not None:
+        if not piped.text:
+            raise InputError("file is empty (no header row)", file=path)
+        return
     if os.path.isdir(path):
         raise InputError("is a directory, expected a CSV or Parquet file", file=path)
     if not os.access(path, os.R_OK):
@@ -274,7 +328,8 @@ def read_table(
             raise InputError(f"not a valid Parquet file ({first})", file=path) from None
         digest = _sha256(path)
     else:
-        text, digest = _csv_text(path)
+        piped = _piped(path)
+        text, digest = (_without_bom(_arrow_owned(piped.text)), piped.sha256) if piped else _csv_text(path)
         table = _strip_names(_read_csv_buffer(text, path, _header_names(path, columns)))
         _check_utf8(table, path)
     return table, InputFile(path=path, format=fmt, sha256=digest, rows=table.num_rows)
@@ -324,12 +379,16 @@ def _header_names(path: str, columns: list[str] | None) -> list[str] | None:
 def _raw_header(path: str) -> list[str]:
     """The header row, parsed from the first line's bytes only (a bad byte further down is the
     row check's business, where it can be named with its row)."""
-    opener = gzip.open if path.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rb") as fh:  # type: ignore[operator]
-            first = fh.readline(1 << 20)
-    except (OSError, EOFError) as exc:
-        raise InputError(f"cannot read ({exc})", file=path) from None
+    piped = _piped(path)
+    if piped is not None:
+        first = io.BytesIO(piped.text).readline(1 << 20)
+    else:
+        opener = gzip.open if path.lower().endswith(".gz") else open
+        try:
+            with opener(path, "rb") as fh:  # type: ignore[operator]
+                first = fh.readline(1 << 20)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"cannot read ({exc})", file=path) from None
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError:

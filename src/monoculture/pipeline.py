@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from .errors import UsageError
 from .failures import FailureRule
-from .io import STDIN, InputFile, expand_paths, read_header
+from .io import STDIN, InputFile, expand_paths, read_header, release_pipes
 from .link import Linked, LinkOptions, link, link_streaming
 from .memory import check_memory
 from .result import InputResult
@@ -18,6 +18,17 @@ def load_and_link(
     link_options: LinkOptions, on_stage: Callable[[str], None] = lambda _name: None,
 ) -> tuple[Linked, list[InputResult]]:
     """Read every input (any layout) and the people file, link by ID and apply the failure rule."""
+    try:
+        return _load_and_link(inputs, cols, rule, layout=layout, people=people, link_options=link_options,
+                              on_stage=on_stage)
+    finally:
+        release_pipes()  # a pipe's bytes are kept only while its input is being read
+
+
+def _load_and_link(
+    inputs: Sequence[str], cols: Columns, rule: FailureRule, *, layout: str, people: str | None,
+    link_options: LinkOptions, on_stage: Callable[[str], None],
+) -> tuple[Linked, list[InputResult]]:
     paths = expand_paths(list(inputs)) if layout == "files" else list(inputs)
     if not paths:
         raise UsageError("no input files given")
