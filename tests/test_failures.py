@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import monoculture
 from monoculture.errors import InputError, UsageError
+from monoculture.values import Vocabulary, canonical
 
 
 def _write(d: Path, name: str, text: str) -> str:
@@ -94,3 +98,23 @@ def test_label_set_that_never_matches_decisions_is_an_error(tmp_path):
     b = _write(tmp_path, "b", "id,decision,label\n1,approved,1\n2,approved,0\n")
     with pytest.raises(InputError, match="no decision value ever equals a label value"):
         monoculture.audit([a, b], label="label")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.integers(-6, 6)), min_size=1, max_size=40),
+    wide=st.booleans(),
+    known=st.lists(st.sampled_from(["0", "1", "-2", "yes", "5"]), max_size=4),
+    width=st.sampled_from([pa.int8(), pa.int64()]),
+)
+def test_integer_columns_code_as_their_canonical_tokens(values, wide, known, width):
+    """The integer fast path of `Vocabulary.encode_tokens` (arithmetic for two values, a lookup table
+    for a narrow range) against coding each value's canonical token one by one."""
+    values = [v * 1000 if wide and v is not None else v for v in values]
+    vocab = Vocabulary()
+    for token in known:  # codes already handed out, in any order
+        vocab.code(token)
+    codes, tokens = vocab.encode_tokens(pa.array(values, type=pa.int64() if wide else width))
+    want = [-1 if v is None else vocab.tokens.index(canonical(v)) for v in values]
+    assert codes.tolist() == want
+    assert tokens == {canonical(v) for v in values if v is not None}
