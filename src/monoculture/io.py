@@ -191,7 +191,7 @@ def _csv_text(path: str) -> tuple[pa.Buffer, str]:
     Never a Python object: Arrow's threaded CSV reader may release its input on one of Arrow's own
     threads after `read_csv` returned, and releasing a Python object there takes the GIL — which aborts
     the process (std::terminate, exit 134) when the interpreter is already exiting, as it is right after
-    an input error. A plain file is memory-mapped: it is read from disk once, for the hash and the parse.
+    an input error. The file is read once, for the hash and the parse.
     """
     if path.lower().endswith(".gz"):
         with open(path, "rb") as fh:
@@ -203,7 +203,9 @@ def _csv_text(path: str) -> tuple[pa.Buffer, str]:
             raise InputError(f"not a valid gzip file ({exc})", file=path) from None
     else:
         try:
-            text = pa.memory_map(path).read_buffer()
+            # Read, not memory-mapped: a mapped file cut short while it is read kills the process (SIGBUS).
+            with pa.OSFile(path) as fh:
+                text = fh.read_buffer()
         except OSError as exc:
             raise InputError(f"cannot read ({exc})", file=path) from None
         digest = hashlib.sha256(memoryview(text)).hexdigest()
