@@ -144,6 +144,7 @@ def test_real_data_runs():
 # --- ID coding: the dense route (integers, fixed prefix + digits) links exactly like hashing text ---
 
 import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -260,3 +261,53 @@ def test_decimal_parses_fixed_width_digits_like_int(width, rows, bad, where):
         broken = matrix.copy()
         broken[rows // 2, where % width] = ord(bad)
         assert _decimal(broken) is None
+
+
+_TOKEN = st.text(alphabet="0123456789abcdef", min_size=6, max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(inputs=st.lists(st.lists(st.one_of(st.none(), _TOKEN), max_size=30), min_size=1, max_size=4),
+       large=st.booleans())
+def test_fingerprint_codes_equal_the_text_dictionary(inputs, large):
+    """Fixed-width text IDs coded through fingerprints get exactly the codes one Arrow dictionary
+    encoding of every input's text gives (both number IDs in order of first occurrence)."""
+    from monoculture.fingerprints import fingerprint_codes
+
+    kind = pa.large_string() if large else pa.string()
+    texts = [pa.array(ids, kind) for ids in inputs]
+    got = fingerprint_codes(texts)
+    assert got is not None
+    encoded = pc.dictionary_encode(pa.concat_arrays([t.cast(pa.large_string()) for t in texts]))
+    want = np.where(encoded.indices.is_null().to_numpy(zero_copy_only=False), -1,
+                    encoded.indices.to_numpy(zero_copy_only=False))
+    assert np.concatenate(got.codes).tolist() == want.tolist()
+    assert got.distinct.to_pylist() == encoded.dictionary.to_pylist()
+
+
+def test_fingerprints_that_collide_fall_back_to_the_text(monkeypatch, tmp_path):
+    from monoculture import fingerprints
+
+    texts = [pa.array(["aaaa", "bbbb", None]), pa.array(["bbbb", "cccc"])]
+    assert fingerprints.fingerprint_codes(texts) is not None
+    monkeypatch.setattr(fingerprints, "_fingerprint", lambda words: np.zeros(len(words), np.uint64))
+    assert fingerprints.fingerprint_codes(texts) is None  # every ID shares one fingerprint: caught
+    assert fingerprints.fingerprint_codes([pa.array(["aaaa", "aaa"])]) is None  # two widths
+    (tmp_path / "a.csv").write_text("id,decision,label\naaaa,1,1\nbbbb,0,1\ncccc,1,0\n")
+    (tmp_path / "b.csv").write_text("id,decision,label\nbbbb,1,1\ncccc,0,0\ndddd,1,1\n")
+    result = monoculture.audit([str(tmp_path / "a.csv"), str(tmp_path / "b.csv")], label="label")
+    assert result.overall.n == 2  # linked by the text hash, correctly
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(
+    ["a", " b", "c ", "", "  ", "\u00a0x", "y\u3000", "é", "\tz\n", "p01", "ab cd", "\x1f", "x\u00a0y"])),
+    max_size=12))
+def test_ids_take_their_canonical_text_form(values):
+    """Trimmed (Unicode white space too), blank = missing — with the copy skipped when nothing changes."""
+    from monoculture.ids import _as_text
+
+    half = len(values) // 2
+    got = _as_text(pa.chunked_array([pa.array(values[:half], pa.string()), pa.array(values[half:], pa.string())]),
+                   "str").to_pylist()
+    assert got == [None if v is None or not v.strip() else v.strip() for v in values]

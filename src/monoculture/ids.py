@@ -8,7 +8,9 @@ Coding is where a large audit spends its time, so it takes the cheapest exact ro
 - **dense**: integer IDs — or text IDs that all share one prefix followed by a fixed number of ASCII
   digits, like ``p000123456`` — become integers, and when those span a range not much wider than the
   number of rows, an ID's code is its offset in the range (no hashing at all);
-- **hashed**: any other IDs go through one Arrow dictionary encoding of every input's IDs together.
+- **hashed**: other text IDs of one fixed width (pseudonymised tokens, UUIDs) are coded through 64-bit
+  fingerprints, checked byte for byte (`fingerprints`); any other IDs go through one Arrow dictionary
+  encoding of every input's IDs together.
 
 Both give the same links: two IDs get the same code exactly when their canonical forms are equal (a fixed
 prefix and width make the text → integer map one-to-one). Codes may leave gaps (offsets no input uses);
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from .fingerprints import fingerprint_codes, present_ids
 
 # A dense range may be at most this many times the longest input, or _DENSE_FLOOR codes for small inputs
 # (and never above 2^31): beyond it the per-code arrays would cost more than hashing saves.
@@ -81,22 +85,23 @@ def _as_text(a: pa.ChunkedArray, kind: str) -> pa.Array:
         a = pc.cast(pc.cast(a, pa.int64()), pa.string())
     elif not pa.types.is_string(a.type) and not pa.types.is_large_string(a.type):
         a = pc.cast(a, pa.string())
-    a = pc.utf8_trim_whitespace(a.combine_chunks())
-    # A blank ID is a missing ID.
-    return pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a).cast(pa.large_string())
+    a = a.combine_chunks()
+    if _may_need_trimming(a):
+        a = pc.utf8_trim_whitespace(a)
+    if np.count_nonzero(present_ids(a)[2]) != len(a) - a.null_count:  # a blank ID is a missing ID
+        a = pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a)
+    return a
 
 
-def _present_ids(a: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Offsets, lengths and the mask of rows holding a non-empty ID, from the Arrow buffers."""
-    n = len(a)
-    off_type = np.int64 if pa.types.is_large_string(a.type) else np.int32
-    offsets = np.frombuffer(a.buffers()[1], dtype=off_type, count=n + 1,
-                            offset=a.offset * np.dtype(off_type).itemsize)
-    lengths = np.diff(offsets)
-    present = lengths > 0
-    if a.null_count:
-        present &= a.is_valid().to_numpy(zero_copy_only=False)
-    return offsets, lengths, present
+def _may_need_trimming(a: pa.Array) -> bool:
+    """Whether some ID starts or ends with white space (or a non-ASCII byte, which may begin or end a
+    Unicode space): only then is trimming more than a copy of every ID (costly on large inputs)."""
+    offsets, _lengths, present = present_ids(a)
+    if not present.any():
+        return False
+    data = np.frombuffer(a.buffers()[2], dtype=np.uint8)
+    ends = np.concatenate([data[offsets[:-1][present]], data[offsets[1:][present] - 1]])
+    return bool(((ends <= 0x20) | (ends >= 0x7F)).any())
 
 
 def _shape(arrays: list[pa.Array]) -> tuple[bytes, int] | None:
@@ -104,7 +109,7 @@ def _shape(arrays: list[pa.Array]) -> tuple[bytes, int] | None:
     for a in arrays:
         if len(a) == 0 or a.null_count == len(a):
             continue
-        offsets, _lengths, present = _present_ids(a)
+        offsets, _lengths, present = present_ids(a)
         if present.any():
             at = int(np.argmax(present))
             first = bytes(np.frombuffer(a.buffers()[2], dtype=np.uint8)[int(offsets[at]):int(offsets[at + 1])])
@@ -134,7 +139,7 @@ def _fixed_width_digits(arr: pa.ChunkedArray, prefix: bytes, width: int) -> tupl
         if m == 0 or a.null_count == m:
             start += m
             continue
-        offsets, lengths, present = _present_ids(a)
+        offsets, lengths, present = present_ids(a)
         if not (lengths[present] == size).all():
             return None
         data = np.frombuffer(a.buffers()[2], dtype=np.uint8)
@@ -265,7 +270,11 @@ def code_ids(arrays: list[pa.ChunkedArray], files: list[str]) -> IdCodes:
             f"IDs are integers in {', '.join(ints)} but text in {', '.join(texts)}: all are compared as "
             "trimmed text, so '007' and '7' do not match"
         )
-    return _hashed([_as_text(a, k) for a, k in zip(arrays, kinds, strict=True)], lengths, "string", warnings)
+    texts = [_as_text(a, k) for a, k in zip(arrays, kinds, strict=True)]
+    printed = fingerprint_codes(texts)
+    if printed is not None:
+        return IdCodes(printed.codes, texts, len(printed.distinct), "string", "hashed", warnings, printed.distinct)
+    return _hashed(texts, lengths, "string", warnings)
 
 
 def _hashed(
@@ -273,7 +282,9 @@ def _hashed(
     prefix: str | None = None, width: int = 0,
 ) -> IdCodes:
     """One hash pass over every input's IDs: codes per input (-1 for missing) and the distinct IDs."""
-    encoded = pc.dictionary_encode(pa.concat_arrays(values))
+    # Large offsets: the inputs' text together may pass the 2 GiB that 32-bit offsets reach.
+    wide = [v.cast(pa.large_string()) if pa.types.is_string(v.type) else v for v in values]
+    encoded = pc.dictionary_encode(pa.concat_arrays(wide))
     idx = encoded.indices.to_numpy(zero_copy_only=False)
     nulls = encoded.indices.is_null().to_numpy(zero_copy_only=False)
     codes = np.where(nulls, -1, idx).astype(np.int64)
