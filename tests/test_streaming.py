@@ -149,3 +149,41 @@ def test_ids_of_another_form_fall_back_to_the_in_memory_link(tmp_path: Path):
     assert any("again" in s for s in stages)
     assert result.coverage.linked == 2  # p001 and p003; "p02" is not "p002"
     assert result.coverage.sources[1].not_linked == 1
+
+
+def test_streaming_is_tried_only_when_the_first_ids_code_densely(tmp_path):
+    """A few rows of the first input decide whether to stream, so IDs that cannot (pseudonymised tokens)
+    are read once, not read by the stream, given up on and read again."""
+    import gzip
+    import os
+    import threading
+
+    import pyarrow.parquet as pq
+
+    from monoculture.io import head_column
+    from monoculture.pipeline import _ids_may_code_densely
+
+    dense = "id,decision\n" + "".join(f"p{i:06d},{i % 2}\n" for i in range(3000))
+    tokens = "id,decision\n" + "".join(f"{i:064x},{i % 2}\n".replace("0", "f", 3) for i in range(3000))
+    (tmp_path / "d.csv").write_text(dense)
+    (tmp_path / "t.csv.gz").write_bytes(gzip.compress(tokens.encode()))
+    pq.write_table(pa.table({"id": [f"{i:064x}" for i in range(3000)], "decision": [1] * 3000}),
+                   tmp_path / "t.parquet")
+    assert len(head_column(str(tmp_path / "d.csv"), "id")) == 1024
+    assert head_column(str(tmp_path / "d.csv"), "missing") is None
+    assert _ids_may_code_densely(str(tmp_path / "d.csv"), "id")
+    assert not _ids_may_code_densely(str(tmp_path / "t.csv.gz"), "id")
+    assert not _ids_may_code_densely(str(tmp_path / "t.parquet"), "id")
+    assert _ids_may_code_densely(str(tmp_path / "missing.csv"), "id")  # the full read reports it
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text(tokens), daemon=True)
+    writer.start()
+    assert not _ids_may_code_densely(str(fifo), "id")
+    writer.join(timeout=10)
+    stages: list[str] = []
+    (tmp_path / "t2.csv").write_text(tokens)
+    monoculture.audit([str(tmp_path / "t.csv.gz"), str(tmp_path / "t2.csv")], failure="outcome",
+                      unfavorable="0", on_stage=stages.append)
+    assert not any("one at a time" in s or "again" in s for s in stages)
+    assert any("every input at once" in s for s in stages)

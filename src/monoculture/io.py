@@ -72,6 +72,7 @@ def expand_paths(args: list[str]) -> list[str]:
 class _Piped:
     text: bytes  # decompressed when the pipe carried gzip
     sha256: str  # of the bytes as they arrived
+    error: str | None = None  # what is wrong with them, said at every use (the bytes cannot be read again)
 
 
 # Pipes being read, by (device, inode): a new pipe never meets an old one's bytes, even at a reused /dev/fd/N.
@@ -92,22 +93,30 @@ def _piped(path: str) -> _Piped | None:
         return None
     key = (info.st_dev, info.st_ino)
     if key not in _PIPES:
+        _PIPES[key] = _read_pipe(path)
+    piped = _PIPES[key]
+    if piped.error is not None:
+        raise InputError(piped.error, file=path)
+    return piped
+
+
+def _read_pipe(path: str) -> _Piped:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        return _Piped(b"", "", f"cannot read ({exc})")
+    digest = hashlib.sha256(raw).hexdigest()
+    text = raw
+    if raw[:2] == b"\x1f\x8b":
         try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-        except OSError as exc:
-            raise InputError(f"cannot read ({exc})", file=path) from None
-        text = raw
-        if raw[:2] == b"\x1f\x8b":
-            try:
-                text = gzip.decompress(raw)
-            except (OSError, EOFError) as exc:
-                raise InputError(f"not a valid gzip stream ({exc})", file=path) from None
-        if text.startswith(b"PAR1"):
-            raise InputError("Parquet cannot be read from a pipe: give the file's path (or send it on "
-                             "standard input as -)", file=path)
-        _PIPES[key] = _Piped(text, hashlib.sha256(raw).hexdigest())
-    return _PIPES[key]
+            text = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            return _Piped(b"", digest, f"not a valid gzip stream ({exc})")
+    if text.startswith(b"PAR1"):
+        return _Piped(b"", digest, "Parquet cannot be read from a pipe: give the file's path (or send it on "
+                                   "standard input as -)")
+    return _Piped(text, digest)
 
 
 def release_pipes() -> None:
@@ -335,6 +344,26 @@ def read_table(
         table = _strip_names(_read_csv_buffer(text, path, _header_names(path, columns)))
         _check_utf8(table, path)
     return table, InputFile(path=path, format=fmt, sha256=digest, rows=table.num_rows)
+
+
+def head_column(path: str, column: str, rows: int = 1024) -> pa.ChunkedArray | None:
+    """The first `rows` values of one column, without reading the whole file; None when they cannot be had
+    cheaply (a missing column, an unreadable file: the full read will say what is wrong)."""
+    try:
+        if file_format(path) == "parquet":
+            batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows, columns=[column]), None)
+        else:
+            piped = _piped(path)
+            source = pa.BufferReader(_arrow_owned(piped.text[:1 << 20])) if piped else path  # gzip: by suffix
+            reader = pacsv.open_csv(
+                source, read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter(path)),
+                convert_options=pacsv.ConvertOptions(include_columns=_header_names(path, [column]),
+                                                     strings_can_be_null=True, quoted_strings_can_be_null=True))
+            batch = reader.read_next_batch()
+    except (pa.ArrowInvalid, pa.ArrowKeyError, OSError, StopIteration, InputError):
+        return None
+    return None if batch is None else pa.chunked_array([batch.column(0)]).slice(0, rows)
 
 
 def _parquet_from_bytes(data: bytes, columns: list[str] | None, roles: dict[str, str] | None) -> pa.Table:

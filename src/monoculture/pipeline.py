@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 from .errors import UsageError
 from .failures import FailureRule
-from .io import STDIN, InputFile, expand_paths, read_header, release_pipes
+from .ids import parse_dense
+from .io import STDIN, InputFile, expand_paths, head_column, read_header, release_pipes
 from .link import Linked, LinkOptions, link, link_streaming
 from .memory import check_memory
 from .result import InputResult
@@ -40,7 +41,11 @@ def _load_and_link(
         if cols.label and people_table.label is not None:
             people_has.add(cols.label)
     files_read = [named_path(p)[1] for p in paths] if layout == "files" else []
-    if layout == "files" and STDIN not in files_read and not link_options.per_person:
+    streamable = layout == "files" and STDIN not in files_read and not link_options.per_person
+    if streamable and not _ids_may_code_densely(files_read[0], cols.id):
+        streamable = False
+        on_stage("reading every input at once (the first input's IDs do not code densely)")
+    if streamable:
         names, loaders, files = file_loaders(paths, cols, people_has)
         on_stage("reading and linking inputs one at a time")
         headers = [set(read_header(p)) for p in files_read]
@@ -53,6 +58,13 @@ def _load_and_link(
     on_stage("linking by ID")
     linked = link(sources, people_table, rule, list(cols.groups), link_options)
     return linked, _input_results(files, _names_by_file((s.name, s.file) for s in sources))
+
+
+def _ids_may_code_densely(path: str, column: str) -> bool:
+    """Whether the streaming link is worth trying: the first input's first IDs code densely (it needs every
+    input's IDs to, and gives up otherwise — after reading a whole input that is then read again)."""
+    head = head_column(path, column)
+    return head is None or parse_dense(head) is not None
 
 
 def _names_by_file(named: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
