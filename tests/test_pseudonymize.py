@@ -72,6 +72,18 @@ def test_pseudonymised_files_link_like_the_raw_ones_and_tokens_are_stable(tmp_pa
     cli("pseudonymize", str(SAMPLE / "lender_a.csv"), "--id", "applicant_id", "--key-file", str(key_path),
         "-o", str(again))
     assert again.read_text().splitlines()[1].split(",")[0] == first
+    # The people failed by every decision-maker, as --emit-ids writes them: the tokens of the raw IDs
+    # (pseudonymised IDs link through checked fingerprints, and decode back to their tokens).
+    emitted = {}
+    for kind, files in (("raw", [str(SAMPLE / n) for n in ("lender_a.csv", "lender_c.parquet", "lender_d.csv.gz")]),
+                        ("pseudo", out)):
+        emitted[kind] = tmp_path / f"{kind}.ids"
+        monoculture.audit(files, id_column="applicant_id", decision="approved", label="repaid", inference=fast,
+                          emit_ids=emitted[kind])
+    key = ps.load_key(key_path)
+    raw_ids = emitted["raw"].read_text().split()
+    assert raw_ids and sorted(ps.token(key, ps.canonical_id(i)) for i in raw_ids) == sorted(
+        emitted["pseudo"].read_text().split())
 
 
 def test_dictionary_attack_without_the_key_finds_nothing(tmp_path):
