@@ -104,3 +104,16 @@ def test_empty_and_parquet_pipes_are_one_line_errors(tmp_path):
     assert parquet.returncode == 2
     err = parquet.stderr.decode().strip()
     assert len(err.splitlines()) == 1 and "Parquet cannot be read from a pipe" in err
+
+
+def test_pseudonymize_reads_a_pipe_like_the_file(tmp_path):
+    exe = shlex.quote(sys.executable)
+    a = SAMPLE / "lender_a.csv"
+    key = tmp_path / "k.key"
+    assert _bash(f"{exe} -m monoculture keygen -o {key}").returncode == 0
+    piped = _bash(f"{exe} -m monoculture pseudonymize <(gzip -c {a}) --id applicant_id --key-file {key} "
+                  f"-o {tmp_path / 'p.csv'}")
+    assert piped.returncode == 0, piped.stderr.decode()
+    direct = _bash(f"{exe} -m monoculture pseudonymize {a} --id applicant_id --key-file {key} -o {tmp_path / 'f.csv'}")
+    assert direct.returncode == 0, direct.stderr.decode()
+    assert (tmp_path / "p.csv").read_bytes() == (tmp_path / "f.csv").read_bytes()

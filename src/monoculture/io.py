@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import io
 import os
-import stat
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -24,8 +23,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .errors import InputError
+from .pipes import STDIN, arrow_owned, pipe_content
 
-STDIN = "-"
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
 
@@ -68,65 +67,9 @@ def expand_paths(args: list[str]) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
-class _Piped:
-    text: bytes  # decompressed when the pipe carried gzip
-    sha256: str  # of the bytes as they arrived
-    error: str | None = None  # what is wrong with them, said at every use (the bytes cannot be read again)
-
-
-# Pipes being read, by (device, inode): a new pipe never meets an old one's bytes, even at a reused /dev/fd/N.
-_PIPES: dict[tuple[int, int], _Piped] = {}
-
-
-def _piped(path: str) -> _Piped | None:
-    """The whole content of a pipe (`<(zcat dump.csv.gz)`, a named FIFO), read at first use and kept
-    until `release_pipes`; None for a regular file. A pipe can be read only once, and an input's header
-    and rows are read apart. Gzip is recognised by its magic bytes, since a pipe has no file extension."""
-    if path == STDIN or "://" in path:
-        return None
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    if not (stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode)):
-        return None
-    key = (info.st_dev, info.st_ino)
-    if key not in _PIPES:
-        _PIPES[key] = _read_pipe(path)
-    piped = _PIPES[key]
-    if piped.error is not None:
-        raise InputError(piped.error, file=path)
-    return piped
-
-
-def _read_pipe(path: str) -> _Piped:
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        return _Piped(b"", "", f"cannot read ({exc})")
-    digest = hashlib.sha256(raw).hexdigest()
-    text = raw
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            text = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            return _Piped(b"", digest, f"not a valid gzip stream ({exc})")
-    if text.startswith(b"PAR1"):
-        return _Piped(b"", digest, "Parquet cannot be read from a pipe: give the file's path (or send it on "
-                                   "standard input as -)")
-    return _Piped(text, digest)
-
-
-def release_pipes() -> None:
-    """Forget the content of the pipes read so far (the end of one audit's reading)."""
-    _PIPES.clear()
-
-
 def file_format(path: str) -> str:
     """'parquet' or 'csv', from the extension, else from the Parquet magic bytes."""
-    if _piped(path) is not None:
+    if pipe_content(path) is not None:
         return "csv"
     low = path.lower()
     if low.endswith(PARQUET_SUFFIXES):
@@ -154,7 +97,7 @@ def _check_readable(path: str) -> None:
         raise InputError("a URI: this engine reads local files; read URIs with --engine spark", file=path)
     if not os.path.exists(path):
         raise InputError("file not found", file=path)
-    if (piped := _piped(path)) is not None:
+    if (piped := pipe_content(path)) is not None:
         if not piped.text:
             raise InputError("file is empty (no header row)", file=path)
         return
@@ -187,13 +130,6 @@ def _first_ragged_row(data: bytes, delimiter: str) -> int | None:
     return None
 
 
-def _arrow_owned(data: bytes) -> pa.Buffer:
-    """A copy of `data` in Arrow's own memory (see `_csv_text` for why the CSV reader gets no Python object)."""
-    out = pa.BufferOutputStream()
-    out.write(data)
-    return out.getvalue()
-
-
 def _csv_text(path: str) -> tuple[pa.Buffer, str]:
     """The CSV text of a file as an Arrow buffer (decompressed, without a UTF-8 BOM) and the file's sha256.
 
@@ -207,7 +143,7 @@ def _csv_text(path: str) -> tuple[pa.Buffer, str]:
             raw = fh.read()
         digest = hashlib.sha256(raw).hexdigest()
         try:
-            text = _arrow_owned(gzip.decompress(raw))
+            text = arrow_owned(gzip.decompress(raw))
         except (OSError, EOFError) as exc:
             raise InputError(f"not a valid gzip file ({exc})", file=path) from None
     else:
@@ -318,7 +254,7 @@ def read_table(
             return table, info
         if not data.strip():
             raise InputError("standard input is empty", file="<stdin>")
-        table = _strip_names(_read_csv_buffer(_without_bom(_arrow_owned(data)), path, None))
+        table = _strip_names(_read_csv_buffer(_without_bom(arrow_owned(data)), path, None))
         _check_utf8(table, "<stdin>")
         if columns is not None:
             require_columns("<stdin>", table.column_names, columns, roles or {})
@@ -339,8 +275,8 @@ def read_table(
             raise InputError(f"not a valid Parquet file ({first})", file=path) from None
         digest = _sha256(path)
     else:
-        piped = _piped(path)
-        text, digest = (_without_bom(_arrow_owned(piped.text)), piped.sha256) if piped else _csv_text(path)
+        piped = pipe_content(path)
+        text, digest = (_without_bom(arrow_owned(piped.text)), piped.sha256) if piped else _csv_text(path)
         table = _strip_names(_read_csv_buffer(text, path, _header_names(path, columns)))
         _check_utf8(table, path)
     return table, InputFile(path=path, format=fmt, sha256=digest, rows=table.num_rows)
@@ -353,8 +289,8 @@ def head_column(path: str, column: str, rows: int = 1024) -> pa.ChunkedArray | N
         if file_format(path) == "parquet":
             batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows, columns=[column]), None)
         else:
-            piped = _piped(path)
-            source = pa.BufferReader(_arrow_owned(piped.text[:1 << 20])) if piped else path  # gzip: by suffix
+            piped = pipe_content(path)
+            source = pa.BufferReader(arrow_owned(piped.text[:1 << 20])) if piped else path  # gzip: by suffix
             reader = pacsv.open_csv(
                 source, read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter(path)),
@@ -410,7 +346,7 @@ def _header_names(path: str, columns: list[str] | None) -> list[str] | None:
 def _raw_header(path: str) -> list[str]:
     """The header row, parsed from the first line's bytes only (a bad byte further down is the
     row check's business, where it can be named with its row)."""
-    piped = _piped(path)
+    piped = pipe_content(path)
     if piped is not None:
         first = io.BytesIO(piped.text).readline(1 << 20)
     else:

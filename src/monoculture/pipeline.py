@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterable, Sequence
 from .errors import UsageError
 from .failures import FailureRule
 from .ids import parse_dense
-from .io import STDIN, InputFile, expand_paths, head_column, read_header, release_pipes
+from .io import STDIN, InputFile, expand_paths, head_column, read_header
 from .link import Linked, LinkOptions, link, link_streaming
 from .memory import check_memory
+from .pipes import pipes_kept
 from .result import InputResult
 from .sources import Columns, file_loaders, load_people, load_sources, named_path
 
@@ -19,11 +20,9 @@ def load_and_link(
     link_options: LinkOptions, on_stage: Callable[[str], None] = lambda _name: None,
 ) -> tuple[Linked, list[InputResult]]:
     """Read every input (any layout) and the people file, link by ID and apply the failure rule."""
-    try:
+    with pipes_kept():
         return _load_and_link(inputs, cols, rule, layout=layout, people=people, link_options=link_options,
                               on_stage=on_stage)
-    finally:
-        release_pipes()  # a pipe's bytes are kept only while its input is being read
 
 
 def _load_and_link(

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from .errors import InputError, UsageError
 from .io import file_format, read_header, require_columns
+from .pipes import arrow_owned, pipe_content, pipes_kept
 
 MIN_KEY_BYTES = 32
 BATCH_ROWS = 65_536
@@ -92,6 +93,11 @@ def pseudonymize(
 
     Every other column passes through untouched (CSV cells as text). Returns the number of rows written.
     """
+    with pipes_kept():
+        return _pseudonymize(src, dst, id_column=id_column, key=key, casefold=casefold, drop=drop)
+
+
+def _pseudonymize(src: str, dst: str, *, id_column: str, key: bytes, casefold: bool, drop: tuple[str, ...]) -> int:
     header = read_header(src)
     require_columns(src, header, [id_column, *drop], {id_column: "ID (--id)", **dict.fromkeys(drop, "--drop")})
     keep = [c for c in header if c not in drop]
@@ -116,7 +122,9 @@ def pseudonymize(
     convert = pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()), include_columns=keep,
                                    strings_can_be_null=False)
     try:
-        reader = pacsv.open_csv(src, read_options=pacsv.ReadOptions(block_size=1 << 22), convert_options=convert)
+        pipe = pipe_content(src)  # its bytes, kept when the header was read: a pipe cannot be read again
+        source = pa.BufferReader(arrow_owned(pipe.text)) if pipe is not None else src
+        reader = pacsv.open_csv(source, read_options=pacsv.ReadOptions(block_size=1 << 22), convert_options=convert)
         with pacsv.CSVWriter(dst, reader.schema) as writer:
             for batch in reader:
                 writer.write_table(_replace(pa.Table.from_batches([batch]), id_column, key, casefold, src, rows))
