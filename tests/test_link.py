@@ -263,17 +263,16 @@ def test_decimal_parses_fixed_width_digits_like_int(width, rows, bad, where):
         assert _decimal(broken) is None
 
 
-_TOKEN = st.text(alphabet="0123456789abcdef", min_size=6, max_size=6)
-
-
 @settings(max_examples=200, deadline=None)
-@given(inputs=st.lists(st.lists(st.one_of(st.none(), _TOKEN), max_size=30), min_size=1, max_size=4),
-       large=st.booleans())
-def test_fingerprint_codes_equal_the_text_dictionary(inputs, large):
+@given(width=st.sampled_from([6, 8, 20, 64]), data=st.data(), large=st.booleans())
+def test_fingerprint_codes_equal_the_text_dictionary(width, data, large):
     """Fixed-width text IDs coded through fingerprints get exactly the codes one Arrow dictionary
-    encoding of every input's text gives (both number IDs in order of first occurrence)."""
+    encoding of every input's text gives (both number IDs in order of first occurrence), whatever the
+    width (one 64-bit word or several) and with inputs that hold no ID at all."""
     from monoculture.fingerprints import fingerprint_codes
 
+    token = st.text(alphabet="0123", min_size=width, max_size=width)  # few letters: repeats across inputs
+    inputs = data.draw(st.lists(st.lists(st.one_of(st.none(), token), max_size=30), min_size=1, max_size=4))
     kind = pa.large_string() if large else pa.string()
     texts = [pa.array(ids, kind) for ids in inputs]
     got = fingerprint_codes(texts)

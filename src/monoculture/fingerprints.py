@@ -94,6 +94,9 @@ def fingerprint_codes(texts: list[pa.Array]) -> Fingerprinted | None:
         if len(widths) > 1:
             return None
         width = widths.pop() if widths else 0
+        per_row = max(1, -(-width // 8))  # 64-bit words per ID; an input without IDs gets as many (none)
+        parts = [(present, words if len(words) else np.zeros((0, per_row), np.uint64), w)
+                 for present, words, w in parts]
         prints = list(pool.map(lambda part: _fingerprint(part[1]).view(np.int64), parts))
         encoded = pc.dictionary_encode(pa.array(np.concatenate(prints) if prints else np.zeros(0, np.int64)))
         universe = len(encoded.dictionary)
@@ -108,7 +111,7 @@ def fingerprint_codes(texts: list[pa.Array]) -> Fingerprinted | None:
         cuts = np.searchsorted(starts, bounds)
         first = np.concatenate([np.take(words, starts[a:b] - lo, axis=0) for (_, words, _), a, b, lo
                                 in zip(parts, cuts[:-1], cuts[1:], bounds[:-1], strict=True)]
-                               or [np.zeros((0, 1), np.uint64)])
+                               or [np.zeros((0, per_row), np.uint64)])
     # Every row's words equal its code's row: equal fingerprints meant equal bytes. (One thread: the gathers
     # are bound by memory, and two threads were slower here.)
     if not all(np.array_equal(words, np.take(first, m, axis=0)) for (_, words, _), m in zip(parts, mine, strict=True)):
