@@ -86,17 +86,19 @@ def _as_text(a: pa.ChunkedArray, kind: str) -> pa.Array:
     elif not pa.types.is_string(a.type) and not pa.types.is_large_string(a.type):
         a = pc.cast(a, pa.string())
     a = a.combine_chunks()
-    if _may_need_trimming(a):
+    offsets, _lengths, present = present_ids(a)
+    if _may_need_trimming(a, offsets, present):
         a = pc.utf8_trim_whitespace(a)
-    if np.count_nonzero(present_ids(a)[2]) != len(a) - a.null_count:  # a blank ID is a missing ID
+        present = present_ids(a)[2]
+    if np.count_nonzero(present) != len(a) - a.null_count:  # a blank ID is a missing ID
         a = pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a)
     return a
 
 
-def _may_need_trimming(a: pa.Array) -> bool:
+def _may_need_trimming(a: pa.Array, offsets: np.ndarray, present: np.ndarray) -> bool:
     """Whether some ID starts or ends with white space (or a non-ASCII byte, which may begin or end a
-    Unicode space): only then is trimming more than a copy of every ID (costly on large inputs)."""
-    offsets, _lengths, present = present_ids(a)
+    Unicode space): only then is trimming more than a copy of every ID (costly on large inputs).
+    `offsets`, `present`: `present_ids(a)`."""
     if not present.any():
         return False
     data = np.frombuffer(a.buffers()[2], dtype=np.uint8)

@@ -23,7 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .errors import InputError
-from .pipes import STDIN, arrow_owned, pipe_content
+from .pipes import STDIN, arrow_owned, pipe_content, pipe_stream
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
@@ -138,6 +138,8 @@ def _csv_text(path: str) -> tuple[pa.Buffer, str]:
     the process (std::terminate, exit 134) when the interpreter is already exiting, as it is right after
     an input error. The file is read once, for the hash and the parse.
     """
+    if (piped := pipe_content(path)) is not None:
+        return _without_bom(arrow_owned(piped.text)), piped.sha256
     if path.lower().endswith(".gz"):
         with open(path, "rb") as fh:
             raw = fh.read()
@@ -275,8 +277,7 @@ def read_table(
             raise InputError(f"not a valid Parquet file ({first})", file=path) from None
         digest = _sha256(path)
     else:
-        piped = pipe_content(path)
-        text, digest = (_without_bom(arrow_owned(piped.text)), piped.sha256) if piped else _csv_text(path)
+        text, digest = _csv_text(path)
         table = _strip_names(_read_csv_buffer(text, path, _header_names(path, columns)))
         _check_utf8(table, path)
     return table, InputFile(path=path, format=fmt, sha256=digest, rows=table.num_rows)
@@ -289,8 +290,7 @@ def head_column(path: str, column: str, rows: int = 1024) -> pa.ChunkedArray | N
         if file_format(path) == "parquet":
             batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows, columns=[column]), None)
         else:
-            piped = pipe_content(path)
-            source = pa.BufferReader(arrow_owned(piped.text[:1 << 20])) if piped else path  # gzip: by suffix
+            source = pipe_stream(path, limit=1 << 20) or path  # a file: Arrow opens it (gzip by its suffix)
             reader = pacsv.open_csv(
                 source, read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter(path)),

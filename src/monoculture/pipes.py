@@ -30,6 +30,15 @@ def arrow_owned(data: bytes) -> pa.Buffer:
     return out.getvalue()
 
 
+def pipe_stream(path: str, limit: int | None = None) -> pa.BufferReader | None:
+    """A pipe's kept bytes (the first `limit` of them) as an Arrow stream for its CSV readers; None for a
+    regular file, which Arrow opens itself."""
+    piped = pipe_content(path)
+    if piped is None:
+        return None
+    return pa.BufferReader(arrow_owned(piped.text if limit is None else piped.text[:limit]))
+
+
 @dataclass(frozen=True)
 class Piped:
     text: bytes  # decompressed when the pipe carried gzip
@@ -89,5 +98,3 @@ def pipes_kept() -> Iterator[None]:
         yield
     finally:
         _PIPES.clear()
-
-

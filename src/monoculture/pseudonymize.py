@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from .errors import InputError, UsageError
 from .io import file_format, read_header, require_columns
-from .pipes import arrow_owned, pipe_content, pipes_kept
+from .pipes import pipe_stream, pipes_kept
 
 MIN_KEY_BYTES = 32
 BATCH_ROWS = 65_536
@@ -122,8 +122,8 @@ def _pseudonymize(src: str, dst: str, *, id_column: str, key: bytes, casefold: b
     convert = pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()), include_columns=keep,
                                    strings_can_be_null=False)
     try:
-        pipe = pipe_content(src)  # its bytes, kept when the header was read: a pipe cannot be read again
-        source = pa.BufferReader(arrow_owned(pipe.text)) if pipe is not None else src
+        # A pipe's bytes were kept when its header was read: a pipe cannot be read again.
+        source = pipe_stream(src) or src
         reader = pacsv.open_csv(source, read_options=pacsv.ReadOptions(block_size=1 << 22), convert_options=convert)
         with pacsv.CSVWriter(dst, reader.schema) as writer:
             for batch in reader:
