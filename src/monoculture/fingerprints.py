@@ -46,7 +46,7 @@ def present_ids(a: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return offsets, lengths, present
 
 
-def _words(a: pa.Array) -> tuple[np.ndarray, np.ndarray, int] | None:
+def words(a: pa.Array) -> tuple[np.ndarray, np.ndarray, int] | None:
     """(present-row mask, the present rows' bytes as 64-bit words, width) when every present ID has one
     width and the array stores nothing for the absent rows; else None."""
     offsets, lengths, present = present_ids(a)
@@ -70,7 +70,7 @@ def _words(a: pa.Array) -> tuple[np.ndarray, np.ndarray, int] | None:
     return present, np.ascontiguousarray(matrix).view(np.uint64), width
 
 
-def _fingerprint(words: np.ndarray) -> np.ndarray:
+def fingerprint(words: np.ndarray) -> np.ndarray:
     """One 64-bit value per row, every word of the row folded in (multiply-xorshift mixing)."""
     h = np.full(len(words), _SEED, np.uint64)
     for j in range(words.shape[1]):
@@ -86,7 +86,7 @@ def fingerprint_codes(texts: list[pa.Array]) -> Fingerprinted | None:
     """Codes of every input's text IDs (one code space), or None when they do not all have one width or
     two different IDs share a fingerprint. `texts`: one array per input, canonical IDs, null = missing."""
     with ThreadPoolExecutor(max_workers=min(len(texts), os.cpu_count() or 1) or 1) as pool:
-        found = list(pool.map(_words, texts))
+        found = list(pool.map(words, texts))
         if any(f is None for f in found):
             return None
         parts = [f for f in found if f is not None]
@@ -97,7 +97,7 @@ def fingerprint_codes(texts: list[pa.Array]) -> Fingerprinted | None:
         per_row = max(1, -(-width // 8))  # 64-bit words per ID; an input without IDs gets as many (none)
         parts = [(present, words if len(words) else np.zeros((0, per_row), np.uint64), w)
                  for present, words, w in parts]
-        prints = list(pool.map(lambda part: _fingerprint(part[1]).view(np.int64), parts))
+        prints = list(pool.map(lambda part: fingerprint(part[1]).view(np.int64), parts))
         encoded = pc.dictionary_encode(pa.array(np.concatenate(prints) if prints else np.zeros(0, np.int64)))
         universe = len(encoded.dictionary)
         flat = encoded.indices.to_numpy(zero_copy_only=False)

@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -23,8 +24,9 @@ import pyarrow.compute as pc
 from .counting import count_by_key
 from .errors import InputError, UsageError
 from .failures import FailureRule, ResolvedRule, failures, favourable_from_scores, resolve
-from .ids import DenseCoder, DenseIds, IdCodes, code_ids, parse_dense
+from .ids import IdCodes, code_ids
 from .sources import People, Source
+from .streamids import DenseStream, StreamCoder
 from .values import Vocabulary, as_numbers, dictionary_codes
 
 JOINS = ("inner", "outer")
@@ -181,48 +183,33 @@ def link_streaming(
     attributes: list[str],
     options: LinkOptions = LinkOptions(),
     headers: list[set[str]] | None = None,
+    coder: StreamCoder | None = None,
 ) -> Linked | None:
     """`link`, reading one decision-maker's input at a time (`loaders[i]()` reads input i).
 
-    Only the per-individual state stays in memory (about two bytes per individual and decision-maker), so
-    inputs far larger than memory link in one pass. It needs IDs that code densely (`ids.DenseCoder`);
-    when an input's IDs do not, it returns None and the caller links in memory. `headers` (each input's
-    column names), when given, lets a group column that no input has stop the link before any is read.
+    Only the per-individual state stays in memory (about two bytes per individual and decision-maker, and
+    what `coder` keeps per distinct ID), so inputs far larger than memory link in one pass. It needs IDs
+    that `coder` codes (`streamids`; default: dense IDs); when an input's IDs are not such, it returns None
+    and the caller links in memory. `headers` (each input's column names), when given, lets a group column
+    that no input has stop the link before any is read.
     """
     _check_link(names, rule, attributes if headers is not None else [], options, headers or [], people)
-    coder = DenseCoder()
+    coder = coder if coder is not None else DenseStream()
+    keep_ids = coder.keys_need_ids and rule.uses_scores
     eco: Ecosystem | None = None
-    base = 0
 
-    def coded(numbers: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        nonlocal eco, base
-        assert coder.lo is not None and coder.hi is not None
-        if eco is None:
-            base = coder.lo
-            eco = Ecosystem(len(loaders), rule, attributes, options, coder.hi - coder.lo + 1)
-        elif coder.lo < base or coder.hi >= base + eco.universe:
-            # A little room on the side that grew, so inputs reaching slightly further do not copy again.
-            room = (coder.hi - coder.lo + 1) // 16
-            top = base + eco.universe - 1
-            lo = coder.lo - room if coder.lo < base else base
-            hi = coder.hi + room if coder.hi > top else top
-            eco.grow(base - lo, hi - lo + 1)
-            base = lo
-        value, mask = numbers
-        value -= base
-        value[~mask] = -1
-        return value
-
-    people_numbers = None
+    people_codes = None
     if people is not None:
-        people_numbers = coder.add(parse_dense(people.ids))
-        if people_numbers is None:
+        got = coder.add(coder.parse(people.ids))
+        if got is None:
             return None
+        people_codes = got[0]
 
-    def read(i: int) -> tuple[Source, DenseIds | None]:
+    def read(i: int) -> tuple[Source, Any]:
         s = loaders[i]()
-        parsed = parse_dense(s.ids)
-        s.release("ids")
+        parsed = coder.parse(s.ids)
+        if not keep_ids:
+            s.release("ids")
         return s, parsed
 
     groups_seen: list[set[str]] = []
@@ -234,25 +221,33 @@ def link_streaming(
             s, parsed = pending.result()
             pending = reader.submit(read, i + 1) if i + 1 < len(loaders) else None
             groups_seen.append(set(s.groups))
-            numbers = coder.add(parsed)
+            got = coder.add(parsed)
             del parsed
-            if numbers is None or coder.lo is None:
+            if got is None or coder.universe == 0:
                 if pending is not None:
                     pending.cancel()
                 return None
-            code = coded(numbers)
-            assert eco is not None
-            if people is not None and people_numbers is not None and i == 0:
-                eco.add_people(people, coded(people_numbers))
-            eco.add(i, s, code, lambda code=code: _dense_keys(code))
+            code, shift = got
+            if eco is None:
+                eco = Ecosystem(len(loaders), rule, attributes, options, coder.universe)
+                if people is not None and people_codes is not None:
+                    eco.add_people(people, people_codes + np.where(people_codes >= 0, shift, 0))
+            elif shift or coder.universe != eco.universe:
+                eco.grow(shift, coder.universe)
+            ids = s.ids if keep_ids else None
+            eco.add(i, s, code, lambda code=code, ids=ids: _dense_keys(code) if ids is None else _text_keys(ids))
             del s, code
     _check_link(names, rule, attributes, options, groups_seen, people)
     assert eco is not None
-    return eco.finish(names, coder.id_codes(eco.universe, base), [])
+    return eco.finish(names, coder.id_codes(), [])
 
 
 def _dense_keys(code: np.ndarray) -> pa.Array:
     return pa.array(code, pa.int64(), mask=code < 0)
+
+
+def _text_keys(ids: pa.ChunkedArray) -> pa.Array:
+    return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
 
 
 def _check_link(

@@ -13,6 +13,7 @@ from .memory import check_memory
 from .pipes import pipes_kept
 from .result import InputResult
 from .sources import Columns, file_loaders, load_people, load_sources, named_path
+from .streamids import DenseStream, PrintStream, StreamCoder, parse_printed
 
 
 def load_and_link(
@@ -41,17 +42,19 @@ def _load_and_link(
             people_has.add(cols.label)
     files_read = [named_path(p)[1] for p in paths] if layout == "files" else []
     streamable = layout == "files" and STDIN not in files_read and not link_options.per_person
-    if streamable and not _ids_may_code_densely(files_read[0], cols.id):
-        streamable = False
-        on_stage("reading every input at once (the first input's IDs do not code densely)")
-    if streamable:
+    coder = _stream_coder(files_read[0], cols.id) if streamable else None
+    if streamable and coder is None:
+        on_stage("reading every input at once (the first input's IDs can be coded only with all in hand)")
+    if coder is not None:
         names, loaders, files = file_loaders(paths, cols, people_has)
-        on_stage("reading and linking inputs one at a time")
+        how = "dense" if isinstance(coder, DenseStream) else "fingerprinted"
+        on_stage(f"reading and linking inputs one at a time ({how} IDs)")
         headers = [set(read_header(p)) for p in files_read]
-        streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options, headers)
+        streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options, headers,
+                                  coder)
         if streamed is not None:
             return streamed, _input_results(files, _names_by_file(zip(names, [f.path for f in files], strict=True)))
-        on_stage("reading inputs again to link in memory (their IDs do not code densely)")
+        on_stage(f"reading inputs again to link in memory (not all their IDs are {how} IDs of one form)")
     check_memory([*paths, *([people] if people else [])])
     sources, files = load_sources(paths, layout, cols, people_has)
     on_stage("linking by ID")
@@ -59,11 +62,14 @@ def _load_and_link(
     return linked, _input_results(files, _names_by_file((s.name, s.file) for s in sources))
 
 
-def _ids_may_code_densely(path: str, column: str) -> bool:
-    """Whether the streaming link is worth trying: the first input's first IDs code densely (it needs every
-    input's IDs to, and gives up otherwise — after reading a whole input that is then read again)."""
+def _stream_coder(path: str, column: str) -> StreamCoder | None:
+    """The coder the streaming link is worth trying with, from the first input's first IDs: dense, or
+    fingerprints of fixed-width text; None for other IDs. (The link needs every input's IDs to code so, and
+    gives up otherwise — after reading a whole input that is then read again.)"""
     head = head_column(path, column)
-    return head is None or parse_dense(head) is not None
+    if head is None or parse_dense(head) is not None:
+        return DenseStream()
+    return PrintStream() if parse_printed(head) is not None else None
 
 
 def _names_by_file(named: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
