@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 import monoculture
 from monoculture.failures import FailureRule
+from monoculture.fingerprints import PrintTable
 from monoculture.link import Linked, LinkOptions, link, link_streaming
 from monoculture.sources import People, Source
-from monoculture.streamids import PrintStream, _PrintTable
+from monoculture.streamids import PrintStream
 
 RULES = [
     FailureRule("error"),
@@ -246,7 +247,7 @@ def test_the_fingerprint_table_finds_what_a_dict_finds(batches):
     def key(p: int) -> int:
         return 1 if p == 0 else p
 
-    table, truth = _PrintTable(), {}
+    table, truth = PrintTable(), {}
     for batch in batches:
         found = table.find(np.array(batch, dtype=np.int64))
         assert found.tolist() == [truth.get(key(p), -1) for p in batch]

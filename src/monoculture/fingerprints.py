@@ -3,17 +3,16 @@
 Pseudonymised IDs (`monoculture pseudonymize`'s 64 hex characters), UUIDs and other tokens of one length
 do not code densely, and hashing their text is the slowest step of linking (one Arrow dictionary
 encoding of every row's string, on one core). Here each ID's bytes are folded into a 64-bit fingerprint
-with a few vectorised passes, the fingerprints are dictionary-encoded (integers hash several times faster
-than text), and then every row's bytes are compared with those of one row of the same code. Two IDs
-therefore share a code exactly when their bytes are equal; if two different IDs ever share a
-fingerprint, the check finds it and the caller codes the text instead (`None` is returned).
-"""
+with a few vectorised passes (`fingerprint`), and `PrintCoder` codes the fingerprints input after input:
+known ones through an open-addressing table probed for the whole input at once (`PrintTable`), new ones
+in the order they first occur. Each code keeps the bytes of its first ID and every row's bytes are
+compared with them, so two IDs share a code exactly when their bytes are equal; if two different IDs
+ever share a fingerprint, the check finds it and the caller codes the text instead (`None` is returned).
+The coder keeps, per distinct ID, its bytes and two table slots (16 bytes each), so the streaming link
+(`streamids.PrintStream`) holds no input's text beyond the one it is linking."""
 
 from __future__ import annotations
 
-import itertools
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +24,7 @@ _MULTIPLIER = np.uint64(0xFF51AFD7ED558CCD)  # the 64-bit finaliser constants of
 _MULTIPLIER2 = np.uint64(0xC4CEB9FE1A85EC53)
 _SHIFT = np.uint64(33)
 _MAX_WIDTH = 256  # bytes; longer IDs are left to the text hash
+_BLOCK = 1 << 16  # rows compared at once: the gathered bytes stay in cache
 
 
 @dataclass(frozen=True)
@@ -85,44 +85,185 @@ def fingerprint(words: np.ndarray) -> np.ndarray:
 def fingerprint_codes(texts: list[pa.Array]) -> Fingerprinted | None:
     """Codes of every input's text IDs (one code space), or None when they do not all have one width or
     two different IDs share a fingerprint. `texts`: one array per input, canonical IDs, null = missing."""
-    with ThreadPoolExecutor(max_workers=min(len(texts), os.cpu_count() or 1) or 1) as pool:
-        found = list(pool.map(words, texts))
-        if any(f is None for f in found):
-            return None
-        parts = [f for f in found if f is not None]
-        widths = {width for _, words, width in parts if len(words)}
-        if len(widths) > 1:
-            return None
-        width = widths.pop() if widths else 0
-        per_row = max(1, -(-width // 8))  # 64-bit words per ID; an input without IDs gets as many (none)
-        parts = [(present, words if len(words) else np.zeros((0, per_row), np.uint64), w)
-                 for present, words, w in parts]
-        prints = list(pool.map(lambda part: fingerprint(part[1]).view(np.int64), parts))
-        encoded = pc.dictionary_encode(pa.array(np.concatenate(prints) if prints else np.zeros(0, np.int64)))
-        universe = len(encoded.dictionary)
-        flat = encoded.indices.to_numpy(zero_copy_only=False)
-        bounds = np.cumsum([0, *(len(words) for _, words, _ in parts)])
-        mine = [flat[lo:hi] for lo, hi in itertools.pairwise(bounds)]
-        # Arrow numbers the distinct fingerprints in the order they first occur: the rows where the running
-        # maximum code rises hold codes 0, 1, 2, ... in turn, so their words, in order, are one row per code.
-        rises = np.ones(len(flat), dtype=bool)
-        rises[1:] = flat[1:] > np.maximum.accumulate(flat)[:-1]
-        starts = np.flatnonzero(rises)
-        cuts = np.searchsorted(starts, bounds)
-        first = np.concatenate([np.take(words, starts[a:b] - lo, axis=0) for (_, words, _), a, b, lo
-                                in zip(parts, cuts[:-1], cuts[1:], bounds[:-1], strict=True)]
-                               or [np.zeros((0, per_row), np.uint64)])
-    # Every row's words equal its code's row: equal fingerprints meant equal bytes. (One thread: the gathers
-    # are bound by memory, and two threads were slower here.)
-    if not all(np.array_equal(words, np.take(first, m, axis=0)) for (_, words, _), m in zip(parts, mine, strict=True)):
-        return None
+    coder = PrintCoder()
     codes = []
-    for (present, _, _), m in zip(parts, mine, strict=True):
-        code = np.full(len(present), -1, dtype=np.int64)
-        code[present] = m
+    for text in texts:
+        parsed = parse_printed(text, canonical=True)
+        code = None if parsed is None else coder.add(parsed)
+        if code is None:
+            return None
         codes.append(code)
-    distinct_bytes = np.ascontiguousarray(first.view(np.uint8)[:, :width]).reshape(-1)
-    offsets = np.arange(universe + 1, dtype=np.int64) * width
-    distinct = pa.Array.from_buffers(pa.large_string(), universe,
-                                     [None, pa.py_buffer(offsets), pa.py_buffer(distinct_bytes)])
-    return Fingerprinted(codes, distinct)
+    return Fingerprinted(codes, coder.distinct())
+
+
+@dataclass(frozen=True)
+class PrintedIds:
+    """One input's IDs as `PrintStream` takes them."""
+
+    present: np.ndarray  # rows holding an ID (missing and "" are not IDs)
+    words: list[np.ndarray]  # per Arrow chunk, its present rows' bytes as 64-bit words (rows × words)
+    prints: np.ndarray  # the present rows' fingerprints, in row order
+    width: int  # bytes per ID (0: no ID at all)
+
+
+def parse_printed(ids: pa.ChunkedArray | pa.Array, canonical: bool = False) -> PrintedIds | None:
+    """`PrintedIds` of text IDs of one width that need no trimming (`canonical`: known to be trimmed
+    already); None for any other IDs."""
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    present, matrices, prints, widths = [], [], [], set()
+    for chunk in chunks:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return None
+        found = words(chunk)
+        if found is None:
+            return None
+        mask, matrix, width = found
+        if len(matrix):
+            data = matrix.view(np.uint8)
+            ends = data[:, [0, width - 1]]
+            # White space (or a non-ASCII byte, which may be Unicode space) at either end: trimming decides.
+            if not canonical and ((ends <= 0x20) | (ends >= 0x7F)).any():
+                return None
+            widths.add(width)
+        present.append(mask)
+        matrices.append(matrix)
+        prints.append(fingerprint(matrix).view(np.int64))
+    if len(widths) > 1:
+        return None
+    return PrintedIds(
+        np.concatenate(present) if present else np.zeros(0, bool), matrices,
+        np.concatenate(prints) if prints else np.zeros(0, np.int64), widths.pop() if widths else 0,
+    )
+
+
+class PrintCoder:
+    """Fingerprints coded in the order they first occur, input after input; each code keeps the bytes of
+    its first ID, which every later row of the code must equal."""
+
+    def __init__(self) -> None:
+        self.width = 0
+        self.count = 0  # codes handed out
+        self._table = PrintTable()
+        self._bytes = np.zeros((0, 1), np.uint64)  # by code, each ID's bytes; capacity grows by doubling
+
+    def add(self, parsed: PrintedIds) -> np.ndarray | None:
+        """Every row's code (-1: no ID), or None when the IDs have another width or two different IDs share
+        a fingerprint."""
+        if parsed.width:
+            if self.width and parsed.width != self.width:
+                return None
+            if not self.width:
+                self.width = parsed.width
+                self._bytes = np.zeros((0, -(-parsed.width // 8)), np.uint64)
+        rows = self._codes(parsed)
+        if rows is None:
+            return None
+        code = np.full(len(parsed.present), -1, dtype=np.int64)
+        code[parsed.present] = rows
+        return code
+
+    def _codes(self, parsed: PrintedIds) -> np.ndarray | None:
+        """The present rows' codes (new fingerprints get the next codes), or None on a fingerprint that two
+        different IDs share."""
+        prints = parsed.prints
+        rows = self._table.find(prints)
+        new = np.flatnonzero(rows < 0)
+        if len(new):
+            encoded = pc.dictionary_encode(pa.array(prints[new]))
+            local = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            # Arrow numbers the new fingerprints in the order they first occur: where the running maximum
+            # rises are the rows that introduce codes 0, 1, 2, ... in turn.
+            rises = np.ones(len(local), dtype=bool)
+            rises[1:] = local[1:] > np.maximum.accumulate(local)[:-1]
+            distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+            self._table.insert(distinct, np.arange(self.count, self.count + len(distinct)))
+            rows[new] = self.count + local
+            self._append(parsed.words, new[rises])
+        # Every row's bytes must equal those its code keeps: else two IDs share a fingerprint.
+        start = 0
+        for matrix in parsed.words:
+            for lo in range(0, len(matrix), _BLOCK):
+                block = matrix[lo:lo + _BLOCK]
+                if not np.array_equal(block, np.take(self._bytes, rows[start + lo:start + lo + len(block)], axis=0)):
+                    return None
+            start += len(matrix)
+        return rows
+
+    def _append(self, matrices: list[np.ndarray], rows: np.ndarray) -> None:
+        """Keep the bytes of `rows` (ascending, counted across the chunks' matrices) for the next codes."""
+        end = self.count + len(rows)
+        if end > len(self._bytes):
+            more = np.zeros((max(end, 2 * len(self._bytes)), self._bytes.shape[1]), np.uint64)
+            more[:self.count] = self._bytes[:self.count]
+            self._bytes = more
+        bounds = np.cumsum([0, *(len(m) for m in matrices)])
+        cuts = np.searchsorted(rows, bounds)
+        for m, lo, a, b in zip(matrices, bounds[:-1], cuts[:-1], cuts[1:], strict=True):
+            if b > a:
+                np.take(m, rows[a:b] - lo, axis=0, out=self._bytes[self.count + a:self.count + b])
+        self.count = end
+
+    def distinct(self) -> pa.Array:
+        """The distinct IDs, by code."""
+        width, count = self.width, self.count
+        data = np.ascontiguousarray(self._bytes[:count].view(np.uint8)[:, :width]).reshape(-1)
+        offsets = np.arange(count + 1, dtype=np.int64) * width
+        return pa.Array.from_buffers(pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+class PrintTable:
+    """Fingerprint → code, an open-addressing hash table probed for a whole array at once.
+
+    Fingerprints are already well mixed, so their low bits pick the slot; a full slot holding another
+    fingerprint sends the probe to the next slot. The table is kept at most half full, so few rows need a
+    second round, and each slot holds its fingerprint beside its code, so a probe is one read from memory.
+    0 marks an empty slot, so a fingerprint 0 is stored as 1: the byte check after coding catches the rare
+    IDs that this, or any collision, would merge.
+    """
+
+    def __init__(self) -> None:
+        self.slots = np.zeros((1 << 10, 2), np.int64)  # (fingerprint, code)
+        self.size = 0
+
+    def find(self, prints: np.ndarray) -> np.ndarray:
+        """The code of each fingerprint, -1 for those not in the table."""
+        out = np.full(len(prints), -1, np.int64)
+        if self.size == 0:
+            return out
+        prints = _nonzero(prints)
+        mask = len(self.slots) - 1
+        rows = np.arange(len(prints))
+        at = prints & mask
+        while len(rows):
+            held = np.take(self.slots, at, axis=0)
+            hit = held[:, 0] == prints[rows]
+            out[rows[hit]] = held[hit, 1]
+            on = (held[:, 0] != 0) & ~hit
+            rows, at = rows[on], (at[on] + 1) & mask
+        return out
+
+    def insert(self, prints: np.ndarray, codes: np.ndarray) -> None:
+        """Add distinct fingerprints, none of them in the table yet, with their codes."""
+        if 2 * (self.size + len(prints)) > len(self.slots):
+            size = len(self.slots)
+            while 2 * (self.size + len(prints)) > size:
+                size *= 2
+            kept = self.slots[self.slots[:, 0] != 0]
+            self.slots, self.size = np.zeros((size, 2), np.int64), 0
+            self._place(kept[:, 0], kept[:, 1])
+        self._place(_nonzero(prints), codes)
+
+    def _place(self, prints: np.ndarray, codes: np.ndarray) -> None:
+        mask = len(self.slots) - 1
+        at = prints & mask
+        while len(prints):
+            free = self.slots[at, 0] == 0
+            self.slots[at[free], 0] = prints[free]  # of several rows aiming at one free slot, one gets it
+            won = self.slots[at, 0] == prints
+            self.slots[at[won], 1] = codes[won]
+            self.size += int(won.sum())
+            prints, codes, at = prints[~won], codes[~won], (at[~won] + 1) & mask
+
+
+def _nonzero(prints: np.ndarray) -> np.ndarray:
+    return np.where(prints == 0, 1, prints) if (prints == 0).any() else prints
