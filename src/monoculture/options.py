@@ -205,9 +205,9 @@ SqlDialect = Annotated[str, typer.Option(help="Dialect of --emit-sql: duckdb or 
 Engine = Annotated[str, typer.Option(
     help="Where reading, linking and counting run: auto (memory, or duckdb when the inputs would not fit in "
     "memory even one at a time; the report says which), memory (checks and counts every row; with one file "
-    "per decision-maker and IDs like p000123 or integers it reads one input at a time), duckdb (streams and "
-    "spills to "
-    "disk; needs monoculture[duckdb]) or spark (Spark SQL on --spark-master; needs monoculture[spark] and "
+    "per decision-maker and IDs like p000123, integers or fixed-width tokens (pseudonymised IDs, UUIDs) it "
+    "reads one input at a time), duckdb (streams and spills to disk; needs monoculture[duckdb]) or spark "
+    "(Spark SQL on --spark-master; needs monoculture[spark] and "
     "Java 17+). duckdb and spark read the files layout and do not check missing values or duplicate IDs.")]
 MemoryLimit = Annotated[str | None, typer.Option(
     help="Memory limit of the duckdb engine, e.g. 8GB (default: half the memory available).")]
