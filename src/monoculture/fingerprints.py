@@ -46,6 +46,12 @@ def present_ids(a: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return offsets, lengths, present
 
 
+def may_need_trimming(ends: np.ndarray) -> bool:
+    """Whether some of these first or last bytes of IDs is white space, or a non-ASCII byte, which may
+    begin or end a Unicode space: only then can trimming change an ID."""
+    return bool(((ends <= 0x20) | (ends >= 0x7F)).any())
+
+
 def words(a: pa.Array) -> tuple[np.ndarray, np.ndarray, int] | None:
     """(present-row mask, the present rows' bytes as 64-bit words, width) when every present ID has one
     width and the array stores nothing for the absent rows; else None."""
@@ -98,7 +104,7 @@ def fingerprint_codes(texts: list[pa.Array]) -> Fingerprinted | None:
 
 @dataclass(frozen=True)
 class PrintedIds:
-    """One input's IDs as `PrintStream` takes them."""
+    """One input's IDs as `PrintCoder.add` takes them."""
 
     present: np.ndarray  # rows holding an ID (missing and "" are not IDs)
     words: list[np.ndarray]  # per Arrow chunk, its present rows' bytes as 64-bit words (rows × words)
@@ -120,9 +126,7 @@ def parse_printed(ids: pa.ChunkedArray | pa.Array, canonical: bool = False) -> P
         mask, matrix, width = found
         if len(matrix):
             data = matrix.view(np.uint8)
-            ends = data[:, [0, width - 1]]
-            # White space (or a non-ASCII byte, which may be Unicode space) at either end: trimming decides.
-            if not canonical and ((ends <= 0x20) | (ends >= 0x7F)).any():
+            if not canonical and may_need_trimming(data[:, [0, width - 1]]):
                 return None
             widths.add(width)
         present.append(mask)
@@ -149,12 +153,11 @@ class PrintCoder:
     def add(self, parsed: PrintedIds) -> np.ndarray | None:
         """Every row's code (-1: no ID), or None when the IDs have another width or two different IDs share
         a fingerprint."""
-        if parsed.width:
-            if self.width and parsed.width != self.width:
+        if parsed.width and parsed.width != self.width:
+            if self.width:
                 return None
-            if not self.width:
-                self.width = parsed.width
-                self._bytes = np.zeros((0, -(-parsed.width // 8)), np.uint64)
+            self.width = parsed.width
+            self._bytes = np.zeros((0, -(-parsed.width // 8)), np.uint64)
         rows = self._codes(parsed)
         if rows is None:
             return None

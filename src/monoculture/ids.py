@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .fingerprints import fingerprint_codes, present_ids
+from .fingerprints import fingerprint_codes, may_need_trimming, present_ids
 
 # A dense range may be at most this many times the longest input, or _DENSE_FLOOR codes for small inputs
 # (and never above 2^31): beyond it the per-code arrays would cost more than hashing saves.
@@ -87,7 +87,7 @@ def _as_text(a: pa.ChunkedArray, kind: str) -> pa.Array:
         a = pc.cast(a, pa.string())
     a = a.combine_chunks()
     offsets, _lengths, present = present_ids(a)
-    if _may_need_trimming(a, offsets, present):
+    if _ends_may_need_trimming(a, offsets, present):
         a = pc.utf8_trim_whitespace(a)
         present = present_ids(a)[2]
     if np.count_nonzero(present) != len(a) - a.null_count:  # a blank ID is a missing ID
@@ -95,15 +95,13 @@ def _as_text(a: pa.ChunkedArray, kind: str) -> pa.Array:
     return a
 
 
-def _may_need_trimming(a: pa.Array, offsets: np.ndarray, present: np.ndarray) -> bool:
-    """Whether some ID starts or ends with white space (or a non-ASCII byte, which may begin or end a
-    Unicode space): only then is trimming more than a copy of every ID (costly on large inputs).
-    `offsets`, `present`: `present_ids(a)`."""
+def _ends_may_need_trimming(a: pa.Array, offsets: np.ndarray, present: np.ndarray) -> bool:
+    """`may_need_trimming` of the IDs' first and last bytes: only then is trimming more than a copy of
+    every ID (costly on large inputs). `offsets`, `present`: `present_ids(a)`."""
     if not present.any():
         return False
     data = np.frombuffer(a.buffers()[2], dtype=np.uint8)
-    ends = np.concatenate([data[offsets[:-1][present]], data[offsets[1:][present] - 1]])
-    return bool(((ends <= 0x20) | (ends >= 0x7F)).any())
+    return may_need_trimming(np.concatenate([data[offsets[:-1][present]], data[offsets[1:][present] - 1]]))
 
 
 def _shape(arrays: list[pa.Array]) -> tuple[bytes, int] | None:

@@ -231,7 +231,7 @@ def link_streaming(
             if eco is None:
                 eco = Ecosystem(len(loaders), rule, attributes, options, coder.universe)
                 if people is not None and people_codes is not None:
-                    eco.add_people(people, people_codes + np.where(people_codes >= 0, shift, 0))
+                    eco.add_people(people, _shifted(people_codes, shift))
             elif shift or coder.universe != eco.universe:
                 eco.grow(shift, coder.universe)
             ids = s.ids if keep_ids else None
@@ -244,6 +244,11 @@ def link_streaming(
 
 def _dense_keys(code: np.ndarray) -> pa.Array:
     return pa.array(code, pa.int64(), mask=code < 0)
+
+
+def _shifted(codes: np.ndarray, shift: int) -> np.ndarray:
+    """Codes moved up by `shift` (missing, -1, stays missing)."""
+    return codes + np.where(codes >= 0, shift, 0)
 
 
 def _text_keys(ids: pa.ChunkedArray) -> pa.Array:
@@ -309,7 +314,7 @@ class Ecosystem:
         self.kind_cols = [widen(c, -1) for c in self.kind_cols]
         if self.people_label is not None:
             self.people_label = widen(self.people_label, -1)
-        self.people_codes = self.people_codes + np.where(self.people_codes >= 0, shift, 0)
+        self.people_codes = _shifted(self.people_codes, shift)
         self.unseen = [u + shift for u in self.unseen]
         self.decisions = [widen(d, -1) for d in self.decisions]
         self.scores = [None if s is None else widen(s, np.nan) for s in self.scores]

@@ -47,14 +47,13 @@ def _load_and_link(
         on_stage("reading every input at once (the first input's IDs can be coded only with all in hand)")
     if coder is not None:
         names, loaders, files = file_loaders(paths, cols, people_has)
-        how = "dense" if isinstance(coder, DenseStream) else "fingerprinted"
-        on_stage(f"reading and linking inputs one at a time ({how} IDs)")
+        on_stage(f"reading and linking inputs one at a time ({coder.route} IDs)")
         headers = [set(read_header(p)) for p in files_read]
         streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options, headers,
                                   coder)
         if streamed is not None:
             return streamed, _input_results(files, _names_by_file(zip(names, [f.path for f in files], strict=True)))
-        on_stage(f"reading inputs again to link in memory (not all their IDs are {how} IDs of one form)")
+        on_stage(f"reading inputs again to link in memory (not all their IDs are {coder.route} IDs of one form)")
     check_memory([*paths, *([people] if people else [])])
     sources, files = load_sources(paths, layout, cols, people_has)
     on_stage("linking by ID")

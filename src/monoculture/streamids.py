@@ -29,6 +29,7 @@ from .ids import DenseCoder, DenseIds, IdCodes, parse_dense
 class StreamCoder(Protocol):
     universe: int
     keys_need_ids: bool  # the rows' ID text orders them (top-fraction ties), not their codes
+    route: str  # what the stage messages call the IDs it codes
 
     def parse(self, ids: pa.ChunkedArray) -> Any: ...
     def add(self, parsed: Any) -> tuple[np.ndarray, int] | None: ...
@@ -44,6 +45,7 @@ class DenseStream:
     """Codes are offsets from the lowest number seen; a lower one shifts every code handed out before."""
 
     keys_need_ids = False
+    route = "dense"
 
     def __init__(self) -> None:
         self.coder = DenseCoder()
@@ -81,6 +83,7 @@ class PrintStream:
     """`fingerprints.PrintCoder` as a stream coder: codes are appended, never shifted."""
 
     keys_need_ids = True
+    route = "fingerprinted"
 
     def __init__(self) -> None:
         self.coder = PrintCoder()
