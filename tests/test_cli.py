@@ -165,3 +165,21 @@ def test_parquet_on_stdin_and_repeated_parquet_exit_codes(tmp_path):
         codes.add(run(*args[:1], *[str(SAMPLE / "lender_c.parquet"), str(SAMPLE / "lender_e.parquet")],
                       *args[3:]).returncode)
     assert codes == {0}
+
+
+def test_commands_that_compute_no_statistic_start_without_scipy_stats(tmp_path):
+    # scipy.stats is most of the start-up; `count` and `--help` must not wait for it, an audit must load it.
+    probe = ("import sys, runpy; sys.argv = ['monoculture', *sys.argv[1:]]\n"
+             "try:\n    runpy.run_module('monoculture', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print('scipy.stats' in sys.modules, 'scipy.optimize' in sys.modules, file=sys.stderr)")
+
+    def loads_stats(*args: str) -> list[str]:
+        proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, cwd=ROOT, timeout=120)
+        return proc.stderr.decode().split()[-2:]
+
+    assert loads_stats("--help") == ["False", "False"]
+    assert loads_stats("count", *LENDERS, *COMMON, "-o", str(tmp_path / "p.parquet")) == ["False", "False"]
+    assert (tmp_path / "p.parquet").exists()
+    assert loads_stats("audit", *LENDERS, *COMMON, "--format", "json", "-o", str(tmp_path / "a.json")) == \
+        ["True", "True"]

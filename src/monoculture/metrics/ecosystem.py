@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
+from ..lazy import stats
 from ..patterns import Counts
 from ._base import divide
 from .homogenization import failure_rates

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from scipy.special import logsumexp
 
 from ..errors import UsageError
+from ..lazy import special
 
 SEGMENTED = 0.99  # a subpopulation is "on" one learner when that learner holds this share of it
 
@@ -66,7 +66,7 @@ def multiplicative_weights(alphas: np.ndarray, risk_matrix: np.ndarray, epsilon:
     """
     with np.errstate(divide="ignore"):
         log_a = np.log(alphas) + risk_matrix * np.log1p(-epsilon)
-    return np.exp(log_a - logsumexp(log_a, axis=1, keepdims=True))
+    return np.exp(log_a - special.logsumexp(log_a, axis=1, keepdims=True))
 
 
 def _state(risks: Risks, beta: np.ndarray, alphas: np.ndarray, thetas: np.ndarray) -> Step:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
 
 from ..errors import UsageError
+from ..lazy import optimize, special
 
 # Below this total participation a learner has nobody to fit: it keeps its parameters.
 NOBODY = 1e-300

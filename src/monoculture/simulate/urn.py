@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
 
 from ..errors import InputError, UsageError
 from ..io import read_table
+from ..lazy import stats
 from .result import Band, UrnResult, UrnRound
 
 RULES = ("polya", "threshold")
