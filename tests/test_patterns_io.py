@@ -251,9 +251,83 @@ def test_emit_sql_refuses_what_it_cannot_express():
 def test_duckdb_engine_gives_the_same_audit(join):
     mem = json.loads(render_json(monoculture.audit(LENDERS, join=join, engine="memory", **KW)))
     duck = json.loads(render_json(monoculture.audit(LENDERS, join=join, engine="duckdb", memory_limit="1GB", **KW)))
-    for key in ("overall", "groups", "group_homogenization", "leave_one_out", "homogenization_by_size"):
+    for key in ("overall", "groups", "group_homogenization", "leave_one_out", "homogenization_by_size",
+                "decision_makers"):
         assert duck[key] == mem[key], key
+    # Group values are not compared across inputs in SQL: no conflict count (the sample data has none).
+    assert without(duck["coverage"], "id_type", "group_conflicts") == without(mem["coverage"], "id_type",
+                                                                               "group_conflicts")
+    assert duck["coverage"]["group_conflicts"] == {} and set(mem["coverage"]["group_conflicts"].values()) == {0}
     assert any("engine duckdb" in w for w in duck["warnings"])
+
+
+def messy_ecosystem(tmp_path: Path, seed: int) -> list[str]:
+    """Three decision-makers whose rows break every row check: blank and missing IDs, missing decisions
+    and labels, IDs given twice (some with the same row, some with another); CSV and Parquet."""
+    rng = np.random.default_rng(seed)
+    n = 200
+    out = []
+    for i in range(3):
+        chosen = rng.permutation(n)[: n - 15]
+        ids = np.array([f"u{j:03d}" for j in chosen], dtype=object)
+        label = rng.integers(0, 2, len(ids)).astype(object)
+        decision = np.where(rng.random(len(ids)) < 0.7, label, 1 - label).astype(object)
+        frame = pd.DataFrame({"id": ids, "decision": decision, "label": label,
+                              "group": np.where(chosen % 3 == 0, "x", "y")})
+        frame.loc[rng.random(len(ids)) < 0.04, "decision"] = None
+        frame.loc[rng.random(len(ids)) < 0.04, "label"] = None
+        frame.loc[rng.random(len(ids)) < 0.03, "id"] = rng.choice([None, "", "  "])
+        repeated = frame.sample(n=6, random_state=seed + i).assign(decision=lambda f: f["decision"].where(
+            rng.random(len(f)) < 0.5, 1))
+        frame = pd.concat([frame, repeated]).sample(frac=1, random_state=seed + 10 + i)
+        path = tmp_path / f"m{i}.{'parquet' if i == 1 else 'csv'}"
+        if i == 1:
+            frame = frame.astype({"decision": "Int64", "label": "Int64"})
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        else:
+            frame.to_csv(path, index=False)
+        out.append(str(path))
+    return out
+
+
+def _complaint(exc: pytest.ExceptionInfo) -> tuple:
+    """An input error's file, column and message, without the external engines' hint on row numbers."""
+    return exc.value.file, exc.value.column, exc.value.message.split(" (--engine memory")[0]
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_duckdb_engine_checks_and_counts_rows_as_the_memory_engine(tmp_path, join, seed):
+    inputs = messy_ecosystem(tmp_path, seed)
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"], "join": join}
+    # Dropping: the same pattern table and the same coverage, row count by row count.
+    ours = count(inputs, on_missing="drop", on_duplicate="drop", engine="memory", **kw)
+    duck = count(inputs, on_missing="drop", on_duplicate="drop", engine="duckdb", **kw)
+    assert table_dict(duck.table) == table_dict(ours.table)
+    mem_cov, duck_cov = ours.coverage, duck.coverage
+    assert [vars(s) for s in duck_cov.sources] == [vars(s) for s in mem_cov.sources]
+    assert (duck_cov.individuals_seen, duck_cov.linked, duck_cov.excluded_by_join) == (
+        mem_cov.individuals_seen, mem_cov.linked, mem_cov.excluded_by_join)
+    assert sum(s.duplicate_ids for s in mem_cov.sources) > 0 and sum(s.missing_id for s in mem_cov.sources) > 0
+    # Refusing: the same first complaint (the memory engine adds the row).
+    for options in ({"on_missing": "error", "on_duplicate": "drop"}, {"on_missing": "drop", "on_duplicate": "error"},
+                    {"on_missing": "error", "on_duplicate": "error"}):
+        with pytest.raises(monoculture.InputError) as mem_error:
+            count(inputs, engine="memory", **options, **kw)
+        with pytest.raises(monoculture.InputError) as duck_error:
+            count(inputs, engine="duckdb", **options, **kw)
+        assert _complaint(duck_error) == _complaint(mem_error), options
+        assert mem_error.value.row is not None and duck_error.value.row is None
+
+
+def test_duckdb_engine_refuses_scores_that_are_not_numbers(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("id,score,label\n1,0.9,1\n2,high,0\n3,0.2,0\n")
+    b.write_text("id,score,label\n1,0.8,1\n2,0.4,0\n3,0.1,0\n")
+    kw = {"id_column": "id", "decision": "score", "label": "label", "threshold": 0.5}
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(monoculture.InputError, match="needs numeric scores"):
+            count([str(a), str(b)], engine=engine, **kw)
 
 
 def test_auto_engine_chooses_by_size(monkeypatch):
@@ -295,8 +369,8 @@ def test_duckdb_engine_hash_slices_sum_to_the_whole(tmp_path, join):
     kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"], "people": people_path,
           "join": join}
     ours = count(inputs, on_missing="drop", engine="memory", **kw)
-    whole = count(inputs, engine="duckdb", id_shards=1, **kw)
-    sliced = count(inputs, engine="duckdb", id_shards=3, **kw)
+    whole = count(inputs, on_missing="drop", engine="duckdb", id_shards=1, **kw)
+    sliced = count(inputs, on_missing="drop", engine="duckdb", id_shards=3, **kw)
     assert table_dict(sliced.table) == table_dict(whole.table) == table_dict(ours.table)
 
 

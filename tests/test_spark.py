@@ -12,7 +12,7 @@ import pytest
 import monoculture
 from monoculture.audit import count
 from monoculture.report.json import render_json
-from test_patterns_io import KW, LENDERS, RULES, random_ecosystem, table_dict
+from test_patterns_io import KW, LENDERS, RULES, _complaint, messy_ecosystem, random_ecosystem, table_dict
 
 pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'monoculture[spark]')")
 
@@ -46,10 +46,27 @@ def test_spark_engine_gives_the_same_pattern_table(tmp_path, rule, join, people)
           "threshold": rule.threshold, "thresholds": rule.thresholds,
           "lower_is_favorable": rule.lower_is_favorable}
     ours = count(inputs, on_missing="drop", engine="memory", **kw)
-    spark = count(inputs, engine="spark", spark_master=MASTER, **kw)
+    spark = count(inputs, on_missing="drop", engine="spark", spark_master=MASTER, **kw)
     assert table_dict(spark.table) == table_dict(ours.table)
     assert spark.table.names == ours.table.names
     assert spark.coverage.linked == ours.coverage.linked
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_spark_engine_checks_and_counts_rows_as_the_memory_engine(tmp_path, join):
+    inputs = messy_ecosystem(tmp_path, 3)
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"], "join": join}
+    ours = count(inputs, on_missing="drop", on_duplicate="drop", engine="memory", **kw)
+    spark = count(inputs, on_missing="drop", on_duplicate="drop", engine="spark", spark_master=MASTER, **kw)
+    assert table_dict(spark.table) == table_dict(ours.table)
+    assert [vars(s) for s in spark.coverage.sources] == [vars(s) for s in ours.coverage.sources]
+    assert (spark.coverage.individuals_seen, spark.coverage.excluded_by_join) == (
+        ours.coverage.individuals_seen, ours.coverage.excluded_by_join)
+    with pytest.raises(monoculture.InputError) as mem_error:
+        count(inputs, engine="memory", **kw)
+    with pytest.raises(monoculture.InputError) as spark_error:
+        count(inputs, engine="spark", spark_master=MASTER, **kw)
+    assert _complaint(spark_error) == _complaint(mem_error)
 
 
 @pytest.mark.parametrize("join", ["inner", "outer"])

@@ -4,9 +4,10 @@ DuckDB, which streams the inputs and spills to disk, or on Spark (`--spark-maste
 inputs past one machine.
 
 All run the same definitions: DuckDB and Spark execute the SQL of `--emit-sql` (`sql.py`), whose pattern
-table equals the in-memory one (tests/test_patterns_io.py). What they do not do is the row-level checking
-of the in-memory reader: they drop rows with a missing ID, decision or label and assume one row per ID
-per input, and their coverage holds only the linked individuals; the report says so.
+table equals the in-memory one (tests/test_patterns_io.py). A checking query (`sql.check_sql`) first counts
+what the in-memory reader checks row by row, so they refuse, or drop and count, the same rows and report
+the same per-input coverage. What they do not do is compare an individual's group values across inputs;
+the report says so.
 """
 
 from __future__ import annotations
@@ -18,17 +19,19 @@ import shutil
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 
-from .errors import UsageError
+from .errors import InputError, UsageError
 from .failures import FailureRule
 from .io import STDIN, delimiter, expand_paths, file_format, require_columns
+from .link import MISSING_GROUP, SourceCoverage
 from .memory import available_bytes, estimate_bytes, estimate_streaming_bytes
 from .shards import Counted, from_arrow
 from .sources import named_path
-from .sql import emit_sql
+from .sql import check_sql, emit_sql
 
 ENGINES = ("auto", "memory", "duckdb", "spark")
 
@@ -76,36 +79,125 @@ def count_external(
     engine: str, inputs: Sequence[str], *, id_column: str, decision: str, label: str | None,
     groups: Sequence[str], people: str | None, rule: FailureRule, join: str, layout: str | None, options: dict,
     memory_limit: str | None = None, spark_master: str | None = None, id_shards: int | None = None,
+    on_duplicate: str = "error", on_missing: str = "error",
 ) -> Counted:
     """Count the pattern table with the SQL of `--emit-sql`, run by DuckDB or Spark.
 
+    First the query of `sql.check_sql` counts what the in-memory reader checks row by row (missing IDs,
+    decisions and labels, decisions that are not numbers, repeated IDs); `on_missing` and `on_duplicate`
+    then stop the count with the in-memory engine's message or drop and count those rows, as it does.
     DuckDB counts the ID space in `id_shards` hash slices one after another (by default as many as keep the
     spill within half the free temporary disk) and sums their pattern tables.
     """
     if layout not in (None, "files"):
         raise UsageError(f"--engine {engine} reads the files layout (one file per decision-maker); "
                          "use --engine memory for other layouts")
-    sql_options = dict(id_column=id_column, decision=decision, label=label, groups=groups, people=people,
-                       rule=rule, join=join, layout=layout)
-    notes: list[str] = []
-    if engine == "duckdb":
-        shards = id_shards or _shards_for_disk(inputs)
-        if shards > 1 and not id_shards:
-            notes.append(f"engine duckdb: the ID space is counted in {shards} hash slices, one after the other, so "
-                         "that the spill fits on the temporary disk (--id-shards overrides)")
-        table = _run_duckdb([emit_sql(inputs, **sql_options, shard=(s, shards) if shards > 1 else None)
-                             for s in range(shards)], memory_limit)
-    elif engine == "spark":
-        table = _run_spark(inputs, sql_options, spark_master or "local[*]")
-    else:
+    if engine not in ("duckdb", "spark"):
         raise UsageError(f"unknown engine '{engine}'")
+    sql_options = dict(id_column=id_column, decision=decision, label=label, groups=groups, rule=rule, join=join,
+                       layout=layout)
+    files = [named_path(a) for a in expand_paths(list(inputs))]
+    notes: list[str] = []
+    opened = (_duckdb_session(memory_limit) if engine == "duckdb"
+              else _spark_session(files, people, sql_options, spark_master or "local[*]"))
+    with opened as (run, dialect):
+        # Sums come back as DuckDB's wide integers (Python Decimal): counts are plain ints here.
+        checks = [{key: int(v) for key, v in row.items()}
+                  for row in run(check_sql(inputs, **sql_options, **dialect)).to_pylist()]
+        sources = _checked_sources(checks, files, rule, on_missing, on_duplicate)
+        drop = any(c.duplicate_rows for c in sources)
+        shards = 1
+        if engine == "duckdb":
+            shards = id_shards or _shards_for_disk(inputs)
+            if shards > 1 and not id_shards:
+                notes.append(f"engine duckdb: the ID space is counted in {shards} hash slices, one after the other, "
+                             "so that the spill fits on the temporary disk (--id-shards overrides)")
+        table = pa.concat_tables([
+            run(emit_sql(inputs, **sql_options, people=people, **dialect, drop_duplicates=drop,
+                         shard=(s, shards) if shards > 1 else None)) for s in range(shards)])
     counted = from_arrow(table, engine)
     counted.rule = f"{rule.kind} (as --emit-sql computes it; see monoculture count --emit-sql)"
     counted.options = options | {"engine": engine}
     counted.inputs = []  # no file is read in Python, so no checksum or row count to report
-    counted.warnings = [f"engine {engine}: rows with a missing ID, decision or label are dropped without being "
-                        "counted, and duplicate IDs are not checked (the in-memory engine checks both)", *notes]
+    _fill_coverage(counted, sources, int(checks[0]["individuals"]) if checks else 0)
+    counted.warnings = [f"engine {engine}: group values are not compared across inputs (the first input that "
+                        "has one gives it; the in-memory engine reports conflicts)", *notes]
     return counted
+
+
+def _checked_sources(
+    checks: list[dict], files: list[tuple[str, str]], rule: FailureRule, on_missing: str, on_duplicate: str,
+) -> list[SourceCoverage]:
+    """Each input's coverage from its check counts, or the in-memory engine's error for the first problem
+    (in its order: ID, decision, label, repeated IDs; without the row number, which only it knows)."""
+    where = " (--engine memory names the first such row)"
+    out = []
+    for (name, path), c in zip(files, checks, strict=True):
+        if c["not_numeric"]:
+            raise InputError(f"a threshold or top fraction needs numeric scores; found {c['not_numeric']} values "
+                             "that are not numbers" + where, file=path)
+        if on_missing == "error":
+            for key, what in (("missing_id", "have a missing or blank ID"), ("missing_decision",
+                              "have a missing decision"), ("missing_label", "have no label")):
+                if c[key]:
+                    raise InputError(f"{c[key]} rows {what}; fix them or pass --drop-missing{where}", file=path)
+        if c["duplicate_ids"] and on_duplicate == "error":
+            raise InputError(
+                f"{c['duplicate_ids']} IDs occur more than once ({c['duplicate_rows']} rows); each decision-maker "
+                f"may decide once per individual. Fix the input or pass --duplicates drop{where}", file=path)
+        out.append(SourceCoverage(
+            name=name, file=path, rows=c["all_rows"], missing_id=c["missing_id"],
+            missing_decision=c["missing_decision"], missing_label=c["missing_label"],
+            duplicate_rows=c["duplicate_rows"], duplicate_ids=c["duplicate_ids"], valid_rows=c["valid_rows"],
+            failed_rows=c["failed_rows"]))
+    return out
+
+
+def _fill_coverage(counted: Counted, sources: list[SourceCoverage], individuals: int) -> None:
+    """The checked inputs' coverage, completed from the pattern table (who was linked)."""
+    t, cov = counted.table, counted.coverage
+    linked = {name: int(t.row_count @ t.present[t.row_pattern, i]) for i, name in enumerate(t.names)}
+    for s in sources:
+        s.linked = linked[s.name]
+        s.not_linked = s.valid_rows - s.linked
+        s.linked_individuals_unseen = cov.linked - s.linked
+    cov.sources = sources
+    cov.individuals_seen = individuals
+    cov.excluded_by_join = individuals - cov.linked
+    for a, attr in enumerate(t.attributes):
+        missing = np.array([cell[a] == MISSING_GROUP for cell in t.cell_labels], dtype=bool)
+        cov.missing_group[attr] = int(t.row_count @ missing[t.row_cell]) if len(t.cell_labels) else 0
+
+
+@contextlib.contextmanager
+def _duckdb_session(memory_limit: str | None) -> Iterator[tuple[Callable[[str], pa.Table], dict]]:
+    """An embedded DuckDB with a memory limit and a spill directory: (run a query, the SQL options)."""
+    try:
+        import duckdb
+    except ImportError:
+        raise UsageError("--engine duckdb needs DuckDB: pip install 'monoculture[duckdb]'") from None
+    with tempfile.TemporaryDirectory(prefix="monoculture-spill-") as spill:
+        con = duckdb.connect()
+        avail = available_bytes()
+        limit = memory_limit or (f"{max(1, int(0.5 * avail / 2**30))}GB" if avail else "4GB")
+
+        def run(sql: str) -> pa.Table:
+            try:
+                result = con.sql(sql).arrow()
+                return result.read_all() if hasattr(result, "read_all") else result
+            except duckdb.Error as exc:
+                raise UsageError(f"DuckDB could not count the inputs: {str(exc).splitlines()[0]}") from None
+
+        try:
+            try:
+                con.execute(f"SET memory_limit = '{limit}'")
+                con.execute(f"SET temp_directory = '{spill}'")
+                con.execute("SET preserve_insertion_order = false")
+            except duckdb.Error as exc:
+                raise UsageError(f"DuckDB could not count the inputs: {str(exc).splitlines()[0]}") from None
+            yield run, {}
+        finally:
+            con.close()
 
 
 # Spill of the DuckDB engine per byte of input, a rough guess from one size (10^8 × 10 Parquet, 8 GB: the
@@ -120,35 +212,12 @@ def _shards_for_disk(inputs: Sequence[str]) -> int:
     return max(1, math.ceil(need / (0.5 * free))) if free else 1
 
 
-def _run_duckdb(queries: Sequence[str], memory_limit: str | None) -> pa.Table:
-    """Run the pattern-table SQL (one query per ID slice, in turn) in an embedded DuckDB with a memory limit
-    and a spill directory; the slices' tables are stacked (and summed when read)."""
-    try:
-        import duckdb
-    except ImportError:
-        raise UsageError("--engine duckdb needs DuckDB: pip install 'monoculture[duckdb]'") from None
-    with tempfile.TemporaryDirectory(prefix="monoculture-spill-") as spill:
-        con = duckdb.connect()
-        try:
-            avail = available_bytes()
-            limit = memory_limit or (f"{max(1, int(0.5 * avail / 2**30))}GB" if avail else "4GB")
-            con.execute(f"SET memory_limit = '{limit}'")
-            con.execute(f"SET temp_directory = '{spill}'")
-            con.execute("SET preserve_insertion_order = false")
-            parts = []
-            for sql in queries:
-                result = con.sql(sql).arrow()
-                parts.append(result.read_all() if hasattr(result, "read_all") else result)
-            return pa.concat_tables(parts)
-        except duckdb.Error as exc:
-            raise UsageError(f"DuckDB could not count the inputs: {str(exc).splitlines()[0]}") from None
-        finally:
-            con.close()
-
-
-def _run_spark(inputs: Sequence[str], sql_options: dict, master: str) -> pa.Table:
-    """Register each input as a Spark view (src_1, src_2, ..., people), run the Spark-dialect SQL there
-    and bring back only the pattern table. Paths may be local, HDFS or object-store URIs."""
+@contextlib.contextmanager
+def _spark_session(
+    files: list[tuple[str, str]], people: str | None, sql_options: dict, master: str,
+) -> Iterator[tuple[Callable[[str], pa.Table], dict]]:
+    """A Spark session with each input registered as a view (src_1, src_2, ..., people): (run a Spark-dialect
+    query there and bring back its result, the SQL options). Paths may be local, HDFS or object-store URIs."""
     try:
         from pyspark.errors import PySparkException
         from pyspark.sql import SparkSession
@@ -168,24 +237,29 @@ def _run_spark(inputs: Sequence[str], sql_options: dict, master: str) -> pa.Tabl
         spark.sparkContext.setLogLevel("ERROR")
     except (PySparkException, Py4JError, RuntimeError, OSError) as exc:
         raise UsageError(f"could not start Spark at {master} ({_first_line(exc)}); is Java 17+ installed?") from None
-    paths = [named_path(a)[1] for a in expand_paths(list(inputs))]
-    people = sql_options["people"]
     headers: dict[str, list[str]] = {}
     integral: dict[str, list[str]] = {}
     label = sql_options["label"]
     needed = [sql_options["id_column"], sql_options["decision"], *([label] if label else [])]
+
+    def run(sql: str) -> pa.Table:
+        try:
+            result = spark.sql(sql)
+            return result.toArrow() if hasattr(result, "toArrow") else pa.Table.from_pandas(result.toPandas())
+        except (PySparkException, Py4JError) as exc:
+            raise UsageError(f"Spark could not count the inputs: {_first_line(exc)}") from None
+
     try:
-        for view, path in [*((f"src_{i}", p) for i, p in enumerate(paths, start=1)),
+        for view, path in [*((f"src_{i}", p) for i, (_, p) in enumerate(files, start=1)),
                            *([("people", people)] if people else [])]:
             frame = _spark_read(spark, path)
             headers[path] = [c.strip() for c in frame.columns]
             integral[path] = [c.strip() for c, kind in frame.dtypes if kind in _SPARK_INTEGRAL]
             require_columns(path, headers[path], needed if view != "people" else needed[:1], {})
             frame.createOrReplaceTempView(view)
-        result = spark.sql(emit_sql(inputs, **sql_options, dialect="spark", headers=headers, integral=integral))
-        return result.toArrow() if hasattr(result, "toArrow") else pa.Table.from_pandas(result.toPandas())
     except (PySparkException, Py4JError) as exc:
         raise UsageError(f"Spark could not count the inputs: {_first_line(exc)}") from None
+    yield run, {"dialect": "spark", "headers": headers, "integral": integral}
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import InputError, UsageError
-from .link import Coverage, PeopleCoverage, SourceCoverage
+from .link import MISSING_GROUP, Coverage, PeopleCoverage, SourceCoverage
 from .patterns import PatternTable
 from .result import InputResult
 
@@ -115,7 +115,7 @@ def parse(table: pa.Table, path: str) -> dict:
     meta["_fail"] = _bools(table, [f"fail:{n}" for n in names], path)
     meta["_seen"] = _bools(table, [f"seen:{n}" for n in names], path)
     columns = [table[f"group:{a}"].to_pylist() for a in attrs]
-    meta["_cells"] = ([tuple(v if v is not None else "(missing)" for v in row) for row in zip(*columns, strict=True)]
+    meta["_cells"] = ([tuple(v if v is not None else MISSING_GROUP for v in row) for row in zip(*columns, strict=True)]
                       if attrs else [()] * table.num_rows)
     if raw is None:
         meta["coverage"] = _implied_coverage(meta, path)

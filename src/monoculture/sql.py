@@ -4,8 +4,9 @@ linking by ID, counting) can run inside the user's own warehouse and only the sm
 The query's result has exactly the columns of a pattern-table file (`shards.py`): ``count``,
 ``group:<attribute>``, ``fail:<name>``, ``seen:<name>``. Values are compared in canonical form as in
 `values.py` (true/false → 1/0, numbers by value, text trimmed). The SQL drops rows with a missing ID,
-decision or label and assumes one row per ID per input: `monoculture audit` checks and counts those,
-and the query's header says so. Dialects: ``duckdb`` (reads the files with read_csv/read_parquet) and
+decision or label and assumes one row per ID per input (or, with ``drop_duplicates``, drops every row of a
+repeated ID), and the query's header says so; `check_sql` is the query that counts those rows, which the
+DuckDB and Spark engines run first. Dialects: ``duckdb`` (reads the files with read_csv/read_parquet) and
 ``spark`` (backtick identifiers; reads tables registered as views ``src_1``, ``src_2``, ...).
 """
 
@@ -94,58 +95,34 @@ def emit_sql(
     inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
     people: str | None, rule: FailureRule, join: str = "inner", layout: str | None = None, dialect: str = "duckdb",
     headers: Mapping[str, Sequence[str]] | None = None, integral: Mapping[str, Sequence[str]] | None = None,
-    shard: tuple[int, int] | None = None,
+    shard: tuple[int, int] | None = None, drop_duplicates: bool = False,
 ) -> str:
     """The SQL computing the pattern table of the files layout (one input file per decision-maker).
 
     `headers` gives each path's column names when the caller has them (the Spark engine reads remote
     URIs); otherwise each file's header is read here. `integral` names each path's integer and boolean
     columns (otherwise read from local Parquet schemas): their canonical token is one cast, not text work.
-    `shard` = (s, S) keeps only the IDs whose hash is s modulo S.
+    `shard` = (s, S) keeps only the IDs whose hash is s modulo S. `drop_duplicates` leaves out every row of
+    an ID that occurs more than once among an input's valid rows (``--duplicates drop``).
     """
-    header_of = (lambda path: list(headers[path])) if headers is not None else read_header
-    if integral is not None:
-        integral_of = lambda path: set(integral.get(path, ()))  # noqa: E731
-    else:
-        integral_of = _integral_parquet_columns
-    if dialect not in DIALECTS:
-        raise UsageError(f"--sql-dialect must be one of {', '.join(DIALECTS)}; got '{dialect}'")
-    if layout not in (None, "files"):
-        raise UsageError("--emit-sql supports the files layout (one input file per decision-maker)")
-    if rule.top_fraction is not None:
-        raise UsageError("--emit-sql does not support --top-fraction (a per-decision-maker ranking); use --threshold")
-    if rule.kind not in FAILURE_KINDS:
-        raise UsageError(f"unknown failure rule '{rule.kind}'; expected one of {', '.join(FAILURE_KINDS)}")
-    if rule.kind != "outcome" and label is None:
-        raise UsageError("no failure rule: pass --label COLUMN or --failure outcome")
-    if join not in ("inner", "outer"):
-        raise UsageError(f"--join must be inner or outer; got '{join}'")
-    paths = [named_path(a) for a in expand_paths(list(inputs))]  # as the reader resolves them (sources.py)
-    if len(paths) < 2:
-        raise UsageError("--emit-sql needs at least two input files")
-    names = [n for n, _ in paths]
+    names, ctes = _input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
+                              rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
+                              integral=integral)
     q = lambda s: _quote(s, dialect)  # noqa: E731
+    header_of = (lambda path: list(headers[path])) if headers is not None else read_header
     from_people = people is not None
-    ctes = []
-    for i, ((_, path), name) in enumerate(zip(paths, names, strict=True), start=1):
-        numeric = integral_of(path)
-        cols = [f"{_text(q(id_column))} AS id", f"{q(decision) if decision in numeric else _text(q(decision))} AS dt",
-                f"{(q(label) if label in numeric else _text(q(label))) if label else 'NULL'} AS yt"]
-        # Group values come from the people file, else from any input that has the column (as in link.py).
-        header = set(header_of(path))
-        cols += [f"{_text(q(g)) if g in header else 'CAST(NULL AS STRING)'} AS g_{j}" for j, g in enumerate(groups)]
-        need = ["id IS NOT NULL", "d IS NOT NULL"] + (["y IS NOT NULL"] if label else [])
+    for i in range(1, len(names) + 1):
+        keep = ["id", "fail"] + [f"g_{j}" for j in range(len(groups))]
+        need = ["valid"]
         if shard is not None:  # one hash slice of the ID space: slices' pattern tables sum to the whole
             bucket = f"pmod(hash(id), {shard[1]})" if dialect == "spark" else f"hash(id) % {shard[1]}"
             need.append(f"{bucket} = {shard[0]}")
-        ctes.append(f"t{i} AS (\n  SELECT {', '.join(cols)}\n  FROM {_source(path, i, dialect)}\n)")
-        canon = ["id", f"{_canon_number('dt') if decision in numeric else _canon('dt')} AS d",
-                 f"{(_canon_number('yt') if label in numeric else _canon('yt')) if label else 'NULL'} AS y"] + [
-            f"g_{j}" for j in range(len(groups))]
-        ctes.append(f"r{i} AS (\n  SELECT {', '.join(canon)}\n  FROM t{i}\n)")
-        keep = ["id", f"{_failure(rule, name, 'd', 'y')} AS fail"] + [f"g_{j}" for j in range(len(groups))]
-        ctes.append(f"f{i} AS (SELECT {', '.join(keep)} FROM r{i} WHERE {' AND '.join(need)})")
-    k = len(paths)
+        rows = f"SELECT * FROM r{i} WHERE {' AND '.join(need)}"
+        if drop_duplicates:
+            rows = f"SELECT * FROM (SELECT *, COUNT(*) OVER (PARTITION BY id) AS id_rows FROM r{i} WHERE " \
+                   f"{' AND '.join(need)}) WHERE id_rows = 1"
+        ctes.append(f"f{i} AS (SELECT {', '.join(keep)} FROM ({rows}) v{i})")
+    k = len(names)
     if join == "inner":
         body = "f1" + "".join(f"\n  JOIN f{i} ON f{i}.id = f1.id" for i in range(2, k + 1))
         id_expr = "f1.id"
@@ -179,7 +156,107 @@ def emit_sql(
     select = ",\n  ".join(["COUNT(*) AS " + q("count")] + [f"{e} AS {q(a)}" for e, a in [*groups_out, *pattern]])
     group_by = ", ".join(e for e, _ in [*groups_out, *pattern])
     header = (f"-- monoculture pattern table ({dialect} SQL): {k} decision-makers, {join} join.\n"
-              "-- Drops rows with a missing ID, decision or label; assumes one row per ID per input\n"
-              "-- (monoculture audit checks and counts both). Save the result as Parquet and run\n"
+              "-- Drops rows with a missing ID, decision or label; "
+              + ("drops every row of an ID that occurs more than once in an input\n"
+                 if drop_duplicates else "assumes one row per ID per input\n")
+              + "-- (monoculture's own engines count both first). Save the result as Parquet and run\n"
               "-- monoculture audit --patterns FILE (names: " + ", ".join(names) + ").\n")
     return header + "WITH\n" + ",\n".join(ctes) + f"\nSELECT\n  {select}\nFROM {source}\nGROUP BY {group_by}\n"
+
+
+CHECKS = ("all_rows", "missing_id", "missing_decision", "missing_label", "not_numeric", "duplicate_ids",
+          "duplicate_rows", "valid_rows", "failed_rows")
+
+
+def check_sql(
+    inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
+    rule: FailureRule, join: str = "inner", layout: str | None = None, dialect: str = "duckdb",
+    headers: Mapping[str, Sequence[str]] | None = None, integral: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """The SQL that counts, per input, what the in-memory reader checks row by row (`link.py`): one row per
+    input (``input`` = 1, 2, ... in the order of `emit_sql`) with the columns of `CHECKS`, and
+    ``individuals`` (the IDs with a valid row in some input, once each, the same on every row).
+
+    The counts nest as the in-memory engine's coverage does: a row without ID is ``missing_id``; of the
+    rest, one without decision ``missing_decision``; of the rest, one without label (when the rule uses
+    labels) ``missing_label``. ``not_numeric``: decisions that are not numbers under a threshold rule. The
+    remaining rows are valid; the IDs among them that occur more than once are ``duplicate_ids`` (their
+    rows ``duplicate_rows``), and ``valid_rows`` / ``failed_rows`` count the rows of the IDs that occur once.
+    """
+    names, ctes = _input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
+                              rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
+                              integral=integral)
+    numeric = "TRY_CAST(d AS DOUBLE) IS NULL" if rule.uses_scores else "FALSE"
+    selects = []
+    for i in range(1, len(names) + 1):
+        ctes.append(f"n{i} AS (SELECT id, COUNT(*) AS n, SUM(CASE WHEN fail THEN 1 ELSE 0 END) AS nf "
+                    f"FROM r{i} WHERE valid GROUP BY id)")
+        ctes.append(
+            f"m{i} AS (SELECT COUNT(*) AS all_rows, {_count_if('id IS NULL')} AS missing_id, "
+            f"{_count_if('id IS NOT NULL AND d IS NULL')} AS missing_decision, "
+            f"{_count_if('id IS NOT NULL AND d IS NOT NULL AND NOT valid')} AS missing_label, "
+            f"{_count_if(f'd IS NOT NULL AND {numeric}')} AS not_numeric FROM r{i})")
+        ctes.append(
+            f"s{i} AS (SELECT {_count_if('n > 1')} AS duplicate_ids, {_sum_if('n > 1', 'n')} AS duplicate_rows, "
+            f"{_count_if('n = 1')} AS valid_rows, {_sum_if('n = 1', 'nf')} AS failed_rows FROM n{i})")
+        selects.append(f"SELECT {i} AS input, m{i}.*, s{i}.*, seen.individuals FROM m{i} CROSS JOIN s{i} "
+                       "CROSS JOIN seen")
+    union = " UNION ".join(f"SELECT id FROM n{i} WHERE n = 1" for i in range(1, len(names) + 1))
+    ctes.append(f"seen AS (SELECT COUNT(*) AS individuals FROM ({union}) u)")
+    header = f"-- monoculture input checks ({dialect} SQL): what each input's rows hold, as monoculture counts it.\n"
+    return header + "WITH\n" + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(selects) + "\nORDER BY input\n"
+
+
+def _count_if(condition: str) -> str:
+    return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
+
+
+def _sum_if(condition: str, value: str) -> str:
+    return f"COALESCE(SUM(CASE WHEN {condition} THEN {value} ELSE 0 END), 0)"
+
+
+def _input_ctes(
+    inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
+    rule: FailureRule, join: str, layout: str | None, dialect: str,
+    headers: Mapping[str, Sequence[str]] | None, integral: Mapping[str, Sequence[str]] | None,
+) -> tuple[list[str], list[str]]:
+    """The checks both queries share, and per input i the CTEs t{i} (trimmed text) and r{i} (canonical
+    values: id, d, y, the group values g_j, whether the row is ``valid`` and its failure ``fail``)."""
+    header_of = (lambda path: list(headers[path])) if headers is not None else read_header
+    if integral is not None:
+        integral_of = lambda path: set(integral.get(path, ()))  # noqa: E731
+    else:
+        integral_of = _integral_parquet_columns
+    if dialect not in DIALECTS:
+        raise UsageError(f"--sql-dialect must be one of {', '.join(DIALECTS)}; got '{dialect}'")
+    if layout not in (None, "files"):
+        raise UsageError("--emit-sql supports the files layout (one input file per decision-maker)")
+    if rule.top_fraction is not None:
+        raise UsageError("--emit-sql does not support --top-fraction (a per-decision-maker ranking); use --threshold")
+    if rule.kind not in FAILURE_KINDS:
+        raise UsageError(f"unknown failure rule '{rule.kind}'; expected one of {', '.join(FAILURE_KINDS)}")
+    if rule.kind != "outcome" and label is None:
+        raise UsageError("no failure rule: pass --label COLUMN or --failure outcome")
+    if join not in ("inner", "outer"):
+        raise UsageError(f"--join must be inner or outer; got '{join}'")
+    paths = [named_path(a) for a in expand_paths(list(inputs))]  # as the reader resolves them (sources.py)
+    if len(paths) < 2:
+        raise UsageError("--emit-sql needs at least two input files")
+    names = [n for n, _ in paths]
+    q = lambda s: _quote(s, dialect)  # noqa: E731
+    ctes = []
+    for i, ((_, path), name) in enumerate(zip(paths, names, strict=True), start=1):
+        numeric = integral_of(path)
+        cols = [f"{_text(q(id_column))} AS id", f"{q(decision) if decision in numeric else _text(q(decision))} AS dt",
+                f"{(q(label) if label in numeric else _text(q(label))) if label else 'NULL'} AS yt"]
+        # Group values come from the people file, else from any input that has the column (as in link.py).
+        header = set(header_of(path))
+        cols += [f"{_text(q(g)) if g in header else 'CAST(NULL AS STRING)'} AS g_{j}" for j, g in enumerate(groups)]
+        ctes.append(f"t{i} AS (\n  SELECT {', '.join(cols)}\n  FROM {_source(path, i, dialect)}\n)")
+        canon = ["id", f"{_canon_number('dt') if decision in numeric else _canon('dt')} AS d",
+                 f"{(_canon_number('yt') if label in numeric else _canon('yt')) if label else 'NULL'} AS y"] + [
+            f"g_{j}" for j in range(len(groups))]
+        ctes.append(f"c{i} AS (\n  SELECT {', '.join(canon)}\n  FROM t{i}\n)")
+        valid = " AND ".join(["id IS NOT NULL", "d IS NOT NULL"] + (["y IS NOT NULL"] if rule.needs_label else []))
+        ctes.append(f"r{i} AS (SELECT *, ({valid}) AS valid, {_failure(rule, name, 'd', 'y')} AS fail FROM c{i})")
+    return names, ctes
