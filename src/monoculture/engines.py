@@ -27,7 +27,7 @@ import pyarrow as pa
 from .errors import InputError, UsageError
 from .failures import FailureRule
 from .io import STDIN, delimiter, expand_paths, file_format, require_columns
-from .link import MISSING_GROUP, SourceCoverage
+from .link import MISSING_GROUP, SourceCoverage, duplicate_ids_message, missing_rows_message
 from .memory import available_bytes, estimate_bytes, estimate_streaming_bytes
 from .shards import Counted, from_arrow
 from .sources import named_path
@@ -119,7 +119,7 @@ def count_external(
     counted.rule = f"{rule.kind} (as --emit-sql computes it; see monoculture count --emit-sql)"
     counted.options = options | {"engine": engine}
     counted.inputs = []  # no file is read in Python, so no checksum or row count to report
-    _fill_coverage(counted, sources, int(checks[0]["individuals"]) if checks else 0)
+    _fill_coverage(counted, sources, checks[0]["individuals"])
     counted.warnings = [f"engine {engine}: group values are not compared across inputs (the first input that "
                         "has one gives it; the in-memory engine reports conflicts)", *notes]
     return counted
@@ -140,11 +140,9 @@ def _checked_sources(
             for key, what in (("missing_id", "have a missing or blank ID"), ("missing_decision",
                               "have a missing decision"), ("missing_label", "have no label")):
                 if c[key]:
-                    raise InputError(f"{c[key]} rows {what}; fix them or pass --drop-missing{where}", file=path)
+                    raise InputError(missing_rows_message(c[key], what) + where, file=path)
         if c["duplicate_ids"] and on_duplicate == "error":
-            raise InputError(
-                f"{c['duplicate_ids']} IDs occur more than once ({c['duplicate_rows']} rows); each decision-maker "
-                f"may decide once per individual. Fix the input or pass --duplicates drop{where}", file=path)
+            raise InputError(duplicate_ids_message(c["duplicate_ids"], c["duplicate_rows"]) + where, file=path)
         out.append(SourceCoverage(
             name=name, file=path, rows=c["all_rows"], missing_id=c["missing_id"],
             missing_decision=c["missing_decision"], missing_label=c["missing_label"],
@@ -154,9 +152,9 @@ def _checked_sources(
 
 
 def _fill_coverage(counted: Counted, sources: list[SourceCoverage], individuals: int) -> None:
-    """The checked inputs' coverage, completed from the pattern table (who was linked)."""
+    """The checked inputs' coverage, completed from the pattern table (who was linked: `from_arrow` counted it)."""
     t, cov = counted.table, counted.coverage
-    linked = {name: int(t.row_count @ t.present[t.row_pattern, i]) for i, name in enumerate(t.names)}
+    linked = {s.name: s.linked for s in cov.sources}
     for s in sources:
         s.linked = linked[s.name]
         s.not_linked = s.valid_rows - s.linked
@@ -181,20 +179,23 @@ def _duckdb_session(memory_limit: str | None) -> Iterator[tuple[Callable[[str], 
         avail = available_bytes()
         limit = memory_limit or (f"{max(1, int(0.5 * avail / 2**30))}GB" if avail else "4GB")
 
-        def run(sql: str) -> pa.Table:
+        @contextlib.contextmanager
+        def reported() -> Iterator[None]:
             try:
-                result = con.sql(sql).arrow()
-                return result.read_all() if hasattr(result, "read_all") else result
+                yield
             except duckdb.Error as exc:
                 raise UsageError(f"DuckDB could not count the inputs: {str(exc).splitlines()[0]}") from None
 
+        def run(sql: str) -> pa.Table:
+            with reported():
+                result = con.sql(sql).arrow()
+            return result.read_all() if hasattr(result, "read_all") else result
+
         try:
-            try:
+            with reported():
                 con.execute(f"SET memory_limit = '{limit}'")
                 con.execute(f"SET temp_directory = '{spill}'")
                 con.execute("SET preserve_insertion_order = false")
-            except duckdb.Error as exc:
-                raise UsageError(f"DuckDB could not count the inputs: {str(exc).splitlines()[0]}") from None
             yield run, {}
         finally:
             con.close()

@@ -367,10 +367,8 @@ class Ecosystem:
         has_id = code >= 0
         valid = has_id.copy()
         if not valid.all() and options.on_missing == "error":
-            raise InputError(
-                f"{int((~valid).sum())} rows have a missing or blank ID; fix them or pass --drop-missing",
-                file=s.file, column=None, row=_first_row(~valid),
-            )
+            raise InputError(missing_rows_message(int((~valid).sum()), "have a missing or blank ID"),
+                             file=s.file, column=None, row=_first_row(~valid))
         cov.missing_id = s.rows - int(valid.sum())
         dec_missing &= valid
         unlabelled = (lab < 0) if (rule.needs_label and lab is not None) else np.zeros(s.rows, bool)
@@ -379,10 +377,8 @@ class Ecosystem:
             cov.blank_cells = int(dec_missing.sum())
         else:
             if dec_missing.any() and options.on_missing == "error":
-                raise InputError(
-                    f"{int(dec_missing.sum())} rows have a missing decision; fix them or pass --drop-missing",
-                    file=s.file, row=_first_row(dec_missing),
-                )
+                raise InputError(missing_rows_message(int(dec_missing.sum()), "have a missing decision"),
+                                 file=s.file, row=_first_row(dec_missing))
             cov.missing_decision = int(dec_missing.sum())
         valid &= ~dec_missing
         if rule.needs_label:
@@ -390,10 +386,8 @@ class Ecosystem:
             lab_missing = (lab < 0) & valid
             if lab_missing.any() and options.on_missing == "error":
                 where = " in the people file" if s.label is None else ""
-                raise InputError(
-                    f"{int(lab_missing.sum())} rows have no label{where}; fix them or pass --drop-missing",
-                    file=s.file, row=_first_row(lab_missing),
-                )
+                raise InputError(missing_rows_message(int(lab_missing.sum()), f"have no label{where}"),
+                                 file=s.file, row=_first_row(lab_missing))
             cov.missing_label = int(lab_missing.sum())
             valid &= ~lab_missing
 
@@ -439,11 +433,8 @@ class Ecosystem:
         dup = valid & (counts[np.maximum(code, 0)] > 1)
         n_ids = int((counts > 1).sum())
         if self.options.on_duplicate == "error":
-            raise InputError(
-                f"{n_ids} IDs occur more than once ({int(dup.sum())} rows); each decision-maker may "
-                "decide once per individual. Fix the input or pass --duplicates drop",
-                file=s.file, row=_first_repeat_row(code, valid),
-            )
+            raise InputError(duplicate_ids_message(n_ids, int(dup.sum())), file=s.file,
+                             row=_first_repeat_row(code, valid))
         cov.duplicate_ids, cov.duplicate_rows = n_ids, int(dup.sum())
         return valid & ~dup
 
@@ -611,6 +602,17 @@ class Ecosystem:
                     if per_person and any(s is not None for s in self.scores) else None),
             tokens=list(self.vocab.tokens),
         )
+
+
+def missing_rows_message(rows: int, what: str) -> str:
+    """The error for rows missing a value under --missing error (every engine words it alike)."""
+    return f"{rows} rows {what}; fix them or pass --drop-missing"
+
+
+def duplicate_ids_message(ids: int, rows: int) -> str:
+    """The error for IDs an input gives more than once under --duplicates error (every engine alike)."""
+    return (f"{ids} IDs occur more than once ({rows} rows); each decision-maker may decide once per individual. "
+            "Fix the input or pass --duplicates drop")
 
 
 def _used(codes: np.ndarray) -> list[int]:

@@ -12,7 +12,7 @@ DuckDB and Spark engines run first. Dialects: ``duckdb`` (reads the files with r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -109,19 +109,19 @@ def emit_sql(
                               rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
                               integral=integral)
     q = lambda s: _quote(s, dialect)  # noqa: E731
-    header_of = (lambda path: list(headers[path])) if headers is not None else read_header
+    header_of = _header_reader(headers)
     from_people = people is not None
+    keep = ", ".join(["id", "fail"] + [f"g_{j}" for j in range(len(groups))])
+    need = "valid"
+    if shard is not None:  # one hash slice of the ID space: slices' pattern tables sum to the whole
+        bucket = f"pmod(hash(id), {shard[1]})" if dialect == "spark" else f"hash(id) % {shard[1]}"
+        need += f" AND {bucket} = {shard[0]}"
     for i in range(1, len(names) + 1):
-        keep = ["id", "fail"] + [f"g_{j}" for j in range(len(groups))]
-        need = ["valid"]
-        if shard is not None:  # one hash slice of the ID space: slices' pattern tables sum to the whole
-            bucket = f"pmod(hash(id), {shard[1]})" if dialect == "spark" else f"hash(id) % {shard[1]}"
-            need.append(f"{bucket} = {shard[0]}")
-        rows = f"SELECT * FROM r{i} WHERE {' AND '.join(need)}"
+        rows = f"SELECT * FROM r{i} WHERE {need}"
         if drop_duplicates:
-            rows = f"SELECT * FROM (SELECT *, COUNT(*) OVER (PARTITION BY id) AS id_rows FROM r{i} WHERE " \
-                   f"{' AND '.join(need)}) WHERE id_rows = 1"
-        ctes.append(f"f{i} AS (SELECT {', '.join(keep)} FROM ({rows}) v{i})")
+            rows = f"SELECT * FROM (SELECT *, COUNT(*) OVER (PARTITION BY id) AS id_rows FROM r{i} WHERE {need}) " \
+                   "WHERE id_rows = 1"
+        ctes.append(f"f{i} AS (SELECT {keep} FROM ({rows}) v{i})")
     k = len(names)
     if join == "inner":
         body = "f1" + "".join(f"\n  JOIN f{i} ON f{i}.id = f1.id" for i in range(2, k + 1))
@@ -207,6 +207,11 @@ def check_sql(
     return header + "WITH\n" + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(selects) + "\nORDER BY input\n"
 
 
+def _header_reader(headers: Mapping[str, Sequence[str]] | None) -> Callable[[str], list[str]]:
+    """Each path's column names: from `headers` when the caller has them, else read from the file."""
+    return (lambda path: list(headers[path])) if headers is not None else read_header
+
+
 def _count_if(condition: str) -> str:
     return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
 
@@ -222,7 +227,7 @@ def _input_ctes(
 ) -> tuple[list[str], list[str]]:
     """The checks both queries share, and per input i the CTEs t{i} (trimmed text) and r{i} (canonical
     values: id, d, y, the group values g_j, whether the row is ``valid`` and its failure ``fail``)."""
-    header_of = (lambda path: list(headers[path])) if headers is not None else read_header
+    header_of = _header_reader(headers)
     if integral is not None:
         integral_of = lambda path: set(integral.get(path, ()))  # noqa: E731
     else:
