@@ -7,6 +7,7 @@ a traceback, never exit 1. Awkward but valid input → exit 0.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -291,3 +292,30 @@ def test_the_csv_parser_gets_only_arrow_owned_memory(tmp_path, monkeypatch, name
     assert table.column_names == ["id", "decision", "label", "g"]  # the BOM is gone from the header
     assert table["g"].to_pylist() == ["x", "y"]
     assert [type(s) for s in seen] == [pa.BufferReader]  # an Arrow stream, not a Python file object
+
+
+@pytest.mark.parametrize("share", [0.0, 0.02, 0.5, 1.0])
+def test_quoted_line_breaks_across_parser_blocks_read_as_the_careful_parse(tmp_path, share):
+    """The reader first parses without `newlines_in_values` (cheaper) and parses again with it when Arrow
+    fails; a file of several parser blocks (1 MB each) whose quoted values hold line breaks, some of them at
+    block boundaries, must read exactly as pyarrow's careful parse reads it."""
+    import pyarrow.csv as pacsv
+
+    from monoculture.io import read_table
+
+    rng = np.random.default_rng(int(share * 100))
+    n = 120_000
+    notes = np.where(rng.random(n) < share, '"two\nlines, ""quoted"""', '"one line"')
+    body = "".join(f"p{i:07d},{d},{lab},{g},{note}\n" for i, d, lab, g, note in
+                   zip(range(n), rng.integers(0, 2, n), rng.integers(0, 2, n), rng.choice(list("abc"), n), notes,
+                       strict=True))
+    path = tmp_path / "many_blocks.csv"
+    path.write_text("id,decision,label,group,note\n" + body)
+    assert path.stat().st_size > 2 << 20  # three blocks or more
+    careful = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                             convert_options=pacsv.ConvertOptions(strings_can_be_null=True,
+                                                                  quoted_strings_can_be_null=True))
+    table, info = read_table(str(path))
+    assert table.num_rows == n == info.rows
+    assert table.equals(careful)
+    assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -25,6 +25,7 @@ from .grouping import (
     withhold_group_level,
 )
 from .inference import InferenceOptions, check_inference, multinomial_weights, systemic_failure_permutation_test
+from .lazy import Imports
 from .link import Coverage, Linked, LinkOptions
 from .patterns import PatternTable
 from .pipeline import load_and_link
@@ -82,6 +83,7 @@ def audit(
     """
 
     stage = on_stage or (lambda _name: None)
+    imports = Imports()
     if patterns:
         if inputs:
             raise UsageError("give either input files or --patterns, not both")
@@ -108,7 +110,7 @@ def audit(
             decision_maker_column=decision_maker_column, failure=failure, favorable=favorable,
             unfavorable=unfavorable, threshold=threshold, thresholds=thresholds, top_fraction=top_fraction,
             lower_is_favorable=lower_is_favorable, join=join, on_duplicate=on_duplicate, on_missing=on_missing,
-            on_group_conflict=on_group_conflict, round_column=round_column, on_stage=stage,
+            on_group_conflict=on_group_conflict, round_column=round_column, on_stage=stage, on_rows=imports.start,
         )
         linked_names = linked.names
         if chosen[1]:
@@ -117,6 +119,7 @@ def audit(
             write_systemic_ids(linked, emit_ids)
     component_map = load_components(components, linked_names) if components else None
     stage("measuring (bootstrap and permutation tests)")
+    imports.wait()
     return measure(
         counted.table, rule=counted.rule, join=counted.join, options=counted.options, inputs=counted.inputs,
         coverage=counted.coverage, warnings=list(counted.warnings), intersect=intersect,
@@ -196,6 +199,7 @@ def _count(
     on_group_conflict: str = "error",
     round_column: str | None = None,
     on_stage: Callable[[str], None] | None = None,
+    on_rows: Callable[[], None] = lambda: None,
 ) -> tuple[Counted, Linked]:
     rule = rule_from_options(failure, label, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
                              thresholds=thresholds, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable)
@@ -209,7 +213,7 @@ def _count(
         inputs, cols, rule, layout=layout, people=people,
         link_options=LinkOptions(join=join, on_duplicate=on_duplicate, on_missing=on_missing,
                                  on_group_conflict=on_group_conflict),
-        on_stage=stage,
+        on_stage=stage, on_rows=on_rows,
     )
     table = PatternTable.build(linked)
     options = {

@@ -14,10 +14,10 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -130,8 +130,10 @@ def _first_ragged_row(data: bytes, delimiter: str) -> int | None:
     return None
 
 
-def _csv_text(path: str) -> tuple[pa.Buffer, str]:
-    """The CSV text of a file as an Arrow buffer (decompressed, without a UTF-8 BOM) and the file's sha256.
+def _csv_text(path: str) -> tuple[pa.Buffer, Callable[[], str]]:
+    """The CSV text of a file as an Arrow buffer (decompressed, without a UTF-8 BOM) and a call that gives
+    the file's sha256 — computed on another thread from the same bytes while the text is parsed (hashlib
+    releases the GIL), so the hash is off the reading's critical path and always of the bytes parsed.
 
     Never a Python object: Arrow's threaded CSV reader may release its input on one of Arrow's own
     threads after `read_csv` returned, and releasing a Python object there takes the GIL — which aborts
@@ -139,7 +141,7 @@ def _csv_text(path: str) -> tuple[pa.Buffer, str]:
     an input error. The file is read once, for the hash and the parse.
     """
     if (piped := pipe_content(path)) is not None:
-        return _without_bom(arrow_owned(piped.text)), piped.sha256
+        return _without_bom(arrow_owned(piped.text)), lambda: piped.sha256
     if path.lower().endswith(".gz"):
         with open(path, "rb") as fh:
             raw = fh.read()
@@ -148,25 +150,23 @@ def _csv_text(path: str) -> tuple[pa.Buffer, str]:
             text = arrow_owned(gzip.decompress(raw))
         except (OSError, EOFError) as exc:
             raise InputError(f"not a valid gzip file ({exc})", file=path) from None
-    else:
-        try:
-            # Read, not memory-mapped: a mapped file cut short while it is read kills the process (SIGBUS).
-            with pa.OSFile(path) as fh:
-                text = fh.read_buffer()
-        except OSError as exc:
-            raise InputError(f"cannot read ({exc})", file=path) from None
-        digest = hashlib.sha256(memoryview(text)).hexdigest()
-    return _without_bom(text), digest
+        return _without_bom(text), lambda: digest
+    try:
+        # Read, not memory-mapped: a mapped file cut short while it is read kills the process (SIGBUS).
+        with pa.OSFile(path) as fh:
+            text = fh.read_buffer()
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc})", file=path) from None
+    hashing = _HASHER.submit(lambda: hashlib.sha256(memoryview(text)).hexdigest())
+    return _without_bom(text), hashing.result
+
+
+# One thread for the hashes: at most one input is parsed at a time, so one hash runs beside its parse.
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monoculture-sha256")
 
 
 def _without_bom(text: pa.Buffer) -> pa.Buffer:
     return text.slice(3) if text.size >= 3 and text[:3].to_pybytes() == b"\xef\xbb\xbf" else text
-
-
-def _has_byte(text: pa.Buffer, byte: int) -> bool:
-    view = np.frombuffer(text, dtype=np.uint8)
-    step = 1 << 24  # bounded scratch memory; a quoted file usually answers in the first block
-    return any(bool((view[i:i + step] == byte).any()) for i in range(0, len(view), step))
 
 
 def _csv_error(path: str, exc: Exception, text: pa.Buffer) -> InputError:
@@ -193,14 +193,21 @@ def _read_csv_buffer(text: pa.Buffer, path: str, columns: list[str] | None) -> p
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    # A line break inside a value needs quotes; without any quote character the parser may split the
-    # file at every line break (in parallel, a third faster here).
-    parse = pacsv.ParseOptions(delimiter=delimiter(path), newlines_in_values=_has_byte(text, ord('"')))
     read = pacsv.ReadOptions(use_threads=path != STDIN)
-    try:
-        return pacsv.read_csv(pa.BufferReader(text), read_options=read, parse_options=parse, convert_options=opts)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowKeyError) as exc:
-        raise _csv_error(path, exc, text) from None
+    # A line break inside a quoted value is read right either way when it falls inside one of the parser's
+    # blocks; only where a block boundary falls on it does the parser need `newlines_in_values`, which makes
+    # the whole parse ~15% dearer. Arrow detects that case (the parser "got out of sync with the chunker")
+    # and fails rather than misread, so the cheap parse is tried first and any failure is parsed again the
+    # careful way, whose result or error stands.
+    for newlines_in_values in (False, True):
+        parse = pacsv.ParseOptions(delimiter=delimiter(path), newlines_in_values=newlines_in_values)
+        try:
+            return pacsv.read_csv(pa.BufferReader(text), read_options=read, parse_options=parse,
+                                  convert_options=opts)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowKeyError) as exc:
+            if newlines_in_values:
+                raise _csv_error(path, exc, text) from None
+    raise AssertionError("unreachable")
 
 
 def read_header(path: str) -> list[str]:
@@ -277,9 +284,10 @@ def read_table(
             raise InputError(f"not a valid Parquet file ({first})", file=path) from None
         digest = _sha256(path)
     else:
-        text, digest = _csv_text(path)
+        text, digest_of = _csv_text(path)
         table = _strip_names(_read_csv_buffer(text, path, _header_names(path, columns)))
         _check_utf8(table, path)
+        digest = digest_of()
     return table, InputFile(path=path, format=fmt, sha256=digest, rows=table.num_rows)
 
 

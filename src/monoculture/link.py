@@ -184,6 +184,7 @@ def link_streaming(
     options: LinkOptions = LinkOptions(),
     headers: list[set[str]] | None = None,
     coder: StreamCoder | None = None,
+    on_rows: Callable[[], None] = lambda: None,
 ) -> Linked | None:
     """`link`, reading one decision-maker's input at a time (`loaders[i]()` reads input i).
 
@@ -191,9 +192,10 @@ def link_streaming(
     what `coder` keeps per distinct ID), so inputs far larger than memory link in one pass. It needs IDs
     that `coder` codes (`streamids`; default: dense IDs); when an input's IDs are not such, it returns None
     and the caller links in memory. `headers` (each input's column names), when given, lets a group column
-    that no input has stop the link before any is read.
+    that no input has stop the link before any is read; `on_rows` is called after those checks.
     """
     _check_link(names, rule, attributes if headers is not None else [], options, headers or [], people)
+    on_rows()
     coder = coder if coder is not None else DenseStream()
     keep_ids = coder.keys_need_ids and rule.uses_scores
     eco: Ecosystem | None = None

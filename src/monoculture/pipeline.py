@@ -19,16 +19,20 @@ from .streamids import DenseStream, PrintStream, StreamCoder, parse_printed
 def load_and_link(
     inputs: Sequence[str], cols: Columns, rule: FailureRule, *, layout: str, people: str | None,
     link_options: LinkOptions, on_stage: Callable[[str], None] = lambda _name: None,
+    on_rows: Callable[[], None] = lambda: None,
 ) -> tuple[Linked, list[InputResult]]:
-    """Read every input (any layout) and the people file, link by ID and apply the failure rule."""
+    """Read every input (any layout) and the people file, link by ID and apply the failure rule.
+
+    `on_rows` is called once, when the inputs' headers have passed their checks and their rows begin to be
+    read (an audit starts its imports then)."""
     with pipes_kept():
         return _load_and_link(inputs, cols, rule, layout=layout, people=people, link_options=link_options,
-                              on_stage=on_stage)
+                              on_stage=on_stage, on_rows=on_rows)
 
 
 def _load_and_link(
     inputs: Sequence[str], cols: Columns, rule: FailureRule, *, layout: str, people: str | None,
-    link_options: LinkOptions, on_stage: Callable[[str], None],
+    link_options: LinkOptions, on_stage: Callable[[str], None], on_rows: Callable[[], None],
 ) -> tuple[Linked, list[InputResult]]:
     paths = expand_paths(list(inputs)) if layout == "files" else list(inputs)
     if not paths:
@@ -50,11 +54,12 @@ def _load_and_link(
         on_stage(f"reading and linking inputs one at a time ({coder.route} IDs)")
         headers = [set(read_header(p)) for p in files_read]
         streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options, headers,
-                                  coder)
+                                  coder, on_rows=on_rows)
         if streamed is not None:
             return streamed, _input_results(files, _names_by_file(zip(names, [f.path for f in files], strict=True)))
         on_stage(f"reading inputs again to link in memory (not all their IDs are {coder.route} IDs of one form)")
     check_memory([*paths, *([people] if people else [])])
+    on_rows()
     sources, files = load_sources(paths, layout, cols, people_has)
     on_stage("linking by ID")
     linked = link(sources, people_table, rule, list(cols.groups), link_options)

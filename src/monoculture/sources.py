@@ -176,9 +176,12 @@ def file_loaders(
     args: list[str], cols: Columns, people_has: set[str]
 ) -> tuple[list[str], list[Callable[[], Source]], list[InputFile]]:
     """The files layout read one input at a time: the decision-makers' names now, and a loader per input
-    that reads it into its `Source` (appending its `InputFile` to the returned list)."""
+    that reads it into its `Source` (appending its `InputFile` to the returned list). Every input's header
+    is checked first: a column missing from the last input is said before the others are read."""
     named = [named_path(arg) for arg in args]
     _check_names(named)
+    for _name, path in named:
+        _check_header(path, cols, people_has)
     infos: list[InputFile] = []
 
     def loader(arg: str) -> Callable[[], Source]:
@@ -190,6 +193,16 @@ def file_loaders(
         return load
 
     return [name for name, _ in named], [loader(arg) for arg in args], infos
+
+
+def _check_header(path: str, cols: Columns, people_has: set[str]) -> None:
+    header = read_header(path)
+    require_columns(path, header, _needed(cols), _roles(cols))
+    _label_needed(cols, cols.label in header, path, people_has)
+
+
+def _needed(cols: Columns) -> list[str]:
+    return [cols.id, cols.decision] + ([cols.score] if cols.score else [])
 
 
 def _label_needed(cols: Columns, header_has_label: bool, file: str, people_has: set[str]) -> None:
@@ -204,8 +217,7 @@ def _label_needed(cols: Columns, header_has_label: bool, file: str, people_has: 
 def _files(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
     name, path = named_path(arg)
     optional = ([cols.label] if cols.label else []) + list(cols.groups)
-    needed = [cols.id, cols.decision] + ([cols.score] if cols.score else [])
-    table, info = _load(path, needed, optional, cols)
+    table, info = _load(path, _needed(cols), optional, cols)
     _label_needed(cols, cols.label in table.column_names, info.path, people_has)
     source = Source(
         name=name,
