@@ -183,3 +183,5 @@ def test_commands_that_compute_no_statistic_start_without_scipy_stats(tmp_path):
     assert (tmp_path / "p.parquet").exists()
     assert loads_stats("audit", *LENDERS, *COMMON, "--format", "json", "-o", str(tmp_path / "a.json")) == \
         ["True", "True"]
+    # An input error found in the headers stops the audit before its imports start (so it exits at once).
+    assert loads_stats("audit", *LENDERS, "--id", "no_such_column", "--format", "json") == ["False", "False"]
