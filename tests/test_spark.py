@@ -12,7 +12,7 @@ import pytest
 import monoculture
 from monoculture.audit import count
 from monoculture.report.json import render_json
-from test_patterns_io import KW, LENDERS, RULES, _complaint, messy_ecosystem, random_ecosystem, table_dict
+from test_patterns_io import KW, LENDERS, RULES, _complaint, messy_ecosystem, random_ecosystem, table_dict, without
 
 pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'monoculture[spark]')")
 
@@ -56,12 +56,16 @@ def test_spark_engine_gives_the_same_pattern_table(tmp_path, rule, join, people)
 def test_spark_engine_checks_and_counts_rows_as_the_memory_engine(tmp_path, join):
     inputs = messy_ecosystem(tmp_path, 3)
     kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"], "join": join}
-    ours = count(inputs, on_missing="drop", on_duplicate="drop", engine="memory", **kw)
-    spark = count(inputs, on_missing="drop", on_duplicate="drop", engine="spark", spark_master=MASTER, **kw)
+    drop = {"on_missing": "drop", "on_duplicate": "drop", "on_group_conflict": "missing"}
+    ours = count(inputs, **drop, engine="memory", **kw)
+    spark = count(inputs, **drop, engine="spark", spark_master=MASTER, **kw)
     assert table_dict(spark.table) == table_dict(ours.table)
     assert [vars(s) for s in spark.coverage.sources] == [vars(s) for s in ours.coverage.sources]
     assert (spark.coverage.individuals_seen, spark.coverage.excluded_by_join) == (
         ours.coverage.individuals_seen, ours.coverage.excluded_by_join)
+    assert (spark.coverage.group_conflicts, spark.coverage.missing_group) == (
+        ours.coverage.group_conflicts, ours.coverage.missing_group)
+    assert ours.coverage.group_conflicts["group"] > 0
     with pytest.raises(monoculture.InputError) as mem_error:
         count(inputs, engine="memory", **kw)
     with pytest.raises(monoculture.InputError) as spark_error:
@@ -75,7 +79,7 @@ def test_spark_engine_gives_the_same_audit(join):
     spark = json.loads(render_json(monoculture.audit(LENDERS, join=join, engine="spark", spark_master=MASTER, **KW)))
     for key in ("overall", "groups", "group_homogenization", "leave_one_out", "homogenization_by_size", "pairwise"):
         assert spark.get(key) == mem.get(key), key
-    assert any("engine spark" in w for w in spark["warnings"])
+    assert without(spark["coverage"], "id_type") == without(mem["coverage"], "id_type")
 
 
 def test_spark_engine_names_a_missing_column(tmp_path):
@@ -91,7 +95,7 @@ def test_cli_spark_engine_keeps_stderr_to_our_own_notes(tmp_path):
                "-g", "race", "--engine", "spark", "--spark-master", MASTER, "-o", str(out))
     assert proc.returncode == 0, proc.stderr.decode()
     err = proc.stderr.decode()
-    assert err.startswith("Warning: engine spark") and "wrote " in err
+    assert err.startswith("wrote 119 pattern rows for 4,255 linked individuals"), err  # as the memory engine
     for chatter in ("WARN ", "log4j", "[Stage", "SparkContext", "incubator", "setLogLevel"):
         assert chatter not in err, err
     via = run("audit", "--patterns", str(out), "-f", "json")

@@ -101,7 +101,7 @@ def audit(
             decision=decision, label=label, groups=groups, intersect=intersect, people=people, layout=layout,
             failure=failure, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
             thresholds=thresholds, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable, join=join,
-            on_duplicate=on_duplicate, on_missing=on_missing)
+            on_duplicate=on_duplicate, on_missing=on_missing, on_group_conflict=on_group_conflict)
         linked_names = list(counted.table.names)
     else:
         counted, linked = _count(
@@ -155,7 +155,7 @@ def _count_external(
     favorable: str | None = None, unfavorable: str | None = None, threshold: float | None = None,
     thresholds: Mapping[str, float] | None = None, top_fraction: float | None = None,
     lower_is_favorable: bool = False, join: str = "inner", on_duplicate: str = "error", on_missing: str = "error",
-    **_memory_only: object,
+    on_group_conflict: str = "error", **_memory_only: object,
 ) -> Counted:
     """The DuckDB or Spark engine (`why`: the sentence saying it was chosen for size, if it was)."""
     counted = count_external(
@@ -164,10 +164,10 @@ def _count_external(
                                thresholds=thresholds, top_fraction=top_fraction,
                                lower_is_favorable=lower_is_favorable),
         join=join, layout=layout, memory_limit=memory_limit, spark_master=spark_master, id_shards=id_shards,
-        on_duplicate=on_duplicate, on_missing=on_missing,
+        on_duplicate=on_duplicate, on_missing=on_missing, on_group_conflict=on_group_conflict,
         options={"id": id_column, "decision": decision, "label": label, "groups": list(groups),
                  "intersect": intersect, "people": people, "join": join, "on_duplicate": on_duplicate,
-                 "on_missing": on_missing},
+                 "on_missing": on_missing, "on_group_conflict": on_group_conflict},
     )
     if why:
         counted.warnings.insert(0, why)

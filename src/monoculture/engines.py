@@ -27,7 +27,7 @@ import pyarrow as pa
 from .errors import InputError, UsageError
 from .failures import FailureRule
 from .io import STDIN, delimiter, expand_paths, file_format, require_columns
-from .link import MISSING_GROUP, SourceCoverage, duplicate_ids_message, missing_rows_message
+from .link import MISSING_GROUP, SourceCoverage, duplicate_ids_message, group_conflict_message, missing_rows_message
 from .memory import available_bytes, estimate_bytes, estimate_streaming_bytes
 from .shards import Counted, from_arrow
 from .sources import named_path
@@ -79,13 +79,14 @@ def count_external(
     engine: str, inputs: Sequence[str], *, id_column: str, decision: str, label: str | None,
     groups: Sequence[str], people: str | None, rule: FailureRule, join: str, layout: str | None, options: dict,
     memory_limit: str | None = None, spark_master: str | None = None, id_shards: int | None = None,
-    on_duplicate: str = "error", on_missing: str = "error",
+    on_duplicate: str = "error", on_missing: str = "error", on_group_conflict: str = "error",
 ) -> Counted:
     """Count the pattern table with the SQL of `--emit-sql`, run by DuckDB or Spark.
 
     First the query of `sql.check_sql` counts what the in-memory reader checks row by row (missing IDs,
     decisions and labels, decisions that are not numbers, repeated IDs); `on_missing` and `on_duplicate`
-    then stop the count with the in-memory engine's message or drop and count those rows, as it does.
+    then stop the count with the in-memory engine's message or drop and count those rows, as it does, and
+    `on_group_conflict` stops it, or counts as missing, a group value given two ways to a linked individual.
     DuckDB counts the ID space in `id_shards` hash slices one after another (by default as many as keep the
     spill within half the free temporary disk) and sums their pattern tables.
     """
@@ -103,8 +104,12 @@ def count_external(
     with opened as (run, dialect):
         # Sums come back as DuckDB's wide integers (Python Decimal): counts are plain ints here.
         checks = [{key: int(v) for key, v in row.items()}
-                  for row in run(check_sql(inputs, **sql_options, **dialect)).to_pylist()]
+                  for row in run(check_sql(inputs, **sql_options, **dialect, people=people)).to_pylist()]
         sources = _checked_sources(checks, files, rule, on_missing, on_duplicate)
+        conflicts = {g: checks[0][f"conflicts_{j}"] for j, g in enumerate(groups)}
+        for g, n in conflicts.items():
+            if n and on_group_conflict == "error":
+                raise InputError(group_conflict_message(n), column=g)
         drop = any(c.duplicate_rows for c in sources)
         shards = 1
         if engine == "duckdb":
@@ -119,9 +124,8 @@ def count_external(
     counted.rule = f"{rule.kind} (as --emit-sql computes it; see monoculture count --emit-sql)"
     counted.options = options | {"engine": engine}
     counted.inputs = []  # no file is read in Python, so no checksum or row count to report
-    _fill_coverage(counted, sources, checks[0]["individuals"])
-    counted.warnings = [f"engine {engine}: group values are not compared across inputs (the first input that "
-                        "has one gives it; the in-memory engine reports conflicts)", *notes]
+    _fill_coverage(counted, sources, checks[0]["individuals"], conflicts)
+    counted.warnings = notes
     return counted
 
 
@@ -151,8 +155,11 @@ def _checked_sources(
     return out
 
 
-def _fill_coverage(counted: Counted, sources: list[SourceCoverage], individuals: int) -> None:
-    """The checked inputs' coverage, completed from the pattern table (who was linked: `from_arrow` counted it)."""
+def _fill_coverage(
+    counted: Counted, sources: list[SourceCoverage], individuals: int, conflicts: dict[str, int],
+) -> None:
+    """The checked inputs' coverage, completed from the pattern table (who was linked: `from_arrow` counted it);
+    `conflicts`: per group attribute, the linked individuals whose values conflict (in the table as missing)."""
     t, cov = counted.table, counted.coverage
     linked = {s.name: s.linked for s in cov.sources}
     for s in sources:
@@ -164,7 +171,9 @@ def _fill_coverage(counted: Counted, sources: list[SourceCoverage], individuals:
     cov.excluded_by_join = individuals - cov.linked
     for a, attr in enumerate(t.attributes):
         missing = np.array([cell[a] == MISSING_GROUP for cell in t.cell_labels], dtype=bool)
-        cov.missing_group[attr] = int(t.row_count @ missing[t.row_cell]) if len(t.cell_labels) else 0
+        in_missing = int(t.row_count @ missing[t.row_cell]) if len(t.cell_labels) else 0
+        cov.group_conflicts[attr] = conflicts.get(attr, 0)
+        cov.missing_group[attr] = in_missing - cov.group_conflicts[attr]
 
 
 @contextlib.contextmanager

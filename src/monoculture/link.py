@@ -611,6 +611,11 @@ def missing_rows_message(rows: int, what: str) -> str:
     return f"{rows} rows {what}; fix them or pass --drop-missing"
 
 
+def group_conflict_message(individuals: int) -> str:
+    return (f"{individuals} linked individuals have conflicting values of this group attribute in different "
+            "files; fix the inputs or pass --group-conflicts missing")
+
+
 def duplicate_ids_message(ids: int, rows: int) -> str:
     """The error for IDs an input gives more than once under --duplicates error (every engine alike)."""
     return (f"{ids} IDs occur more than once ({rows} rows); each decision-maker may decide once per individual. "
@@ -713,11 +718,7 @@ def _cells(
         conflict = g.differs & keep
         if conflict.any():
             if options.on_group_conflict == "error":
-                raise InputError(
-                    f"{int(conflict.sum())} linked individuals have conflicting values of this group "
-                    "attribute in different files; fix the inputs or pass --group-conflicts missing",
-                    column=attr,
-                )
+                raise InputError(group_conflict_message(int(conflict.sum())), column=attr)
             g.value[g.differs] = -1
         coverage.group_conflicts[attr] = int(conflict.sum())
         # Rank labels alphabetically so cell order never depends on row or file order.

@@ -208,8 +208,8 @@ Engine = Annotated[str, typer.Option(
     "per decision-maker and IDs like p000123, integers or fixed-width tokens (pseudonymised IDs, UUIDs) it "
     "reads one input at a time), duckdb (streams and spills to disk; needs monoculture[duckdb]) or spark "
     "(Spark SQL on --spark-master; needs monoculture[spark] and "
-    "Java 17+). duckdb and spark read the files layout; they count missing values and repeated IDs as the "
-    "memory engine does (errors name no row), but do not compare group values across inputs.")]
+    "Java 17+). duckdb and spark read the files layout; they count missing values, repeated IDs and "
+    "conflicting group values as the memory engine does (errors name no row).")]
 MemoryLimit = Annotated[str | None, typer.Option(
     help="Memory limit of the duckdb engine, e.g. 8GB (default: half the memory available).")]
 IdShards = Annotated[int | None, typer.Option(

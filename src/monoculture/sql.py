@@ -5,8 +5,10 @@ The query's result has exactly the columns of a pattern-table file (`shards.py`)
 ``group:<attribute>``, ``fail:<name>``, ``seen:<name>``. Values are compared in canonical form as in
 `values.py` (true/false → 1/0, numbers by value, text trimmed). The SQL drops rows with a missing ID,
 decision or label and assumes one row per ID per input (or, with ``drop_duplicates``, drops every row of a
-repeated ID), and the query's header says so; `check_sql` is the query that counts those rows, which the
-DuckDB and Spark engines run first. Dialects: ``duckdb`` (reads the files with read_csv/read_parquet) and
+repeated ID), and the query's header says so; a group value given two different ways (by two inputs, twice
+in one, or by an input and the people file) counts as ``(missing)``. `check_sql` is the query that counts
+those rows and those conflicts, which the DuckDB and Spark engines run first. Dialects: ``duckdb`` (reads
+the files with read_csv/read_parquet) and
 ``spark`` (backtick identifiers; reads tables registered as views ``src_1``, ``src_2``, ...).
 """
 
@@ -109,47 +111,39 @@ def emit_sql(
                               rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
                               integral=integral)
     q = lambda s: _quote(s, dialect)  # noqa: E731
-    header_of = _header_reader(headers)
-    from_people = people is not None
-    keep = ", ".join(["id", "fail"] + [f"g_{j}" for j in range(len(groups))])
-    need = "valid"
+    k, n_groups = len(names), len(groups)
+    scope = "id IS NOT NULL"
     if shard is not None:  # one hash slice of the ID space: slices' pattern tables sum to the whole
         bucket = f"pmod(hash(id), {shard[1]})" if dialect == "spark" else f"hash(id) % {shard[1]}"
-        need += f" AND {bucket} = {shard[0]}"
-    for i in range(1, len(names) + 1):
-        rows = f"SELECT * FROM r{i} WHERE {need}"
-        if drop_duplicates:
-            rows = f"SELECT * FROM (SELECT *, COUNT(*) OVER (PARTITION BY id) AS id_rows FROM r{i} WHERE {need}) " \
-                   "WHERE id_rows = 1"
-        ctes.append(f"f{i} AS (SELECT {keep} FROM ({rows}) v{i})")
-    k = len(names)
-    if join == "inner":
-        body = "f1" + "".join(f"\n  JOIN f{i} ON f{i}.id = f1.id" for i in range(2, k + 1))
-        id_expr = "f1.id"
-    else:
-        body = "f1"
-        for i in range(2, k + 1):
-            prev = "COALESCE(" + ", ".join(f"f{j}.id" for j in range(1, i)) + ")" if i > 2 else "f1.id"
-            body += f"\n  FULL OUTER JOIN f{i} ON f{i}.id = {prev}"
-        id_expr = "COALESCE(" + ", ".join(f"f{i}.id" for i in range(1, k + 1)) + ")"
+        scope += f" AND {bucket} = {shard[0]}"
+    # One row per ID and input: its valid rows and whether the valid one fails, and the least and greatest
+    # group value over all its rows (a row that does not count still gives its group value, as in link.py).
+    values = "".join(f", MIN(g_{j}) AS lo_{j}, MAX(g_{j}) AS hi_{j}" for j in range(n_groups))
+    for i in range(1, k + 1):
+        ctes.append(f"a{i} AS (SELECT id, {_count_if('valid')} AS nv, MAX(CASE WHEN valid AND fail THEN 1 ELSE 0 END) "
+                    f"AS nf{values} FROM r{i} WHERE {scope} GROUP BY id)")
+    seen = [f"(a{i}.nv {'= 1' if drop_duplicates else '>= 1'})" for i in range(1, k + 1)]
+    body = "a1"
+    for i in range(2, k + 1):
+        prev = "COALESCE(" + ", ".join(f"a{j}.id" for j in range(1, i)) + ")" if i > 2 else "a1.id"
+        body += f"\n  {'JOIN' if join == 'inner' else 'FULL OUTER JOIN'} a{i} ON a{i}.id = {prev}"
+    id_expr = "a1.id" if join == "inner" else "COALESCE(" + ", ".join(f"a{i}.id" for i in range(1, k + 1)) + ")"
     link_cols = [f"{id_expr} AS id"]
-    link_cols += [f"COALESCE(f{i}.fail, FALSE) AS fail_{i}, f{i}.id IS NOT NULL AS seen_{i}" for i in range(1, k + 1)]
-    link_cols += [f"COALESCE({', '.join(f'f{i}.g_{j}' for i in range(1, k + 1))}) AS g_{j}"
-                  for j in range(len(groups))]
-    where = ""
-    if join == "outer":
-        where = "\n  WHERE " + " + ".join(f"(CASE WHEN f{i}.id IS NULL THEN 0 ELSE 1 END)" for i in range(1, k + 1)) \
-            + " >= 2"
-    ctes.append(f"linked AS (\n  SELECT {', '.join(link_cols)}\n  FROM {body}{where}\n)")
-    source = "linked"
-    if from_people:
-        pheader = set(header_of(people))
-        pcols = [f"{_text(q(id_column))} AS id"] + [
-            f"{_text(q(g)) if g in pheader else 'CAST(NULL AS STRING)'} AS pg_{j}" for j, g in enumerate(groups)]
-        people_src = "people" if dialect == "spark" else _source(people, 0, dialect)
-        ctes.append(f"p AS (SELECT {', '.join(pcols)} FROM {people_src})")
+    link_cols += [f"COALESCE({seen[i - 1]} AND a{i}.nf = 1, FALSE) AS fail_{i}, COALESCE({seen[i - 1]}, FALSE) "
+                  f"AS seen_{i}" for i in range(1, k + 1)]
+    link_cols += [f"LEAST({', '.join(f'a{i}.lo_{j}' for i in range(1, k + 1))}) AS lo_{j}, "
+                  f"GREATEST({', '.join(f'a{i}.hi_{j}' for i in range(1, k + 1))}) AS hi_{j}" for j in range(n_groups)]
+    where = " AND ".join(seen) if join == "inner" else \
+        " + ".join(f"(CASE WHEN {c} THEN 1 ELSE 0 END)" for c in seen) + " >= 2"
+    ctes.append(f"linked AS (\n  SELECT {', '.join(link_cols)}\n  FROM {body}\n  WHERE {where}\n)")
+    lo, hi, source = [f"linked.lo_{j}" for j in range(n_groups)], [f"linked.hi_{j}" for j in range(n_groups)], "linked"
+    if people is not None and groups:
+        ctes.append(_people_cte(people, groups, id_column, dialect, headers))
+        lo = [f"LEAST({v}, p.g_{j})" for j, v in enumerate(lo)]
+        hi = [f"GREATEST({v}, p.g_{j})" for j, v in enumerate(hi)]
         source = "linked LEFT JOIN p ON p.id = linked.id"
-    groups_out = [(f"COALESCE({f'p.pg_{j}, ' if from_people else ''}linked.g_{j}, '(missing)')", f"group:{g}")
+    # A value given two ways (by two inputs, twice in one, or by an input and the people file) is missing.
+    groups_out = [(f"COALESCE(CASE WHEN {lo[j]} = {hi[j]} THEN {lo[j]} END, '(missing)')", f"group:{g}")
                   for j, g in enumerate(groups)]
     pattern = [(f"fail_{i}", f"fail:{n}") for i, n in enumerate(names, start=1)]
     pattern += [(f"seen_{i}", f"seen:{n}") for i, n in enumerate(names, start=1)]
@@ -159,7 +153,8 @@ def emit_sql(
               "-- Drops rows with a missing ID, decision or label; "
               + ("drops every row of an ID that occurs more than once in an input\n"
                  if drop_duplicates else "assumes one row per ID per input\n")
-              + "-- (monoculture's own engines count both first). Save the result as Parquet and run\n"
+              + "-- (monoculture's own engines count both first). A group value given two different ways\n"
+              "-- counts as (missing), as with --group-conflicts missing. Save the result as Parquet and run\n"
               "-- monoculture audit --patterns FILE (names: " + ", ".join(names) + ").\n")
     return header + "WITH\n" + ",\n".join(ctes) + f"\nSELECT\n  {select}\nFROM {source}\nGROUP BY {group_by}\n"
 
@@ -172,6 +167,7 @@ def check_sql(
     inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
     rule: FailureRule, join: str = "inner", layout: str | None = None, dialect: str = "duckdb",
     headers: Mapping[str, Sequence[str]] | None = None, integral: Mapping[str, Sequence[str]] | None = None,
+    people: str | None = None,
 ) -> str:
     """The SQL that counts, per input, what the in-memory reader checks row by row (`link.py`): one row per
     input (``input`` = 1, 2, ... in the order of `emit_sql`) with the columns of `CHECKS`, and
@@ -188,9 +184,11 @@ def check_sql(
                               integral=integral)
     numeric = "TRY_CAST(d AS DOUBLE) IS NULL" if rule.uses_scores else "FALSE"
     selects = []
+    values = "".join(f", MIN(g_{j}) AS lo_{j}, MAX(g_{j}) AS hi_{j}" for j in range(len(groups)))
     for i in range(1, len(names) + 1):
-        ctes.append(f"n{i} AS (SELECT id, COUNT(*) AS n, SUM(CASE WHEN fail THEN 1 ELSE 0 END) AS nf "
-                    f"FROM r{i} WHERE valid GROUP BY id)")
+        # Per ID: its valid rows, how many of them fail, and its least and greatest group values (any row).
+        ctes.append(f"n{i} AS (SELECT id, {_count_if('valid')} AS n, {_count_if('valid AND fail')} AS nf{values} "
+                    f"FROM r{i} WHERE id IS NOT NULL GROUP BY id)")
         ctes.append(
             f"m{i} AS (SELECT COUNT(*) AS all_rows, {_count_if('id IS NULL')} AS missing_id, "
             f"{_count_if('id IS NOT NULL AND d IS NULL')} AS missing_decision, "
@@ -199,12 +197,37 @@ def check_sql(
         ctes.append(
             f"s{i} AS (SELECT {_count_if('n > 1')} AS duplicate_ids, {_sum_if('n > 1', 'n')} AS duplicate_rows, "
             f"{_count_if('n = 1')} AS valid_rows, {_sum_if('n = 1', 'nf')} AS failed_rows FROM n{i})")
-        selects.append(f"SELECT {i} AS input, m{i}.*, s{i}.*, seen.individuals FROM m{i} CROSS JOIN s{i} "
-                       "CROSS JOIN seen")
+        selects.append(f"SELECT {i} AS input, m{i}.*, s{i}.*, seen.individuals{', gc.*' if groups else ''} "
+                       f"FROM m{i} CROSS JOIN s{i} CROSS JOIN seen{' CROSS JOIN gc' if groups else ''}")
     union = " UNION ".join(f"SELECT id FROM n{i} WHERE n = 1" for i in range(1, len(names) + 1))
     ctes.append(f"seen AS (SELECT COUNT(*) AS individuals FROM ({union}) u)")
+    if groups:
+        cols = "".join(f", lo_{j}, hi_{j}" for j in range(len(groups)))
+        parts = [f"SELECT id, CASE WHEN n = 1 THEN 1 ELSE 0 END AS linking{cols} FROM n{i}"
+                 for i in range(1, len(names) + 1)]
+        if people is not None:
+            ctes.append(_people_cte(people, groups, id_column, dialect, headers))
+            parts.append("SELECT id, 0 AS linking" + "".join(f", g_{j}, g_{j}" for j in range(len(groups)))
+                         + " FROM p WHERE id IS NOT NULL")
+        spread = "".join(f", MIN(lo_{j}) AS lo_{j}, MAX(hi_{j}) AS hi_{j}" for j in range(len(groups)))
+        ctes.append(f"lv AS (SELECT SUM(linking) AS linking{spread} FROM ({' UNION ALL '.join(parts)}) u GROUP BY id)")
+        linked = f"linking = {len(names)}" if join == "inner" else "linking >= 2"
+        conflicts = ", ".join(f"{_count_if(f'{linked} AND lo_{j} <> hi_{j}')} AS conflicts_{j}"
+                              for j in range(len(groups)))
+        ctes.append(f"gc AS (SELECT {conflicts} FROM lv)")
     header = f"-- monoculture input checks ({dialect} SQL): what each input's rows hold, as monoculture counts it.\n"
     return header + "WITH\n" + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(selects) + "\nORDER BY input\n"
+
+
+def _people_cte(
+    people: str, groups: Sequence[str], id_column: str, dialect: str, headers: Mapping[str, Sequence[str]] | None,
+) -> str:
+    """``p``: the people file's IDs and group values (g_j; NULL for an attribute it lacks)."""
+    q = lambda s: _quote(s, dialect)  # noqa: E731
+    pheader = set(_header_reader(headers)(people))
+    pcols = [f"{_text(q(id_column))} AS id"] + [
+        f"{_text(q(g)) if g in pheader else 'CAST(NULL AS STRING)'} AS g_{j}" for j, g in enumerate(groups)]
+    return f"p AS (SELECT {', '.join(pcols)} FROM {'people' if dialect == 'spark' else _source(people, 0, dialect)})"
 
 
 def _header_reader(headers: Mapping[str, Sequence[str]] | None) -> Callable[[str], list[str]]:
