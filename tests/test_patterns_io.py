@@ -392,3 +392,24 @@ def test_duckdb_engine_slices_by_free_disk(monkeypatch):
     assert engines._shards_for_disk(LENDERS) > 2
     counted = count(LENDERS, engine="duckdb", **{k: v for k, v in KW.items()})
     assert any("hash slices" in w for w in counted.warnings)
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_duckdb_engine_finds_group_conflicts_with_the_people_file(tmp_path, join):
+    """Hand-worked: the people file says 2 is 'b' where input a says 'a' (a conflict), 3 has its group
+    only in input b, 4 is given 'b' twice (no conflict), 5 has none; 6 is seen by a alone, so only the
+    outer join would link it and it has no group either way."""
+    a, b, people = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "people.csv"
+    a.write_text("id,decision,label,g\n1,1,1,a\n2,0,1,a\n3,1,1,\n4,1,0,b\n5,0,0,\n6,1,1,\n")
+    b.write_text("id,decision,label,g\n1,1,1,a\n2,1,1,\n3,0,1,c\n4,1,0,b\n5,1,0,\n")
+    people.write_text("id,g\n1,a\n2,b\n4,b\n")
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["g"], "join": join,
+          "people": str(people)}
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(monoculture.InputError, match="1 linked individuals have conflicting values"):
+            count([str(a), str(b)], engine=engine, **kw)
+    ours = count([str(a), str(b)], engine="memory", on_group_conflict="missing", **kw)
+    duck = count([str(a), str(b)], engine="duckdb", on_group_conflict="missing", **kw)
+    assert table_dict(duck.table) == table_dict(ours.table)
+    assert duck.coverage.group_conflicts == ours.coverage.group_conflicts == {"g": 1}
+    assert duck.coverage.missing_group == ours.coverage.missing_group == {"g": 1}  # 5 (2 is a conflict)
