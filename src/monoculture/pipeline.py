@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from .errors import UsageError
 from .failures import FailureRule
 from .ids import parse_dense
-from .io import STDIN, InputFile, expand_paths, head_column, read_header
+from .io import STDIN, InputFile, expand_paths, head_column
 from .link import Linked, LinkOptions, link, link_streaming
 from .memory import check_memory
 from .pipes import pipes_kept
@@ -23,8 +23,8 @@ def load_and_link(
 ) -> tuple[Linked, list[InputResult]]:
     """Read every input (any layout) and the people file, link by ID and apply the failure rule.
 
-    `on_rows` is called once, when the inputs' headers have passed their checks and their rows begin to be
-    read (an audit starts its imports then)."""
+    `on_rows` is called when the inputs' headers have passed their checks and their rows begin to be read
+    (an audit starts its imports then); again if the streaming link gives up and the inputs are read anew."""
     with pipes_kept():
         return _load_and_link(inputs, cols, rule, layout=layout, people=people, link_options=link_options,
                               on_stage=on_stage, on_rows=on_rows)
@@ -50,11 +50,10 @@ def _load_and_link(
     if streamable and coder is None:
         on_stage("reading every input at once (the first input's IDs can be coded only with all in hand)")
     if coder is not None:
-        names, loaders, files = file_loaders(paths, cols, people_has)
+        names, loaders, files, headers = file_loaders(paths, cols, people_has)
         on_stage(f"reading and linking inputs one at a time ({coder.route} IDs)")
-        headers = [set(read_header(p)) for p in files_read]
-        streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options, headers,
-                                  coder, on_rows=on_rows)
+        streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options,
+                                  [set(h) for h in headers], coder, on_rows=on_rows)
         if streamed is not None:
             return streamed, _input_results(files, _names_by_file(zip(names, [f.path for f in files], strict=True)))
         on_stage(f"reading inputs again to link in memory (not all their IDs are {coder.route} IDs of one form)")

@@ -174,14 +174,16 @@ def _check_names(named: list[tuple[str, str]]) -> None:
 
 def file_loaders(
     args: list[str], cols: Columns, people_has: set[str]
-) -> tuple[list[str], list[Callable[[], Source]], list[InputFile]]:
-    """The files layout read one input at a time: the decision-makers' names now, and a loader per input
-    that reads it into its `Source` (appending its `InputFile` to the returned list). Every input's header
-    is checked first: a column missing from the last input is said before the others are read."""
+) -> tuple[list[str], list[Callable[[], Source]], list[InputFile], list[list[str]]]:
+    """The files layout read one input at a time: the decision-makers' names now, a loader per input that
+    reads it into its `Source` (appending its `InputFile` to the returned list), and each input's header.
+    Every header is checked first: a column missing from the last input is said before the others are read."""
     named = [named_path(arg) for arg in args]
     _check_names(named)
-    for _name, path in named:
-        _check_header(path, cols, people_has)
+    headers = [read_header(path) for _name, path in named]
+    for (_name, path), header in zip(named, headers, strict=True):
+        require_columns(path, header, _needed(cols), _roles(cols))
+        _label_needed(cols, cols.label in header, path, people_has)
     infos: list[InputFile] = []
 
     def loader(arg: str) -> Callable[[], Source]:
@@ -192,13 +194,7 @@ def file_loaders(
             return source
         return load
 
-    return [name for name, _ in named], [loader(arg) for arg in args], infos
-
-
-def _check_header(path: str, cols: Columns, people_has: set[str]) -> None:
-    header = read_header(path)
-    require_columns(path, header, _needed(cols), _roles(cols))
-    _label_needed(cols, cols.label in header, path, people_has)
+    return [name for name, _ in named], [loader(arg) for arg in args], infos, headers
 
 
 def _needed(cols: Columns) -> list[str]:

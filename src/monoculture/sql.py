@@ -116,12 +116,7 @@ def emit_sql(
     if shard is not None:  # one hash slice of the ID space: slices' pattern tables sum to the whole
         bucket = f"pmod(hash(id), {shard[1]})" if dialect == "spark" else f"hash(id) % {shard[1]}"
         scope += f" AND {bucket} = {shard[0]}"
-    # One row per ID and input: its valid rows and whether the valid one fails, and the least and greatest
-    # group value over all its rows (a row that does not count still gives its group value, as in link.py).
-    values = "".join(f", MIN(g_{j}) AS lo_{j}, MAX(g_{j}) AS hi_{j}" for j in range(n_groups))
-    for i in range(1, k + 1):
-        ctes.append(f"a{i} AS (SELECT id, {_count_if('valid')} AS nv, MAX(CASE WHEN valid AND fail THEN 1 ELSE 0 END) "
-                    f"AS nf{values} FROM r{i} WHERE {scope} GROUP BY id)")
+    ctes += [_per_id_cte("a", i, n_groups, scope) for i in range(1, k + 1)]
     seen = [f"(a{i}.nv {'= 1' if drop_duplicates else '>= 1'})" for i in range(1, k + 1)]
     body = "a1"
     for i in range(2, k + 1):
@@ -129,7 +124,7 @@ def emit_sql(
         body += f"\n  {'JOIN' if join == 'inner' else 'FULL OUTER JOIN'} a{i} ON a{i}.id = {prev}"
     id_expr = "a1.id" if join == "inner" else "COALESCE(" + ", ".join(f"a{i}.id" for i in range(1, k + 1)) + ")"
     link_cols = [f"{id_expr} AS id"]
-    link_cols += [f"COALESCE({seen[i - 1]} AND a{i}.nf = 1, FALSE) AS fail_{i}, COALESCE({seen[i - 1]}, FALSE) "
+    link_cols += [f"COALESCE({seen[i - 1]} AND a{i}.nf >= 1, FALSE) AS fail_{i}, COALESCE({seen[i - 1]}, FALSE) "
                   f"AS seen_{i}" for i in range(1, k + 1)]
     link_cols += [f"LEAST({', '.join(f'a{i}.lo_{j}' for i in range(1, k + 1))}) AS lo_{j}, "
                   f"GREATEST({', '.join(f'a{i}.hi_{j}' for i in range(1, k + 1))}) AS hi_{j}" for j in range(n_groups)]
@@ -184,26 +179,23 @@ def check_sql(
                               integral=integral)
     numeric = "TRY_CAST(d AS DOUBLE) IS NULL" if rule.uses_scores else "FALSE"
     selects = []
-    values = "".join(f", MIN(g_{j}) AS lo_{j}, MAX(g_{j}) AS hi_{j}" for j in range(len(groups)))
     for i in range(1, len(names) + 1):
-        # Per ID: its valid rows, how many of them fail, and its least and greatest group values (any row).
-        ctes.append(f"n{i} AS (SELECT id, {_count_if('valid')} AS n, {_count_if('valid AND fail')} AS nf{values} "
-                    f"FROM r{i} WHERE id IS NOT NULL GROUP BY id)")
+        ctes.append(_per_id_cte("n", i, len(groups), "id IS NOT NULL"))
         ctes.append(
             f"m{i} AS (SELECT COUNT(*) AS all_rows, {_count_if('id IS NULL')} AS missing_id, "
             f"{_count_if('id IS NOT NULL AND d IS NULL')} AS missing_decision, "
             f"{_count_if('id IS NOT NULL AND d IS NOT NULL AND NOT valid')} AS missing_label, "
             f"{_count_if(f'd IS NOT NULL AND {numeric}')} AS not_numeric FROM r{i})")
         ctes.append(
-            f"s{i} AS (SELECT {_count_if('n > 1')} AS duplicate_ids, {_sum_if('n > 1', 'n')} AS duplicate_rows, "
-            f"{_count_if('n = 1')} AS valid_rows, {_sum_if('n = 1', 'nf')} AS failed_rows FROM n{i})")
+            f"s{i} AS (SELECT {_count_if('nv > 1')} AS duplicate_ids, {_sum_if('nv > 1', 'nv')} AS duplicate_rows, "
+            f"{_count_if('nv = 1')} AS valid_rows, {_sum_if('nv = 1', 'nf')} AS failed_rows FROM n{i})")
         selects.append(f"SELECT {i} AS input, m{i}.*, s{i}.*, seen.individuals{', gc.*' if groups else ''} "
                        f"FROM m{i} CROSS JOIN s{i} CROSS JOIN seen{' CROSS JOIN gc' if groups else ''}")
-    union = " UNION ".join(f"SELECT id FROM n{i} WHERE n = 1" for i in range(1, len(names) + 1))
+    union = " UNION ".join(f"SELECT id FROM n{i} WHERE nv = 1" for i in range(1, len(names) + 1))
     ctes.append(f"seen AS (SELECT COUNT(*) AS individuals FROM ({union}) u)")
     if groups:
         cols = "".join(f", lo_{j}, hi_{j}" for j in range(len(groups)))
-        parts = [f"SELECT id, CASE WHEN n = 1 THEN 1 ELSE 0 END AS linking{cols} FROM n{i}"
+        parts = [f"SELECT id, CASE WHEN nv = 1 THEN 1 ELSE 0 END AS linking{cols} FROM n{i}"
                  for i in range(1, len(names) + 1)]
         if people is not None:
             ctes.append(_people_cte(people, groups, id_column, dialect, headers))
@@ -217,6 +209,16 @@ def check_sql(
         ctes.append(f"gc AS (SELECT {conflicts} FROM lv)")
     header = f"-- monoculture input checks ({dialect} SQL): what each input's rows hold, as monoculture counts it.\n"
     return header + "WITH\n" + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(selects) + "\nORDER BY input\n"
+
+
+def _per_id_cte(prefix: str, i: int, n_groups: int, where: str) -> str:
+    """``<prefix><i>``: one row per ID of input i's rows that pass `where` (r{i} of `_input_ctes`), with its
+    valid rows ``nv``, how many of those fail ``nf``, and per group attribute j the least and greatest value
+    over all its rows, valid or not (``lo_j``, ``hi_j``; a row that does not count still gives its group
+    value, as in link.py)."""
+    values = "".join(f", MIN(g_{j}) AS lo_{j}, MAX(g_{j}) AS hi_{j}" for j in range(n_groups))
+    return (f"{prefix}{i} AS (SELECT id, {_count_if('valid')} AS nv, {_count_if('valid AND fail')} AS nf{values} "
+            f"FROM r{i} WHERE {where} GROUP BY id)")
 
 
 def _people_cte(
