@@ -48,10 +48,18 @@ def test_coverage_counts_add_up_with_partial_overlap(tmp_path):
 
 
 def test_integer_ids_compare_as_integers_and_text_ids_are_trimmed(tmp_path):
-    a = _write(tmp_path, "a.csv", "id,decision,label\n007,1,1\n8,0,1\n")
+    a = _write(tmp_path, "a.csv", "id,decision,label\n7,1,1\n8,0,1\n")
     b = _write(tmp_path, "b.csv", "id,decision,label\n7,1,1\n8,1,1\n")
     r = monoculture.audit([a, b], label="label")
     assert r.coverage.id_type == "integer" and r.coverage.linked == 2
+    # A CSV holds text: 007 is not written as the integer 7 is, so the two do not link (as in SQL).
+    e = _write(tmp_path, "e.csv", "id,decision,label\n007,1,1\n8,0,1\n")
+    r = monoculture.audit([e, b], label="label", join="outer")
+    assert r.coverage.linked == 1 and r.coverage.individuals_seen == 3
+    assert any("'007' and '7' do not match" in w for w in r.warnings)
+    f = _write(tmp_path, "f.csv", "id,decision,label\n007,1,1\n008,0,1\n")
+    with pytest.raises(InputError, match="nothing to audit .*'007' and '7' do not match"):
+        monoculture.audit([f, b], label="label")
     c = _write(tmp_path, "c.csv", 'id,decision,label\n"  p1 ",1,1\np2,0,1\n')
     d = _write(tmp_path, "d.csv", "id,decision,label\np1,1,1\np2 ,1,1\n")
     r = monoculture.audit([c, d], label="label")
@@ -64,6 +72,9 @@ def test_mixed_integer_and_text_ids_warn(tmp_path):
     r = monoculture.audit([a, b], label="label")
     assert r.coverage.linked == 1
     assert any("'007' and '7' do not match" in w for w in r.warnings)
+    f = _write(tmp_path, "f.csv", "id,decision,label\n007,1,1\n008,0,1\n")
+    with pytest.raises(InputError, match="nothing to audit .*'007' and '7' do not match"):
+        monoculture.audit([f, b], label="label")
 
 
 def test_groups_from_people_file_and_conflicts(tmp_path):
@@ -314,3 +325,22 @@ def test_ids_take_their_canonical_text_form(values):
     got = _as_text(pa.chunked_array([pa.array(values[:half], pa.string()), pa.array(values[half:], pa.string())]),
                    "str").to_pylist()
     assert got == [None if v is None or not v.strip() else v.strip() for v in values]
+
+
+from monoculture.ids import integer_ids  # noqa: E402
+
+
+@given(st.lists(st.one_of(st.none(), st.tuples(st.integers(-10**12, 10**12), st.integers(0, 3))), min_size=1))
+def test_integer_ids_turn_text_to_numbers_only_where_the_text_is_the_number(items):
+    """Text IDs (some zero-padded by `pad` extra digits) become int64 exactly when every one is written
+    as str(int) writes it, so comparing numbers compares the text; otherwise they stay as they are."""
+    texts = [None if it is None else (f"-{abs(it[0]):0{len(str(abs(it[0]))) + it[1]}d}" if it[0] < 0
+                                      else f"{it[0]:0{len(str(it[0])) + it[1]}d}") for it in items]
+    out = integer_ids(pa.chunked_array([pa.array(texts, pa.string())]))
+    present = [t for t in texts if t is not None]
+    if present and all(str(int(t)) == t for t in present):
+        assert out.type == pa.int64()
+        assert out.to_pylist() == [None if t is None else int(t) for t in texts]
+    else:
+        assert out.type == pa.string()
+        assert out.to_pylist() == texts

@@ -413,3 +413,36 @@ def test_duckdb_engine_finds_group_conflicts_with_the_people_file(tmp_path, join
     assert table_dict(duck.table) == table_dict(ours.table)
     assert duck.coverage.group_conflicts == ours.coverage.group_conflicts == {"g": 1}
     assert duck.coverage.missing_group == ours.coverage.missing_group == {"g": 1}  # 5 (2 is a conflict)
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_csv_ids_and_groups_compare_as_written_in_every_engine(tmp_path, join):
+    """Hand-worked: a.csv's IDs and zones are all digits (a CSV parser would guess numbers: 0001 → 1),
+    b.csv's are not (its last row is B9). As written, 0001–0004 are in both files with the same zone, so
+    they link with no conflict; 7 in a and 0007 in b are two people, seen once each; the zone 01 is
+    reported as 01."""
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("id,decision,label,zone\n0001,1,1,01\n0002,0,1,01\n0003,1,0,02\n0004,0,0,02\n7,1,1,01\n")
+    b.write_text("id,decision,label,zone\n0001,1,1,01\n0002,1,1,01\n0003,1,0,02\n0004,1,0,02\n0007,0,1,01\n"
+                 "B9,1,1,x\n")
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["zone"], "join": join}
+    ours = count([str(a), str(b)], engine="memory", **kw)
+    duck = count([str(a), str(b)], engine="duckdb", **kw)
+    assert ours.coverage.linked == duck.coverage.linked == 4
+    assert ours.coverage.individuals_seen == duck.coverage.individuals_seen == 7
+    assert table_dict(duck.table) == table_dict(ours.table)
+    # 0001 fails in neither, 0002 in a, 0003 in both, 0004 in b.
+    expected = {(("01",), (False, False), (True, True)): 1, (("01",), (True, False), (True, True)): 1,
+                (("02",), (True, True), (True, True)): 1, (("02",), (False, True), (True, True)): 1}
+    assert table_dict(ours.table) == expected
+
+
+def test_csv_ids_written_as_plain_integers_still_compare_as_integers(tmp_path):
+    """IDs written as integers (no leading zero) are coded as numbers, and meet a Parquet file's int64 IDs."""
+    a, b = tmp_path / "a.csv", tmp_path / "b.parquet"
+    a.write_text("id,decision,label\n" + "".join(f"{i},{i % 2},1\n" for i in range(-3, 40)))
+    pq.write_table(pa.table({"id": pa.array(range(-3, 40), pa.int64()), "decision": [1] * 43, "label": [1] * 43}),
+                   b)
+    counted = count([str(a), str(b)], id_column="id", decision="decision", label="label")
+    assert counted.coverage.linked == 43
+    assert counted.coverage.id_type == "integer"

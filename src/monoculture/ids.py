@@ -1,7 +1,9 @@
 """Individual IDs: the canonical form they are compared in, and one integer code per distinct ID.
 
-IDs are compared as integers when every input stores them as integers (so `007` read by a CSV parser as 7
-equals 7), otherwise as text with surrounding white space removed (see `link`).
+IDs are compared as integers when every input stores them as integers, otherwise as text with surrounding
+white space removed (see `link`). A CSV's IDs are its text: `integer_ids` makes them integers only when
+each is written as Python and SQL write an integer (no leading zero, no sign but minus), so `007` stays
+text, differs from `7`, and meets another file's `007` — as where a warehouse reads the CSV as text.
 
 Coding is where a large audit spends its time, so it takes the cheapest exact route:
 
@@ -78,6 +80,23 @@ def _id_kind(arr: pa.ChunkedArray) -> str:
         if len(vals) == 0 or np.all(np.mod(vals, 1) == 0):
             return "int"
     return "str"
+
+
+def integer_ids(ids: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text IDs as int64 when every one is an integer written the canonical way (`str(int(text)) == text`),
+    so comparing the numbers compares the text; any other IDs, or non-text ones, unchanged.
+
+    Missing IDs stay missing. Arrow's cast accepts leading zeros ("007" → 7), so the numbers are written
+    back and compared with the text: that is what keeps `007` from meeting `7`.
+    """
+    if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)) or ids.null_count == len(ids):
+        return ids
+    try:
+        numbers = pc.cast(ids, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return ids
+    same = pc.equal(pc.cast(numbers, ids.type), ids)
+    return numbers if pc.all(same).as_py() is not False else ids
 
 
 def _as_text(a: pa.ChunkedArray, kind: str) -> pa.Array:

@@ -187,9 +187,11 @@ def _csv_error(path: str, exc: Exception, text: pa.Buffer) -> InputError:
     return InputError(f"cannot parse as CSV ({msg.splitlines()[0][:120]})", file=path)
 
 
-def _read_csv_buffer(text: pa.Buffer, path: str, columns: list[str] | None) -> pa.Table:
+def _read_csv_buffer(text: pa.Buffer, path: str, columns: list[str] | None, as_text: Sequence[str] = ()) -> pa.Table:
+    """Parse CSV bytes; the columns named in `as_text` (raw header names) keep their values as written."""
     opts = pacsv.ConvertOptions(
         include_columns=columns,
+        column_types=dict.fromkeys(as_text, pa.string()),
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
@@ -205,6 +207,9 @@ def _read_csv_buffer(text: pa.Buffer, path: str, columns: list[str] | None) -> p
             return pacsv.read_csv(pa.BufferReader(text), read_options=read, parse_options=parse,
                                   convert_options=opts)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowKeyError) as exc:
+            if as_text and "invalid UTF8" in str(exc):
+                # Read the way that keeps bad text as bytes, so _check_utf8 can name its column and row.
+                return _read_csv_buffer(text, path, columns)
             if newlines_in_values:
                 raise _csv_error(path, exc, text) from None
     raise AssertionError("unreachable")
@@ -245,13 +250,15 @@ def require_columns(path: str, header: list[str], needed: list[str], what: dict[
 
 def read_table(
     path: str, columns: list[str] | None = None, roles: dict[str, str] | None = None,
-    categorical: Sequence[str] = (),
+    categorical: Sequence[str] = (), as_text: Sequence[str] = (),
 ) -> tuple[pa.Table, InputFile]:
     """Read the named columns of one CSV/Parquet file (or CSV on stdin) into an Arrow table.
 
     Every named column must exist; `roles` says what each is for, so the error can say so. Text columns
     of Parquet named in `categorical` (few distinct values: groups, labels) are read as dictionaries,
-    which Parquet usually stores them as, so no value is hashed again.
+    which Parquet usually stores them as, so no value is hashed again. CSV columns named in `as_text` (IDs,
+    groups) are read as the text written, never as numbers the parser guessed: `007` stays `007`, as in a
+    warehouse that reads the CSV as text, and one file's zero-padded codes meet another's.
     """
     fmt = file_format(path)
     if path == STDIN:
@@ -263,7 +270,8 @@ def read_table(
             return table, info
         if not data.strip():
             raise InputError("standard input is empty", file="<stdin>")
-        table = _strip_names(_read_csv_buffer(_without_bom(arrow_owned(data)), path, None))
+        table = _strip_names(_read_csv_buffer(_without_bom(arrow_owned(data)), path, None,
+                                              _raw_names(_raw_header_of(data, "<stdin>"), as_text)))
         _check_utf8(table, "<stdin>")
         if columns is not None:
             require_columns("<stdin>", table.column_names, columns, roles or {})
@@ -285,15 +293,17 @@ def read_table(
         digest = _sha256(path)
     else:
         text, digest_of = _csv_text(path)
-        table = _strip_names(_read_csv_buffer(text, path, _header_names(path, columns)))
+        raw = _raw_header(path)
+        table = _strip_names(_read_csv_buffer(text, path, None if columns is None else _raw_names(raw, columns),
+                                              _raw_names(raw, as_text)))
         _check_utf8(table, path)
         digest = digest_of()
     return table, InputFile(path=path, format=fmt, sha256=digest, rows=table.num_rows)
 
 
 def head_column(path: str, column: str, rows: int = 1024) -> pa.ChunkedArray | None:
-    """The first `rows` values of one column, without reading the whole file; None when they cannot be had
-    cheaply (a missing column, an unreadable file: the full read will say what is wrong)."""
+    """The first `rows` values of one column (from CSV, as text), without reading the whole file; None when
+    they cannot be had cheaply (a missing column, an unreadable file: the full read will say what is wrong)."""
     try:
         if file_format(path) == "parquet":
             batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows, columns=[column]), None)
@@ -303,6 +313,8 @@ def head_column(path: str, column: str, rows: int = 1024) -> pa.ChunkedArray | N
                 source, read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter(path)),
                 convert_options=pacsv.ConvertOptions(include_columns=_header_names(path, [column]),
+                                                     column_types=dict.fromkeys(_header_names(path, [column]) or [],
+                                                                                pa.string()),
                                                      strings_can_be_null=True, quoted_strings_can_be_null=True))
             batch = reader.read_next_batch()
     except (pa.ArrowInvalid, pa.ArrowKeyError, OSError, StopIteration, InputError):
@@ -343,10 +355,11 @@ def _check_utf8(table: pa.Table, path: str) -> None:
 
 
 def _header_names(path: str, columns: list[str] | None) -> list[str] | None:
+    return None if columns is None else _raw_names(_raw_header(path), columns)
+
+
+def _raw_names(raw_header: list[str], columns: Sequence[str]) -> list[str]:
     # Header cells may carry stray spaces; select by the raw names so " id" matches "id".
-    if columns is None:
-        return None
-    raw_header = _raw_header(path)
     by_stripped = {h.strip(): h for h in raw_header}
     return [by_stripped.get(c, c) for c in columns]
 
@@ -364,6 +377,12 @@ def _raw_header(path: str) -> list[str]:
                 first = fh.readline(1 << 20)
         except (OSError, EOFError) as exc:
             raise InputError(f"cannot read ({exc})", file=path) from None
+    return _raw_header_of(first, path)
+
+
+def _raw_header_of(data: bytes, path: str) -> list[str]:
+    """The header row of CSV text starting with `data` (its first line is read)."""
+    first = io.BytesIO(data).readline(1 << 20)
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -1,8 +1,8 @@
 """Link decision-makers' rows by individual ID into one failure matrix, counting everything left out.
 
-IDs are compared as integers when every input stores them as integers (so `007` read by a CSV parser as
-the number 7 equals 7), otherwise as text with surrounding white space removed, with a warning when some
-inputs hold integers and others text. `ids.code_ids` gives each distinct ID one code.
+IDs are compared as integers when every input stores them as integers (a CSV's IDs when each is written
+as an integer is: `7`, not `007`; `ids.integer_ids`), otherwise as text with surrounding white space
+removed, with a warning when some inputs hold integers and others text. `ids.code_ids` gives each distinct ID one code.
 
 Join: ``inner`` (default) keeps individuals seen by every decision-maker; ``outer`` keeps everyone seen
 by at least two, and each number then uses, for each person, the decision-makers that saw them.
@@ -549,6 +549,7 @@ class Ecosystem:
         if n_linked == 0:
             need = "every decision-maker" if options.join == "inner" else "at least two decision-makers"
             hint = " (try --join outer)" if options.join == "inner" and (seen_by >= 2).any() else ""
+            hint += "".join(f" ({w})" for w in coded.warnings if "do not match" in w)
             raise InputError(f"no individual is seen by {need}: nothing to audit{hint}. Check --id and the inputs")
 
         cell_u, cell_labels = _cells(self.groups, keep, seen_any, options, coverage)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from .errors import UsageError
 from .failures import FailureRule
-from .ids import parse_dense
+from .ids import integer_ids, parse_dense
 from .io import STDIN, InputFile, expand_paths, head_column
 from .link import Linked, LinkOptions, link, link_streaming
 from .memory import check_memory
@@ -70,6 +70,7 @@ def _stream_coder(path: str, column: str) -> StreamCoder | None:
     fingerprints of fixed-width text; None for other IDs. (The link needs every input's IDs to code so, and
     gives up otherwise — after reading a whole input that is then read again.)"""
     head = head_column(path, column)
+    head = None if head is None else integer_ids(head)
     if head is None or parse_dense(head) is not None:
         return DenseStream()
     return PrintStream() if parse_printed(head) is not None else None

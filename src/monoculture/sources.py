@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputError, UsageError
+from .ids import integer_ids
 from .io import STDIN, InputFile, read_header, read_table, require_columns
 
 LAYOUTS = ("files", "wide", "stacked", "transposed")
@@ -125,17 +126,31 @@ def _roles(cols: Columns) -> dict[str, str]:
 
 def _load(path: str, needed: list[str], optional: list[str], cols: Columns) -> tuple[pa.Table, InputFile]:
     """Read `needed` columns (each must exist) and those of `optional` that the file has."""
+    as_text = _text_columns(cols)
     if path == STDIN:
-        table, info = read_table(path)
+        table, info = read_table(path, as_text=as_text)
         header = table.column_names
     else:
         header = read_header(path)
     wanted = list(dict.fromkeys(needed + [c for c in optional if c in header]))
     if path == STDIN:
         require_columns("<stdin>", header, needed, _roles(cols))
-        return table.select(wanted), info
+        return _integer_ids(table.select(wanted), cols.id), info
     categorical = [*cols.groups, *([cols.label] if cols.label else [])]
-    return read_table(path, wanted, _roles(cols), categorical=categorical)
+    table, info = read_table(path, wanted, _roles(cols), categorical=categorical, as_text=as_text)
+    return _integer_ids(table, cols.id), info
+
+
+def _text_columns(cols: Columns) -> list[str]:
+    """Columns whose values are compared as written: IDs and group values (never numbers a CSV parser
+    guessed, which would turn one file's `007` into 7 and another's, beside a `B12`, into `007`)."""
+    return [cols.id, *cols.groups]
+
+
+def _integer_ids(table: pa.Table, id_column: str) -> pa.Table:
+    # IDs written as plain integers are coded as numbers, the cheapest route; see ids.integer_ids.
+    at = table.column_names.index(id_column)
+    return table.set_column(at, id_column, integer_ids(table[id_column]))
 
 
 def _has_rows(source_rows: int, file: str) -> None:
@@ -243,7 +258,7 @@ def _wide(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], 
     if not cols.decision_columns:
         raise UsageError("the wide layout needs --decision-columns (names or glob patterns)")
     if path == STDIN:
-        full, info = read_table(path)
+        full, info = read_table(path, as_text=_text_columns(cols))
         header = full.column_names
     else:
         header = read_header(path)
@@ -349,7 +364,8 @@ def load_people(path: str, cols: Columns) -> People:
         raise InputError(
             "the people file has none of the --group or --label columns", file=path
         )
-    table, info = read_table(path, [cols.id, *wanted], _roles(cols), categorical=wanted)
+    table, info = read_table(path, [cols.id, *wanted], _roles(cols), categorical=wanted, as_text=_text_columns(cols))
+    table = _integer_ids(table, cols.id)
     return People(
         file=info.path,
         ids=table[cols.id],
