@@ -22,6 +22,7 @@ an individual is whoever some input's row codes to.
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -82,6 +83,9 @@ def _id_kind(arr: pa.ChunkedArray) -> str:
     return "str"
 
 
+_CANONICAL_INTEGER = re.compile(r"0|-?[1-9][0-9]*")
+
+
 def integer_ids(ids: pa.ChunkedArray) -> pa.ChunkedArray:
     """Text IDs as int64 when every one is an integer written the canonical way (`str(int(text)) == text`),
     so comparing the numbers compares the text; any other IDs, or non-text ones, unchanged.
@@ -91,6 +95,9 @@ def integer_ids(ids: pa.ChunkedArray) -> pa.ChunkedArray:
     """
     if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)) or ids.null_count == len(ids):
         return ids
+    first = (ids if ids.null_count == 0 else ids.drop_null())[0].as_py()
+    if not _CANONICAL_INTEGER.fullmatch(first):
+        return ids  # the usual text IDs (p000123456): Arrow's cast would try every row before failing
     try:
         numbers = pc.cast(ids, pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
