@@ -324,20 +324,60 @@ def test_ids_take_their_canonical_text_form(values):
     assert got == [None if v is None or not v.strip() else v.strip() for v in values]
 
 
-@given(st.lists(st.one_of(st.none(), st.tuples(st.integers(-10**12, 10**12), st.integers(0, 3))), min_size=1))
-def test_integer_ids_turn_text_to_numbers_only_where_the_text_is_the_number(items):
-    """Text IDs (some zero-padded by `pad` extra digits) become int64 exactly when every one is written
-    as str(int) writes it, so comparing numbers compares the text; otherwise they stay as they are."""
-    texts = [None if it is None else (f"-{abs(it[0]):0{len(str(abs(it[0]))) + it[1]}d}" if it[0] < 0
-                                      else f"{it[0]:0{len(str(it[0])) + it[1]}d}") for it in items]
-    out = ids_module.integer_ids(pa.chunked_array([pa.array(texts, pa.string())]))
+def _written(item: tuple[str, int, int, bool]) -> str:
+    """One ID as text: decimal or Arrow's hexadecimal form, with `pad` leading zeros."""
+    form, v, pad, upper = item
+    if form == "hex":
+        digits = format(abs(v), "X" if upper else "x")
+        return f"{'-' if v < 0 else ''}0{'X' if upper else 'x'}{'0' * pad}{digits}"
+    return f"{'-' if v < 0 else ''}{'0' * pad}{abs(v)}"
+
+
+_ID_ITEMS = st.tuples(st.sampled_from(["dec", "dec", "dec", "hex"]),
+                      st.one_of(st.integers(-10**12, 10**12), st.integers(-2**63, 2**63 - 1),
+                                st.sampled_from([0, -2**63, 2**63 - 1, 9, 10, 99, 100])),
+                      st.sampled_from([0, 0, 0, 1, 2, 7]), st.booleans())
+
+
+@given(st.lists(st.one_of(st.none(), _ID_ITEMS), min_size=1), st.integers(0, 100))
+def test_integer_ids_turn_text_to_numbers_only_where_the_text_is_the_number(items, cut):
+    """Text IDs (decimal or hexadecimal, some zero-padded, in two chunks that are slices of one array) become
+    int64 exactly when every one is written as str(int) writes it, so comparing numbers compares the text;
+    otherwise they stay as they are."""
+    texts = [None if it is None else _written(it) for it in items]
+    whole = pa.array(texts, pa.string())
+    cut = cut % (len(texts) + 1)
+    out = ids_module.integer_ids(pa.chunked_array([whole[:cut], whole[cut:]], pa.string()))
     present = [t for t in texts if t is not None]
-    if present and all(str(int(t)) == t for t in present):
+    if present and all(t.lstrip("-").isdigit() and str(int(t)) == t for t in present):
         assert out.type == pa.int64()
         assert out.to_pylist() == [None if t is None else int(t) for t in texts]
     else:
         assert out.type == pa.string()
         assert out.to_pylist() == texts
+
+
+def test_arrow_casts_to_int64_exactly_the_text_integer_ids_expects():
+    """ids._written_canonically relies on Arrow's cast accepting only -?[0-9]+ and 0[xX][0-9a-fA-F]+:
+    every string of up to 4 characters over an alphabet of digits, signs, x, hex letters and blanks."""
+    import itertools
+    import re
+
+    texts = ["".join(p) for n in range(1, 5) for p in itertools.product("019-+xXaFe. \t", repeat=n)]
+    grammar = re.compile(r"-?[0-9]+|0[xX][0-9a-fA-F]+")
+    accepted = set()
+    for t in texts:
+        try:
+            pc.cast(pa.array([t]), pa.int64())
+            accepted.add(t)
+        except pa.ArrowInvalid:
+            pass
+    assert accepted == {t for t in texts if grammar.fullmatch(t)}
+
+
+@given(st.lists(st.one_of(st.integers(-2**63, 2**63 - 1), st.integers(-1000, 1000))))
+def test_decimal_length_is_the_length_of_str(values):
+    assert ids_module._decimal_length(np.array(values, dtype=np.int64)) == sum(len(str(v)) for v in values)
 
 
 @pytest.mark.parametrize("first", ["--7", "+7", "-0", "07", "\u0663", "7 ", "1e3", "99999999999999999999"])
@@ -346,3 +386,9 @@ def test_integer_ids_keep_text_that_only_looks_like_an_integer(first):
     ids = pa.chunked_array([pa.array([first, "8", None], pa.string())])
     assert ids_module.integer_ids(ids).to_pylist() == [first, "8", None]
     assert ids_module.integer_ids(pa.chunked_array([pa.array(["8", first], pa.string())])).type == pa.string()
+
+
+def test_integer_ids_are_not_fooled_when_a_short_hex_form_balances_a_zero_padded_one():
+    # 0x7fffffffffffffff (18 characters) is one shorter than 9223372036854775807; 01 one longer than 1
+    texts = ["5", "0x7fffffffffffffff", "01"]
+    assert ids_module.integer_ids(pa.chunked_array([pa.array(texts)])).to_pylist() == texts

@@ -90,8 +90,8 @@ def integer_ids(ids: pa.ChunkedArray) -> pa.ChunkedArray:
     """Text IDs as int64 when every one is an integer written the canonical way (`str(int(text)) == text`),
     so comparing the numbers compares the text; any other IDs, or non-text ones, unchanged.
 
-    Missing IDs stay missing. Arrow's cast accepts leading zeros ("007" → 7), so the numbers are written
-    back and compared with the text: that is what keeps `007` from meeting `7`.
+    Missing IDs stay missing. Arrow's cast accepts leading zeros ("007" → 7) and hexadecimal ("0x7"), so
+    the cast alone would let `007` meet `7`; `_written_canonically` keeps them apart.
     """
     if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)) or ids.null_count == len(ids):
         return ids
@@ -102,8 +102,51 @@ def integer_ids(ids: pa.ChunkedArray) -> pa.ChunkedArray:
         numbers = pc.cast(ids, pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return ids
-    same = pc.equal(pc.cast(numbers, ids.type), ids)
-    return numbers if pc.all(same).as_py() is not False else ids
+    return numbers if _written_canonically(ids, numbers) else ids
+
+
+def _written_canonically(texts: pa.ChunkedArray, numbers: pa.ChunkedArray) -> bool:
+    """Whether every text is `str(v)` of the int64 `v` Arrow's cast made of it.
+
+    Arrow casts text of the forms `-?[0-9]+` and `0[xX][0-9a-fA-F]+` (tests/test_link.py checks this
+    grammar over every short string). Without an `x`, each text is `str(v)` with optional leading zeros
+    (`007`, `-0`), which only add characters: so the texts' total length equals the total of `len(str(v))`
+    exactly when each is canonical. That sum costs a few ms per million IDs, against 25 ms for writing the
+    numbers back as text and comparing, which is what is done when an `x` is present.
+    """
+    if any(_holds_x(chunk) for chunk in texts.chunks):
+        return pc.all(pc.equal(pc.cast(numbers, texts.type), texts)).as_py() is not False
+    written = pc.sum(pc.binary_length(texts)).as_py() or 0
+    return written == _decimal_length(numbers.drop_null().to_numpy())
+
+
+def _holds_x(chunk: pa.Array) -> bool:
+    """Whether the text of one string chunk holds an `x` or `X` byte (the start of Arrow's hex form)."""
+    if len(chunk) == 0:
+        return False
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(chunk.buffers()[1], width, count=len(chunk) + 1, offset=chunk.offset * width().itemsize)
+    data = chunk.buffers()[2]
+    text = b"" if data is None else data.to_pybytes()[offsets[0]:offsets[-1]]
+    return b"x" in text or b"X" in text
+
+
+def _decimal_length(values: np.ndarray) -> int:
+    """Total of `len(str(v))` over int64 values: one character each, one per minus sign, and one more for
+    each power of ten a magnitude reaches."""
+    total = len(values)
+    magnitude = values
+    negative = values < 0
+    if negative.any():
+        total += int(np.count_nonzero(negative))
+        # |v| in uint64, which holds |int64 min| where int64 overflows
+        magnitude = np.where(negative, -(values + 1), values).astype(np.uint64) + negative
+    top = int(magnitude.max()) if len(magnitude) else 0
+    power = 10
+    while power <= top:
+        total += int(np.count_nonzero(magnitude >= power))
+        power *= 10
+    return total
 
 
 def _as_text(a: pa.ChunkedArray, kind: str) -> pa.Array:
