@@ -27,7 +27,7 @@ from .failures import FailureRule, ResolvedRule, failures, favourable_from_score
 from .ids import IdCodes, code_ids
 from .sources import People, Source
 from .streamids import DenseStream, StreamCoder
-from .values import Vocabulary, as_numbers, dictionary_codes
+from .values import Vocabulary, as_numbers, dictionary_codes, group_text
 
 JOINS = ("inner", "outer")
 MISSING_GROUP = "(missing)"
@@ -660,13 +660,12 @@ def _check_people_duplicates(pcodes: np.ndarray, file: str) -> None:
 def _group_codes(arr: pa.ChunkedArray, vocab: dict[str, int]) -> np.ndarray:
     """Each row's group value as a code in `vocab` (-1 when missing or blank).
 
-    Values compare as trimmed text (numbers as Arrow writes them); the work is done once per distinct
+    Values compare as trimmed text (numbers as values.group_text writes them); the work is done once per distinct
     value, not once per row.
     """
     def code_words(words: pa.Array) -> list[int]:
-        if not pa.types.is_string(words.type) and not pa.types.is_large_string(words.type):
-            words = pc.cast(words, pa.string())
-        return [vocab.setdefault(w, len(vocab)) if w else -1 for w in pc.utf8_trim_whitespace(words).to_pylist()]
+        return [vocab.setdefault(w, len(vocab)) if w else -1
+                for w in pc.utf8_trim_whitespace(group_text(words)).to_pylist()]
 
     mapping, indices = dictionary_codes(arr, code_words)
     return mapping.astype(np.int16 if len(vocab) < 1 << 15 else np.int32)[indices]

@@ -126,6 +126,31 @@ class Vocabulary:
         return codes, {str(v) for v in occurring}
 
 
+def group_text(words: pa.Array) -> pa.Array:
+    """Group values as the text they compare as: text as written; numbers as a warehouse writes them.
+
+    Floating-point values take Python's `repr` form, which is what DuckDB's `CAST(x AS VARCHAR)` writes
+    ("1.0", "2.5", "1e+20", float32 from its shortest digits), so a Parquet column that pandas stored as
+    float64 (an integer column with a missing value) reads `1.0` in every engine and meets a CSV's `1.0`.
+    Arrow's own cast would write "1" and "0.00001". Other types take Arrow's cast (integers, booleans as
+    "true"/"false", dates and decimals as DuckDB writes them too). Spark writes exponents its own way
+    ("1.0E20"). Missing stays missing; NaN is the group "nan" ("-nan" with its sign bit), as in DuckDB.
+    """
+    if pa.types.is_floating(words.type):
+        single = words.type != pa.float64()
+        return pa.array([None if v is None else _float_text(v, single) for v in words.to_pylist()], pa.string())
+    if not pa.types.is_string(words.type) and not pa.types.is_large_string(words.type):
+        return pc.cast(words, pa.string())
+    return words
+
+
+def _float_text(v: float, single: bool) -> str:
+    if math.isnan(v):
+        return "-nan" if math.copysign(1.0, v) < 0 else "nan"  # DuckDB keeps NaN's sign
+    # float32: its shortest digits (numpy's str), then written as Python writes that decimal
+    return repr(float(str(np.float32(v)))) if single else repr(v)
+
+
 def dictionary_codes(
     values: pa.Array | pa.ChunkedArray, code_words: Callable[[pa.Array], list[int]],
 ) -> tuple[np.ndarray, np.ndarray]:
