@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -360,9 +362,6 @@ def test_integer_ids_turn_text_to_numbers_only_where_the_text_is_the_number(item
 def test_arrow_casts_to_int64_exactly_the_text_integer_ids_expects():
     """ids._written_canonically relies on Arrow's cast accepting only -?[0-9]+ and 0[xX][0-9a-fA-F]+:
     every string of up to 4 characters over an alphabet of digits, signs, x, hex letters and blanks."""
-    import itertools
-    import re
-
     texts = ["".join(p) for n in range(1, 5) for p in itertools.product("019-+xXaFe. \t", repeat=n)]
     grammar = re.compile(r"-?[0-9]+|0[xX][0-9a-fA-F]+")
     accepted = set()

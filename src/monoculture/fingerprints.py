@@ -33,12 +33,16 @@ class Fingerprinted:
     distinct: pa.Array  # the distinct IDs, by code
 
 
+def text_offsets(a: pa.Array) -> np.ndarray:
+    """The n + 1 offsets of a string array's rows into its data buffer (a view of the Arrow buffer)."""
+    off_type = np.int64 if pa.types.is_large_string(a.type) else np.int32
+    return np.frombuffer(a.buffers()[1], dtype=off_type, count=len(a) + 1,
+                         offset=a.offset * np.dtype(off_type).itemsize)
+
+
 def present_ids(a: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Offsets, lengths and the mask of rows holding a non-empty ID, from the Arrow buffers."""
-    n = len(a)
-    off_type = np.int64 if pa.types.is_large_string(a.type) else np.int32
-    offsets = np.frombuffer(a.buffers()[1], dtype=off_type, count=n + 1,
-                            offset=a.offset * np.dtype(off_type).itemsize)
+    offsets = text_offsets(a)
     lengths = np.diff(offsets)
     present = lengths > 0
     if a.null_count:

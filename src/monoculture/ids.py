@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .fingerprints import fingerprint_codes, may_need_trimming, present_ids
+from .fingerprints import fingerprint_codes, may_need_trimming, present_ids, text_offsets
 
 # A dense range may be at most this many times the longest input, or _DENSE_FLOOR codes for small inputs
 # (and never above 2^31): beyond it the per-code arrays would cost more than hashing saves.
@@ -122,12 +122,11 @@ def _written_canonically(texts: pa.ChunkedArray, numbers: pa.ChunkedArray) -> bo
 
 def _holds_x(chunk: pa.Array) -> bool:
     """Whether the text of one string chunk holds an `x` or `X` byte (the start of Arrow's hex form)."""
-    if len(chunk) == 0:
-        return False
-    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(chunk.buffers()[1], width, count=len(chunk) + 1, offset=chunk.offset * width().itemsize)
     data = chunk.buffers()[2]
-    text = b"" if data is None else data.to_pybytes()[offsets[0]:offsets[-1]]
+    if len(chunk) == 0 or data is None:
+        return False
+    start, end = (int(o) for o in text_offsets(chunk)[[0, -1]])
+    text = data.slice(start, end - start).to_pybytes()  # only this chunk's bytes are copied
     return b"x" in text or b"X" in text
 
 
