@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 import monoculture
 from monoculture import ids as ids_module
 from monoculture.errors import InputError, UsageError
+from monoculture.inference import InferenceOptions
 from monoculture.report.json import render_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -391,3 +393,35 @@ def test_integer_ids_are_not_fooled_when_a_short_hex_form_balances_a_zero_padded
     # 0x7fffffffffffffff (18 characters) is one shorter than 9223372036854775807; 01 one longer than 1
     texts = ["5", "0x7fffffffffffffff", "01"]
     assert ids_module.integer_ids(pa.chunked_array([pa.array(texts)])).to_pylist() == texts
+
+
+def test_csv_group_values_across_parser_blocks_equal_pandas(tmp_path):
+    """CSV group columns are dictionary-encoded as parsed, one dictionary per parser block (about 1 MiB):
+    files large enough for several blocks, whose blocks hold the values in different orders (and blanks,
+    padding, numbers written two ways), give each individual the group pandas reads as text."""
+    rng = np.random.default_rng(7)
+    n = 20_000
+    values = np.array([f"v{j:02d}" for j in range(60)] + [" a", "a ", "", "1.0", "1"], dtype=object)
+    group = values[np.minimum(rng.zipf(1.3, n) - 1, len(values) - 1)]  # skewed: blocks differ in order
+    fail = rng.random((n, 2)) < [0.3, 0.4]
+    paths = []
+    for i in range(2):
+        order = rng.permutation(n)
+        frame = pd.DataFrame({"id": [f"p{j:06d}" for j in order], "decision": (1 - fail[order, i]),
+                              "label": 1, "g": group[order], "note": "x" * 120})
+        paths.append(str(tmp_path / f"dm{i}.csv"))
+        frame.to_csv(paths[-1], index=False)
+    assert Path(paths[0]).stat().st_size > 2 << 20  # at least three parser blocks
+    r = monoculture.audit(paths, label="label", groups=["g"], min_group_size=0,
+                          inference=InferenceOptions(bootstrap=0, permutations=0))
+    # pandas, as text: blank is missing; a value is its trimmed text, so " a" and "a " are one group.
+    text = pd.read_csv(paths[0], dtype=str, keep_default_na=False)["g"].str.strip()
+    by_id = dict(zip(pd.read_csv(paths[0], dtype=str)["id"], text, strict=True))
+    want: dict[str, list[int]] = {}
+    for j in range(n):
+        g = by_id[f"p{j:06d}"] or "(missing)"
+        want.setdefault(g, [0, 0])
+        want[g][0] += 1
+        want[g][1] += int(fail[j].all())
+    got = {g.group: [g.n, round(g.systemic_failure.value * g.n)] for g in r.groups if g.attribute == "g"}
+    assert got == want

@@ -187,11 +187,18 @@ def _csv_error(path: str, exc: Exception, text: pa.Buffer) -> InputError:
     return InputError(f"cannot parse as CSV ({msg.splitlines()[0][:120]})", file=path)
 
 
-def _read_csv_buffer(text: pa.Buffer, path: str, columns: list[str] | None, as_text: Sequence[str] = ()) -> pa.Table:
-    """Parse CSV bytes; the columns named in `as_text` (raw header names) keep their values as written."""
+def _read_csv_buffer(
+    text: pa.Buffer, path: str, columns: list[str] | None, as_text: Sequence[str] = (),
+    as_dictionary: Sequence[str] = (),
+) -> pa.Table:
+    """Parse CSV bytes; the columns named in `as_text` (raw header names) keep their values as written,
+    those also in `as_dictionary` as dictionary-encoded text."""
+    # Dictionary-encoded as parsed, in the parser's threads, for no more than plain text costs: each
+    # distinct value is then coded once per block, not hashed again per row afterwards.
+    coded = pa.dictionary(pa.int32(), pa.string())
     opts = pacsv.ConvertOptions(
         include_columns=columns,
-        column_types=dict.fromkeys(as_text, pa.string()),
+        column_types={c: coded if c in as_dictionary else pa.string() for c in as_text},
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
@@ -255,10 +262,11 @@ def read_table(
     """Read the named columns of one CSV/Parquet file (or CSV on stdin) into an Arrow table.
 
     Every named column must exist; `roles` says what each is for, so the error can say so. Text columns
-    of Parquet named in `categorical` (few distinct values: groups, labels) are read as dictionaries,
-    which Parquet usually stores them as, so no value is hashed again. CSV columns named in `as_text` (IDs,
-    groups) are read as the text written, never as numbers the parser guessed: `007` stays `007`, as in a
-    warehouse that reads the CSV as text, and one file's zero-padded codes meet another's.
+    named in `categorical` (few distinct values: groups, labels) are read as dictionaries (Parquet usually
+    stores them so; a CSV's text columns are encoded as parsed), so no value is hashed again. CSV columns
+    named in `as_text` (IDs, groups) are read as the text written, never as numbers the parser guessed:
+    `007` stays `007`, as in a warehouse that reads the CSV as text, and one file's zero-padded codes meet
+    another's.
     """
     fmt = file_format(path)
     if path == STDIN:
@@ -295,7 +303,8 @@ def read_table(
         text, digest_of = _csv_text(path)
         raw = _raw_header(path)
         table = _strip_names(_read_csv_buffer(text, path, None if columns is None else _raw_names(raw, columns),
-                                              _raw_names(raw, as_text)))
+                                              _raw_names(raw, as_text),
+                                              _raw_names(raw, [c for c in as_text if c in categorical])))
         _check_utf8(table, path)
         digest = digest_of()
     return table, InputFile(path=path, format=fmt, sha256=digest, rows=table.num_rows)
