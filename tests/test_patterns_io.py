@@ -481,3 +481,57 @@ def test_group_text_of_floats_is_what_duckdb_writes(case):
     floats = pa.table({"x": arr})  # noqa: F841 (DuckDB reads it by name)
     theirs = [r[0] for r in duckdb.connect().execute("SELECT CAST(x AS VARCHAR) FROM floats").fetchall()]
     assert group_text(arr).to_pylist() == theirs
+
+
+_TIME_TYPES = [pa.timestamp(u) for u in ("s", "ms", "us", "ns")] + [
+    pa.timestamp("us", tz="UTC"), pa.timestamp("ms", tz="America/New_York"), pa.timestamp("ns", tz="Asia/Kolkata"),
+    pa.time32("s"), pa.time32("ms"), pa.time64("us"), pa.time64("ns")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(_TIME_TYPES), st.data())
+def test_group_text_of_times_is_what_duckdb_writes(kind, data):
+    """Times and timestamps of every unit, with and without a zone, against DuckDB's CAST in UTC (the zone
+    the DuckDB engine sets): fractions without trailing zeros, zoned values as UTC with "+00"."""
+    if pa.types.is_time(kind):
+        per_day = 86_400 * {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[kind.unit]
+        raw = st.integers(0, per_day - 1)
+    else:  # years 1677-2262 fit every unit (the nanosecond range)
+        scale = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[kind.unit]
+        raw = st.integers(-(9 * 10**9) * scale, 9 * 10**9 * scale)
+    # Round values (whole seconds, milliseconds) are where trailing zeros show: draw them often.
+    value = st.one_of(raw, raw.map(lambda v: v - v % 1000), raw.map(lambda v: v - v % 10**6))
+    values = data.draw(st.lists(st.one_of(st.none(), value), min_size=1, max_size=20))
+    arr = pa.array(values, pa.int64() if pa.types.is_timestamp(kind) or kind.bit_width == 64 else pa.int32())
+    arr = arr.cast(kind)
+    times = pa.table({"x": arr})  # noqa: F841 (DuckDB reads it by name)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    theirs = [r[0] for r in con.execute("SELECT CAST(x AS VARCHAR) FROM times").fetchall()]
+    assert group_text(arr).to_pylist() == theirs
+
+
+@pytest.mark.parametrize("zone", [None, "Europe/Paris"])
+def test_timestamp_group_values_read_alike_in_every_engine(tmp_path, zone):
+    """Hand-worked: a Parquet file's timestamp group (cohort) and a CSV that writes the same cohorts as text,
+    the way DuckDB writes them. Both engines read the Parquet value as that text, so nobody conflicts and the
+    groups are the CSV's; zoned timestamps are written as UTC with +00 (Paris 01:00 = 00:00 UTC)."""
+    a, b = tmp_path / "a.parquet", tmp_path / "b.csv"
+    start = pd.Timestamp("2024-01-01 00:00:00", tz="UTC")
+    cohorts = [start, start, start + pd.Timedelta("90min"), start + pd.Timedelta("90min") + pd.Timedelta("500ms")]
+    stamps = pa.array([c.to_pydatetime() for c in cohorts], pa.timestamp("us", tz="UTC"))
+    pq.write_table(pa.table({"id": [1, 2, 3, 4], "decision": [1, 0, 1, 0], "label": [1, 1, 0, 0],
+                             "cohort": stamps.cast(pa.timestamp("us", tz=zone)) if zone else
+                             stamps.cast(pa.timestamp("us"))}), a)
+    suffix = "+00" if zone else ""
+    written = [f"2024-01-01 00:00:00{suffix}", f"2024-01-01 01:30:00{suffix}", f"2024-01-01 01:30:00.5{suffix}"]
+    b.write_text("id,decision,label,cohort\n" + f"1,1,1,{written[0]}\n2,1,1,{written[0]}\n3,1,0,{written[1]}\n"
+                 f"4,0,0,{written[2]}\n")
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["cohort"]}
+    ours = count([str(a), str(b)], engine="memory", **kw)
+    duck = count([str(a), str(b)], engine="duckdb", **kw)
+    assert ours.coverage.group_conflicts == duck.coverage.group_conflicts == {"cohort": 0}
+    # 1 fails in neither, 2 in a, 3 in both, 4 in neither.
+    expected = {((written[0],), (False, False), (True, True)): 1, ((written[0],), (True, False), (True, True)): 1,
+                ((written[1],), (True, True), (True, True)): 1, ((written[2],), (False, False), (True, True)): 1}
+    assert table_dict(ours.table) == table_dict(duck.table) == expected

@@ -205,6 +205,8 @@ def _duckdb_session(memory_limit: str | None) -> Iterator[tuple[Callable[[str], 
                 con.execute(f"SET memory_limit = '{limit}'")
                 con.execute(f"SET temp_directory = '{spill}'")
                 con.execute("SET preserve_insertion_order = false")
+                # Zoned timestamps as group values are written in UTC, as values.group_text writes them.
+                con.execute("SET TimeZone = 'UTC'")
             yield run, {}
         finally:
             con.close()

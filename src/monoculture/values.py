@@ -132,13 +132,22 @@ def group_text(words: pa.Array) -> pa.Array:
     Floating-point values take Python's `repr` form, which is what DuckDB's `CAST(x AS VARCHAR)` writes
     ("1.0", "2.5", "1e+20", float32 from its shortest digits), so a Parquet column that pandas stored as
     float64 (an integer column with a missing value) reads `1.0` in every engine and meets a CSV's `1.0`.
-    Arrow's own cast would write "1" and "0.00001". Other types take Arrow's cast (integers, booleans as
-    "true"/"false", dates and decimals as DuckDB writes them too). Spark writes exponents its own way
-    ("1.0E20"). Missing stays missing; NaN is the group "nan" ("-nan" with its sign bit), as in DuckDB.
+    Arrow's own cast would write "1" and "0.00001". Times and timestamps are written as DuckDB writes
+    them: fractional seconds without trailing zeros ("12:30:05.5", "2020-01-01 00:00:00"), and a timestamp
+    with a time zone as its UTC time followed by "+00" (DuckDB's engine runs in UTC; Arrow would write
+    "12:30:05.500000"). Other types take Arrow's cast (integers, booleans as "true"/"false", dates and
+    decimals as DuckDB writes them too). Spark writes exponents its own way ("1.0E20"). Missing stays
+    missing; NaN is the group "nan" ("-nan" with its sign bit), as in DuckDB.
     """
     if pa.types.is_floating(words.type):
         single = words.type != pa.float64()
         return pa.array([None if v is None else _float_text(v, single) for v in words.to_pylist()], pa.string())
+    if pa.types.is_timestamp(words.type) or pa.types.is_time(words.type):
+        zoned = pa.types.is_timestamp(words.type) and words.type.tz is not None
+        if zoned:  # Arrow keeps a zoned timestamp as UTC: dropping the zone leaves the UTC time
+            words = pc.cast(words, pa.timestamp(words.type.unit))
+        text = pc.replace_substring_regex(pc.cast(words, pa.string()), r"(\.[0-9]*[1-9])0+$|\.0+$", r"\1")
+        return pc.binary_join_element_wise(text, "+00", "") if zoned else text
     if not pa.types.is_string(words.type) and not pa.types.is_large_string(words.type):
         return pc.cast(words, pa.string())
     return words
