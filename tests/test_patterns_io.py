@@ -23,7 +23,7 @@ from monoculture.failures import FailureRule
 from monoculture.memory import estimate_bytes, estimate_streaming_bytes
 from monoculture.report.json import render_json
 from monoculture.shards import from_arrow, read_patterns, write_patterns
-from monoculture.sql import emit_sql
+from monoculture.sql import check_rows, check_sql, emit_sql
 from monoculture.values import group_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -261,10 +261,10 @@ def test_duckdb_engine_gives_the_same_audit(join):
     assert set(mem["coverage"]["group_conflicts"].values()) == {0}
 
 
-def messy_ecosystem(tmp_path: Path, seed: int) -> list[str]:
+def messy_ecosystem(tmp_path: Path, seed: int, repeats: bool = True) -> list[str]:
     """Three decision-makers whose rows break every row check: blank and missing IDs, missing decisions
-    and labels, IDs given twice (some with the same row, some with another decision or group value), group
-    values that another input gives otherwise; CSV and Parquet."""
+    and labels, IDs given twice (some with the same row, some with another decision or group value; not
+    when `repeats` is False), group values that another input gives otherwise; CSV and Parquet."""
     rng = np.random.default_rng(seed)
     n = 200
     out = []
@@ -283,7 +283,7 @@ def messy_ecosystem(tmp_path: Path, seed: int) -> list[str]:
         repeated = frame.sample(n=6, random_state=seed + i).assign(
             decision=lambda f: f["decision"].where(rng.random(len(f)) < 0.5, 1),
             group=lambda f: f["group"].where(rng.random(len(f)) < 0.7, "z"))
-        frame = pd.concat([frame, repeated]).sample(frac=1, random_state=seed + 10 + i)
+        frame = pd.concat([frame, repeated] if repeats else [frame]).sample(frac=1, random_state=seed + 10 + i)
         path = tmp_path / f"m{i}.{'parquet' if i == 1 else 'csv'}"
         if i == 1:
             frame = frame.astype({"decision": "Int64", "label": "Int64"})
@@ -292,6 +292,31 @@ def messy_ecosystem(tmp_path: Path, seed: int) -> list[str]:
             frame.to_csv(path, index=False)
         out.append(str(path))
     return out
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_duckdb_engine_without_repeated_ids_joins_rows_as_they_are(tmp_path, join):
+    """No ID on two rows of one input (missing IDs, decisions, labels and group conflicts remain): the
+    checks say so, the engine joins the rows without grouping them by ID first, and the pattern table and
+    coverage are the memory engine's; the ungrouped query gives what the grouped one gives."""
+    inputs = messy_ecosystem(tmp_path, 3, repeats=False)
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"], "join": join}
+    drop = {"on_missing": "drop", "on_duplicate": "drop", "on_group_conflict": "missing"}
+    sql_kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"],
+              "rule": FailureRule("error"), "join": join}
+    con = duckdb.connect()
+    checks = check_rows(con.sql(check_sql(inputs, **sql_kw)).arrow().read_all().to_pylist()[0], 3, 1)
+    assert [c["repeated_ids"] for c in checks] == [0, 0, 0]
+    assert all(c["missing_id"] and c["missing_decision"] for c in checks) and checks[0]["conflicts_0"] > 0
+    grouped, rows = (sorted(con.sql(emit_sql(inputs, people=None, unique_ids=u, **sql_kw)).fetchall(),
+                            key=str) for u in (False, True))
+    assert rows == grouped
+    ours = count(inputs, **drop, engine="memory", **kw)
+    duck = count(inputs, **drop, engine="duckdb", **kw)
+    assert table_dict(duck.table) == table_dict(ours.table)
+    assert [vars(s) for s in duck.coverage.sources] == [vars(s) for s in ours.coverage.sources]
+    assert (duck.coverage.group_conflicts, duck.coverage.missing_group) == (
+        ours.coverage.group_conflicts, ours.coverage.missing_group)
 
 
 def _complaint(exc: pytest.ExceptionInfo) -> tuple:

@@ -5,9 +5,10 @@ inputs past one machine.
 
 All run the same definitions: DuckDB and Spark execute the SQL of `--emit-sql` (`sql.py`), whose pattern
 table equals the in-memory one (tests/test_patterns_io.py). A checking query (`sql.check_sql`) first counts
-what the in-memory reader checks row by row, so they refuse, or drop and count, the same rows and report
-the same per-input coverage. What they do not do is compare an individual's group values across inputs;
-the report says so.
+what the in-memory reader checks row by row and compares each linked individual's group values, so they
+refuse, or drop and count, the same rows, treat conflicting group values alike and report the same per-input
+coverage; when it finds no ID on two rows of one input, the count joins the rows without grouping them by
+ID first.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .link import MISSING_GROUP, SourceCoverage, duplicate_ids_message, group_co
 from .memory import available_bytes, estimate_bytes, estimate_streaming_bytes
 from .shards import Counted, from_arrow
 from .sources import named_path
-from .sql import check_sql, emit_sql
+from .sql import check_rows, check_sql, emit_sql
 
 ENGINES = ("auto", "memory", "duckdb", "spark")
 
@@ -102,15 +103,15 @@ def count_external(
     opened = (_duckdb_session(memory_limit) if engine == "duckdb"
               else _spark_session(files, people, sql_options, spark_master or "local[*]"))
     with opened as (run, dialect):
-        # Sums come back as DuckDB's wide integers (Python Decimal): counts are plain ints here.
-        checks = [{key: int(v) for key, v in row.items()}
-                  for row in run(check_sql(inputs, **sql_options, **dialect, people=people)).to_pylist()]
+        checks = check_rows(run(check_sql(inputs, **sql_options, **dialect, people=people)).to_pylist()[0],
+                            len(files), len(groups))
         sources = _checked_sources(checks, files, rule, on_missing, on_duplicate)
         conflicts = {g: checks[0][f"conflicts_{j}"] for j, g in enumerate(groups)}
         for g, n in conflicts.items():
             if n and on_group_conflict == "error":
                 raise InputError(group_conflict_message(n), column=g)
         drop = any(c.duplicate_rows for c in sources)
+        unique = not any(c["repeated_ids"] for c in checks)
         shards = 1
         if engine == "duckdb":
             shards = id_shards or _shards_for_disk(inputs)
@@ -119,7 +120,7 @@ def count_external(
                              "so that the spill fits on the temporary disk (--id-shards overrides)")
         table = pa.concat_tables([
             run(emit_sql(inputs, **sql_options, people=people, **dialect, drop_duplicates=drop,
-                         shard=(s, shards) if shards > 1 else None)) for s in range(shards)])
+                         unique_ids=unique, shard=(s, shards) if shards > 1 else None)) for s in range(shards)])
     counted = from_arrow(table, engine)
     counted.rule = f"{rule.kind} (as --emit-sql computes it; see monoculture count --emit-sql)"
     counted.options = options | {"engine": engine}
