@@ -295,10 +295,11 @@ def messy_ecosystem(tmp_path: Path, seed: int, repeats: bool = True) -> list[str
 
 
 @pytest.mark.parametrize("join", ["inner", "outer"])
-def test_duckdb_engine_without_repeated_ids_joins_rows_as_they_are(tmp_path, join):
+def test_duckdb_engine_without_repeated_ids_joins_rows_as_they_are(tmp_path, join, monkeypatch):
     """No ID on two rows of one input (missing IDs, decisions, labels and group conflicts remain): the
-    checks say so, the engine joins the rows without grouping them by ID first, and the pattern table and
-    coverage are the memory engine's; the ungrouped query gives what the grouped one gives."""
+    checks say so, the ungrouped join gives what the grouped one gives, and the engine, which then counts
+    in one aggregation (sql.tally_sql) without the checking query or the join, gives the memory engine's
+    pattern table and coverage."""
     inputs = messy_ecosystem(tmp_path, 3, repeats=False)
     kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"], "join": join}
     drop = {"on_missing": "drop", "on_duplicate": "drop", "on_group_conflict": "missing"}
@@ -312,11 +313,38 @@ def test_duckdb_engine_without_repeated_ids_joins_rows_as_they_are(tmp_path, joi
                             key=str) for u in (False, True))
     assert rows == grouped
     ours = count(inputs, **drop, engine="memory", **kw)
+    from monoculture import engines
+
+    def unused(*_args, **_kwargs):
+        raise AssertionError("the one-aggregation count should stand for the checks and the join")
+
+    monkeypatch.setattr(engines, "check_sql", unused)
+    monkeypatch.setattr(engines, "emit_sql", unused)
     duck = count(inputs, **drop, engine="duckdb", **kw)
     assert table_dict(duck.table) == table_dict(ours.table)
     assert [vars(s) for s in duck.coverage.sources] == [vars(s) for s in ours.coverage.sources]
     assert (duck.coverage.group_conflicts, duck.coverage.missing_group) == (
         ours.coverage.group_conflicts, ours.coverage.missing_group)
+    assert (duck.coverage.individuals_seen, duck.coverage.linked, duck.coverage.excluded_by_join) == (
+        ours.coverage.individuals_seen, ours.coverage.linked, ours.coverage.excluded_by_join)
+
+
+@pytest.mark.parametrize("repeats", [False, True])
+def test_external_engines_refuse_an_id_twice_in_the_people_file(tmp_path, repeats):
+    """Hand-worked: the people file lists 2 twice (with the same group) and 3 twice (with two groups).
+    The memory engine refuses it; so does DuckDB, counting in one aggregation or (an input repeating an
+    ID, dropped) with the checking query."""
+    a, b, people = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "people.csv"
+    a.write_text("id,decision,label\n1,1,1\n2,0,1\n3,1,0\n" + ("3,1,0\n" if repeats else ""))
+    b.write_text("id,decision,label\n1,1,1\n2,1,1\n3,0,0\n")
+    people.write_text("id,g\n1,a\n2,b\n3,a\n2,b\n3,c\n")
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["g"], "people": str(people),
+          "on_duplicate": "drop"}
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(monoculture.InputError) as error:
+            count([str(a), str(b)], engine=engine, **kw)
+        assert (error.value.file, error.value.message.split(" (--engine memory")[0]) == (
+            str(people), "2 IDs occur more than once in the people file"), engine
 
 
 def _complaint(exc: pytest.ExceptionInfo) -> tuple:

@@ -8,7 +8,9 @@ table equals the in-memory one (tests/test_patterns_io.py). A checking query (`s
 what the in-memory reader checks row by row and compares each linked individual's group values, so they
 refuse, or drop and count, the same rows, treat conflicting group values alike and report the same per-input
 coverage; when it finds no ID on two rows of one input, the count joins the rows without grouping them by
-ID first.
+ID first. Before both, a scan (`sql.scan_sql`) counts the row checks that need no grouping; when it finds
+nothing to refuse, one aggregation (`sql.tally_sql`) links, checks for repeated IDs and counts at once, and
+the checking query and the joins run only when it finds an ID on two rows of one input.
 """
 
 from __future__ import annotations
@@ -28,11 +30,18 @@ import pyarrow as pa
 from .errors import InputError, UsageError
 from .failures import FailureRule
 from .io import STDIN, delimiter, expand_paths, file_format, require_columns
-from .link import MISSING_GROUP, SourceCoverage, duplicate_ids_message, group_conflict_message, missing_rows_message
+from .link import (
+    MISSING_GROUP,
+    SourceCoverage,
+    duplicate_ids_message,
+    group_conflict_message,
+    missing_rows_message,
+    people_duplicates_message,
+)
 from .memory import available_bytes, estimate_bytes, estimate_streaming_bytes
 from .shards import Counted, from_arrow
 from .sources import named_path
-from .sql import check_rows, check_sql, emit_sql
+from .sql import ROW_CHECKS, TALLY_MAX_INPUTS, check_rows, check_sql, emit_sql, scan_sql, tally_rows, tally_sql
 
 ENGINES = ("auto", "memory", "duckdb", "spark")
 
@@ -84,7 +93,9 @@ def count_external(
 ) -> Counted:
     """Count the pattern table with the SQL of `--emit-sql`, run by DuckDB or Spark.
 
-    First the query of `sql.check_sql` counts what the in-memory reader checks row by row (missing IDs,
+    A scan and one aggregation (`_tally`) stand for the two queries below when no row is refused and no ID
+    is on two rows of one input (at 3·10^6 × 10 Parquet: 11.7 s instead of 24.6 s). Otherwise the query of
+    `sql.check_sql` counts what the in-memory reader checks row by row (missing IDs,
     decisions and labels, decisions that are not numbers, repeated IDs); `on_missing` and `on_duplicate`
     then stop the count with the in-memory engine's message or drop and count those rows, as it does, and
     `on_group_conflict` stops it, or counts as missing, a group value given two ways to a linked individual.
@@ -103,24 +114,32 @@ def count_external(
     opened = (_duckdb_session(memory_limit) if engine == "duckdb"
               else _spark_session(files, people, sql_options, spark_master or "local[*]"))
     with opened as (run, dialect):
-        checks = check_rows(run(check_sql(inputs, **sql_options, **dialect, people=people)).to_pylist()[0],
-                            len(files), len(groups))
-        sources = _checked_sources(checks, files, rule, on_missing, on_duplicate)
-        conflicts = {g: checks[0][f"conflicts_{j}"] for j, g in enumerate(groups)}
-        for g, n in conflicts.items():
-            if n and on_group_conflict == "error":
-                raise InputError(group_conflict_message(n), column=g)
-        drop = any(c.duplicate_rows for c in sources)
-        unique = not any(c["repeated_ids"] for c in checks)
         shards = 1
         if engine == "duckdb":
             shards = id_shards or _shards_for_disk(inputs)
             if shards > 1 and not id_shards:
                 notes.append(f"engine duckdb: the ID space is counted in {shards} hash slices, one after the other, "
                              "so that the spill fits on the temporary disk (--id-shards overrides)")
-        table = pa.concat_tables([
-            run(emit_sql(inputs, **sql_options, people=people, **dialect, drop_duplicates=drop,
-                         unique_ids=unique, shard=(s, shards) if shards > 1 else None)) for s in range(shards)])
+        query = {**sql_options, **dialect}
+        slices = [(s, shards) if shards > 1 else None for s in range(shards)]
+        checks, table = _tally(run, inputs, query, people, slices, on_missing)
+        if checks is None:
+            checks = check_rows(run(check_sql(inputs, **query, people=people)).to_pylist()[0], len(files),
+                                len(groups))
+        sources = _checked_sources(checks, files, rule, on_missing, on_duplicate)
+        if checks[0]["people_repeated"]:
+            assert people is not None
+            raise InputError(people_duplicates_message(checks[0]["people_repeated"]) + _WHERE, file=people)
+        conflicts = {g: checks[0][f"conflicts_{j}"] for j, g in enumerate(groups)}
+        for g, n in conflicts.items():
+            if n and on_group_conflict == "error":
+                raise InputError(group_conflict_message(n), column=g)
+        if table is None:
+            drop = any(c.duplicate_rows for c in sources)
+            unique = not any(c["repeated_ids"] for c in checks)
+            table = pa.concat_tables([
+                run(emit_sql(inputs, **query, people=people, drop_duplicates=drop, unique_ids=unique, shard=s))
+                for s in slices])
     counted = from_arrow(table, engine)
     counted.rule = f"{rule.kind} (as --emit-sql computes it; see monoculture count --emit-sql)"
     counted.options = options | {"engine": engine}
@@ -130,12 +149,45 @@ def count_external(
     return counted
 
 
+def _tally(
+    run: Callable[[str], pa.Table], inputs: Sequence[str], query: dict, people: str | None,
+    slices: list[tuple[int, int] | None], on_missing: str,
+) -> tuple[list[dict] | None, pa.Table | None]:
+    """The checks and the pattern table from `sql.scan_sql` and `sql.tally_sql` (one aggregation instead of
+    the checking query and k - 1 joins), or (None, None) when they cannot stand for them: an input to
+    refuse (`check_sql` finds the in-memory engine's first complaint), an ID on two rows of one input
+    (`emit_sql` drops or refuses it), more inputs than a mask holds."""
+    names = [n for n, _ in (named_path(a) for a in expand_paths(list(inputs)))]
+    if len(names) > TALLY_MAX_INPUTS:
+        return None, None
+    row = run(scan_sql(inputs, **query)).to_pylist()[0]
+    scanned = [{c: int(row[f"{c}_{i}"]) for c in ROW_CHECKS} for i in range(1, len(names) + 1)]
+    missing = ("missing_id", "missing_decision", "missing_label")
+    if any(c["not_numeric"] or (on_missing == "error" and any(c[m] for m in missing)) for c in scanned):
+        return None, None
+    groups = query["groups"]
+    got = tally_rows([run(tally_sql(inputs, **query, people=people, shard=s)) for s in slices], names, groups,
+                     query["join"])
+    if got["repeated"]:
+        return None, None
+    shared = {"individuals": got["individuals"], "people_repeated": got["people_repeated"],
+              **{f"conflicts_{j}": n for j, n in enumerate(got["conflicts"])}}
+    checks = [c | {"duplicate_ids": 0, "duplicate_rows": 0, "repeated_ids": 0, "valid_rows": v,
+                   "failed_rows": f} | shared
+              for c, v, f in zip(scanned, got["valid_rows"], got["failed_rows"], strict=True)]
+    return checks, got["patterns"]
+
+
+# Said after an external engine's complaint about rows: only the in-memory engine knows row numbers.
+_WHERE = " (--engine memory names the first such row)"
+
+
 def _checked_sources(
     checks: list[dict], files: list[tuple[str, str]], rule: FailureRule, on_missing: str, on_duplicate: str,
 ) -> list[SourceCoverage]:
     """Each input's coverage from its check counts, or the in-memory engine's error for the first problem
     (in its order: ID, decision, label, repeated IDs; without the row number, which only it knows)."""
-    where = " (--engine memory names the first such row)"
+    where = _WHERE
     out = []
     for (name, path), c in zip(files, checks, strict=True):
         if c["not_numeric"]:

@@ -651,10 +651,12 @@ def _check_people_duplicates(pcodes: np.ndarray, file: str) -> None:
     ok = pcodes >= 0
     counts = np.bincount(pcodes[ok]) if ok.any() else np.zeros(0, dtype=np.int64)
     if (counts > 1).any():
-        raise InputError(
-            f"{int((counts > 1).sum())} IDs occur more than once in the people file", file=file,
-            row=_first_repeat_row(pcodes, ok),
-        )
+        raise InputError(people_duplicates_message(int((counts > 1).sum())), file=file,
+                         row=_first_repeat_row(pcodes, ok))
+
+
+def people_duplicates_message(ids: int) -> str:
+    return f"{ids} IDs occur more than once in the people file"
 
 
 def _group_codes(arr: pa.ChunkedArray, vocab: dict[str, int]) -> np.ndarray:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -171,8 +172,9 @@ def check_sql(
 ) -> str:
     """The SQL that counts, per input, what the in-memory reader checks row by row (`link.py`): one row,
     with the columns of `CHECKS` suffixed ``_1``, ``_2``, ... (inputs in the order of `emit_sql`),
-    ``individuals`` (the IDs with a valid row in some input, once each) and, per group attribute j,
-    ``conflicts_j``; `check_rows` turns it into one dict per input.
+    ``individuals`` (the IDs with a valid row in some input, once each), ``people_repeated`` (IDs on more
+    than one row of the people file) and, per group attribute j, ``conflicts_j``; `check_rows` turns it
+    into one dict per input.
 
     The counts nest as the in-memory engine's coverage does: a row without ID is ``missing_id``; of the
     rest, one without decision ``missing_decision``; of the rest, one without label (when the rule uses
@@ -188,11 +190,7 @@ def check_sql(
     k, n_groups = len(names), len(groups)
     numeric = "TRY_CAST(d AS DOUBLE) IS NULL" if rule.uses_scores else "FALSE"
     for i in range(1, k + 1):
-        ctes.append(
-            f"m{i} AS (SELECT COUNT(*) AS all_rows_{i}, {_count_if('id IS NULL')} AS missing_id_{i}, "
-            f"{_count_if('id IS NOT NULL AND d IS NULL')} AS missing_decision_{i}, "
-            f"{_count_if('id IS NOT NULL AND d IS NOT NULL AND NOT valid')} AS missing_label_{i}, "
-            f"{_count_if(f'd IS NOT NULL AND {numeric}')} AS not_numeric_{i} FROM r{i})")
+        ctes.append(_row_checks_cte(i, numeric))
         ctes.append(_per_id_cte("n", i, n_groups, "id IS NOT NULL", with_rows=True))
         ctes.append(
             f"s{i} AS (SELECT {_count_if('nv > 1')} AS duplicate_ids_{i}, {_sum_if('nv > 1', 'nv')} AS "
@@ -200,17 +198,22 @@ def check_sql(
             f"failed_rows_{i}, {_count_if('nr > 1')} AS repeated_ids_{i} FROM n{i})")
     # Across inputs, one aggregation over the per-input summaries (each far smaller than the rows): how
     # many inputs link each ID, and per attribute its least and greatest value.
-    cols = "".join(f", lo_{j}, hi_{j}" for j in range(n_groups))
+    # With a people file, `listed` counts each ID's rows in it: the memory engine refuses an ID listed twice.
+    with_people = people is not None and groups
+    cols = "".join(f", lo_{j}, hi_{j}" for j in range(n_groups)) + (", 0 AS listed" if with_people else "")
     parts = [f"SELECT id, CASE WHEN nv = 1 THEN 1 ELSE 0 END AS linking{cols} FROM n{i}" for i in range(1, k + 1)]
-    if people is not None and groups:  # the people file's group values can conflict with the inputs'
+    if with_people:  # the people file's group values can conflict with the inputs'
         ctes.append(_people_cte(people, groups, id_column, dialect, headers))
         parts.append("SELECT id, 0 AS linking" + "".join(f", g_{j}, g_{j}" for j in range(n_groups))
-                     + " FROM p WHERE id IS NOT NULL")
+                     + ", 1 AS listed FROM p WHERE id IS NOT NULL")
     spread = "".join(f", MIN(lo_{j}) AS lo_{j}, MAX(hi_{j}) AS hi_{j}" for j in range(n_groups))
-    ctes.append(f"lv AS (SELECT SUM(linking) AS linking{spread} FROM ({' UNION ALL '.join(parts)}) u GROUP BY id)")
+    listed = ", SUM(listed) AS listed" if with_people else ""
+    ctes.append(f"lv AS (SELECT SUM(linking) AS linking{listed}{spread} FROM ({' UNION ALL '.join(parts)}) u "
+                "GROUP BY id)")
     linked = f"linking = {k}" if join == "inner" else "linking >= 2"
     totals = [f"{_count_if('linking >= 1')} AS individuals"]
     totals += [f"{_count_if(f'{linked} AND lo_{j} <> hi_{j}')} AS conflicts_{j}" for j in range(n_groups)]
+    totals.append(f"{_count_if('listed > 1') if with_people else '0'} AS people_repeated")
     ctes.append(f"across AS (SELECT {', '.join(totals)} FROM lv)")
     header = f"-- monoculture input checks ({dialect} SQL): what each input's rows hold, as monoculture counts it.\n"
     tables = " CROSS JOIN ".join([*(f"m{i} CROSS JOIN s{i}" for i in range(1, k + 1)), "across"])
@@ -218,11 +221,129 @@ def check_sql(
 
 
 def check_rows(row: Mapping[str, object], k: int, n_groups: int) -> list[dict[str, int]]:
-    """The one row of `check_sql` as one dict per input (its `CHECKS`, ``individuals``, ``conflicts_j``)."""
+    """The one row of `check_sql` as one dict per input (its `CHECKS`, ``individuals``, ``people_repeated``,
+    ``conflicts_j``)."""
     # Sums come back as DuckDB's wide integers (Python Decimal): counts are plain ints here.
-    shared = {"individuals": int(row["individuals"]), **{f"conflicts_{j}": int(row[f"conflicts_{j}"])
-                                                          for j in range(n_groups)}}
+    shared = {"individuals": int(row["individuals"]), "people_repeated": int(row["people_repeated"]),
+              **{f"conflicts_{j}": int(row[f"conflicts_{j}"]) for j in range(n_groups)}}
     return [{c: int(row[f"{c}_{i}"]) for c in CHECKS} | shared for i in range(1, k + 1)]
+
+
+ROW_CHECKS = ("all_rows", "missing_id", "missing_decision", "missing_label", "not_numeric")
+
+
+def _row_checks_cte(i: int, numeric: str) -> str:
+    """``m<i>``: the checks of input i's rows that need no grouping by ID (`ROW_CHECKS`, suffixed ``_i``)."""
+    return (f"m{i} AS (SELECT COUNT(*) AS all_rows_{i}, {_count_if('id IS NULL')} AS missing_id_{i}, "
+            f"{_count_if('id IS NOT NULL AND d IS NULL')} AS missing_decision_{i}, "
+            f"{_count_if('id IS NOT NULL AND d IS NOT NULL AND NOT valid')} AS missing_label_{i}, "
+            f"{_count_if(f'd IS NOT NULL AND {numeric}')} AS not_numeric_{i} FROM r{i})")
+
+
+def scan_sql(
+    inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
+    rule: FailureRule, join: str = "inner", layout: str | None = None, dialect: str = "duckdb",
+    headers: Mapping[str, Sequence[str]] | None = None, integral: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """The row checks of `check_sql` that need no grouping (`ROW_CHECKS`): one scan of each input, one row
+    with the columns suffixed ``_1``, ``_2``, ... An external engine runs it first and, when it finds
+    nothing to refuse, counts with `tally_sql` instead of `check_sql` + `emit_sql`."""
+    names, ctes = _input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
+                              rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
+                              integral=integral)
+    numeric = "TRY_CAST(d AS DOUBLE) IS NULL" if rule.uses_scores else "FALSE"
+    ctes += [_row_checks_cte(i, numeric) for i in range(1, len(names) + 1)]
+    tables = " CROSS JOIN ".join(f"m{i}" for i in range(1, len(names) + 1))
+    return (f"-- monoculture row checks ({dialect} SQL)\nWITH\n" + ",\n".join(ctes)
+            + f"\nSELECT * FROM {tables}\n")
+
+
+# Each input is one bit of a BIGINT mask in `tally_sql` (the sign bit left alone).
+TALLY_MAX_INPUTS = 62
+
+
+def tally_sql(
+    inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
+    people: str | None, rule: FailureRule, join: str = "inner", layout: str | None = None,
+    dialect: str = "duckdb", headers: Mapping[str, Sequence[str]] | None = None,
+    integral: Mapping[str, Sequence[str]] | None = None, shard: tuple[int, int] | None = None,
+) -> str:
+    """Linking and counting in one aggregation: every input's rows (and the people file's) stacked, grouped
+    by ID, then grouped by what each ID's group gives. `tally_rows` reads the result.
+
+    Per ID: ``present`` (bit i-1 set when input i has a row of it), ``seen`` (... a valid row), ``fail``
+    (... a valid row that fails), its rows in the inputs and in the people file, and per group attribute
+    the least and greatest value over all its rows. The result counts IDs by ``seen``, ``fail``, each
+    attribute's value ``g_j`` (NULL when missing or given two ways), ``conflict_j`` (given two ways),
+    ``repeated`` (on two rows of some input: then the masks do not tell that input's rows apart and the
+    caller counts with `check_sql` + `emit_sql` instead) and ``people_repeated``. One hash aggregation over
+    the rows replaces k - 1 joins and the checking query's per-input grouping: at 3·10^6 × 10 Parquet,
+    7.8 s against 16.3 s + 11.4 s. `shard` = (s, S) keeps the IDs whose hash is s modulo S, as in
+    `emit_sql`. At most `TALLY_MAX_INPUTS` inputs.
+    """
+    names, ctes = _input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
+                              rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
+                              integral=integral)
+    k, n_groups = len(names), len(groups)
+    if k > TALLY_MAX_INPUTS:
+        raise UsageError(f"tally_sql counts at most {TALLY_MAX_INPUTS} inputs; got {k}")
+    scope = "id IS NOT NULL"
+    if shard is not None:
+        bucket = f"pmod(hash(id), {shard[1]})" if dialect == "spark" else f"hash(id) % {shard[1]}"
+        scope += f" AND {bucket} = {shard[0]}"
+    with_people = people is not None and bool(groups)
+    zero = "CAST(0 AS BIGINT)"
+    values = "".join(f", g_{j}" for j in range(n_groups))
+    parts = []
+    for i in range(1, k + 1):
+        bit = f"CAST({1 << (i - 1)} AS BIGINT)"
+        parts.append(f"SELECT id, {bit} AS pb, CASE WHEN valid THEN {bit} ELSE {zero} END AS sb, "
+                     f"CASE WHEN valid AND fail THEN {bit} ELSE {zero} END AS fb"
+                     f"{', 1 AS inp' if with_people else ''}{values} FROM r{i} WHERE {scope}")
+    if with_people:
+        ctes.append(_people_cte(people, groups, id_column, dialect, headers))
+        parts.append(f"SELECT id, {zero} AS pb, {zero} AS sb, {zero} AS fb, 0 AS inp{values} FROM p WHERE {scope}")
+    rows = "SUM(inp) AS nr, SUM(1 - inp) AS np" if with_people else "COUNT(*) AS nr, 0 AS np"
+    spread = "".join(f", MIN(g_{j}) AS lo_{j}, MAX(g_{j}) AS hi_{j}" for j in range(n_groups))
+    ctes.append(f"per AS (SELECT BIT_OR(pb) AS present, BIT_OR(sb) AS seen, BIT_OR(fb) AS fail, {rows}{spread} "
+                f"FROM ({' UNION ALL '.join(parts)}) u GROUP BY id)")
+    keys = ["seen", "fail"]
+    keys += [f"CASE WHEN lo_{j} = hi_{j} THEN lo_{j} END" for j in range(n_groups)]
+    keys += [f"COALESCE(lo_{j} <> hi_{j}, FALSE)" for j in range(n_groups)]
+    keys += ["nr > bit_count(present)", "np > 1"]
+    aliases = ["seen", "fail", *(f"g_{j}" for j in range(n_groups)), *(f"conflict_{j}" for j in range(n_groups)),
+               "repeated", "people_repeated"]
+    select = ", ".join(["COUNT(*) AS n"] + [f"{e} AS {a}" for e, a in zip(keys, aliases, strict=True)])
+    header = f"-- monoculture linking and counting in one aggregation ({dialect} SQL): {k} inputs.\n"
+    return header + "WITH\n" + ",\n".join(ctes) + f"\nSELECT {select}\nFROM per\nGROUP BY {', '.join(keys)}\n"
+
+
+def tally_rows(tables: Sequence[pa.Table], names: Sequence[str], groups: Sequence[str], join: str) -> dict:
+    """The results of `tally_sql` (one per hash slice) as ``repeated`` (some input has an ID on two rows:
+    nothing else is read), else ``patterns`` (the pattern table of --emit-sql's columns), per input
+    ``valid_rows`` and ``failed_rows`` (each ID's one row), ``individuals`` (IDs with a valid row
+    somewhere), ``conflicts`` (per attribute, linked IDs given two values) and ``people_repeated``."""
+    t = pa.concat_tables(tables)
+    n = t["n"].to_numpy().astype(np.int64)
+    repeated = t["repeated"].to_numpy(zero_copy_only=False).astype(bool)
+    if (n[repeated] > 0).any():
+        return {"repeated": True}
+    k = len(names)
+    bit = np.int64(1) << np.arange(k, dtype=np.int64)
+    seen = (t["seen"].to_numpy().astype(np.int64)[:, None] & bit) != 0
+    fail = (t["fail"].to_numpy().astype(np.int64)[:, None] & bit) != 0
+    linked = seen.all(axis=1) if join == "inner" else seen.sum(axis=1) >= 2
+    conflicts = [int(n[linked & t[f"conflict_{j}"].to_numpy(zero_copy_only=False).astype(bool)].sum())
+                 for j in range(len(groups))]
+    keep = pa.array(linked)
+    columns = {"count": pa.array(n[linked])}
+    columns |= {f"group:{g}": t[f"g_{j}"].filter(keep) for j, g in enumerate(groups)}
+    columns |= {f"fail:{name}": pa.array(fail[linked, i]) for i, name in enumerate(names)}
+    columns |= {f"seen:{name}": pa.array(seen[linked, i]) for i, name in enumerate(names)}
+    people_repeated = t["people_repeated"].to_numpy(zero_copy_only=False).astype(bool)
+    return {"repeated": False, "patterns": pa.table(columns), "valid_rows": [int(n @ seen[:, i]) for i in range(k)],
+            "failed_rows": [int(n @ fail[:, i]) for i in range(k)], "individuals": int(n[seen.any(axis=1)].sum()),
+            "conflicts": conflicts, "people_repeated": int(n[people_repeated].sum())}
 
 
 def _per_id_cte(prefix: str, i: int, n_groups: int, where: str, with_rows: bool = False) -> str:
