@@ -41,7 +41,7 @@ from .link import (
 from .memory import available_bytes, estimate_bytes, estimate_streaming_bytes
 from .shards import Counted, from_arrow
 from .sources import named_path
-from .sql import ROW_CHECKS, TALLY_MAX_INPUTS, check_rows, check_sql, emit_sql, scan_sql, tally_rows, tally_sql
+from .sql import TALLY_MAX_INPUTS, check_rows, check_sql, emit_sql, scan_rows, scan_sql, tally_rows, tally_sql
 
 ENGINES = ("auto", "memory", "duckdb", "spark")
 
@@ -122,7 +122,7 @@ def count_external(
                              "so that the spill fits on the temporary disk (--id-shards overrides)")
         query = {**sql_options, **dialect}
         slices = [(s, shards) if shards > 1 else None for s in range(shards)]
-        checks, table = _tally(run, inputs, query, people, slices, on_missing)
+        checks, table = _tally(run, inputs, [n for n, _ in files], query, people, slices, on_missing)
         if checks is None:
             checks = check_rows(run(check_sql(inputs, **query, people=people)).to_pylist()[0], len(files),
                                 len(groups))
@@ -150,32 +150,22 @@ def count_external(
 
 
 def _tally(
-    run: Callable[[str], pa.Table], inputs: Sequence[str], query: dict, people: str | None,
+    run: Callable[[str], pa.Table], inputs: Sequence[str], names: Sequence[str], query: dict, people: str | None,
     slices: list[tuple[int, int] | None], on_missing: str,
 ) -> tuple[list[dict] | None, pa.Table | None]:
     """The checks and the pattern table from `sql.scan_sql` and `sql.tally_sql` (one aggregation instead of
     the checking query and k - 1 joins), or (None, None) when they cannot stand for them: an input to
     refuse (`check_sql` finds the in-memory engine's first complaint), an ID on two rows of one input
     (`emit_sql` drops or refuses it), more inputs than a mask holds."""
-    names = [n for n, _ in (named_path(a) for a in expand_paths(list(inputs)))]
     if len(names) > TALLY_MAX_INPUTS:
         return None, None
-    row = run(scan_sql(inputs, **query)).to_pylist()[0]
-    scanned = [{c: int(row[f"{c}_{i}"]) for c in ROW_CHECKS} for i in range(1, len(names) + 1)]
+    scanned = scan_rows(run(scan_sql(inputs, **query)).to_pylist()[0], len(names))
     missing = ("missing_id", "missing_decision", "missing_label")
     if any(c["not_numeric"] or (on_missing == "error" and any(c[m] for m in missing)) for c in scanned):
         return None, None
-    groups = query["groups"]
-    got = tally_rows([run(tally_sql(inputs, **query, people=people, shard=s)) for s in slices], names, groups,
-                     query["join"])
-    if got["repeated"]:
-        return None, None
-    shared = {"individuals": got["individuals"], "people_repeated": got["people_repeated"],
-              **{f"conflicts_{j}": n for j, n in enumerate(got["conflicts"])}}
-    checks = [c | {"duplicate_ids": 0, "duplicate_rows": 0, "repeated_ids": 0, "valid_rows": v,
-                   "failed_rows": f} | shared
-              for c, v, f in zip(scanned, got["valid_rows"], got["failed_rows"], strict=True)]
-    return checks, got["patterns"]
+    got = tally_rows([run(tally_sql(inputs, **query, people=people, shard=s)) for s in slices], scanned, names,
+                     query["groups"], query["join"])
+    return got if got is not None else (None, None)
 
 
 # Said after an external engine's complaint about rows: only the in-memory engine knows row numbers.
@@ -187,19 +177,18 @@ def _checked_sources(
 ) -> list[SourceCoverage]:
     """Each input's coverage from its check counts, or the in-memory engine's error for the first problem
     (in its order: ID, decision, label, repeated IDs; without the row number, which only it knows)."""
-    where = _WHERE
     out = []
     for (name, path), c in zip(files, checks, strict=True):
         if c["not_numeric"]:
             raise InputError(f"a threshold or top fraction needs numeric scores; found {c['not_numeric']} values "
-                             "that are not numbers" + where, file=path)
+                             "that are not numbers" + _WHERE, file=path)
         if on_missing == "error":
             for key, what in (("missing_id", "have a missing or blank ID"), ("missing_decision",
                               "have a missing decision"), ("missing_label", "have no label")):
                 if c[key]:
-                    raise InputError(missing_rows_message(c[key], what) + where, file=path)
+                    raise InputError(missing_rows_message(c[key], what) + _WHERE, file=path)
         if c["duplicate_ids"] and on_duplicate == "error":
-            raise InputError(duplicate_ids_message(c["duplicate_ids"], c["duplicate_rows"]) + where, file=path)
+            raise InputError(duplicate_ids_message(c["duplicate_ids"], c["duplicate_rows"]) + _WHERE, file=path)
         out.append(SourceCoverage(
             name=name, file=path, rows=c["all_rows"], missing_id=c["missing_id"],
             missing_decision=c["missing_decision"], missing_label=c["missing_label"],

@@ -115,10 +115,7 @@ def emit_sql(
                               integral=integral)
     q = lambda s: _quote(s, dialect)  # noqa: E731
     k, n_groups = len(names), len(groups)
-    scope = "id IS NOT NULL"
-    if shard is not None:  # one hash slice of the ID space: slices' pattern tables sum to the whole
-        bucket = f"pmod(hash(id), {shard[1]})" if dialect == "spark" else f"hash(id) % {shard[1]}"
-        scope += f" AND {bucket} = {shard[0]}"
+    scope = _scope(shard, dialect)
     per_id = _per_row_cte if unique_ids else _per_id_cte
     ctes += [per_id("a", i, n_groups, scope) for i in range(1, k + 1)]
     seen = [f"(a{i}.nv {'= 1' if drop_duplicates else '>= 1'})" for i in range(1, k + 1)]
@@ -160,6 +157,15 @@ def emit_sql(
     return header + "WITH\n" + ",\n".join(ctes) + f"\nSELECT\n  {select}\nFROM {source}\nGROUP BY {group_by}\n"
 
 
+def _scope(shard: tuple[int, int] | None, dialect: str) -> str:
+    """The rows a count keeps: those with an ID and, with `shard` = (s, S), one hash slice of the ID space
+    (slices' pattern tables sum to the whole)."""
+    if shard is None:
+        return "id IS NOT NULL"
+    bucket = f"pmod(hash(id), {shard[1]})" if dialect == "spark" else f"hash(id) % {shard[1]}"
+    return f"id IS NOT NULL AND {bucket} = {shard[0]}"
+
+
 CHECKS = ("all_rows", "missing_id", "missing_decision", "missing_label", "not_numeric", "duplicate_ids",
           "duplicate_rows", "valid_rows", "failed_rows", "repeated_ids")
 
@@ -188,9 +194,8 @@ def check_sql(
                               rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
                               integral=integral)
     k, n_groups = len(names), len(groups)
-    numeric = "TRY_CAST(d AS DOUBLE) IS NULL" if rule.uses_scores else "FALSE"
     for i in range(1, k + 1):
-        ctes.append(_row_checks_cte(i, numeric))
+        ctes.append(_row_checks_cte(i, rule))
         ctes.append(_per_id_cte("n", i, n_groups, "id IS NOT NULL", with_rows=True))
         ctes.append(
             f"s{i} AS (SELECT {_count_if('nv > 1')} AS duplicate_ids_{i}, {_sum_if('nv > 1', 'nv')} AS "
@@ -232,8 +237,9 @@ def check_rows(row: Mapping[str, object], k: int, n_groups: int) -> list[dict[st
 ROW_CHECKS = ("all_rows", "missing_id", "missing_decision", "missing_label", "not_numeric")
 
 
-def _row_checks_cte(i: int, numeric: str) -> str:
+def _row_checks_cte(i: int, rule: FailureRule) -> str:
     """``m<i>``: the checks of input i's rows that need no grouping by ID (`ROW_CHECKS`, suffixed ``_i``)."""
+    numeric = "TRY_CAST(d AS DOUBLE) IS NULL" if rule.uses_scores else "FALSE"
     return (f"m{i} AS (SELECT COUNT(*) AS all_rows_{i}, {_count_if('id IS NULL')} AS missing_id_{i}, "
             f"{_count_if('id IS NOT NULL AND d IS NULL')} AS missing_decision_{i}, "
             f"{_count_if('id IS NOT NULL AND d IS NOT NULL AND NOT valid')} AS missing_label_{i}, "
@@ -251,11 +257,15 @@ def scan_sql(
     names, ctes = _input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
                               rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
                               integral=integral)
-    numeric = "TRY_CAST(d AS DOUBLE) IS NULL" if rule.uses_scores else "FALSE"
-    ctes += [_row_checks_cte(i, numeric) for i in range(1, len(names) + 1)]
+    ctes += [_row_checks_cte(i, rule) for i in range(1, len(names) + 1)]
     tables = " CROSS JOIN ".join(f"m{i}" for i in range(1, len(names) + 1))
     return (f"-- monoculture row checks ({dialect} SQL)\nWITH\n" + ",\n".join(ctes)
             + f"\nSELECT * FROM {tables}\n")
+
+
+def scan_rows(row: Mapping[str, object], k: int) -> list[dict[str, int]]:
+    """The one row of `scan_sql` as one dict per input (its `ROW_CHECKS`)."""
+    return [{c: int(row[f"{c}_{i}"]) for c in ROW_CHECKS} for i in range(1, k + 1)]
 
 
 # Each input is one bit of a BIGINT mask in `tally_sql` (the sign bit left alone).
@@ -278,7 +288,7 @@ def tally_sql(
     ``repeated`` (on two rows of some input: then the masks do not tell that input's rows apart and the
     caller counts with `check_sql` + `emit_sql` instead) and ``people_repeated``. One hash aggregation over
     the rows replaces k - 1 joins and the checking query's per-input grouping: at 3·10^6 × 10 Parquet,
-    7.8 s against 16.3 s + 11.4 s. `shard` = (s, S) keeps the IDs whose hash is s modulo S, as in
+    10.1 s against 16.3 s + 11.4 s. `shard` = (s, S) keeps the IDs whose hash is s modulo S, as in
     `emit_sql`. At most `TALLY_MAX_INPUTS` inputs.
     """
     names, ctes = _input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
@@ -287,10 +297,7 @@ def tally_sql(
     k, n_groups = len(names), len(groups)
     if k > TALLY_MAX_INPUTS:
         raise UsageError(f"tally_sql counts at most {TALLY_MAX_INPUTS} inputs; got {k}")
-    scope = "id IS NOT NULL"
-    if shard is not None:
-        bucket = f"pmod(hash(id), {shard[1]})" if dialect == "spark" else f"hash(id) % {shard[1]}"
-        scope += f" AND {bucket} = {shard[0]}"
+    scope = _scope(shard, dialect)
     with_people = people is not None and bool(groups)
     zero = "CAST(0 AS BIGINT)"
     values = "".join(f", g_{j}" for j in range(n_groups))
@@ -318,32 +325,32 @@ def tally_sql(
     return header + "WITH\n" + ",\n".join(ctes) + f"\nSELECT {select}\nFROM per\nGROUP BY {', '.join(keys)}\n"
 
 
-def tally_rows(tables: Sequence[pa.Table], names: Sequence[str], groups: Sequence[str], join: str) -> dict:
-    """The results of `tally_sql` (one per hash slice) as ``repeated`` (some input has an ID on two rows:
-    nothing else is read), else ``patterns`` (the pattern table of --emit-sql's columns), per input
-    ``valid_rows`` and ``failed_rows`` (each ID's one row), ``individuals`` (IDs with a valid row
-    somewhere), ``conflicts`` (per attribute, linked IDs given two values) and ``people_repeated``."""
+def tally_rows(
+    tables: Sequence[pa.Table], scanned: Sequence[Mapping[str, int]], names: Sequence[str], groups: Sequence[str],
+    join: str,
+) -> tuple[list[dict[str, int]], pa.Table] | None:
+    """The results of `tally_sql` (one per hash slice), completed by each input's `scan_rows`, as the
+    checks `check_rows` gives (no ID on two rows: each ID's one row is its summary) and the pattern table
+    of --emit-sql's columns; None when some input has an ID on two rows (the masks cannot tell them apart)."""
     t = pa.concat_tables(tables)
     n = t["n"].to_numpy().astype(np.int64)
-    repeated = t["repeated"].to_numpy(zero_copy_only=False).astype(bool)
-    if (n[repeated] > 0).any():
-        return {"repeated": True}
-    k = len(names)
-    bit = np.int64(1) << np.arange(k, dtype=np.int64)
+    flag = lambda column: t[column].to_numpy(zero_copy_only=False).astype(bool)  # noqa: E731
+    if (n[flag("repeated")] > 0).any():
+        return None
+    bit = np.int64(1) << np.arange(len(names), dtype=np.int64)
     seen = (t["seen"].to_numpy().astype(np.int64)[:, None] & bit) != 0
     fail = (t["fail"].to_numpy().astype(np.int64)[:, None] & bit) != 0
     linked = seen.all(axis=1) if join == "inner" else seen.sum(axis=1) >= 2
-    conflicts = [int(n[linked & t[f"conflict_{j}"].to_numpy(zero_copy_only=False).astype(bool)].sum())
-                 for j in range(len(groups))]
+    shared = {"individuals": int(n[seen.any(axis=1)].sum()), "people_repeated": int(n[flag("people_repeated")].sum()),
+              **{f"conflicts_{j}": int(n[linked & flag(f"conflict_{j}")].sum()) for j in range(len(groups))}}
+    checks = [dict(c) | {"duplicate_ids": 0, "duplicate_rows": 0, "repeated_ids": 0, "valid_rows": int(n @ seen[:, i]),
+                         "failed_rows": int(n @ fail[:, i])} | shared for i, c in enumerate(scanned)]
     keep = pa.array(linked)
     columns = {"count": pa.array(n[linked])}
     columns |= {f"group:{g}": t[f"g_{j}"].filter(keep) for j, g in enumerate(groups)}
     columns |= {f"fail:{name}": pa.array(fail[linked, i]) for i, name in enumerate(names)}
     columns |= {f"seen:{name}": pa.array(seen[linked, i]) for i, name in enumerate(names)}
-    people_repeated = t["people_repeated"].to_numpy(zero_copy_only=False).astype(bool)
-    return {"repeated": False, "patterns": pa.table(columns), "valid_rows": [int(n @ seen[:, i]) for i in range(k)],
-            "failed_rows": [int(n @ fail[:, i]) for i in range(k)], "individuals": int(n[seen.any(axis=1)].sum()),
-            "conflicts": conflicts, "people_repeated": int(n[people_repeated].sum())}
+    return checks, pa.table(columns)
 
 
 def _per_id_cte(prefix: str, i: int, n_groups: int, where: str, with_rows: bool = False) -> str:
