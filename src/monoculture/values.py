@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputError
+from .float32_text import float32_text
 
 
 def canonical(value: object) -> str | None:
@@ -130,7 +131,8 @@ def group_text(words: pa.Array) -> pa.Array:
     """Group values as the text they compare as: text as written; numbers as a warehouse writes them.
 
     Floating-point values take Python's `repr` form, which is what DuckDB's `CAST(x AS VARCHAR)` writes
-    ("1.0", "2.5", "1e+20", float32 from its shortest digits), so a Parquet column that pandas stored as
+    ("1.0", "2.5", "1e+20"; a float32 from its shortest digits, or the double's where DuckDB's Grisu3 gives
+    up, see `float32_text`), so a Parquet column that pandas stored as
     float64 (an integer column with a missing value) reads `1.0` in every engine and meets a CSV's `1.0`.
     Arrow's own cast would write "1" and "0.00001". Times and timestamps are written as DuckDB writes
     them: fractional seconds without trailing zeros ("12:30:05.5", "2020-01-01 00:00:00"), and a timestamp
@@ -156,8 +158,7 @@ def group_text(words: pa.Array) -> pa.Array:
 def _float_text(v: float, single: bool) -> str:
     if math.isnan(v):
         return "-nan" if math.copysign(1.0, v) < 0 else "nan"  # DuckDB keeps NaN's sign
-    # float32: its shortest digits (numpy's str), then written as Python writes that decimal
-    return repr(float(str(np.float32(v)))) if single else repr(v)
+    return float32_text(v) if single else repr(v)
 
 
 def dictionary_codes(
