@@ -102,3 +102,47 @@ def test_cli_spark_engine_keeps_stderr_to_our_own_notes(tmp_path):
     direct = run("audit", *LENDERS, "--id", "applicant_id", "--decision", "approved", "--label", "repaid",
                  "-g", "race", "-f", "json")
     assert json.loads(via.stdout)["overall"] == json.loads(direct.stdout)["overall"]
+
+
+def test_spark_writes_typed_group_values_as_the_other_engines_do(tmp_path):
+    """Parquet group columns of float64 (exponents, NaN, -0.0, missing), float32 (343126.125f, where DuckDB
+    writes the double's digits) and zoned timestamps, beside a CSV that writes the same values as DuckDB
+    writes them: every engine gives the same labels, no group conflict, the same pattern table. Before
+    Spark's values were rewritten it wrote 1.0E20, NaN, 343126.12 and the UTC time without +00."""
+    import datetime as dt
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from monoculture.values import group_text
+
+    rng = np.random.default_rng(7)
+    n = 60
+    wide = pa.array([1.0, 2.5, 1e20, 1e-7, 0.1, -0.0, float("nan"), None], pa.float64())
+    single = pa.array(np.array([343126.125, 0.1, 1048576.75, 3.0], np.float32))
+    paris = [dt.datetime(2024, 1, 1, 12, 30, 5, 500000, tzinfo=dt.UTC), dt.datetime(2024, 6, 1, tzinfo=dt.UTC)]
+    zoned = pa.array(paris, pa.timestamp("us", tz="Europe/Paris"))
+    columns = {"band": wide.take(rng.integers(0, len(wide), n)), "weight": single.take(rng.integers(0, 4, n)),
+               "cohort": zoned.take(rng.integers(0, 2, n))}
+    ids = [f"p{i:03d}" for i in range(n)]
+    paths = []
+    for j in range(3):
+        table = pa.table({"id": ids, "decision": rng.integers(0, 2, n), "label": rng.integers(0, 2, n), **columns})
+        if j == 2:  # the CSV: each value as DuckDB writes it
+            table = pa.table({**{c: table[c] for c in ("id", "decision", "label")},
+                              **{g: group_text(v) for g, v in columns.items()}})
+            paths.append(str(tmp_path / "dm2.csv"))
+            pacsv.write_csv(table, paths[-1])
+        else:
+            paths.append(str(tmp_path / f"dm{j}.parquet"))
+            pq.write_table(table, paths[-1])
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["band", "weight", "cohort"]}
+    ours = count(paths, engine="memory", **kw)
+    spark = count(paths, engine="spark", spark_master=MASTER, **kw)
+    labels = {v for cell in ours.table.cell_labels for v in cell}
+    assert {"1e+20", "1e-07", "nan", "-0.0", "343126.125", "1048576.75", "2024-01-01 12:30:05.5+00"} <= labels
+    assert spark.table.cell_labels == ours.table.cell_labels
+    assert table_dict(spark.table) == table_dict(ours.table)
+    assert spark.coverage.group_conflicts == ours.coverage.group_conflicts == {"band": 0, "weight": 0, "cohort": 0}

@@ -41,6 +41,7 @@ from .link import (
 from .memory import available_bytes, estimate_bytes, estimate_streaming_bytes
 from .shards import Counted, from_arrow
 from .sources import named_path
+from .spark_values import spark_group_text
 from .sql import TALLY_MAX_INPUTS, check_rows, check_sql, emit_sql, scan_rows, scan_sql, tally_rows, tally_sql
 
 ENGINES = ("auto", "memory", "duckdb", "spark")
@@ -287,6 +288,8 @@ def _spark_session(
             warnings.simplefilter("ignore", FutureWarning)  # PySpark's note on the pandas version
             spark = (SparkSession.builder.master(master).appName("monoculture")
                      .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+                     # zoned timestamps are written as UTC, as the DuckDB engine and the memory engine write them
+                     .config("spark.sql.session.timeZone", "UTC")
                      .getOrCreate())
         spark.sparkContext.setLogLevel("ERROR")
     except (PySparkException, Py4JError, RuntimeError, OSError) as exc:
@@ -306,7 +309,7 @@ def _spark_session(
     try:
         for view, path in [*((f"src_{i}", p) for i, (_, p) in enumerate(files, start=1)),
                            *([("people", people)] if people else [])]:
-            frame = _spark_read(spark, path)
+            frame = spark_group_text(spark, _spark_read(spark, path), sql_options["groups"])
             headers[path] = [c.strip() for c in frame.columns]
             integral[path] = [c.strip() for c, kind in frame.dtypes if kind in _SPARK_INTEGRAL]
             require_columns(path, headers[path], needed if view != "people" else needed[:1], {})

@@ -132,14 +132,14 @@ def group_text(words: pa.Array) -> pa.Array:
 
     Floating-point values take Python's `repr` form, which is what DuckDB's `CAST(x AS VARCHAR)` writes
     ("1.0", "2.5", "1e+20"; a float32 from its shortest digits, or the double's where DuckDB's Grisu3 gives
-    up, see `float32_text`), so a Parquet column that pandas stored as
-    float64 (an integer column with a missing value) reads `1.0` in every engine and meets a CSV's `1.0`.
-    Arrow's own cast would write "1" and "0.00001". Times and timestamps are written as DuckDB writes
-    them: fractional seconds without trailing zeros ("12:30:05.5", "2020-01-01 00:00:00"), and a timestamp
-    with a time zone as its UTC time followed by "+00" (DuckDB's engine runs in UTC; Arrow would write
-    "12:30:05.500000"). Other types take Arrow's cast (integers, booleans as "true"/"false", dates and
-    decimals as DuckDB writes them too). Spark writes exponents its own way ("1.0E20"). Missing stays
-    missing; NaN is the group "nan" ("-nan" with its sign bit), as in DuckDB.
+    up, see `float32_text`), so a Parquet column that pandas stored as float64 (an integer column with a
+    missing value) reads `1.0` in every engine and meets a CSV's `1.0`. Arrow's own cast would write "1"
+    and "0.00001". Times and timestamps are written as DuckDB writes them: fractional seconds without
+    trailing zeros ("12:30:05.5", "2020-01-01 00:00:00"), and a timestamp with a time zone as its UTC time
+    followed by "+00" (DuckDB's engine runs in UTC; Arrow would write "12:30:05.500000"). Other types take
+    Arrow's cast (integers, booleans as "true"/"false", dates and decimals as DuckDB writes them too). The
+    Spark engine brings its float and zoned-timestamp group values to this text (`spark_values`). Missing
+    stays missing; NaN is the group "nan" ("-nan" with its sign bit), as in DuckDB.
     """
     if pa.types.is_floating(words.type):
         single = words.type != pa.float64()
