@@ -78,14 +78,20 @@ def _digits_decided(scaled: int, e: int, error: int, diff: int) -> bool:
 def _weed(divisor: int, remainder: int, error: int, unit: int, diff: int) -> bool:
     """Grisu3's round_weed as fmt writes it: decrement toward the value, then check it is safe."""
     up = ((diff - 1) * unit) & _M64
-    while (remainder < up and ((error - remainder) & _M64) >= divisor
-           and (((remainder + divisor) & _M64) < up or up - remainder >= ((remainder + divisor) & _M64) - up)):
+    while _one_down_is_closer(up, remainder, divisor, error, ties=True):
         remainder = (remainder + divisor) & _M64
-    down = ((diff + 1) * unit) & _M64
-    if (remainder < down and ((error - remainder) & _M64) >= divisor
-            and (((remainder + divisor) & _M64) < down or down - remainder > ((remainder + divisor) & _M64) - down)):
-        return False
+    if _one_down_is_closer(((diff + 1) * unit) & _M64, remainder, divisor, error, ties=False):
+        return False  # the candidate may be closer to the value from below: undecided
     return 2 * unit <= remainder <= ((error - 4 * unit) & _M64)
+
+
+def _one_down_is_closer(target: int, remainder: int, divisor: int, error: int, ties: bool) -> bool:
+    """Whether the candidate one unit lower is still inside the interval and nearer `target` (fmt's test,
+    in its unsigned 64-bit arithmetic; `ties` counts an equal distance as nearer)."""
+    lower = (remainder + divisor) & _M64
+    if remainder >= target or ((error - remainder) & _M64) < divisor:
+        return False
+    return lower < target or (target - remainder >= lower - target if ties else target - remainder > lower - target)
 
 
 def _significand(v: float) -> tuple[int, int]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from .values import group_text
@@ -48,12 +47,10 @@ def _float_text(spark: Any, frame: Any, column: str, value: Any) -> Any:
     kind = frame.schema[column].dataType
     # Rows, not pandas: a float32 comes back as the Python float it widens to, exactly, and goes back so.
     distinct = [row[0] for row in frame.select(value.alias(_KEY)).where(ordinary).distinct().collect()]
-    single = kind.typeName() == "float"
-    words = group_text(pa.array(np.array(distinct, dtype=np.float32 if single else np.float64))).to_pylist()
+    words = group_text(pa.array(distinct, pa.float32() if kind.typeName() == "float" else pa.float64())).to_pylist()
     schema = StructType([StructField(_KEY, kind), StructField(_TEXT, StringType())])
     mapping = spark.createDataFrame(list(zip(distinct, words, strict=True)), schema=schema)
     joined = frame.join(F.broadcast(mapping), on=value == mapping[_KEY], how="left")
     text = (F.when(value.isNull(), F.lit(None).cast("string")).when(F.isnan(value), F.lit("nan"))
             .when(value == 0, value.cast("string")).otherwise(F.col(_TEXT)))
     return joined.withColumn(column, text).drop(_KEY, _TEXT)
-
