@@ -130,7 +130,7 @@ def _first_ragged_row(data: bytes, delimiter: str) -> int | None:
     return None
 
 
-def _csv_text(path: str) -> tuple[pa.Buffer, Callable[[], str]]:
+def csv_text(path: str) -> tuple[pa.Buffer, Callable[[], str]]:
     """The CSV text of a file as an Arrow buffer (decompressed, without a UTF-8 BOM) and a call that gives
     the file's sha256 — computed on another thread from the same bytes while the text is parsed (hashlib
     releases the GIL), so the hash is off the reading's critical path and always of the bytes parsed.
@@ -187,7 +187,7 @@ def _csv_error(path: str, exc: Exception, text: pa.Buffer) -> InputError:
     return InputError(f"cannot parse as CSV ({msg.splitlines()[0][:120]})", file=path)
 
 
-def _read_csv_buffer(
+def read_csv_buffer(
     text: pa.Buffer, path: str, columns: list[str] | None, as_text: Sequence[str] = (),
     as_dictionary: Sequence[str] = (),
 ) -> pa.Table:
@@ -216,7 +216,7 @@ def _read_csv_buffer(
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowKeyError) as exc:
             if as_text and "invalid UTF8" in str(exc):
                 # Read the way that keeps bad text as bytes, so _check_utf8 can name its column and row.
-                return _read_csv_buffer(text, path, columns)
+                return read_csv_buffer(text, path, columns)
             if newlines_in_values:
                 raise _csv_error(path, exc, text) from None
     raise AssertionError("unreachable")
@@ -278,7 +278,7 @@ def read_table(
             return table, info
         if not data.strip():
             raise InputError("standard input is empty", file="<stdin>")
-        table = _strip_names(_read_csv_buffer(_without_bom(arrow_owned(data)), path, None,
+        table = _strip_names(read_csv_buffer(_without_bom(arrow_owned(data)), path, None,
                                               _raw_names(_raw_header_of(data, "<stdin>"), as_text)))
         _check_utf8(table, "<stdin>")
         if columns is not None:
@@ -300,9 +300,9 @@ def read_table(
             raise InputError(f"not a valid Parquet file ({first})", file=path) from None
         digest = _sha256(path)
     else:
-        text, digest_of = _csv_text(path)
+        text, digest_of = csv_text(path)
         raw = _raw_header(path)
-        table = _strip_names(_read_csv_buffer(text, path, None if columns is None else _raw_names(raw, columns),
+        table = _strip_names(read_csv_buffer(text, path, None if columns is None else _raw_names(raw, columns),
                                               _raw_names(raw, as_text),
                                               _raw_names(raw, [c for c in as_text if c in categorical])))
         _check_utf8(table, path)

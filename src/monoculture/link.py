@@ -209,7 +209,7 @@ def link_streaming(
 
     def read(i: int) -> tuple[Source, Any]:
         s = loaders[i]()
-        parsed = coder.parse(s.ids)
+        parsed = s.parsed_ids if s.parsed_ids is not None else coder.parse(s.ids)
         if not keep_ids:
             s.release("ids")
         return s, parsed

@@ -50,7 +50,7 @@ def _load_and_link(
     if streamable and coder is None:
         on_stage("reading every input at once (the first input's IDs can be coded only with all in hand)")
     if coder is not None:
-        names, loaders, files, headers = file_loaders(paths, cols, people_has)
+        names, loaders, files, headers = file_loaders(paths, cols, people_has, isinstance(coder, DenseStream))
         on_stage(f"reading and linking inputs one at a time ({coder.route} IDs)")
         streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options,
                                   [set(h) for h in headers], coder, on_rows=on_rows)

@@ -20,9 +20,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .csvscan import Scanned, scan_table
 from .errors import InputError, UsageError
-from .ids import integer_ids
-from .io import STDIN, InputFile, read_header, read_table, require_columns
+from .ids import DenseIds, integer_ids
+from .io import STDIN, InputFile, file_format, read_header, read_table, require_columns
 
 LAYOUTS = ("files", "wide", "stacked", "transposed")
 
@@ -47,16 +48,17 @@ class Source:
 
     name: str
     file: str
-    ids: pa.ChunkedArray
+    ids: pa.ChunkedArray  # empty when the reader parsed them already (`parsed_ids`)
     decision: pa.ChunkedArray
     label: pa.ChunkedArray | None = None
     groups: dict[str, pa.ChunkedArray] = field(default_factory=dict)
     blank_is_unseen: bool = False  # wide/transposed: an empty cell is "did not see", not bad data
     score: pa.ChunkedArray | None = None
+    parsed_ids: DenseIds | None = None  # the IDs as `ids.parse_dense` gives them, from `csvscan`
     rows: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.rows = len(self.ids)
+        self.rows = len(self.decision)
 
     def release(self, *columns: str) -> None:
         """Drop the named arrays once they are coded (linking ten large inputs would hold them twice)."""
@@ -124,8 +126,11 @@ def _roles(cols: Columns) -> dict[str, str]:
     return roles
 
 
-def _load(path: str, needed: list[str], optional: list[str], cols: Columns) -> tuple[pa.Table, InputFile]:
-    """Read `needed` columns (each must exist) and those of `optional` that the file has."""
+def _load(
+    path: str, needed: list[str], optional: list[str], cols: Columns, scan_ids: bool = False,
+) -> tuple[pa.Table, InputFile] | Scanned:
+    """Read `needed` columns (each must exist) and those of `optional` that the file has. `scan_ids`: read
+    a CSV file with `csvscan` where it can, IDs parsed as `ids.parse_dense` does (the streaming link)."""
     as_text = _text_columns(cols)
     if path == STDIN:
         table, info = read_table(path, as_text=as_text)
@@ -137,6 +142,11 @@ def _load(path: str, needed: list[str], optional: list[str], cols: Columns) -> t
         require_columns("<stdin>", header, needed, _roles(cols))
         return _integer_ids(table.select(wanted), cols.id), info
     categorical = [*cols.groups, *([cols.label] if cols.label else [])]
+    if scan_ids and file_format(path) == "csv":
+        require_columns(path, header, wanted, _roles(cols))
+        scanned = scan_table(path, wanted, cols.id, as_text, [c for c in as_text if c in categorical])
+        if isinstance(scanned, Scanned):
+            return scanned
     table, info = read_table(path, wanted, _roles(cols), categorical=categorical, as_text=as_text)
     return _integer_ids(table, cols.id), info
 
@@ -188,11 +198,12 @@ def _check_names(named: list[tuple[str, str]]) -> None:
 
 
 def file_loaders(
-    args: list[str], cols: Columns, people_has: set[str]
+    args: list[str], cols: Columns, people_has: set[str], scan_ids: bool = False,
 ) -> tuple[list[str], list[Callable[[], Source]], list[InputFile], list[list[str]]]:
     """The files layout read one input at a time: the decision-makers' names now, a loader per input that
     reads it into its `Source` (appending its `InputFile` to the returned list), and each input's header.
-    Every header is checked first: a column missing from the last input is said before the others are read."""
+    Every header is checked first: a column missing from the last input is said before the others are read.
+    `scan_ids`: CSV inputs are read by `csvscan` where it can, their IDs parsed (`Source.parsed_ids`)."""
     named = [named_path(arg) for arg in args]
     _check_names(named)
     headers = [read_header(path) for _name, path in named]
@@ -203,7 +214,7 @@ def file_loaders(
 
     def loader(arg: str) -> Callable[[], Source]:
         def load() -> Source:
-            (source,), info = _files(arg, cols, people_has)
+            (source,), info = _files(arg, cols, people_has, scan_ids)
             _has_rows(info.rows, info.path)
             infos.append(info)
             return source
@@ -225,19 +236,21 @@ def _label_needed(cols: Columns, header_has_label: bool, file: str, people_has: 
         )
 
 
-def _files(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
+def _files(arg: str, cols: Columns, people_has: set[str], scan_ids: bool = False) -> tuple[list[Source], InputFile]:
     name, path = named_path(arg)
     optional = ([cols.label] if cols.label else []) + list(cols.groups)
-    table, info = _load(path, _needed(cols), optional, cols)
+    loaded = _load(path, _needed(cols), optional, cols, scan_ids)
+    table, info = (loaded.table, loaded.info) if isinstance(loaded, Scanned) else loaded
     _label_needed(cols, cols.label in table.column_names, info.path, people_has)
     source = Source(
         name=name,
         file=info.path,
-        ids=table[cols.id],
+        ids=pa.chunked_array([], pa.int64()) if isinstance(loaded, Scanned) else table[cols.id],
         decision=table[cols.decision],
         label=table[cols.label] if cols.label and cols.label in table.column_names else None,
         groups={g: table[g] for g in cols.groups if g in table.column_names},
         score=table[cols.score] if cols.score else None,
+        parsed_ids=loaded.ids if isinstance(loaded, Scanned) else None,
     )
     return [source], info
 

@@ -188,6 +188,8 @@ def as_numbers(
     """Float64 values (NaN where missing). A value that is not a number is an error naming its row."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
+    if pa.types.is_dictionary(values.type):  # csvscan's columns: the values a plain read gives
+        values = values.dictionary.take(values.indices)
     if pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_boolean(values.type):
         return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
     if pa.types.is_decimal(values.type):
