@@ -64,6 +64,15 @@ def assert_same(path: Path) -> bool:
         dense.kind, dense.prefix, dense.width, dense.lo, dense.hi)
     assert np.array_equal(ours.mask, dense.mask)
     assert np.array_equal(ours.value[ours.mask], dense.value[dense.mask])
+    if got.combinations is not None:  # each row's combination indexes its own cell in every column
+        rows, parts = got.combinations.rows, got.combinations.parts
+        assert sorted(parts) == sorted(got.table.column_names)
+        for name, part in parts.items():
+            column = got.table[name].combine_chunks()
+            assert column.dictionary.take(pa.array(part[rows])).to_pylist() == column.to_pylist(), name
+            assert len(np.unique(part)) == len(column.dictionary)  # every value occurs (the link relies on it)
+        table_of = np.column_stack(list(parts.values()))
+        assert len(np.unique(table_of, axis=0)) == len(table_of) == len(np.unique(rows))  # distinct, each used
     for name in got.table.column_names:
         mine, theirs = got.table[name], table[name]
         value_type = mine.type.value_type if pa.types.is_dictionary(mine.type) else mine.type
@@ -189,15 +198,27 @@ def test_arbitrary_bytes_never_crash(data, actions):
     bound = _csvscan.lines(data, 0)
     codes = [np.empty(bound, np.int32) for a in ids if a == 1]
     got = _csvscan.scan(data, 0, ord(","), ids, (b"", b"NA"), codes, np.empty(bound, np.int64),
-                        np.empty(bound, np.bool_))
+                        np.empty(bound, np.bool_), np.empty(bound, np.int32))
     assert isinstance(got, str) or got[0] <= bound
 
 
+AUDITS = [  # rule and join options: each reads the combinations of values its own way
+    {"join": "outer"},
+    {"join": "inner", "failure": "outcome", "unfavorable": "0"},
+    {"join": "inner", "failure": "false-negative", "favorable": "1", "on_duplicate": "drop"},
+    {"join": "outer", "failure": "error", "on_duplicate": "drop", "groups": ["region", "tier"]},
+]
+
+
 @needs_scan
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_audit_json_is_the_same_without_the_extension(tmp_path, seed, monkeypatch):
-    """Whole audits over messy CSV inputs (quoted cells, CRLF, missing values, a gzip input, one input the
-    scan declines) give byte-identical JSON through the scan and through Arrow alone."""
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("options", AUDITS)
+def test_audit_json_is_the_same_without_the_extension(tmp_path, seed, options, monkeypatch):
+    """Whole audits over messy CSV inputs (quoted cells, CRLF, missing decisions, missing and conflicting
+    group values, a repeated ID, a gzip input, one input the scan declines) give byte-identical JSON through
+    the scan and through Arrow alone."""
+    import gzip
+
     rng = np.random.default_rng(seed)
     region_of = rng.choice(["north", "south, east", 'say "west"', ""], 400)  # one per person
     paths = []
@@ -207,31 +228,62 @@ def test_audit_json_is_the_same_without_the_extension(tmp_path, seed, monkeypatc
         label = rng.integers(0, 2, n)
         decision = np.where(rng.random(n) < 0.7, label, 1 - label).astype(object)
         decision[rng.random(n) < 0.03] = "NA"
-        lines = ["applicant,decision,label,region"]
+        lines = ["applicant,decision,label,region" + (",tier" if i % 2 else "")]
         for j, person in enumerate(people):
             region = region_of[person].replace('"', '""')
-            lines.append(f'"c{person:05d}",{decision[j]},{label[j]},"{region}"')
+            tier = f",{person % 3}" if i % 2 else ""
+            lines.append(f'"c{person:05d}",{decision[j]},{label[j]},"{region}"{tier}')
+        lines.append(lines[7].replace(",1,", ",0,", 1))  # an ID given twice
         if i == 3:  # a quoted line break: the scan declines this input and Arrow reads it
-            lines[5] = lines[5].rsplit(",", 1)[0] + ',"line\nbreak"'
+            lines[6] = lines[6].split(",")[0] + ',1,1,"x\ny",0'
         text = ("\r\n" if i == 1 else "\n").join(lines) + "\n"
         path = tmp_path / f"dm{i}.csv"
         if i == 2:
-            import gzip
-
             path = tmp_path / "dm2.csv.gz"
             path.write_bytes(gzip.compress(text.encode()))
         else:
             path.write_text(text)
         paths.append(str(path))
     kw = {"id_column": "applicant", "label": "label", "groups": ["region"], "on_missing": "drop",
-          "on_group_conflict": "missing",
-          "join": "outer"}
+          "on_group_conflict": "missing", **options}
+    if kw.get("on_duplicate") != "drop":
+        with pytest.raises(InputError, match="occur more than once"):
+            monoculture.audit(paths, **kw)
+        kw["on_duplicate"] = "drop"
     calls = []
     real = csvscan.scan_table
     monkeypatch.setattr(csvscan, "scan_table", lambda *a, **k: calls.append(out := real(*a, **k)) or out)
     monkeypatch.setattr(monoculture.sources, "scan_table", csvscan.scan_table)
     scanned = render_json(monoculture.audit(paths, **kw))
     assert [isinstance(c, csvscan.Scanned) for c in calls] == [True, True, True, False]
+    assert all(c.combinations is not None for c in calls[:3])
     monkeypatch.setattr(csvscan, "_csvscan", None)
     plain = render_json(monoculture.audit(paths, **kw))
     assert scanned == plain
+
+
+@needs_scan
+@pytest.mark.parametrize(("options", "message"), [
+    ({"failure": "error"}, "no decision value ever equals a label value (decisions: 'no', 'yes'; labels: '0', '1')"),
+    ({"failure": "outcome", "unfavorable": "maybe"}, "'maybe' never occurs among the decisions ('no', 'yes')"),
+    ({"failure": "outcome"}, "decisions take the values 'no', 'yes'"),
+])
+def test_rule_checks_see_the_scanned_values(tmp_path, options, message, monkeypatch):
+    """The rule's checks of which values occur read the values of scanned inputs (no input read by Arrow
+    here to supply them), and say what the Arrow route says."""
+    paths = []
+    for i in range(2):
+        path = tmp_path / f"dm{i}.csv"
+        path.write_text("id,decision,label\n" + "".join(f"p{j:03d},{'yes' if (i + j) % 3 else 'no'},{j % 2}\n"
+                                                        for j in range(50)))
+        paths.append(str(path))
+    kw = {"label": "label", **options}
+    errors = []
+    for built in (True, False):
+        if not built:
+            monkeypatch.setattr(csvscan, "_csvscan", None)
+        with pytest.raises(monoculture.MonocultureError) as caught:
+            monoculture.audit(paths, **kw)
+        errors.append(str(caught.value))
+    assert message in errors[0]
+    assert errors[0] == errors[1]

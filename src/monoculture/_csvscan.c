@@ -201,6 +201,82 @@ static int32_t values_add(Values *v, const char *p, size_t n, size_t s) {
     return c;
 }
 
+/* The distinct combinations of a row's value codes (one per values column), each packed into one word of
+ * `bits` bits a column: per row, one code for the whole tuple. Off (`bits` 0) when a code outgrows its
+ * bits; the caller then works from the columns' codes alone. */
+typedef struct {
+    int bits;
+    uint64_t *keys; /* by code */
+    Py_ssize_t count, capacity;
+    uint64_t *slot_keys;
+    int32_t *slot_codes; /* code + 1; 0 = empty */
+    size_t nslots;
+} Combos;
+
+static int combos_init(Combos *c, Py_ssize_t nvalues) {
+    memset(c, 0, sizeof(*c));
+    c->bits = nvalues ? (int)(64 / nvalues) : 0;
+    if (c->bits > 32) c->bits = 32;
+    c->capacity = 16;
+    c->nslots = 64;
+    c->keys = malloc(c->capacity * sizeof(uint64_t));
+    c->slot_keys = malloc(c->nslots * sizeof(uint64_t));
+    c->slot_codes = calloc(c->nslots, sizeof(int32_t));
+    return c->keys && c->slot_keys && c->slot_codes;
+}
+
+static void combos_free(Combos *c) {
+    free(c->keys);
+    free(c->slot_keys);
+    free(c->slot_codes);
+}
+
+static inline size_t combo_slot(uint64_t key, size_t nslots) {
+    key ^= key >> 29;
+    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & (nslots - 1);
+}
+
+/* The code of the combination `key`, adding it if new; -1 when memory runs out. */
+static inline int32_t combos_code(Combos *c, uint64_t key) {
+    size_t s = combo_slot(key, c->nslots);
+    while (c->slot_codes[s]) {
+        if (c->slot_keys[s] == key) return c->slot_codes[s] - 1;
+        s = (s + 1) & (c->nslots - 1);
+    }
+    if (c->count == c->capacity) {
+        uint64_t *keys = realloc(c->keys, 2 * c->capacity * sizeof(uint64_t));
+        if (!keys) return -1;
+        c->keys = keys;
+        c->capacity *= 2;
+    }
+    int32_t code = (int32_t)c->count++;
+    c->keys[code] = key;
+    c->slot_keys[s] = key;
+    c->slot_codes[s] = code + 1;
+    if ((size_t)c->count * 2 > c->nslots) {
+        size_t nslots = c->nslots * 2;
+        uint64_t *slot_keys = malloc(nslots * sizeof(uint64_t));
+        int32_t *slot_codes = calloc(nslots, sizeof(int32_t));
+        if (!slot_keys || !slot_codes) {
+            free(slot_keys);
+            free(slot_codes);
+            return -1;
+        }
+        for (Py_ssize_t k = 0; k < c->count; k++) {
+            size_t t = combo_slot(c->keys[k], nslots);
+            while (slot_codes[t]) t = (t + 1) & (nslots - 1);
+            slot_keys[t] = c->keys[k];
+            slot_codes[t] = (int32_t)(k + 1);
+        }
+        free(c->slot_keys);
+        free(c->slot_codes);
+        c->slot_keys = slot_keys;
+        c->slot_codes = slot_codes;
+        c->nslots = nslots;
+    }
+    return code;
+}
+
 typedef struct {
     const char **items;
     size_t *lens;
@@ -431,8 +507,8 @@ static PyObject *values_list(const Values *v) {
 
 /* The scan itself, without the GIL. Returns the number of rows, or -1 with *why set. */
 static Py_ssize_t scan_rows(Scanner *s, Py_ssize_t ncols, const char *actions, Values *values, int32_t **codes,
-                            Ident *id, const Nulls *nulls, int64_t *id_value, uint8_t *id_mask,
-                            Py_ssize_t max_rows, const char **why) {
+                            Combos *combos, int32_t *combo_out, Ident *id, const Nulls *nulls, int64_t *id_value,
+                            uint8_t *id_mask, Py_ssize_t max_rows, const char **why) {
     Py_ssize_t row = 0;
     while (s->pos < s->size) {
         const char c0 = s->data[s->pos];
@@ -449,6 +525,7 @@ static Py_ssize_t scan_rows(Scanner *s, Py_ssize_t ncols, const char *actions, V
             return -1;
         }
         Py_ssize_t v = 0;
+        uint64_t key = 0;
         for (Py_ssize_t col = 0; col < ncols; col++) {
             const char *p;
             size_t n, room;
@@ -465,6 +542,10 @@ static Py_ssize_t scan_rows(Scanner *s, Py_ssize_t ncols, const char *actions, V
                     return -1;
                 }
                 codes[v][row] = code;
+                if (combos->bits) {
+                    if ((uint64_t)code >> combos->bits) combos->bits = 0; /* outgrown: off from here on */
+                    else key |= (uint64_t)code << (combos->bits * v);
+                }
                 v++;
             } else if (actions[col] == IDENT) {
                 if (!ident_take(id, nulls, p, n, id_value + row, id_mask + row)) {
@@ -472,6 +553,14 @@ static Py_ssize_t scan_rows(Scanner *s, Py_ssize_t ncols, const char *actions, V
                     return -1;
                 }
             }
+        }
+        if (combos->bits) {
+            int32_t combo = combos_code(combos, key);
+            if (combo < 0) {
+                *why = "out of memory";
+                return -1;
+            }
+            combo_out[row] = combo;
         }
         row++;
     }
@@ -488,24 +577,27 @@ static int writable(PyObject *obj, Py_buffer *view, Py_ssize_t min_bytes) {
     return 1;
 }
 
-/* scan(data, start, delimiter, actions, nulls, codes_out, id_value, id_mask)
+/* scan(data, start, delimiter, actions, nulls, codes_out, id_value, id_mask, combo_out)
  *
- * data: the CSV bytes; start: the offset of the first data row (after the header line);
- * actions: one byte per header column (0 skip, 1 distinct values, 2 the ID); nulls: the byte strings
- * Arrow reads as null (an ID equal to one is missing); codes_out: one writable int32 buffer per values
- * column, in column order; id_value (int64) and id_mask (bool): writable buffers for the ID. Every
- * buffer holds at least lines(data) items.
+ * data: the CSV bytes; start: the offset of the first data row (after the header line); actions: one byte
+ * per header column (0 skip, 1 values, 2 the ID; exactly one ID); nulls: the byte strings Arrow reads as
+ * null (an ID equal to one is missing); codes_out: one writable int32 buffer per values column, in column
+ * order; id_value (int64), id_mask (bool) and combo_out (int32): writable buffers. Rows beyond what every
+ * buffer holds are declined: the caller sizes them by `lines`.
  *
- * Returns (rows, [distinct values per values column, by code], id) with id None when no row has an ID,
- * else (prefix, width, lo, hi, leading_zero, min_len, max_len); or a str saying why the file is declined.
+ * Returns (rows, values, id, combos): values, per values column, its distinct raw values by code; id None
+ * when no row has an ID, else (prefix, width, lo, hi, leading_zero, min_len, max_len); combos None, or
+ * (bits, keys) with keys the distinct combinations of a row's value codes by combination code, packed `bits`
+ * bits a column into native uint64 words (combo_out then holds each row's combination). Or a str saying
+ * why the file is declined.
  */
 static PyObject *scan(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer data, actions_buf;
+    Py_buffer data = {0}, actions_buf = {0};
     Py_ssize_t start;
     int delim;
-    PyObject *nulls_obj, *codes_obj, *id_value_obj, *id_mask_obj;
-    if (!PyArg_ParseTuple(args, "y*niy*OOOO", &data, &start, &delim, &actions_buf, &nulls_obj, &codes_obj,
-                          &id_value_obj, &id_mask_obj))
+    PyObject *nulls_obj, *codes_obj, *outs[3]; /* id_value, id_mask, combo_out */
+    if (!PyArg_ParseTuple(args, "y*niy*OOOOO", &data, &start, &delim, &actions_buf, &nulls_obj, &codes_obj,
+                          &outs[0], &outs[1], &outs[2]))
         return NULL;
     PyObject *result = NULL;
     Py_ssize_t ncols = actions_buf.len, nvalues = 0, nids = 0;
@@ -514,34 +606,32 @@ static PyObject *scan(PyObject *Py_UNUSED(self), PyObject *args) {
         if (actions[i] == VALUES) nvalues++;
         else if (actions[i] == IDENT) nids++;
     }
-    Values *values = calloc(nvalues ? nvalues : 1, sizeof(Values));
-    int32_t **codes = calloc(nvalues ? nvalues : 1, sizeof(int32_t *));
-    Py_buffer *code_views = calloc(nvalues ? nvalues : 1, sizeof(Py_buffer));
-    Py_buffer id_value_view = {0}, id_mask_view = {0};
-    Nulls nulls = {0};
+    size_t slots = (size_t)(nvalues ? nvalues : 1);
+    Values *values = calloc(slots, sizeof(Values));
+    int32_t **codes = calloc(slots, sizeof(int32_t *));
+    Py_buffer *code_views = calloc(slots, sizeof(Py_buffer));
+    Py_buffer out_views[3];
+    int got_outs = 0;
     Py_ssize_t got_views = 0, inited = 0;
-    int have_id_views = 0;
-    Scanner s = {0};
-    if (!values || !codes || !code_views) {
+    Nulls nulls = {0};
+    Combos combos;
+    int combos_ok = combos_init(&combos, nvalues);
+    Scanner s;
+    memset(&s, 0, sizeof(s));
+    if (!values || !codes || !code_views || !combos_ok) {
         PyErr_NoMemory();
         goto done;
     }
-    if (nids != 1 || start < 0 || (size_t)start > (size_t)data.len || !PyList_Check(codes_obj) ||
+    if (nids != 1 || start < 0 || start > data.len || !PyList_Check(codes_obj) ||
         PyList_GET_SIZE(codes_obj) != nvalues || !PyTuple_Check(nulls_obj)) {
         PyErr_SetString(PyExc_ValueError, "scan: bad arguments");
         goto done;
     }
-    const char *d = (const char *)data.buf + start;
-    size_t size = (size_t)(data.len - start);
-    /* Rows beyond what every output buffer holds are declined (the caller sizes them by `lines`). */
-    if (!writable(id_mask_obj, &id_mask_view, 0)) goto done;
-    if (!writable(id_value_obj, &id_value_view, 0)) {
-        PyBuffer_Release(&id_mask_view);
-        goto done;
-    }
-    have_id_views = 1;
-    Py_ssize_t max_rows = id_mask_view.len;
-    if (id_value_view.len / 8 < max_rows) max_rows = id_value_view.len / 8;
+    for (; got_outs < 3; got_outs++)
+        if (!writable(outs[got_outs], &out_views[got_outs], 0)) goto done;
+    Py_ssize_t max_rows = out_views[1].len;
+    if (out_views[0].len / 8 < max_rows) max_rows = out_views[0].len / 8;
+    if (out_views[2].len / 4 < max_rows) max_rows = out_views[2].len / 4;
     for (; got_views < nvalues; got_views++) {
         if (!writable(PyList_GET_ITEM(codes_obj, got_views), &code_views[got_views], 0)) goto done;
         codes[got_views] = code_views[got_views].buf;
@@ -573,22 +663,19 @@ static PyObject *scan(PyObject *Py_UNUSED(self), PyObject *args) {
     Ident id;
     memset(&id, 0, sizeof(id));
     id.min_len = (size_t)-1;
-    scanner_init(&s, d, size, (char)delim);
+    scanner_init(&s, (const char *)data.buf + start, (size_t)(data.len - start), (char)delim);
     const char *why = NULL;
     Py_ssize_t rows;
     Py_BEGIN_ALLOW_THREADS
-    rows = scan_rows(&s, ncols, actions, values, codes, &id, &nulls, id_value_view.buf, id_mask_view.buf,
-                     max_rows, &why);
+    rows = scan_rows(&s, ncols, actions, values, codes, &combos, out_views[2].buf, &id, &nulls, out_views[0].buf,
+                     out_views[1].buf, max_rows, &why);
     Py_END_ALLOW_THREADS
     if (rows < 0) {
-        if (why && strcmp(why, "out of memory") == 0) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        result = PyUnicode_FromString(why ? why : "declined");
+        if (why && strcmp(why, "out of memory") == 0) PyErr_NoMemory();
+        else result = PyUnicode_FromString(why ? why : "declined");
         goto done;
     }
-    PyObject *lists = PyList_New(nvalues);
+    PyObject *lists = PyList_New(nvalues), *ident = NULL, *combo = NULL;
     if (!lists) goto done;
     for (Py_ssize_t v = 0; v < nvalues; v++) {
         PyObject *list = values_list(&values[v]);
@@ -598,26 +685,29 @@ static PyObject *scan(PyObject *Py_UNUSED(self), PyObject *args) {
         }
         PyList_SET_ITEM(lists, v, list);
     }
-    PyObject *ident;
-    if (id.present == 0) {
+    if (id.present == 0)
         ident = Py_NewRef(Py_None);
-    } else {
+    else
         ident = Py_BuildValue("(y#nLLinn)", id.prefix, (Py_ssize_t)id.prefix_len, (Py_ssize_t)id.width,
                               (long long)id.lo, (long long)id.hi, id.leading_zero, (Py_ssize_t)id.min_len,
                               (Py_ssize_t)id.max_len);
-        if (!ident) {
-            Py_DECREF(lists);
-            goto done;
-        }
+    if (combos.bits == 0 || nvalues == 0)
+        combo = Py_NewRef(Py_None);
+    else
+        combo = Py_BuildValue("(iy#)", combos.bits, (const char *)combos.keys,
+                              (Py_ssize_t)(combos.count * (Py_ssize_t)sizeof(uint64_t)));
+    if (!ident || !combo) {
+        Py_DECREF(lists);
+        Py_XDECREF(ident);
+        Py_XDECREF(combo);
+        goto done;
     }
-    result = Py_BuildValue("(nNN)", rows, lists, ident);
+    result = Py_BuildValue("(nNNN)", rows, lists, ident, combo);
 done:
     for (Py_ssize_t v = 0; v < inited; v++) values_free(&values[v]);
     for (Py_ssize_t v = 0; v < got_views; v++) PyBuffer_Release(&code_views[v]);
-    if (have_id_views) {
-        PyBuffer_Release(&id_value_view);
-        PyBuffer_Release(&id_mask_view);
-    }
+    for (int o = 0; o < got_outs; o++) PyBuffer_Release(&out_views[o]);
+    combos_free(&combos);
     free(values);
     free(codes);
     free(code_views);

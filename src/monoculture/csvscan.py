@@ -41,12 +41,23 @@ _SKIP, _VALUES, _ID = 0, 1, 2
 
 
 @dataclass(frozen=True)
+class Combinations:
+    """Each row's index into the distinct combinations of its values (every wanted column but the ID), and
+    each combination's index into each column's dictionary: the rows' values with the rows left out."""
+
+    rows: np.ndarray  # (n,) int32
+    parts: dict[str, np.ndarray]  # column name → (combinations,) index into its dictionary
+
+
+@dataclass(frozen=True)
 class Scanned:
-    """One input read by the scan: its wanted columns but the ID (dictionary arrays), its IDs, its file."""
+    """One input read by the scan: its wanted columns but the ID (dictionary arrays), its IDs, its file,
+    and the combinations of its values (None when they outgrew what the scan tracks)."""
 
     table: pa.Table
     ids: DenseIds
     info: InputFile
+    combinations: Combinations | None = None
 
 
 def scan_table(
@@ -74,11 +85,11 @@ def scan_table(
     actions = bytes(_ID if n == id_column else _VALUES if n in wanted else _SKIP for n in names)
     bound = _csvscan.lines(text, start)
     codes = [np.empty(bound, np.int32) for _ in wanted]
-    value, mask = np.empty(bound, np.int64), np.empty(bound, np.bool_)
-    got = _csvscan.scan(text, start, ord(sep), actions, _NULLS, codes, value, mask)
+    value, mask, combo = np.empty(bound, np.int64), np.empty(bound, np.bool_), np.empty(bound, np.int32)
+    got = _csvscan.scan(text, start, ord(sep), actions, _NULLS, codes, value, mask, combo)
     if isinstance(got, str):
         return got
-    rows, distinct, form = got
+    rows, distinct, form, packed = got
     ids = _dense_ids(value[:rows], mask[:rows], form)
     if ids is None:
         return "IDs outside the dense forms"
@@ -89,7 +100,15 @@ def scan_table(
             return f"text that is not UTF-8 in column {name}"
         arrays[name] = _dictionary_column(code[:rows], values)
     del text
-    return Scanned(pa.table(arrays), ids, InputFile(path=path, format="csv", sha256=digest_of(), rows=rows))
+    combinations = None
+    if packed is not None:
+        bits, keys = packed
+        words = np.frombuffer(keys, np.uint64)
+        combinations = Combinations(combo[:rows], {
+            name: ((words >> np.uint64(bits * v)) & np.uint64((1 << bits) - 1)).astype(np.int64)
+            for v, name in enumerate(wanted)})
+    info = InputFile(path=path, format="csv", sha256=digest_of(), rows=rows)
+    return Scanned(pa.table(arrays), ids, info, combinations)
 
 
 def _dense_ids(value: np.ndarray, mask: np.ndarray, form: tuple | None) -> DenseIds | None:

@@ -343,8 +343,13 @@ class Ecosystem:
         if rule.needs_label and s.label is None and self.people_label is None:
             raise UsageError(f"--failure {rule.kind} needs labels: pass --label COLUMN (or use --failure outcome)")
         cov = SourceCoverage(name=s.name, file=s.file, rows=s.rows)
-        scores = None
-        if rule.uses_scores:
+        # The rows' values, per row or (from the reader) as combinations: the checks below need only which
+        # rows lack a decision or a label, and those come from the combinations by one lookup each.
+        combos = self._combinations(s)
+        scores = dec = lab = None
+        if combos is not None:
+            dec_missing = _rows_where(combos[1][:, 0] < 0, combos[0])
+        elif rule.uses_scores:
             scores = as_numbers(s.decision, s.file, "decision")
             dec = np.zeros(s.rows, np.int16)
             dec_missing = np.isnan(scores)
@@ -353,8 +358,9 @@ class Ecosystem:
             self.dec_tokens |= tokens
             dec_missing = dec < 0
         s.release("decision")
-        lab = None
-        if rule.needs_label:
+        if combos is not None:
+            lab_absent = _rows_where(combos[1][:, 1] < 0, combos[0]) if rule.needs_label else None
+        elif rule.needs_label:
             if s.label is not None:
                 lab, tokens = vocab.encode_tokens(s.label)
                 self.lab_tokens |= tokens
@@ -362,8 +368,11 @@ class Ecosystem:
                 assert self.people_label is not None
                 lab = np.where(code >= 0, self.people_label[np.maximum(code, 0)], -1)
                 self.lab_tokens |= {vocab.tokens[c] for c in _used(lab)}
-        elif s.label is not None and self.labels is not None:
-            lab = vocab.encode(s.label)
+            lab_absent = lab < 0
+        else:
+            lab_absent = None
+            if s.label is not None and self.labels is not None:
+                lab = vocab.encode(s.label)
         s.release("label")
 
         has_id = code >= 0
@@ -373,8 +382,7 @@ class Ecosystem:
                              file=s.file, column=None, row=_first_row(~valid))
         cov.missing_id = s.rows - int(valid.sum())
         dec_missing &= valid
-        unlabelled = (lab < 0) if (rule.needs_label and lab is not None) else np.zeros(s.rows, bool)
-        missing_cells = dec_missing & ~unlabelled  # parity mode counts these as failures
+        missing_cells = dec_missing if lab_absent is None else dec_missing & ~lab_absent  # parity: failures
         if s.blank_is_unseen:
             cov.blank_cells = int(dec_missing.sum())
         else:
@@ -383,9 +391,8 @@ class Ecosystem:
                                  file=s.file, row=_first_row(dec_missing))
             cov.missing_decision = int(dec_missing.sum())
         valid &= ~dec_missing
-        if rule.needs_label:
-            assert lab is not None
-            lab_missing = (lab < 0) & valid
+        if lab_absent is not None:
+            lab_missing = lab_absent & valid
             if lab_missing.any() and options.on_missing == "error":
                 where = " in the people file" if s.label is None else ""
                 raise InputError(missing_rows_message(int(lab_missing.sum()), f"have no label{where}"),
@@ -400,22 +407,27 @@ class Ecosystem:
                 valid = self._without_duplicates(s, code, valid, cov)
             del seen
             dec = favourable_from_scores(rule, s.name, scores, sort_keys(), valid).astype(np.int16)
-        labelled = lab is not None and rule.needs_label
-        values = {attr: _group_codes(s.groups[attr], g.vocab) for attr, g in self.groups.items() if attr in s.groups}
+        values = ({} if combos is not None else
+                  {attr: _group_codes(s.groups[attr], g.vocab) for attr, g in self.groups.items() if attr in s.groups})
         s.release("groups")
-        parts = [dec, *([lab] if labelled else []), *[values.get(attr) for attr in self.groups]]
-        col, rows = self._kind_column(code, valid, parts)
+        parts = [dec, *([lab] if lab_absent is not None else []), *[values.get(attr) for attr in self.groups]]
+        col, rows = self._kind_column(code, valid, parts, combos)
         if np.count_nonzero(col >= 0) != len(rows):  # some ID occurs twice
             valid = self._without_duplicates(s, code, valid, cov)
-            col, rows = self._kind_column(code, valid, parts)
+            col, rows = self._kind_column(code, valid, parts, combos)
         self.kind_cols.append(col)
         cov.valid_rows = len(rows)
         # Rows that do not count (a missing decision, a repeated ID) may still give a group value.
         left_out = has_id & ~valid
         if left_out.any():
-            for attr, vals in values.items():
-                self.groups[attr].add_codes(code[left_out], vals[left_out])
+            first = len(parts) - len(self.groups)
+            for a, (attr, g) in enumerate(self.groups.items()):
+                if combos is not None:  # an attribute the input lacks is all -1 there: nothing to add
+                    g.add_codes(code[left_out], combos[1][combos[0][left_out], first + a])
+                elif attr in values:
+                    g.add_codes(code[left_out], values[attr][left_out])
         if options.per_person:
+            assert dec is not None
             decisions = np.full(self.universe, -1, dtype=np.int64)
             decisions[rows] = dec[valid]
             self.decisions.append(decisions)
@@ -429,6 +441,31 @@ class Ecosystem:
         self.covs.append(cov)
         self.unseen.append(code[missing_cells] if missing_cells.any() else code[:0])
 
+    def _combinations(self, s: Source) -> tuple[np.ndarray, np.ndarray] | None:
+        """Each row's combination of values and, per combination, its parts as `_kind_column` takes them
+        (decision code, label code when the rule uses labels, each attribute's group value code; -1 =
+        missing): when the reader gave the combinations and the rule reads nothing per row (scores, the
+        people file's labels, per-person decisions)."""
+        c, rule = s.combinations, self.rule
+        if (c is None or rule.uses_scores or self.options.per_person or len(c.decision) > _MAX_COMBINATIONS
+                or (rule.needs_label and c.label is None)):
+            return None
+        dec_codes = self.vocab.word_codes(_dictionary(s.decision))
+        self.dec_tokens |= {self.vocab.tokens[t] for t in dec_codes if t >= 0}  # every entry occurs in a row
+        columns = [np.asarray(dec_codes, dtype=np.int64)[c.decision]]
+        if rule.needs_label:
+            assert s.label is not None and c.label is not None
+            lab_codes = self.vocab.word_codes(_dictionary(s.label))
+            self.lab_tokens |= {self.vocab.tokens[t] for t in lab_codes if t >= 0}
+            columns.append(np.asarray(lab_codes, dtype=np.int64)[c.label])
+        for attr, g in self.groups.items():
+            if attr in c.groups:
+                codes = np.asarray(_group_word_codes(_dictionary(s.groups[attr]), g.vocab), dtype=np.int64)
+                columns.append(codes[c.groups[attr]])
+            else:
+                columns.append(np.full(len(c.decision), -1, dtype=np.int64))
+        return c.rows, np.column_stack(columns)
+
     def _without_duplicates(self, s: Source, code: np.ndarray, valid: np.ndarray, cov: SourceCoverage) -> np.ndarray:
         """`valid` without the rows of IDs that occur more than once (or the error saying so)."""
         counts = np.bincount(code[valid], minlength=self.universe)
@@ -441,13 +478,42 @@ class Ecosystem:
         return valid & ~dup
 
     def _kind_column(
-        self, code: np.ndarray, valid: np.ndarray, parts: list[np.ndarray | None]
+        self, code: np.ndarray, valid: np.ndarray, parts: list[np.ndarray | None],
+        combos: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per individual, the index in `kinds` of their valid row's values (-1: no valid row), and the valid
         rows' ID codes. `parts`: decision codes, label codes (when the rule uses labels), then each group
-        attribute's value codes (None: not in this input); -1 = missing."""
+        attribute's value codes (None: not in this input); -1 = missing. `combos` (each row's combination
+        and the combinations' parts, `_combinations`) stands for `parts` when given."""
         everything = bool(valid.all())
         rows = code if everything else code[valid]
+        if combos is not None:
+            row_combo, table = combos
+            row_combo = row_combo if everything else row_combo[valid]
+            occurs = np.ones(len(table), bool) if everything else np.bincount(row_combo, minlength=len(table)) > 0
+            used = np.flatnonzero(occurs)
+            index = [self.kinds.setdefault(tuple(v), len(self.kinds)) for v in table[used].tolist()]
+            dtype = self._kind_dtype()
+            lookup = np.full(len(table), -1, dtype=dtype)
+            lookup[used] = index
+            kind = lookup[row_combo]
+        else:
+            kind, dtype = self._kinds_of_parts(valid, parts, everything)
+        col = np.full(self.universe, -1, dtype=dtype)
+        col[rows] = kind
+        return col, rows
+
+    def _kind_dtype(self) -> type[np.integer]:
+        """The kind columns' type for the kinds so far, widening the columns already kept if needed."""
+        dtype = np.int16 if len(self.kinds) < 1 << 15 else np.int32
+        if dtype != np.int16:
+            self.kind_cols = [c.astype(dtype) for c in self.kind_cols]
+        return dtype
+
+    def _kinds_of_parts(
+        self, valid: np.ndarray, parts: list[np.ndarray | None], everything: bool,
+    ) -> tuple[np.ndarray, type[np.integer]]:
+        """The valid rows' kinds from their parts (see `_kind_column`), with the kind columns' type."""
         radix = [max(len(self.vocab.tokens), 2)] * (len(parts) - len(self.groups))
         radix += [len(g.vocab) for g in self.groups.values()]
         space = math.prod(r + 1 for r in radix)
@@ -455,7 +521,8 @@ class Ecosystem:
             raise UsageError("too many distinct combinations of decision, label and group values to link; "
                              "audit fewer group attributes at once")
         # Narrow keys halve the memory traffic of these passes (and mixed-width arithmetic is far slower).
-        key = np.zeros(len(rows), dtype=np.int32 if space < 1 << 31 else np.int64)
+        key = np.zeros(int(valid.sum()) if not everything else len(valid),
+                       dtype=np.int32 if space < 1 << 31 else np.int64)
         for part, base in zip(parts, radix, strict=True):
             key *= base + 1
             if part is not None:
@@ -475,18 +542,12 @@ class Ecosystem:
                 u, d = divmod(u, base + 1)
                 digits.append(d - 1)
             index.append(self.kinds.setdefault(tuple(reversed(digits)), len(self.kinds)))
-        dtype = np.int16 if len(self.kinds) < 1 << 15 else np.int32
-        if dtype != np.int16:
-            self.kind_cols = [c.astype(dtype) for c in self.kind_cols]
+        dtype = self._kind_dtype()
         if inverse is None:
             lookup = np.full(space, -1, dtype=dtype)
             lookup[used] = index
-            kind = lookup[key]
-        else:
-            kind = np.asarray(index, dtype=dtype)[inverse.reshape(-1)]
-        col = np.full(self.universe, -1, dtype=dtype)
-        col[rows] = kind
-        return col, rows
+            return lookup[key], dtype
+        return np.asarray(index, dtype=dtype)[inverse.reshape(-1)], dtype
 
     def _kind_table(self, position: int) -> np.ndarray:
         """Part `position` of every kind (-1 appended, for the index -1 of no valid row)."""
@@ -665,12 +726,29 @@ def _group_codes(arr: pa.ChunkedArray, vocab: dict[str, int]) -> np.ndarray:
     Values compare as trimmed text (numbers as values.group_text writes them); the work is done once per distinct
     value, not once per row.
     """
-    def code_words(words: pa.Array) -> list[int]:
-        return [vocab.setdefault(w, len(vocab)) if w else -1
-                for w in pc.utf8_trim_whitespace(group_text(words)).to_pylist()]
-
-    mapping, indices = dictionary_codes(arr, code_words)
+    mapping, indices = dictionary_codes(arr, lambda words: _group_word_codes(words, vocab))
     return mapping.astype(np.int16 if len(vocab) < 1 << 15 else np.int32)[indices]
+
+
+def _group_word_codes(words: pa.Array, vocab: dict[str, int]) -> list[int]:
+    """The codes in `vocab` of distinct group values (-1: missing or blank), adding new values."""
+    trimmed = pc.utf8_trim_whitespace(group_text(words)).to_pylist()
+    return [vocab.setdefault(w, len(vocab)) if w else -1 for w in trimmed]
+
+
+def _dictionary(arr: pa.ChunkedArray) -> pa.Array:
+    """The dictionary of a dictionary-encoded column in one chunk (the reader's combinations index it)."""
+    return arr.chunk(0).dictionary
+
+
+def _rows_where(flag: np.ndarray, combo: np.ndarray) -> np.ndarray:
+    """Per row, whether its combination is flagged (a lookup only when some combination is)."""
+    return flag[combo] if flag.any() else np.zeros(len(combo), dtype=bool)
+
+
+# Above this many combinations of values in one input, kinds are coded from the rows' values instead (the
+# combinations then cost more than they save: a score column, free text).
+_MAX_COMBINATIONS = 1 << 16
 
 
 class _GroupValues:

@@ -42,6 +42,17 @@ class Columns:
     round: str | None = None  # stacked layout: a round/version column; decision-makers become NAME@ROUND
 
 
+@dataclass(frozen=True)
+class Combinations:
+    """`csvscan.Combinations` by role: each row's index into the distinct combinations of its values, and
+    each combination's index into the dictionary of its decision, label and group columns."""
+
+    rows: np.ndarray
+    decision: np.ndarray
+    label: np.ndarray | None
+    groups: dict[str, np.ndarray]
+
+
 @dataclass
 class Source:
     """One decision-maker's rows: IDs, decisions, optional labels and group attributes."""
@@ -55,6 +66,7 @@ class Source:
     blank_is_unseen: bool = False  # wide/transposed: an empty cell is "did not see", not bad data
     score: pa.ChunkedArray | None = None
     parsed_ids: DenseIds | None = None  # the IDs as `ids.parse_dense` gives them, from `csvscan`
+    combinations: Combinations | None = None  # from `csvscan`: the columns above are dictionary arrays
     rows: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -240,17 +252,26 @@ def _files(arg: str, cols: Columns, people_has: set[str], scan_ids: bool = False
     name, path = named_path(arg)
     optional = ([cols.label] if cols.label else []) + list(cols.groups)
     loaded = _load(path, _needed(cols), optional, cols, scan_ids)
+    scanned = loaded if isinstance(loaded, Scanned) else None
     table, info = (loaded.table, loaded.info) if isinstance(loaded, Scanned) else loaded
     _label_needed(cols, cols.label in table.column_names, info.path, people_has)
+    has_label = bool(cols.label and cols.label in table.column_names)
+    groups = [g for g in cols.groups if g in table.column_names]
+    combinations = None
+    if scanned is not None and scanned.combinations is not None:
+        parts = scanned.combinations.parts
+        combinations = Combinations(scanned.combinations.rows, parts[cols.decision],
+                                    parts[cols.label] if has_label else None, {g: parts[g] for g in groups})
     source = Source(
         name=name,
         file=info.path,
-        ids=pa.chunked_array([], pa.int64()) if isinstance(loaded, Scanned) else table[cols.id],
+        ids=pa.chunked_array([], pa.int64()) if scanned is not None else table[cols.id],
         decision=table[cols.decision],
-        label=table[cols.label] if cols.label and cols.label in table.column_names else None,
-        groups={g: table[g] for g in cols.groups if g in table.column_names},
+        label=table[cols.label] if has_label else None,
+        groups={g: table[g] for g in groups},
         score=table[cols.score] if cols.score else None,
-        parsed_ids=loaded.ids if isinstance(loaded, Scanned) else None,
+        parsed_ids=scanned.ids if scanned is not None else None,
+        combinations=combinations,
     )
     return [source], info
 

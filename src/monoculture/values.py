@@ -82,11 +82,14 @@ class Vocabulary:
             small = self._encode_small_integers(values)
             if small is not None:
                 return small
-        mapping, indices = dictionary_codes(
-            values, lambda words: [-1 if (t := canonical(v)) is None else self.code(t) for v in words.to_pylist()])
+        mapping, indices = dictionary_codes(values, self.word_codes)
         used = np.bincount(indices, minlength=len(mapping))[:-1] > 0
         tokens = {self.tokens[c] for c in mapping[:-1][used].tolist() if c >= 0}
         return mapping.astype(self._dtype())[indices], tokens
+
+    def word_codes(self, words: pa.Array) -> list[int]:
+        """Codes of the canonical tokens of distinct values (-1 where missing), adding new tokens."""
+        return [-1 if (t := canonical(v)) is None else self.code(t) for v in words.to_pylist()]
 
     def _dtype(self) -> type[np.integer]:
         """Codes are stored narrow (one per row per decision-maker: they dominate memory) while they fit."""
