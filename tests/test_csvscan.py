@@ -195,7 +195,7 @@ def test_arbitrary_bytes_never_crash(data, actions):
     head = _csvscan.header(data, ord(","))
     assert isinstance(head, str | tuple)
     ids = bytes([2]) + bytes(a % 2 for a in actions)
-    bound = _csvscan.lines(data, 0)
+    bound = (len(data) + 1) // len(ids) + 1
     codes = [np.empty(bound, np.int32) for a in ids if a == 1]
     got = _csvscan.scan(data, 0, ord(","), ids, (b"", b"NA"), codes, np.empty(bound, np.int64),
                         np.empty(bound, np.bool_), np.empty(bound, np.int32))
@@ -250,13 +250,17 @@ def test_audit_json_is_the_same_without_the_extension(tmp_path, seed, options, m
         with pytest.raises(InputError, match="occur more than once"):
             monoculture.audit(paths, **kw)
         kw["on_duplicate"] = "drop"
-    calls = []
+    calls = {}  # by path: inputs may be read at once
     real = csvscan.scan_table
-    monkeypatch.setattr(csvscan, "scan_table", lambda *a, **k: calls.append(out := real(*a, **k)) or out)
-    monkeypatch.setattr(monoculture.sources, "scan_table", csvscan.scan_table)
+
+    def spy(path, *a, **k):
+        calls[path] = out = real(path, *a, **k)
+        return out
+
+    monkeypatch.setattr(monoculture.sources, "scan_table", spy)
     scanned = render_json(monoculture.audit(paths, **kw))
-    assert [isinstance(c, csvscan.Scanned) for c in calls] == [True, True, True, False]
-    assert all(c.combinations is not None for c in calls[:3])
+    assert [isinstance(calls[p], csvscan.Scanned) for p in paths] == [True, True, True, False]
+    assert all(calls[p].combinations is not None for p in paths[:3])
     monkeypatch.setattr(csvscan, "_csvscan", None)
     plain = render_json(monoculture.audit(paths, **kw))
     assert scanned == plain
@@ -287,3 +291,16 @@ def test_rule_checks_see_the_scanned_values(tmp_path, options, message, monkeypa
         errors.append(str(caught.value))
     assert message in errors[0]
     assert errors[0] == errors[1]
+
+
+def test_read_ahead_follows_the_memory_available(tmp_path, monkeypatch):
+    from monoculture import memory
+    from monoculture.memory import IN_FLIGHT, read_ahead
+
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"x" * 1000)
+    held = IN_FLIGHT["csv"] * 1000  # one such input in flight
+    assert read_ahead([str(path)], available=int(12 * held) + 1) == 2  # three in flight: a quarter of it
+    assert read_ahead([str(path)], available=int(12 * held)) == 1
+    monkeypatch.setattr(memory, "available_bytes", lambda: None)
+    assert read_ahead([str(path)]) == 1  # memory unknown: one at a time, as before

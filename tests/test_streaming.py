@@ -115,8 +115,9 @@ def _summary(linked: Linked) -> dict:
 
 
 @settings(max_examples=150, deadline=None)
-@given(ecosystems())
-def test_streaming_link_equals_the_in_memory_link(eco):
+@given(ecosystems(), st.integers(1, 3))
+def test_streaming_link_equals_the_in_memory_link(eco, read_ahead):
+    """Whatever the number of inputs read at once beside the one being linked."""
     specs, form, messy, people_label, people_numbers, rule, join, seed = eco
     with_label = not people_label
     options = LinkOptions(join=join, on_duplicate="drop" if messy else "error",
@@ -132,7 +133,7 @@ def test_streaming_link_equals_the_in_memory_link(eco):
     def run_streaming():
         loaders = [lambda i=i: _sources(specs, form, with_label, rule)[i] for i in range(len(specs))]
         return link_streaming(loaders, names, _people(people_numbers, form, seed), rule, attributes, options,
-                              coder=PrintStream() if form in TOKENS else None)
+                              coder=PrintStream() if form in TOKENS else None, read_ahead=read_ahead)
 
     try:
         expected = _summary(run_memory())

@@ -204,8 +204,12 @@ static int32_t values_add(Values *v, const char *p, size_t n, size_t s) {
 /* The distinct combinations of a row's value codes (one per values column), each packed into one word of
  * `bits` bits a column: per row, one code for the whole tuple. Off (`bits` 0) when a code outgrows its
  * bits; the caller then works from the columns' codes alone. */
+#define SMALL_BITS 4 /* a row whose value codes are all below 16, in at most 4 columns: a direct table */
+#define SMALL_COLUMNS 4
+
 typedef struct {
     int bits;
+    int32_t *small; /* (1 << 16) slots: code + 1 of the combination packed SMALL_BITS a column; 0 = none */
     uint64_t *keys; /* by code */
     Py_ssize_t count, capacity;
     uint64_t *slot_keys;
@@ -222,10 +226,12 @@ static int combos_init(Combos *c, Py_ssize_t nvalues) {
     c->keys = malloc(c->capacity * sizeof(uint64_t));
     c->slot_keys = malloc(c->nslots * sizeof(uint64_t));
     c->slot_codes = calloc(c->nslots, sizeof(int32_t));
-    return c->keys && c->slot_keys && c->slot_codes;
+    c->small = nvalues <= SMALL_COLUMNS ? calloc((size_t)1 << (SMALL_BITS * SMALL_COLUMNS), sizeof(int32_t)) : NULL;
+    return c->keys && c->slot_keys && c->slot_codes && (nvalues > SMALL_COLUMNS || c->small);
 }
 
 static void combos_free(Combos *c) {
+    free(c->small);
     free(c->keys);
     free(c->slot_keys);
     free(c->slot_codes);
@@ -318,6 +324,12 @@ static inline int parse_digits(const char *p, size_t n, int64_t *out) {
     return 1;
 }
 
+static inline int same_prefix(const char *p, const char *prefix, size_t n) {
+    for (size_t i = 0; i < n; i++) /* short: a loop, not a call to memcmp */
+        if (p[i] != prefix[i]) return 0;
+    return 1;
+}
+
 /* Fix the form from the first ID (as ids._shape does); 0 when it has no form the dense route codes. */
 static int ident_form(Ident *id, const char *p, size_t n) {
     size_t width = 0;
@@ -345,7 +357,7 @@ static int ident_take(Ident *id, const Nulls *nulls, const char *p, size_t n, in
     if (id->form == 0 && !ident_form(id, p, n)) return 0;
     int64_t x;
     if (id->form == 1) {
-        if (n != id->prefix_len + id->width || memcmp(p, id->prefix, id->prefix_len) != 0 ||
+        if (n != id->prefix_len + id->width || !same_prefix(p, id->prefix, id->prefix_len) ||
             !parse_digits(p + id->prefix_len, id->width, &x)) {
             if (!is_null(nulls, p, n)) return 0;
             *value = 0;
@@ -481,16 +493,6 @@ static inline int next_field(Scanner *s, const char **p, size_t *n, size_t *room
     return 0;
 }
 
-static Py_ssize_t count_lines(const char *d, size_t size) {
-    Py_ssize_t lines = 1;
-    const char *p = d, *end = d + size;
-    while ((p = memchr(p, '\n', end - p)) != NULL) {
-        lines++;
-        p++;
-    }
-    return lines;
-}
-
 static PyObject *values_list(const Values *v) {
     PyObject *list = PyList_New(v->count);
     if (!list) return NULL;
@@ -521,11 +523,12 @@ static Py_ssize_t scan_rows(Scanner *s, Py_ssize_t ncols, const char *actions, V
             continue;
         }
         if (row >= max_rows) {
-            *why = "more rows than lines";
+            *why = "more rows than the output buffers hold";
             return -1;
         }
         Py_ssize_t v = 0;
         uint64_t key = 0;
+        uint32_t small = 0, big = combos->small == NULL; /* big: some code outgrows SMALL_BITS */
         for (Py_ssize_t col = 0; col < ncols; col++) {
             const char *p;
             size_t n, room;
@@ -545,6 +548,8 @@ static Py_ssize_t scan_rows(Scanner *s, Py_ssize_t ncols, const char *actions, V
                 if (combos->bits) {
                     if ((uint64_t)code >> combos->bits) combos->bits = 0; /* outgrown: off from here on */
                     else key |= (uint64_t)code << (combos->bits * v);
+                    big |= (uint32_t)code >> SMALL_BITS;
+                    small |= (uint32_t)code << (SMALL_BITS * v);
                 }
                 v++;
             } else if (actions[col] == IDENT) {
@@ -555,7 +560,11 @@ static Py_ssize_t scan_rows(Scanner *s, Py_ssize_t ncols, const char *actions, V
             }
         }
         if (combos->bits) {
-            int32_t combo = combos_code(combos, key);
+            int32_t combo;
+            if (!big && combos->small[small]) /* a combination of small codes is only ever coded here */
+                combo = combos->small[small] - 1;
+            else if ((combo = combos_code(combos, key)) >= 0 && !big)
+                combos->small[small] = combo + 1;
             if (combo < 0) {
                 *why = "out of memory";
                 return -1;
@@ -583,7 +592,8 @@ static int writable(PyObject *obj, Py_buffer *view, Py_ssize_t min_bytes) {
  * per header column (0 skip, 1 values, 2 the ID; exactly one ID); nulls: the byte strings Arrow reads as
  * null (an ID equal to one is missing); codes_out: one writable int32 buffer per values column, in column
  * order; id_value (int64), id_mask (bool) and combo_out (int32): writable buffers. Rows beyond what every
- * buffer holds are declined: the caller sizes them by `lines`.
+ * buffer holds are declined: a row takes at least one byte per column (its delimiters and line break), so
+ * (bytes + 1) / columns + 1 items always suffice.
  *
  * Returns (rows, values, id, combos): values, per values column, its distinct raw values by code; id None
  * when no row has an ID, else (prefix, width, lo, hi, leading_zero, min_len, max_len); combos None, or
@@ -756,29 +766,9 @@ done:
     return result;
 }
 
-/* lines(data, start): an upper bound on the rows after `start` (line breaks + 1), to size the buffers. */
-static PyObject *lines(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer data;
-    Py_ssize_t start, n;
-    if (!PyArg_ParseTuple(args, "y*n", &data, &start)) return NULL;
-    if (start < 0 || start > data.len) {
-        PyBuffer_Release(&data);
-        PyErr_SetString(PyExc_ValueError, "lines: bad start");
-        return NULL;
-    }
-    const char *d = (const char *)data.buf + start;
-    size_t size = (size_t)(data.len - start);
-    Py_BEGIN_ALLOW_THREADS
-    n = count_lines(d, size);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&data);
-    return PyLong_FromSsize_t(n);
-}
-
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, "Scan CSV bytes: IDs to numbers, other wanted columns to codes (see the C source)."},
     {"header", header, METH_VARARGS, "The first line's fields and the offset after it (see the C source)."},
-    {"lines", lines, METH_VARARGS, "An upper bound on the rows after an offset: line breaks + 1."},
     {NULL, NULL, 0, NULL},
 };
 

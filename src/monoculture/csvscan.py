@@ -83,7 +83,7 @@ def scan_table(
         return "a header that reads otherwise with Python's csv module, or repeats a wanted column"
     wanted = [c for c in names if c in columns and c != id_column]
     actions = bytes(_ID if n == id_column else _VALUES if n in wanted else _SKIP for n in names)
-    bound = _csvscan.lines(text, start)
+    bound = (text.size - start + 1) // len(names) + 1  # a row has a byte per column at least (see the C)
     codes = [np.empty(bound, np.int32) for _ in wanted]
     value, mask, combo = np.empty(bound, np.int64), np.empty(bound, np.bool_), np.empty(bound, np.int32)
     got = _csvscan.scan(text, start, ord(sep), actions, _NULLS, codes, value, mask, combo)

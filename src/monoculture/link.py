@@ -12,6 +12,7 @@ Nothing is imputed: a decision-maker that did not see a person never counts as f
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -185,6 +186,7 @@ def link_streaming(
     headers: list[set[str]] | None = None,
     coder: StreamCoder | None = None,
     on_rows: Callable[[], None] = lambda: None,
+    read_ahead: int = 1,
 ) -> Linked | None:
     """`link`, reading one decision-maker's input at a time (`loaders[i]()` reads input i).
 
@@ -193,6 +195,7 @@ def link_streaming(
     that `coder` codes (`streamids`; default: dense IDs); when an input's IDs are not such, it returns None
     and the caller links in memory. `headers` (each input's column names), when given, lets a group column
     that no input has stop the link before any is read; `on_rows` is called after those checks.
+    `read_ahead`: how many inputs are read at once beside the one being linked (each holds its rows).
     """
     _check_link(names, rule, attributes if headers is not None else [], options, headers or [], people)
     on_rows()
@@ -215,19 +218,20 @@ def link_streaming(
         return s, parsed
 
     groups_seen: list[set[str]] = []
-    with ThreadPoolExecutor(max_workers=1) as reader:
-        # The next input is read, and its IDs parsed, while this one is linked: two cores busy.
-        pending = reader.submit(read, 0) if loaders else None
+    ahead = max(1, read_ahead)
+    with ThreadPoolExecutor(max_workers=ahead) as reader:
+        # The next inputs are read, and their IDs parsed, while this one is linked: every core busy.
+        pending = deque(reader.submit(read, j) for j in range(min(ahead, len(loaders))))
         for i in range(len(loaders)):
-            assert pending is not None
-            s, parsed = pending.result()
-            pending = reader.submit(read, i + 1) if i + 1 < len(loaders) else None
+            s, parsed = pending.popleft().result()
+            if i + ahead < len(loaders):
+                pending.append(reader.submit(read, i + ahead))
             groups_seen.append(set(s.groups))
             got = coder.add(parsed)
             del parsed
             if got is None or coder.universe == 0:
-                if pending is not None:
-                    pending.cancel()
+                for later in pending:
+                    later.cancel()
                 return None
             code, shift = got
             if eco is None:

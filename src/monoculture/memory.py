@@ -61,3 +61,11 @@ def check_memory(paths: list[str], available: int | None = None) -> None:
             f"{available / 2**30:.1f} GiB is available. Read fewer columns, audit shards of the ID range "
             "separately (count, then audit --patterns), or use --engine duckdb, which spills to disk"
         )
+
+
+def read_ahead(paths: list[str], available: int | None = None) -> int:
+    """How many inputs the streaming link reads at once beside the one it links: two (both cores reading
+    while the link is light) when three inputs in flight fit in a quarter of the memory available, else one."""
+    available = available if available is not None else available_bytes()
+    largest = max((estimate_bytes([p], IN_FLIGHT) for p in paths), default=0)
+    return 2 if available is not None and 3 * largest < available / 4 else 1

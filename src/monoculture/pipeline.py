@@ -9,7 +9,7 @@ from .failures import FailureRule
 from .ids import integer_ids, parse_dense
 from .io import STDIN, InputFile, expand_paths, head_column
 from .link import Linked, LinkOptions, link, link_streaming
-from .memory import check_memory
+from .memory import check_memory, read_ahead
 from .pipes import pipes_kept
 from .result import InputResult
 from .sources import Columns, file_loaders, load_people, load_sources, named_path
@@ -53,9 +53,10 @@ def _load_and_link(
         names, loaders, files, headers = file_loaders(paths, cols, people_has, isinstance(coder, DenseStream))
         on_stage(f"reading and linking inputs one at a time ({coder.route} IDs)")
         streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options,
-                                  [set(h) for h in headers], coder, on_rows=on_rows)
+                                  [set(h) for h in headers], coder, on_rows=on_rows, read_ahead=read_ahead(paths))
         if streamed is not None:
-            return streamed, _input_results(files, _names_by_file(zip(names, [f.path for f in files], strict=True)))
+            read = [f for f in files if f is not None]
+            return streamed, _input_results(read, _names_by_file(zip(names, [f.path for f in read], strict=True)))
         on_stage(f"reading inputs again to link in memory (not all their IDs are {coder.route} IDs of one form)")
     check_memory([*paths, *([people] if people else [])])
     on_rows()

@@ -211,9 +211,9 @@ def _check_names(named: list[tuple[str, str]]) -> None:
 
 def file_loaders(
     args: list[str], cols: Columns, people_has: set[str], scan_ids: bool = False,
-) -> tuple[list[str], list[Callable[[], Source]], list[InputFile], list[list[str]]]:
+) -> tuple[list[str], list[Callable[[], Source]], list[InputFile | None], list[list[str]]]:
     """The files layout read one input at a time: the decision-makers' names now, a loader per input that
-    reads it into its `Source` (appending its `InputFile` to the returned list), and each input's header.
+    reads it into its `Source` (setting its `InputFile` in the returned list), and each input's header.
     Every header is checked first: a column missing from the last input is said before the others are read.
     `scan_ids`: CSV inputs are read by `csvscan` where it can, their IDs parsed (`Source.parsed_ids`)."""
     named = [named_path(arg) for arg in args]
@@ -222,17 +222,17 @@ def file_loaders(
     for (_name, path), header in zip(named, headers, strict=True):
         require_columns(path, header, _needed(cols), _roles(cols))
         _label_needed(cols, cols.label in header, path, people_has)
-    infos: list[InputFile] = []
+    infos: list[InputFile | None] = [None] * len(args)  # by input: loaders may run at once
 
-    def loader(arg: str) -> Callable[[], Source]:
+    def loader(i: int, arg: str) -> Callable[[], Source]:
         def load() -> Source:
             (source,), info = _files(arg, cols, people_has, scan_ids)
             _has_rows(info.rows, info.path)
-            infos.append(info)
+            infos[i] = info
             return source
         return load
 
-    return [name for name, _ in named], [loader(arg) for arg in args], infos, headers
+    return [name for name, _ in named], [loader(i, arg) for i, arg in enumerate(args)], infos, headers
 
 
 def _needed(cols: Columns) -> list[str]:
