@@ -420,6 +420,8 @@ class Ecosystem:
             valid = self._without_duplicates(s, code, valid, cov)
             col, rows = self._kind_column(code, valid, parts, combos)
         self.kind_cols.append(col)
+        if self.groups:
+            self._merge_group_values(col)
         cov.valid_rows = len(rows)
         # Rows that do not count (a missing decision, a repeated ID) may still give a group value.
         left_out = has_id & ~valid
@@ -568,27 +570,26 @@ class Ecosystem:
         pred = dec == 1 if self.rule.uses_scores else None
         return np.append(np.asarray(failures(resolved, self.vocab, dec, lab, pred), dtype=bool), False)
 
-    def _merge_group_values(self) -> None:
-        """Fold each input's group values (held in its kind column) into the attributes' values."""
-        first = len(next(iter(self.kinds), ())) - len(self.groups)
+    def _merge_group_values(self, col: np.ndarray) -> None:
+        """Fold one input's group values (held in its kind column) into the attributes' values: as it is
+        linked, while the next inputs are read (a value and a conflict do not depend on the inputs' order)."""
+        if not self.kinds:
+            return
+        first = len(next(iter(self.kinds))) - len(self.groups)
         for a, g in enumerate(self.groups.values()):
             table = self._kind_table(first + a)
             if len(g.vocab) > np.iinfo(g.value.dtype).max:
                 g.value = g.value.astype(np.int32)
-            table = table.astype(g.value.dtype)
-            for col in self.kind_cols:
-                v = table[col]
-                given = v >= 0
-                g.differs |= given & (g.value >= 0) & (g.value != v)
-                np.copyto(g.value, v, where=given & (g.value < 0))
+            v = table.astype(g.value.dtype)[col]
+            given = v >= 0
+            g.differs |= given & (g.value >= 0) & (g.value != v)
+            np.copyto(g.value, v, where=given & (g.value < 0))
 
     def finish(self, names: list[str], coded: IdCodes, warnings: list[str]) -> Linked:
         """Resolve the rule, form the failure matrix of the linked individuals, their cells and coverage."""
         options, k, universe = self.options, self.k, self.universe
         resolved = resolve(self.rule, self.dec_tokens, self.lab_tokens if self.rule.needs_label else set())
         failing = self._failing_kinds(resolved)
-        if self.groups and self.kinds:
-            self._merge_group_values()
         # Each individual's failures (bit i) and presence (bit k + i) in one integer, when 2k bits fit in one.
         bits, fail_cols, present_cols = None, [], []
         if 2 * k <= 62:
@@ -807,28 +808,32 @@ def _cells(
         coverage.group_conflicts[attr] = int(conflict.sum())
         # Rank labels alphabetically so cell order never depends on row or file order.
         labels = sorted(g.vocab)
-        rank = np.empty(len(g.vocab) + 1, dtype=np.int64)
+        rank = np.empty(len(g.vocab) + 1, dtype=np.int32)
         rank[-1] = -1
         for r, v in enumerate(labels):
             rank[g.vocab[v]] = r
         ranked = rank[g.value]
-        coverage.missing_group[attr] = int((ranked[keep] < 0).sum()) - int(conflict.sum())
+        coverage.missing_group[attr] = int(np.count_nonzero((ranked < 0) & keep)) - int(conflict.sum())
         per_attr.append((ranked, labels))
     # One integer key per individual (mixed radix over the attributes' ranks, missing = 0): a 1-D sort,
-    # in label order because ranks are alphabetical and missing sorts first.
-    key = np.zeros(int(seen.sum()), dtype=np.int64)
-    for ranked, labels in per_attr:
-        key = key * (len(labels) + 1) + (ranked[seen] + 1)
+    # in label order because ranks are alphabetical and missing sorts first. Individuals nobody saw get the
+    # key `space`, past every cell's: whole-array passes in a narrow type, no selection of the seen.
     space = math.prod(len(labels) + 1 for _ranked, labels in per_attr)
+    key = np.zeros(len(seen), dtype=np.int32 if space < (1 << 31) - 1 else np.int64)
+    for ranked, labels in per_attr:
+        key *= len(labels) + 1
+        key += ranked
+        key += 1
+    np.copyto(key, space, where=~seen)
     if space <= 1 << 22:  # few possible cells: number the occurring ones by direct indexing, not a sort
-        ukeys = np.flatnonzero(np.bincount(key, minlength=space))
-        number = np.full(space, -1, dtype=np.int64)
+        ukeys = np.flatnonzero(np.bincount(key, minlength=space + 1)[:space])
+        number = np.full(space + 1, -1, dtype=np.int32)
         number[ukeys] = np.arange(len(ukeys))
-        inverse = number[key]
+        cell_u = number[key]
     else:
-        ukeys, inverse = np.unique(key, return_inverse=True)
-    cell_u = np.full(len(seen), -1, dtype=np.int32)
-    cell_u[seen] = inverse.reshape(-1)
+        ukeys, inverse = np.unique(key[seen], return_inverse=True)
+        cell_u = np.full(len(seen), -1, dtype=np.int32)
+        cell_u[seen] = inverse.reshape(-1)
     cell_labels = []
     for k in ukeys.tolist():
         digits = []
