@@ -119,9 +119,29 @@ def test_id_forms(tmp_path, ids, kind, prefix, width):
 
 
 @needs_scan
+@pytest.mark.parametrize("shift", range(0, 70))
+def test_values_at_every_offset(tmp_path, shift):
+    """A line break, a CRLF, a quote, an escaped quote and a delimiter at every offset (within a word of
+    eight bytes, a SIMD register or a cache line) read as Arrow reads them, or are declined, never misread."""
+    pad = "x" * shift
+    text = ("id,decision,label,group\r\n"
+            f'p001,1,0,"{pad}a,""b"""\r\n'
+            f'p002,0,{shift % 2},"{pad}"\r\n'
+            f"p003,1,1,{pad}\n"
+            f'"p004",1,0,"c\r\n"\n'  # a quoted CRLF: declined wherever it falls
+            )
+    path = tmp_path / "b.csv"
+    path.write_text(text, newline="")
+    assert scan(path) == "a line break inside a quoted value"
+    path.write_text(text.rsplit('"p004"', 1)[0], newline="")
+    assert assert_same(path)
+
+
+@needs_scan
 @pytest.mark.parametrize(("body", "why"), [
     (b'p1,1,1,"a\nb"\n', "a line break inside a quoted value"),
     (b"p1,1,1,a\rp2,1,1,b\n", "a carriage return that does not end a line"),
+    (b'p1,1,1,a"b"\n', "a quote inside an unquoted value"),
     (b'p1,1,1,a"b\n', "a quote inside an unquoted value"),
     (b'p1,1,1,"a"b\n', "text after a closing quote"),
     (b"p1,1,1\n", "a row with another number of fields than the header"),
@@ -137,7 +157,7 @@ def test_declines_what_it_does_not_read_as_arrow_does(tmp_path, body, why):
 
 
 CELLS = ["", "NA", "null", "nan", "1", "0", "1.0", "-2", "1e400", "true", "False", "TRUE", " 1", "a", "b ",
-         "a,b", 'x"y', "é", "2020-01-01", "  "]
+         "a,b", 'x"y', "é", "2020-01-01", "  ", "w" * 70, 'say ""' + "z" * 60 + '"" twice']  # long: across blocks
 IDS = ["p001", "p002", "p017", "p999", "p01", "q001", "7", "12", "007", "", "NA", " p003", "p004 ", 'p"5']
 
 
@@ -300,7 +320,7 @@ def test_read_ahead_follows_the_memory_available(tmp_path, monkeypatch):
     path = tmp_path / "a.csv"
     path.write_bytes(b"x" * 1000)
     held = IN_FLIGHT["csv"] * 1000  # one such input in flight
-    assert read_ahead([str(path)], available=int(12 * held) + 1) == 2  # three in flight: a quarter of it
-    assert read_ahead([str(path)], available=int(12 * held)) == 1
+    assert read_ahead([str(path)], available=int(16 * held) + 1) == 3  # four in flight: a quarter of it
+    assert read_ahead([str(path)], available=int(16 * held)) == 1
     monkeypatch.setattr(memory, "available_bytes", lambda: None)
     assert read_ahead([str(path)]) == 1  # memory unknown: one at a time, as before

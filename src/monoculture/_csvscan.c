@@ -36,6 +36,7 @@ typedef struct {
     uint64_t *short_keys;
     int32_t *short_codes;
     size_t short_slots, short_count;
+    int32_t one[256]; /* code + 1 of each one-byte value (0/1 decisions, letter codes): no hashing */
 } Values;
 
 #define NO_KEY UINT64_MAX /* no packed value has all bits set: the length byte is at most 7 */
@@ -133,6 +134,7 @@ static int32_t values_add(Values *v, const char *p, size_t n, size_t s);
 
 /* The code of the value p[0..n), adding it if new; -1 when memory runs out or codes overflow. */
 static inline int32_t values_code(Values *v, const char *p, size_t n, size_t room) {
+    if (n == 1 && v->one[(unsigned char)p[0]]) return v->one[(unsigned char)p[0]] - 1;
     if (n <= 7) {
         uint64_t key;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -156,6 +158,7 @@ static inline int32_t values_code(Values *v, const char *p, size_t n, size_t roo
         while (v->slots[h]) h = (h + 1) & (v->nslots - 1); /* new: no short key matched */
         int32_t c = values_add(v, p, n, h);
         if (c < 0) return c;
+        if (n == 1) v->one[(unsigned char)p[0]] = c + 1;
         v->short_keys[s] = key;
         v->short_codes[s] = c;
         if (++v->short_count * 2 > v->short_slots && !short_rehash(v)) return -1;

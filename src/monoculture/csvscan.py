@@ -148,8 +148,10 @@ def _distinct_values(words: list[bytes], text: bool, dictionary: bool) -> pa.Arr
 def _dictionary_column(codes: np.ndarray, values: pa.Array) -> pa.DictionaryArray:
     """The rows' values as a dictionary array over `values`; rows whose value is null are null rows, as
     in Arrow's own dictionary arrays."""
-    indices = pa.array(codes)
+    validity = None
     if values.null_count:
         null = np.asarray(values.is_null().to_numpy(zero_copy_only=False))
-        indices = pa.array(codes, mask=null[codes])
-    return pa.DictionaryArray.from_arrays(indices, values)
+        validity = pa.array(~null[codes]).buffers()[1]
+    # The scan's own buffer, not a copy, and no check of the codes, which index `values` by construction.
+    indices = pa.Array.from_buffers(pa.int32(), len(codes), [validity, pa.py_buffer(codes)])
+    return pa.DictionaryArray.from_arrays(indices, values, safe=False)

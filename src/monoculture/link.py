@@ -12,6 +12,7 @@ Nothing is imputed: a decision-maker that did not see a person never counts as f
 from __future__ import annotations
 
 import math
+import os
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -195,7 +196,8 @@ def link_streaming(
     that `coder` codes (`streamids`; default: dense IDs); when an input's IDs are not such, it returns None
     and the caller links in memory. `headers` (each input's column names), when given, lets a group column
     that no input has stop the link before any is read; `on_rows` is called after those checks.
-    `read_ahead`: how many inputs are read at once beside the one being linked (each holds its rows).
+    `read_ahead`: how many inputs may be read (or being read) beside the one being linked, each holding its
+    rows; they are read by up to as many threads as there are cores.
     """
     _check_link(names, rule, attributes if headers is not None else [], options, headers or [], people)
     on_rows()
@@ -219,7 +221,9 @@ def link_streaming(
 
     groups_seen: list[set[str]] = []
     ahead = max(1, read_ahead)
-    with ThreadPoolExecutor(max_workers=ahead) as reader:
+    # A reader that finished its input starts the next while the link catches up: more inputs waiting than
+    # reading threads (one per core at most), so no core idles until the last input is read.
+    with ThreadPoolExecutor(max_workers=min(ahead, os.cpu_count() or 1)) as reader:
         # The next inputs are read, and their IDs parsed, while this one is linked: every core busy.
         pending = deque(reader.submit(read, j) for j in range(min(ahead, len(loaders))))
         for i in range(len(loaders)):

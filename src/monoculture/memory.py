@@ -64,8 +64,9 @@ def check_memory(paths: list[str], available: int | None = None) -> None:
 
 
 def read_ahead(paths: list[str], available: int | None = None) -> int:
-    """How many inputs the streaming link reads at once beside the one it links: two (both cores reading
-    while the link is light) when three inputs in flight fit in a quarter of the memory available, else one."""
+    """How many inputs the streaming link reads ahead of the one it links: three (every core reading while
+    the link is light, and a reader never waiting for the link) when four inputs in flight fit in a quarter
+    of the memory available, else one."""
     available = available if available is not None else available_bytes()
     largest = max((estimate_bytes([p], IN_FLIGHT) for p in paths), default=0)
-    return 2 if available is not None and 3 * largest < available / 4 else 1
+    return 3 if available is not None and 4 * largest < available / 4 else 1
