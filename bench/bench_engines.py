@@ -119,14 +119,19 @@ def run(directory: Path, tasks: list[str], repeat: int, warm: bool = False) -> N
     print(f"\n{directory}: {len(paths)} files, {size:,.0f} MB; median of {repeat} runs (min–max), {how}")
     median = {task: statistics.median(r["seconds"] for r in rs) for task, rs in runs.items()}
     floor = median.get("read")
-    print(f"| {'task':<20} | {'wall (s)':>9} | {'min–max (s)':>12} | {'peak (MB)':>10} | {'× read':>7} |")
-    print(f"|{'-' * 22}|{'-' * 10}:|{'-' * 13}:|{'-' * 11}:|{'-' * 8}:|")
+    print(f"| {'task':<20} | {'wall (s)':>9} | {'min–max (s)':>12} | {'peak (MB)':>10} | {'× read':>7} "
+          f"| {'paired × read (min–max)':>24} |")
+    print(f"|{'-' * 22}|{'-' * 10}:|{'-' * 13}:|{'-' * 11}:|{'-' * 8}:|{'-' * 25}:|")
     for task, rs in runs.items():
         seconds = [r["seconds"] for r in rs]
         ratio = f"{median[task] / floor:.2f}" if floor else "-"
         spread = f"{min(seconds):.2f}–{max(seconds):.2f}"
         peak = max(r["peak_mb"] for r in rs)
-        print(f"| {task:<20} | {median[task]:>9.2f} | {spread:>12} | {peak:>10.0f} | {ratio:>7} |")
+        # Each round's task against the same round's read: the machine's drift between rounds cancels.
+        pairs = [r["seconds"] / f["seconds"] for r, f in zip(rs, runs.get("read", []), strict=False)]
+        paired = (f"{statistics.median(pairs):.2f} ({min(pairs):.2f}–{max(pairs):.2f})"
+                  if pairs and len(rs) == len(runs["read"]) else "-")
+        print(f"| {task:<20} | {median[task]:>9.2f} | {spread:>12} | {peak:>10.0f} | {ratio:>7} | {paired:>24} |")
     if "monoculture-memory" in runs:
         imports = statistics.median(r["imports"] for r in runs["monoculture-memory"])
         print(f"(wall excludes imports; importing monoculture took {imports:.2f} s more, which every CLI run pays)")

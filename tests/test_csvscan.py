@@ -324,3 +324,25 @@ def test_read_ahead_follows_the_memory_available(tmp_path, monkeypatch):
     assert read_ahead([str(path)], available=int(16 * held)) == 1
     monkeypatch.setattr(memory, "available_bytes", lambda: None)
     assert read_ahead([str(path)]) == 1  # memory unknown: one at a time, as before
+
+
+@needs_scan
+def test_rows_beyond_the_estimate_are_read_again_with_room(tmp_path, monkeypatch):
+    """The buffers are first sized from the rows' mean length in the first 64 KiB; a file whose later rows
+    are far shorter overruns that estimate and is scanned again with buffers no file can overrun."""
+    head = "".join(f"p{j:05d},1,0,a,{'x' * 200}\n" for j in range(400))  # long rows: a small estimate
+    tail = "".join(f"p{j:05d},{j % 2},1,b,\n" for j in range(400, 30000))
+    path = tmp_path / "skew.csv"
+    path.write_text("id,decision,label,group,note\n" + head + tail)
+    sizes = []
+    real = csvscan._row_bounds
+
+    def spy(*args):
+        sizes.extend(out := real(*args))
+        return out
+
+    monkeypatch.setattr(csvscan, "_row_bounds", spy)
+    got = scan(path)
+    assert isinstance(got, csvscan.Scanned) and got.info.rows == 30000
+    assert len(sizes) == 2 and sizes[0] < 30000 <= sizes[1]  # the estimate fell short; the bound did not
+    assert assert_same(path)

@@ -83,10 +83,13 @@ def scan_table(
         return "a header that reads otherwise with Python's csv module, or repeats a wanted column"
     wanted = [c for c in names if c in columns and c != id_column]
     actions = bytes(_ID if n == id_column else _VALUES if n in wanted else _SKIP for n in names)
-    bound = (text.size - start + 1) // len(names) + 1  # a row has a byte per column at least (see the C)
-    codes = [np.empty(bound, np.int32) for _ in wanted]
-    value, mask, combo = np.empty(bound, np.int64), np.empty(bound, np.bool_), np.empty(bound, np.int32)
-    got = _csvscan.scan(text, start, ord(sep), actions, _NULLS, codes, value, mask, combo)
+    got = None
+    for bound in _row_bounds(text, start, len(names)):
+        codes = [np.empty(bound, np.int32) for _ in wanted]
+        value, mask, combo = np.empty(bound, np.int64), np.empty(bound, np.bool_), np.empty(bound, np.int32)
+        got = _csvscan.scan(text, start, ord(sep), actions, _NULLS, codes, value, mask, combo)
+        if got != _FULL:
+            break
     if isinstance(got, str):
         return got
     rows, distinct, form, packed = got
@@ -109,6 +112,23 @@ def scan_table(
             for v, name in enumerate(wanted)})
     info = InputFile(path=path, format="csv", sha256=digest_of(), rows=rows)
     return Scanned(pa.table(arrays), ids, info, combinations)
+
+
+_FULL = "more rows than the output buffers hold"
+
+
+def _row_bounds(text: pa.Buffer, start: int, columns: int) -> list[int]:
+    """Row counts to size the scan's buffers by: first an estimate from the rows' mean length in the first
+    64 KiB with room to spare (buffers near the rows' size are reused from the heap, where much larger ones
+    are fresh pages each time), then a bound no file exceeds (a row takes at least a byte per column)."""
+    size = text.size - start
+    safe = (size + 1) // columns + 1
+    head = text.slice(start, min(size, 1 << 16)).to_pybytes()
+    lines = head.count(b"\n")
+    if lines < 16 or len(head) == size:
+        return [safe]
+    estimate = int(size / (len(head) / lines) * 1.25) + 1024
+    return [estimate, safe] if estimate < safe else [safe]
 
 
 def _dense_ids(value: np.ndarray, mask: np.ndarray, form: tuple | None) -> DenseIds | None:
