@@ -85,8 +85,8 @@ def scan_table(
     actions = bytes(_ID if n == id_column else _VALUES if n in wanted else _SKIP for n in names)
     got = None
     for bound in _row_bounds(text, start, len(names)):
-        codes = [np.empty(bound, np.int32) for _ in wanted]
-        value, mask, combo = np.empty(bound, np.int64), np.empty(bound, np.bool_), np.empty(bound, np.int32)
+        codes = [_empty(bound, np.int32) for _ in wanted]
+        value, mask, combo = _empty(bound, np.int64), _empty(bound, np.bool_), _empty(bound, np.int32)
         got = _csvscan.scan(text, start, ord(sep), actions, _NULLS, codes, value, mask, combo)
         if got != _FULL:
             break
@@ -115,6 +115,12 @@ def scan_table(
 
 
 _FULL = "more rows than the output buffers hold"
+
+
+def _empty(rows: int, dtype: type[np.generic]) -> np.ndarray:
+    """An uninitialised array in memory from Arrow's pool, which keeps freed memory for the next input or
+    audit (as it does for Arrow's own reads), where NumPy's large arrays are fresh pages from the OS each time."""
+    return np.frombuffer(pa.allocate_buffer(rows * np.dtype(dtype).itemsize), dtype=dtype)
 
 
 def _row_bounds(text: pa.Buffer, start: int, columns: int) -> list[int]:
