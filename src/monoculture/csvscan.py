@@ -125,8 +125,8 @@ def _empty(rows: int, dtype: type[np.generic]) -> np.ndarray:
 
 def _row_bounds(text: pa.Buffer, start: int, columns: int) -> list[int]:
     """Row counts to size the scan's buffers by: first an estimate from the rows' mean length in the first
-    64 KiB with room to spare (buffers near the rows' size are reused from the heap, where much larger ones
-    are fresh pages each time), then a bound no file exceeds (a row takes at least a byte per column)."""
+    64 KiB with room to spare (buffers near the rows' size fit the memory the pool kept from the last input),
+    then a bound no file exceeds (a row takes at least a byte per column)."""
     size = text.size - start
     safe = (size + 1) // columns + 1
     head = text.slice(start, min(size, 1 << 16)).to_pybytes()

@@ -161,8 +161,8 @@ def csv_text(path: str) -> tuple[pa.Buffer, Callable[[], str]]:
     return _without_bom(text), hashing.result
 
 
-# A thread per input read at once (the streaming link reads up to two), so each hash runs beside its parse.
-_HASHER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="monoculture-sha256")
+# A thread per core: the streaming link reads inputs on up to one thread per core, each hash beside its parse.
+_HASHER = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="monoculture-sha256")
 
 
 def _without_bom(text: pa.Buffer) -> pa.Buffer:

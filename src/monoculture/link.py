@@ -221,10 +221,10 @@ def link_streaming(
 
     groups_seen: list[set[str]] = []
     ahead = max(1, read_ahead)
-    # A reader that finished its input starts the next while the link catches up: more inputs waiting than
-    # reading threads (one per core at most), so no core idles until the last input is read.
+    # The next inputs are read, and their IDs parsed, while this one is linked; with more inputs ahead than
+    # reading threads (one per core at most), a reader that finished starts the next while the link catches
+    # up, so no core idles until the last input is read.
     with ThreadPoolExecutor(max_workers=min(ahead, os.cpu_count() or 1)) as reader:
-        # The next inputs are read, and their IDs parsed, while this one is linked: every core busy.
         pending = deque(reader.submit(read, j) for j in range(min(ahead, len(loaders))))
         for i in range(len(loaders)):
             s, parsed = pending.popleft().result()

@@ -137,9 +137,8 @@ class Estimate:
             jack, mult = side_by_side(self.jack[0], len(self.jack[1])), self.jack[1]
         together = intervals(side_by_side(self.point, None), side_by_side(reps, b), self.options.alpha,
                              self.options.ci, jack, mult)
-        parts = [np.split(np.asarray(a), ends) for a in together]
-        return {k: tuple(p[i].reshape(shape) for p in parts) for i, (k, shape) in enumerate(zip(keys, shapes,
-                                                                                               strict=True))}
+        parts = [np.split(np.asarray(a), ends) for a in together]  # (low, high, undefined, same), by key
+        return {k: tuple(p[i].reshape(shapes[i]) for p in parts) for i, k in enumerate(keys)}
 
     def metric(self, key: str, reason: str, index: tuple = (), proportion_of: float | None = None) -> Metric:
         """A Metric for point[key][index]: Wilson CI when it is a proportion of `proportion_of` people."""

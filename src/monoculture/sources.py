@@ -212,8 +212,9 @@ def _check_names(named: list[tuple[str, str]]) -> None:
 def file_loaders(
     args: list[str], cols: Columns, people_has: set[str], scan_ids: bool = False,
 ) -> tuple[list[str], list[Callable[[], Source]], list[InputFile | None], list[list[str]]]:
-    """The files layout read one input at a time: the decision-makers' names now, a loader per input that
-    reads it into its `Source` (setting its `InputFile` in the returned list), and each input's header.
+    """The files layout read input by input: the decision-makers' names now, a loader per input that reads
+    it into its `Source` (setting its `InputFile` in the returned list; loaders may run at once), and each
+    input's header.
     Every header is checked first: a column missing from the last input is said before the others are read.
     `scan_ids`: CSV inputs are read by `csvscan` where it can, their IDs parsed (`Source.parsed_ids`)."""
     named = [named_path(arg) for arg in args]
