@@ -146,3 +146,17 @@ def test_spark_writes_typed_group_values_as_the_other_engines_do(tmp_path):
     assert spark.table.cell_labels == ours.table.cell_labels
     assert table_dict(spark.table) == table_dict(ours.table)
     assert spark.coverage.group_conflicts == ours.coverage.group_conflicts == {"band": 0, "weight": 0, "cohort": 0}
+
+
+def test_spark_engine_leaves_no_log_directory_behind(tmp_path):
+    """The JVM's start-up output goes to a log file in a temporary directory, removed when the count is done
+    (each audit used to leave one)."""
+    import glob
+    import tempfile
+
+    pattern = f"{tempfile.gettempdir()}/monoculture-spark-*"
+    before = set(glob.glob(pattern))
+    inputs, _people = random_ecosystem(tmp_path, 5, False)
+    count(inputs, id_column="id", decision="decision", label="label", on_missing="drop", engine="spark",
+          spark_master=MASTER)
+    assert set(glob.glob(pattern)) <= before

@@ -273,6 +273,21 @@ def _spark_session(
 ) -> Iterator[tuple[Callable[[str], pa.Table], dict]]:
     """A Spark session with each input registered as a view (src_1, src_2, ..., people): (run a Spark-dialect
     query there and bring back its result, the SQL options). Paths may be local, HDFS or object-store URIs."""
+    log_dir = tempfile.mkdtemp(prefix="monoculture-spark-")
+    try:
+        with _spark_views(files, people, sql_options, master, log_dir) as session:
+            yield session
+    finally:
+        # The JVM's start-up chatter: not for the user, and each session would leave a directory behind (the
+        # JVM may keep the file open; removing it is then harmless on POSIX).
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _spark_views(
+    files: list[tuple[str, str]], people: str | None, sql_options: dict, master: str, log_dir: str,
+) -> Iterator[tuple[Callable[[str], pa.Table], dict]]:
+    """`_spark_session`, its JVM's start-up output written to a log file in `log_dir`."""
     try:
         from pyspark.errors import PySparkException
         from pyspark.sql import SparkSession
@@ -280,7 +295,6 @@ def _spark_session(
         raise UsageError("--engine spark needs PySpark (and Java 17+): pip install 'monoculture[spark]'") from None
     from py4j.protocol import Py4JError
 
-    log_dir = tempfile.mkdtemp(prefix="monoculture-spark-")
     try:
         # The JVM writes its start-up chatter to the stderr it inherits: give it a log file instead, so the
         # report's stderr holds only monoculture's notes (Spark's errors reach us as exceptions).
