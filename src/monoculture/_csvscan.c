@@ -22,6 +22,66 @@
 
 enum { SKIP = 0, VALUES = 1, IDENT = 2 };
 
+/* An open-addressing map from 64-bit words to codes: short values packed into a word, and combinations of
+ * a row's value codes packed into a word. */
+typedef struct {
+    uint64_t *keys;
+    int32_t *codes; /* code + 1; 0 = an empty slot */
+    size_t nslots, count;
+} WordMap;
+
+static int wordmap_init(WordMap *m) {
+    m->nslots = 64;
+    m->count = 0;
+    m->keys = malloc(m->nslots * sizeof(uint64_t));
+    m->codes = calloc(m->nslots, sizeof(int32_t));
+    return m->keys && m->codes;
+}
+
+static void wordmap_free(WordMap *m) {
+    free(m->keys);
+    free(m->codes);
+}
+
+static inline size_t word_slot(uint64_t key, size_t nslots) {
+    key ^= key >> 29;
+    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & (nslots - 1);
+}
+
+/* The slot holding `key`, or the empty slot where it goes. */
+static inline size_t wordmap_find(const WordMap *m, uint64_t key) {
+    size_t s = word_slot(key, m->nslots);
+    while (m->codes[s] && m->keys[s] != key) s = (s + 1) & (m->nslots - 1);
+    return s;
+}
+
+/* Put key -> code in the empty slot s that `wordmap_find` gave; 0 when memory runs out. */
+static int wordmap_put(WordMap *m, size_t s, uint64_t key, int32_t code) {
+    m->keys[s] = key;
+    m->codes[s] = code + 1;
+    if (++m->count * 2 <= m->nslots) return 1;
+    size_t nslots = m->nslots * 2;
+    uint64_t *keys = malloc(nslots * sizeof(uint64_t));
+    int32_t *codes = calloc(nslots, sizeof(int32_t));
+    if (!keys || !codes) {
+        free(keys);
+        free(codes);
+        return 0;
+    }
+    for (size_t i = 0; i < m->nslots; i++) {
+        if (!m->codes[i]) continue;
+        size_t t = word_slot(m->keys[i], nslots);
+        while (codes[t]) t = (t + 1) & (nslots - 1);
+        keys[t] = m->keys[i];
+        codes[t] = m->codes[i];
+    }
+    wordmap_free(m);
+    m->keys = keys;
+    m->codes = codes;
+    m->nslots = nslots;
+    return 1;
+}
+
 /* The distinct raw values of one column: an open-addressing table of codes into an arena of bytes. */
 typedef struct {
     char *arena;
@@ -31,15 +91,11 @@ typedef struct {
     Py_ssize_t count, capacity;
     int32_t *slots; /* code + 1; 0 = empty */
     size_t nslots;
-    /* Values of at most 7 bytes, packed with their length into one word: a table of such words, probed
-     * without comparing bytes (most decisions, labels and group values are this short). */
-    uint64_t *short_keys;
-    int32_t *short_codes;
-    size_t short_slots, short_count;
+    /* Values of at most 7 bytes, packed with their length into one word: found without comparing bytes
+     * (most decisions, labels and group values are this short). */
+    WordMap shorts;
     int32_t one[256]; /* code + 1 of each one-byte value (0/1 decisions, letter codes): no hashing */
 } Values;
-
-#define NO_KEY UINT64_MAX /* no packed value has all bits set: the length byte is at most 7 */
 
 typedef struct {
     int form; /* 0: not yet known; 1: prefix + fixed number of digits; 2: digits only, any width */
@@ -69,12 +125,8 @@ static int values_init(Values *v) {
     v->start = malloc(v->capacity * sizeof(size_t));
     v->len = malloc(v->capacity * sizeof(size_t));
     v->slots = calloc(v->nslots, sizeof(int32_t));
-    v->short_slots = 64;
-    v->short_keys = malloc(v->short_slots * sizeof(uint64_t));
-    v->short_codes = malloc(v->short_slots * sizeof(int32_t));
-    if (v->short_keys)
-        for (size_t i = 0; i < v->short_slots; i++) v->short_keys[i] = NO_KEY;
-    return v->arena && v->start && v->len && v->slots && v->short_keys && v->short_codes;
+    int shorts = wordmap_init(&v->shorts);
+    return v->arena && v->start && v->len && v->slots && shorts;
 }
 
 static void values_free(Values *v) {
@@ -82,8 +134,7 @@ static void values_free(Values *v) {
     free(v->start);
     free(v->len);
     free(v->slots);
-    free(v->short_keys);
-    free(v->short_codes);
+    wordmap_free(&v->shorts);
 }
 
 static int values_rehash(Values *v) {
@@ -98,35 +149,6 @@ static int values_rehash(Values *v) {
     free(v->slots);
     v->slots = slots;
     v->nslots = nslots;
-    return 1;
-}
-
-static inline size_t short_slot(uint64_t key, size_t nslots) {
-    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 40) & (nslots - 1);
-}
-
-static int short_rehash(Values *v) {
-    size_t nslots = v->short_slots * 2;
-    uint64_t *keys = malloc(nslots * sizeof(uint64_t));
-    int32_t *codes = malloc(nslots * sizeof(int32_t));
-    if (!keys || !codes) {
-        free(keys);
-        free(codes);
-        return 0;
-    }
-    for (size_t i = 0; i < nslots; i++) keys[i] = NO_KEY;
-    for (size_t i = 0; i < v->short_slots; i++) {
-        if (v->short_keys[i] == NO_KEY) continue;
-        size_t s = short_slot(v->short_keys[i], nslots);
-        while (keys[s] != NO_KEY) s = (s + 1) & (nslots - 1);
-        keys[s] = v->short_keys[i];
-        codes[s] = v->short_codes[i];
-    }
-    free(v->short_keys);
-    free(v->short_codes);
-    v->short_keys = keys;
-    v->short_codes = codes;
-    v->short_slots = nslots;
     return 1;
 }
 
@@ -147,21 +169,13 @@ static inline int32_t values_code(Values *v, const char *p, size_t n, size_t roo
             key = (uint64_t)n << 56;
             for (size_t i = 0; i < n; i++) key |= (uint64_t)(unsigned char)p[i] << (8 * i);
         }
-        size_t s = short_slot(key, v->short_slots);
-        for (;;) {
-            uint64_t k = v->short_keys[s];
-            if (k == key) return v->short_codes[s];
-            if (k == NO_KEY) break;
-            s = (s + 1) & (v->short_slots - 1);
-        }
+        size_t s = wordmap_find(&v->shorts, key);
+        if (v->shorts.codes[s]) return v->shorts.codes[s] - 1;
         size_t h = hash_bytes(p, n) & (v->nslots - 1);
         while (v->slots[h]) h = (h + 1) & (v->nslots - 1); /* new: no short key matched */
         int32_t c = values_add(v, p, n, h);
-        if (c < 0) return c;
+        if (c < 0 || !wordmap_put(&v->shorts, s, key, c)) return -1;
         if (n == 1) v->one[(unsigned char)p[0]] = c + 1;
-        v->short_keys[s] = key;
-        v->short_codes[s] = c;
-        if (++v->short_count * 2 > v->short_slots && !short_rehash(v)) return -1;
         return c;
     }
     size_t s = hash_bytes(p, n) & (v->nslots - 1);
@@ -214,10 +228,8 @@ typedef struct {
     int bits;
     int32_t *small; /* (1 << 16) slots: code + 1 of the combination packed SMALL_BITS a column; 0 = none */
     uint64_t *keys; /* by code */
-    Py_ssize_t count, capacity;
-    uint64_t *slot_keys;
-    int32_t *slot_codes; /* code + 1; 0 = empty */
-    size_t nslots;
+    Py_ssize_t capacity;
+    WordMap map;
 } Combos;
 
 static int combos_init(Combos *c, Py_ssize_t nvalues) {
@@ -225,65 +237,30 @@ static int combos_init(Combos *c, Py_ssize_t nvalues) {
     c->bits = nvalues ? (int)(64 / nvalues) : 0;
     if (c->bits > 32) c->bits = 32;
     c->capacity = 16;
-    c->nslots = 64;
     c->keys = malloc(c->capacity * sizeof(uint64_t));
-    c->slot_keys = malloc(c->nslots * sizeof(uint64_t));
-    c->slot_codes = calloc(c->nslots, sizeof(int32_t));
     c->small = nvalues <= SMALL_COLUMNS ? calloc((size_t)1 << (SMALL_BITS * SMALL_COLUMNS), sizeof(int32_t)) : NULL;
-    return c->keys && c->slot_keys && c->slot_codes && (nvalues > SMALL_COLUMNS || c->small);
+    return wordmap_init(&c->map) && c->keys && (nvalues > SMALL_COLUMNS || c->small);
 }
 
 static void combos_free(Combos *c) {
     free(c->small);
     free(c->keys);
-    free(c->slot_keys);
-    free(c->slot_codes);
-}
-
-static inline size_t combo_slot(uint64_t key, size_t nslots) {
-    key ^= key >> 29;
-    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & (nslots - 1);
+    wordmap_free(&c->map);
 }
 
 /* The code of the combination `key`, adding it if new; -1 when memory runs out. */
 static inline int32_t combos_code(Combos *c, uint64_t key) {
-    size_t s = combo_slot(key, c->nslots);
-    while (c->slot_codes[s]) {
-        if (c->slot_keys[s] == key) return c->slot_codes[s] - 1;
-        s = (s + 1) & (c->nslots - 1);
-    }
-    if (c->count == c->capacity) {
+    size_t s = wordmap_find(&c->map, key);
+    if (c->map.codes[s]) return c->map.codes[s] - 1;
+    int32_t code = (int32_t)c->map.count;
+    if (code == c->capacity) {
         uint64_t *keys = realloc(c->keys, 2 * c->capacity * sizeof(uint64_t));
         if (!keys) return -1;
         c->keys = keys;
         c->capacity *= 2;
     }
-    int32_t code = (int32_t)c->count++;
     c->keys[code] = key;
-    c->slot_keys[s] = key;
-    c->slot_codes[s] = code + 1;
-    if ((size_t)c->count * 2 > c->nslots) {
-        size_t nslots = c->nslots * 2;
-        uint64_t *slot_keys = malloc(nslots * sizeof(uint64_t));
-        int32_t *slot_codes = calloc(nslots, sizeof(int32_t));
-        if (!slot_keys || !slot_codes) {
-            free(slot_keys);
-            free(slot_codes);
-            return -1;
-        }
-        for (Py_ssize_t k = 0; k < c->count; k++) {
-            size_t t = combo_slot(c->keys[k], nslots);
-            while (slot_codes[t]) t = (t + 1) & (nslots - 1);
-            slot_keys[t] = c->keys[k];
-            slot_codes[t] = (int32_t)(k + 1);
-        }
-        free(c->slot_keys);
-        free(c->slot_codes);
-        c->slot_keys = slot_keys;
-        c->slot_codes = slot_codes;
-        c->nslots = nslots;
-    }
-    return code;
+    return wordmap_put(&c->map, s, key, code) ? code : -1;
 }
 
 typedef struct {
@@ -708,7 +685,7 @@ static PyObject *scan(PyObject *Py_UNUSED(self), PyObject *args) {
         combo = Py_NewRef(Py_None);
     else
         combo = Py_BuildValue("(iy#)", combos.bits, (const char *)combos.keys,
-                              (Py_ssize_t)(combos.count * (Py_ssize_t)sizeof(uint64_t)));
+                              (Py_ssize_t)(combos.map.count * sizeof(uint64_t)));
     if (!ident || !combo) {
         Py_DECREF(lists);
         Py_XDECREF(ident);
