@@ -12,6 +12,7 @@ from monoculture import metrics
 from monoculture.inference import (
     InferenceOptions,
     adjust_pvalues,
+    bootstrap_weights,
     histogram_bin_pvalues,
     intervals,
     multinomial_weights,
@@ -87,7 +88,7 @@ def test_bootstrap_interval_covers_true_h_at_nominal_rate(method):
     trials = 300
     for _ in range(trials):
         c = _table(_simulate_h(rng, n, rates, rho))
-        est = Estimate.of(c, options, rng, with_pairs=False)
+        est = Estimate.of(c, options, bootstrap_weights(c, options, rng), with_pairs=False)
         ci = est.interval("homogenization")
         covered += ci.low <= truth <= ci.high
     assert 0.93 * trials <= covered <= 0.97 * trials, covered / trials
@@ -135,7 +136,8 @@ def test_holm_and_bh_against_hand_computation():
 def test_exact_interval_when_every_replicate_is_identical():
     fail = np.array([[1, 1], [0, 0]], dtype=bool)
     c = Counts(fail, np.ones_like(fail), np.array([5, 5]))
-    est = Estimate.of(c, InferenceOptions(bootstrap=50), np.random.default_rng(0), with_pairs=True)
+    options = InferenceOptions(bootstrap=50)
+    est = Estimate.of(c, options, bootstrap_weights(c, options, np.random.default_rng(0)), with_pairs=True)
     ci = est.interval("error_consistency", (0, 1))  # κ = 1 in every replicate
     assert (ci.low, ci.high) == (1.0, 1.0) and "identical" in ci.note
 

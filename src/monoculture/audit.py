@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
+from itertools import chain
 
 import numpy as np
 
 from . import __version__
 from .components import analyse, cluster_order, load_components
+from .draws import Draws, population_draws
 from .engines import choose, count_external
 from .errors import UsageError
 from .failures import rule_from_options
@@ -19,12 +21,13 @@ from .grouping import (
     PARITY_MODES,
     attribute_homogenization,
     by_size,
+    group_draws,
     group_results,
     leave_one_out,
     parity_results,
     withhold_group_level,
 )
-from .inference import InferenceOptions, check_inference, multinomial_weights, systemic_failure_permutation_test
+from .inference import InferenceOptions, check_inference, permutation_p_value
 from .lazy import Imports
 from .link import Coverage, Linked, LinkOptions
 from .patterns import PatternTable
@@ -270,13 +273,18 @@ def measure(
     names = list(table.names)
     seeds = np.random.SeedSequence(inference.seed).spawn(4)
     rng_boot, rng_perm, rng_groups, rng_size = (np.random.default_rng(s) for s in seeds)
-    c = table.counts()
-    weights = multinomial_weights(c.weights, inference.bootstrap, rng_boot) if inference.bootstrap > 0 else None
-    est = Estimate.of(c, inference, rng_boot, with_pairs=True, weights=weights)
-    overall = scope_result(est, names, with_pairs=True)
-    if inference.permutations > 0:
-        overall.homogenization.p_value = systemic_failure_permutation_test(c, inference.permutations, rng_perm)
-    groups = group_results(table, names, inference, rng_groups, intersect, min_group_size, suppress_below)
+    # The bootstrap resamples rows of (cell, pattern), so that group shares vary between replicates; the
+    # overall statistics need only patterns.
+    cells = table.counts()
+    c = table.pattern_counts()
+    with Draws(chain(population_draws("overall", cells, inference, rng_boot, rng_perm),
+                     group_draws(table, inference, rng_groups, intersect))) as draws:
+        weights = draws.take("overall weights")
+        pattern_weights = None if weights is None else table.by_pattern(weights)
+        est = Estimate.of(c, inference, pattern_weights, with_pairs=True)
+        overall = scope_result(est, names, with_pairs=True)
+        overall.homogenization.p_value = permutation_p_value(c, draws.take("overall null"))
+        groups = group_results(table, names, inference, draws, intersect, min_group_size, suppress_below)
     dms = []
     by_name = {cov.name: cov for cov in coverage.sources}
     for i, name in enumerate(names):
@@ -301,7 +309,7 @@ def measure(
         warnings=[],
         group_homogenization=group_h,
         parity=parity_overall,
-        leave_one_out=leave_one_out(c, names, inference, weights),
+        leave_one_out=leave_one_out(c, names, inference, pattern_weights),
         homogenization_by_size=by_size(c, rng_size),
     )
     result.cluster_order = cluster_order(est.point["error_consistency"], names)
@@ -309,7 +317,7 @@ def measure(
     suppress_small(result.rounds, suppress_below)
     if components:
         rng_components = np.random.default_rng(np.random.SeedSequence(inference.seed).spawn(5)[4])
-        result.components = analyse(est, names, components, inference, rng_components, weights)
+        result.components = analyse(est, names, components, inference, rng_components, pattern_weights)
     result.warnings = warnings + _warnings(result, min_group_size)
     gates = gates or Thresholds()
     if gates.gate_on not in GATE_ON:

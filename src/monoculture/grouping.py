@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
 from . import metrics
+from .draws import Draws, Job, population_draws
 from .inference import (
     InferenceOptions,
     adjust_pvalues,
     evaluate,
-    systemic_failure_permutation_test,
+    permutation_p_value,
     wilson,
 )
 from .metrics import groups as group_metrics
@@ -38,11 +40,23 @@ def group_members(table: PatternTable, intersect: bool) -> list[tuple[str, list[
     return out
 
 
+def group_draws(
+    table: PatternTable, inference: InferenceOptions, rng: np.random.Generator, intersect: bool,
+) -> Iterator[Job]:
+    """The draws `group_results` takes, in its order: each group's bootstrap weights, then its permutation
+    null, all from `rng` (the groups' bootstrap is stratified: each group resampled on its own)."""
+    for attr, groups in group_members(table, intersect):
+        for group, rows in groups:
+            yield from population_draws(f"{attr}={group}", table.counts(rows), inference, rng, rng)
+
+
 def group_results(
-    table: PatternTable, names: list[str], inference: InferenceOptions, rng: np.random.Generator,
+    table: PatternTable, names: list[str], inference: InferenceOptions, draws: Draws,
     intersect: bool, min_group_size: int, suppress_below: int,
 ) -> list[GroupResult]:
-    """One GroupResult per group, p-values adjusted over all groups, small cells marked or suppressed."""
+    """One GroupResult per group, p-values adjusted over all groups, small cells marked or suppressed.
+
+    `draws` yields the jobs of `group_draws` (possibly after others already taken)."""
     overall = table.counts()
     n_total = table.n
     s_count = float(metrics.systemic_failure(overall)) * n_total
@@ -51,10 +65,12 @@ def group_results(
     for attr, groups in members:
         for group, rows in groups:
             c = table.counts(rows)
-            est = Estimate.of(c, inference, rng, with_pairs=False)
+            weights = draws.take(f"{attr}={group} weights")
+            est = Estimate.of(c, inference, weights, with_pairs=False)
             base = scope_result(est, names, with_pairs=False)
-            if inference.permutations > 0 and base.homogenization.defined:
-                base.homogenization.p_value = systemic_failure_permutation_test(c, inference.permutations, rng)
+            null = draws.take(f"{attr}={group} null")
+            if base.homogenization.defined:
+                base.homogenization.p_value = permutation_p_value(c, null)
             s_g = (base.systemic_failure.value or 0.0) * base.n
             share_sys = Metric(None, "no linked individual is failed by every decision-maker (S = 0)")
             if s_count > 0:

@@ -86,6 +86,14 @@ def multinomial_weights(weights: np.ndarray, b: int, rng: np.random.Generator) -
     return rng.multinomial(n, w / w.sum(), size=b)
 
 
+def bootstrap_weights(c: Counts, options: InferenceOptions, rng: np.random.Generator) -> np.ndarray | None:
+    """`options.bootstrap` replicates of the view's weights (`multinomial_weights`); None, drawing nothing,
+    without a bootstrap or without individuals."""
+    if options.bootstrap <= 0 or float(np.asarray(c.weights).sum()) <= 0:
+        return None
+    return multinomial_weights(c.weights, options.bootstrap, rng)
+
+
 def evaluate(fn: StatFn, c: Counts, weights: np.ndarray, chunk_elems: int = 4_000_000) -> dict[str, np.ndarray]:
     """fn over a batch of weight vectors (B, R), in chunks that bound memory (k² arrays per replicate)."""
     per = max(1, chunk_elems // max(1, c.fail.shape[0] * max(1, c.k) ** 2 // 4 + 1))
@@ -95,11 +103,6 @@ def evaluate(fn: StatFn, c: Counts, weights: np.ndarray, chunk_elems: int = 4_00
         for key, value in out.items():
             parts.setdefault(key, []).append(value)
     return {k: np.concatenate(v, axis=0) for k, v in parts.items()}
-
-
-def bootstrap(fn: StatFn, c: Counts, b: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Bootstrap replicates of every statistic fn returns: dict of arrays with a leading axis B."""
-    return evaluate(fn, c, multinomial_weights(c.weights, b, rng))
 
 
 def jackknife(fn: StatFn, c: Counts) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -178,14 +181,14 @@ def nan_quantiles(ordered: np.ndarray, q: float | np.ndarray) -> np.ndarray:
     return np.where((valid > 0) & ~np.isnan(q), out, np.nan)
 
 
-def systemic_failure_permutation_test(c: Counts, permutations: int, rng: np.random.Generator) -> float | None:
-    """p-value of the observed systemic failure count under independence, by permutation.
+def systemic_failure_permutation_null(c: Counts, permutations: int, rng: np.random.Generator) -> np.ndarray | None:
+    """Counts failed by all k in `permutations` random permutations of each decision-maker's failures.
 
     Permuting each decision-maker's failure column across individuals keeps every failure rate and
     breaks the links. The number failed by all k after such a permutation is exactly a chain of
     hypergeometric draws (|A_1 ∩ A_2| ~ Hypergeom(N, c_1, c_2), then with A_3, ...), so each
-    permutation costs O(k), not O(N k). p = (1 + #{S_perm ≥ S_obs}) / (P + 1) — one-sided, towards
-    homogenization. Needs complete rows (inner join); returns None otherwise or when N = 0.
+    permutation costs O(k), not O(N k). Needs complete rows (inner join): None otherwise, or when N = 0
+    (and then nothing is drawn).
     """
     if not c.complete:
         return None
@@ -194,11 +197,26 @@ def systemic_failure_permutation_test(c: Counts, permutations: int, rng: np.rand
     if n == 0:
         return None
     fails = (w @ c.fail).astype(np.int64)
-    observed = int(w @ c.fail.all(axis=1))
     current = np.full(permutations, fails[0], dtype=np.int64)
     for ci in fails[1:]:
         current = rng.hypergeometric(current, n - current, int(ci)) if ci > 0 else np.zeros_like(current)
-    return float((1 + np.count_nonzero(current >= observed)) / (permutations + 1))
+    return current
+
+
+def permutation_p_value(c: Counts, null: np.ndarray | None) -> float | None:
+    """One-sided p-value of the observed count failed by all k, towards homogenization:
+    p = (1 + #{S_perm ≥ S_obs}) / (P + 1). None without a null (see `systemic_failure_permutation_null`)."""
+    if null is None:
+        return None
+    observed = int(np.asarray(c.weights, dtype=np.int64) @ c.fail.all(axis=1))
+    return float((1 + np.count_nonzero(null >= observed)) / (len(null) + 1))
+
+
+def systemic_failure_permutation_test(c: Counts, permutations: int, rng: np.random.Generator) -> float | None:
+    """p-value of the observed systemic failure count under independence, by permutation: the null of
+    `systemic_failure_permutation_null`, the p-value of `permutation_p_value`. None for an outer join or
+    N = 0."""
+    return permutation_p_value(c, systemic_failure_permutation_null(c, permutations, rng))
 
 
 def adjust_pvalues(p: list[float | None], method: str) -> list[float | None]:

@@ -170,6 +170,28 @@ class PatternTable:
         p = self.row_pattern[rows]
         return Counts(self.fail[p], self.present[p], self.row_count[rows])
 
+    def pattern_counts(self) -> Counts:
+        """Every row merged by failure pattern (cells dropped): the overall view in as few rows as there are
+        patterns. An overall statistic sums over rows a function of each row's pattern, so it is the same on
+        this view, and each array and matrix product over it is smaller by the number of cells."""
+        used = self.row_pattern[self._by_pattern[0][self._by_pattern[1]]]
+        return Counts(self.fail[used], self.present[used], self.by_pattern(self.row_count))
+
+    def by_pattern(self, weights: np.ndarray) -> np.ndarray:
+        """Weights over rows (..., R) summed within each pattern, in the row order of `pattern_counts`."""
+        order, starts = self._by_pattern
+        weights = np.asarray(weights)
+        if not len(order):  # reduceat needs at least one row
+            return weights.copy()
+        return np.add.reduceat(weights[..., order], starts, axis=-1)
+
+    @cached_property
+    def _by_pattern(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows sorted by pattern, and where each pattern's run of rows starts."""
+        order = np.argsort(self.row_pattern, kind="stable")
+        ordered = self.row_pattern[order]
+        return order, np.flatnonzero(np.r_[len(ordered) > 0, ordered[1:] != ordered[:-1]])
+
     def groups(self, attribute: str) -> list[tuple[str, np.ndarray]]:
         """(group label, boolean mask over rows) for each value of one attribute, sorted by label."""
         a = self.attributes.index(attribute)

@@ -11,7 +11,6 @@ from . import metrics
 from .inference import (
     InferenceOptions,
     Interval,
-    bootstrap,
     evaluate,
     histogram_bin_pvalues,
     intervals,
@@ -82,17 +81,14 @@ class Estimate:
     _ci: dict[str, tuple] = field(default_factory=dict)
 
     @classmethod
-    def of(
-        cls, c: Counts, options: InferenceOptions, rng: np.random.Generator, with_pairs: bool,
-        weights: np.ndarray | None = None,
-    ) -> Estimate:
-        """Point values, plus bootstrap replicates (from `weights` if given, else fresh multinomial draws)."""
+    def of(cls, c: Counts, options: InferenceOptions, weights: np.ndarray | None, with_pairs: bool) -> Estimate:
+        """Point values, plus bootstrap replicates over `weights` (B, R) — from `bootstrap_weights`; None:
+        no bootstrap."""
         point = scope_stats(c, with_pairs)
         est = cls(c, point, options)
-        n = float(np.asarray(c.weights).sum())
-        if options.bootstrap > 0 and n > 0:
+        if weights is not None:
             fn = lambda v: scope_stats(v, with_pairs)  # noqa: E731
-            est.reps = evaluate(fn, c, weights) if weights is not None else bootstrap(fn, c, options.bootstrap, rng)
+            est.reps = evaluate(fn, c, weights)
             if options.ci == "bca":
                 est.jack = jackknife(fn, c)
         return est

@@ -11,9 +11,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..draws import Draws
 from ..errors import InputError, UsageError
-from ..grouping import group_results
-from ..inference import InferenceOptions
+from ..grouping import group_draws, group_results
+from ..inference import InferenceOptions, bootstrap_weights
 from ..io import read_table
 from ..patterns import PatternTable
 from ..result import Metric
@@ -302,7 +303,9 @@ def _audit(setting: Setting, thetas: np.ndarray, names: list[str], when: str, ru
                                      setting.attributes)
     seeds = np.random.SeedSequence(inference.seed).spawn(2)
     rng, rng_groups = (np.random.default_rng(s) for s in seeds)
-    est = Estimate.of(table.counts(), inference, rng, with_pairs=True)
+    c = table.counts()
+    est = Estimate.of(c, inference, bootstrap_weights(c, inference, rng), with_pairs=True)
     overall = scope_result(est, names, with_pairs=True)
-    groups = group_results(table, names, inference, rng_groups, False, min_group_size, 0)
+    with Draws(group_draws(table, inference, rng_groups, False)) as draws:
+        groups = group_results(table, names, inference, draws, False, min_group_size, 0)
     return LearnerAudit(when, rule, overall, groups)
