@@ -16,6 +16,7 @@ from monoculture.grouping import group_members
 from monoculture.inference import (
     InferenceOptions,
     bootstrap_weights,
+    evaluate,
     intervals,
     multinomial_weights,
     permutation_p_value,
@@ -23,7 +24,7 @@ from monoculture.inference import (
 )
 from monoculture.link import Coverage, SourceCoverage
 from monoculture.patterns import PatternTable
-from monoculture.scope import scope_stats
+from monoculture.scope import Estimate, scope_stats
 
 
 def _table(seed: int, n: int = 3000, k: int = 4, outer: bool = False) -> PatternTable:
@@ -145,3 +146,28 @@ def test_overall_view_by_pattern_equals_view_by_cell(seed, outer, k):
         sa, sb = scope_stats(a), scope_stats(b)
         for key in sa:
             np.testing.assert_allclose(sb[key], sa[key], rtol=1e-12, atol=0, equal_nan=True, err_msg=key)
+
+
+@pytest.mark.parametrize("ci", ["percentile", "bca"])
+def test_intervals_and_replicates_do_not_depend_on_how_they_are_blocked(ci):
+    # Memory bounds (replicates evaluated in chunks, intervals taken over blocks of statistics) must not
+    # change a number: every statistic is elementwise over replicates and columns. BCa's jackknife sums may
+    # round in another order when a block holds one column (NumPy sums a single column pairwise).
+    table = _table(5, n=500, k=6, outer=True)
+    c = table.counts()
+    options = InferenceOptions(bootstrap=60, ci=ci)
+    weights = bootstrap_weights(c, options, np.random.default_rng(5))
+    whole = Estimate.of(c, options, weights, with_pairs=True)
+    fn = lambda v: scope_stats(v, with_pairs=True)  # noqa: E731
+    chunked = evaluate(fn, c, weights, chunk_elems=1)  # one replicate per chunk
+    assert whole.reps.keys() == chunked.keys()
+    for key in chunked:
+        np.testing.assert_array_equal(chunked[key], whole.reps[key], err_msg=key)
+    one_pass = whole._intervals(whole.reps, block_elems=10**12)
+    blocked = whole._intervals(whole.reps, block_elems=1)  # one statistic per block
+    for key, parts in one_pass.items():
+        for a, b in zip(parts, blocked[key], strict=True):
+            if ci == "bca":
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=0, err_msg=key)
+            else:
+                np.testing.assert_array_equal(a, b, err_msg=key)

@@ -95,8 +95,11 @@ def bootstrap_weights(c: Counts, options: InferenceOptions, rng: np.random.Gener
 
 
 def evaluate(fn: StatFn, c: Counts, weights: np.ndarray, chunk_elems: int = 4_000_000) -> dict[str, np.ndarray]:
-    """fn over a batch of weight vectors (B, R), in chunks that bound memory (k² arrays per replicate)."""
-    per = max(1, chunk_elems // max(1, c.fail.shape[0] * max(1, c.k) ** 2 // 4 + 1))
+    """fn over a batch of weight vectors (B, R), in chunks that bound memory: a replicate's largest arrays
+    are (R, k) (the pair tables' weighted rows) and (k + 1, k) (the Poisson-binomial pmf), so a chunk holds
+    about `chunk_elems` elements of each."""
+    k = max(1, c.k)
+    per = max(1, chunk_elems // (c.fail.shape[0] * k + (k + 1) * k))
     parts: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(weights), per):
         out = fn(c.with_weights(weights[start:start + per]))

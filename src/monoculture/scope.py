@@ -116,10 +116,26 @@ class Estimate:
         method = "bootstrap-bca" if self.jack is not None else "bootstrap-percentile"
         return Interval(float(lo), float(hi), method, "; ".join(notes) or None)
 
-    def _intervals(self, reps: dict[str, np.ndarray]) -> dict[str, tuple]:
-        """`inference.intervals` of every statistic, elementwise, from one pass over all of their replicates
-        side by side (a report asks for a few elements of each of some twenty statistics per population)."""
-        keys = list(reps)
+    def _intervals(self, reps: dict[str, np.ndarray], block_elems: int = 4_000_000) -> dict[str, tuple]:
+        """`inference.intervals` of every statistic, elementwise, from passes over their replicates side by
+        side (a report asks for a few elements of each of some twenty statistics per population): one pass
+        per block of statistics holding up to `block_elems` replicate values, so that memory stays bounded
+        when k² pairwise values per replicate are many."""
+        out: dict[str, tuple] = {}
+        block: list[str] = []
+        size = 0
+        for key in reps:
+            elems = int(np.size(reps[key]))
+            if block and size + elems > block_elems:
+                out.update(self._block_intervals(reps, block))
+                block, size = [], 0
+            block.append(key)
+            size += elems
+        if block:
+            out.update(self._block_intervals(reps, block))
+        return out
+
+    def _block_intervals(self, reps: dict[str, np.ndarray], keys: list[str]) -> dict[str, tuple]:
         b = len(reps[keys[0]])
         shapes = [np.shape(reps[k])[1:] for k in keys]
         ends = np.cumsum([int(np.prod(shape)) for shape in shapes])[:-1]
