@@ -5,10 +5,10 @@ chain of hypergeometric draws) take about a third of measuring an audit. NumPy's
 GIL, so a worker thread draws them on another core while the main thread computes the statistics of the
 populations before.
 
-Determinism: one worker takes the jobs in the order they are listed, and each job uses its own
-population's generator, so every generator is used in the same order as drawing inline would — the
-numbers do not depend on thread timing. A consumer takes the results in the same order, by key: taking
-out of order is a bug and raises.
+Determinism: one worker takes the jobs in the order they are listed, which is the order drawing inline
+used, so every generator (the overall bootstrap's, the overall test's, the one the groups share) gives
+the same numbers to the same jobs whatever the threads' timing. A consumer takes the results in the
+same order, by key: taking out of order is a bug and raises.
 """
 
 from __future__ import annotations

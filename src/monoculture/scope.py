@@ -136,6 +136,7 @@ class Estimate:
         return out
 
     def _block_intervals(self, reps: dict[str, np.ndarray], keys: list[str]) -> dict[str, tuple]:
+        """`_intervals` of the statistics `keys`, from one sort of their replicates side by side."""
         b = len(reps[keys[0]])
         shapes = [np.shape(reps[k])[1:] for k in keys]
         ends = np.cumsum([int(np.prod(shape)) for shape in shapes])[:-1]
