@@ -460,14 +460,10 @@ class Ecosystem:
         if (c is None or rule.uses_scores or self.options.per_person or len(c.decision) > _MAX_COMBINATIONS
                 or (rule.needs_label and c.label is None)):
             return None
-        dec_codes = self.vocab.word_codes(_dictionary(s.decision))
-        self.dec_tokens |= {self.vocab.tokens[t] for t in dec_codes if t >= 0}  # every entry occurs in a row
-        columns = [np.asarray(dec_codes, dtype=np.int64)[c.decision]]
+        columns = [self._token_codes(s.decision, c.decision, self.dec_tokens)]
         if rule.needs_label:
             assert s.label is not None and c.label is not None
-            lab_codes = self.vocab.word_codes(_dictionary(s.label))
-            self.lab_tokens |= {self.vocab.tokens[t] for t in lab_codes if t >= 0}
-            columns.append(np.asarray(lab_codes, dtype=np.int64)[c.label])
+            columns.append(self._token_codes(s.label, c.label, self.lab_tokens))
         for attr, g in self.groups.items():
             if attr in c.groups:
                 codes = np.asarray(_group_word_codes(_dictionary(s.groups[attr]), g.vocab), dtype=np.int64)
@@ -475,6 +471,13 @@ class Ecosystem:
             else:
                 columns.append(np.full(len(c.decision), -1, dtype=np.int64))
         return c.rows, np.column_stack(columns)
+
+    def _token_codes(self, arr: pa.ChunkedArray, index: np.ndarray, tokens: set[str]) -> np.ndarray:
+        """Per combination, the vocabulary code of its value in the dictionary column `arr` (`index`: each
+        combination's entry there), adding the tokens seen to `tokens` (every entry occurs in some row)."""
+        codes = self.vocab.word_codes(_dictionary(arr))
+        tokens |= {self.vocab.tokens[t] for t in codes if t >= 0}
+        return np.asarray(codes, dtype=np.int64)[index]
 
     def _without_duplicates(self, s: Source, code: np.ndarray, valid: np.ndarray, cov: SourceCoverage) -> np.ndarray:
         """`valid` without the rows of IDs that occur more than once (or the error saying so)."""

@@ -56,6 +56,7 @@ def _load_and_link(
                                   [set(h) for h in headers], coder, on_rows=on_rows, read_ahead=read_ahead(paths))
         if streamed is not None:
             read = [f for f in files if f is not None]
+            assert len(read) == len(files)  # a finished link has read every input
             return streamed, _input_results(read, _names_by_file(zip(names, [f.path for f in read], strict=True)))
         on_stage(f"reading inputs again to link in memory (not all their IDs are {coder.route} IDs of one form)")
     check_memory([*paths, *([people] if people else [])])
