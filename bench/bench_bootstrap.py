@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
-from monoculture.inference import InferenceOptions
-from monoculture.patterns import Counts
-from monoculture.scope import Estimate
+from monoculture.count.table import Counts
+from monoculture.measure.estimate import Estimate
+from monoculture.measure.inference import InferenceOptions
 
 
 def failures(n: int, k: int, rng: np.random.Generator) -> np.ndarray:

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import monoculture
-from monoculture import csvscan
 from monoculture.errors import InputError
-from monoculture.ids import parse_dense
+from monoculture.read import csvscan
+from monoculture.read.ids import parse_dense
+from monoculture.read.sources import Columns, _load
 from monoculture.report.json import render_json
-from monoculture.sources import Columns, _load
 
 needs_scan = pytest.mark.skipif(not csvscan.AVAILABLE, reason="the C extension _csvscan is not built here")
 COLS = Columns(id="id", decision="decision", label="label", groups=("group",))
@@ -40,7 +40,7 @@ def scan(path: Path) -> csvscan.Scanned | str:
     return csvscan.scan_table(str(path), WANTED, "id", ["id", "group"], ["group"])
 
 
-def arrow(path: Path) -> tuple[pa.Table, monoculture.io.InputFile] | InputError:
+def arrow(path: Path) -> tuple[pa.Table, monoculture.read.files.InputFile] | InputError:
     try:
         loaded = _load(str(path), ["id", "decision"], ["label", "group"], COLS)
     except InputError as exc:
@@ -210,7 +210,7 @@ def test_scan_equals_arrow_or_declines(tmp_path, tidy, data):
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=200), actions=st.binary(min_size=1, max_size=5))
 def test_arbitrary_bytes_never_crash(data, actions):
-    from monoculture import _csvscan
+    from monoculture.read import _csvscan
 
     head = _csvscan.header(data, ord(","))
     assert isinstance(head, str | tuple)
@@ -277,7 +277,7 @@ def test_audit_json_is_the_same_without_the_extension(tmp_path, seed, options, m
         calls[path] = out = real(path, *a, **k)
         return out
 
-    monkeypatch.setattr(monoculture.sources, "scan_table", spy)
+    monkeypatch.setattr(monoculture.read.sources, "scan_table", spy)
     scanned = render_json(monoculture.audit(paths, **kw))
     assert [isinstance(calls[p], csvscan.Scanned) for p in paths] == [True, True, True, False]
     assert all(calls[p].combinations is not None for p in paths[:3])
@@ -314,8 +314,8 @@ def test_rule_checks_see_the_scanned_values(tmp_path, options, message, monkeypa
 
 
 def test_read_ahead_follows_the_memory_available(tmp_path, monkeypatch):
-    from monoculture import memory
-    from monoculture.memory import IN_FLIGHT, read_ahead
+    from monoculture.read import memory
+    from monoculture.read.memory import IN_FLIGHT, read_ahead
 
     path = tmp_path / "a.csv"
     path.write_bytes(b"x" * 1000)

@@ -10,10 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monoculture.audit import measure
-from monoculture.draws import Draws
-from monoculture.grouping import group_members
-from monoculture.inference import (
+from monoculture.count.table import PatternTable
+from monoculture.link.coverage import Coverage, SourceCoverage
+from monoculture.measure import measure
+from monoculture.measure.draws import Draws
+from monoculture.measure.estimate import Estimate, scope_stats
+from monoculture.measure.groups import group_members
+from monoculture.measure.inference import (
     InferenceOptions,
     bootstrap_weights,
     evaluate,
@@ -22,9 +25,6 @@ from monoculture.inference import (
     permutation_p_value,
     systemic_failure_permutation_null,
 )
-from monoculture.link import Coverage, SourceCoverage
-from monoculture.patterns import PatternTable
-from monoculture.scope import Estimate, scope_stats
 
 
 def _table(seed: int, n: int = 3000, k: int = 4, outer: bool = False) -> PatternTable:
@@ -84,7 +84,7 @@ def test_draws_do_not_depend_on_how_far_ahead_they_run():
     table = _table(3)
     inference = InferenceOptions(bootstrap=100, permutations=99, seed=3)
     a = _measure(table, inference)
-    import monoculture.draws as draws_module
+    import monoculture.measure.draws as draws_module
 
     original = draws_module.Draws.__init__
     try:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import monoculture
 from monoculture.errors import InputError, UsageError
-from monoculture.values import Vocabulary, canonical
+from monoculture.read.values import Vocabulary, canonical
 
 
 def _write(d: Path, name: str, text: str) -> str:

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import monoculture
-from monoculture.inference import InferenceOptions
-from monoculture.metrics import diversity
-from monoculture.metrics import groups as gm
-from monoculture.patterns import Counts
+from monoculture.count.table import Counts
+from monoculture.measure.inference import InferenceOptions
+from monoculture.measure.metrics import diversity
+from monoculture.measure.metrics import groups as gm
 from monoculture.report.json import render_json
 
 NO_INFERENCE = InferenceOptions(bootstrap=0, permutations=0)
@@ -99,8 +99,8 @@ def test_singleton_groups_give_h_avg_equal_h_unif_equal_h():
     c = _counts(np.random.default_rng(1), n=60)
     membership = np.eye(60)
     q, e_g, _ = gm.group_shares_and_rates(c, membership)
-    e = monoculture.metrics.failure_rates(c)
-    h = float(monoculture.metrics.homogenization(c))
+    e = monoculture.measure.metrics.failure_rates(c)
+    h = float(monoculture.measure.metrics.homogenization(c))
     assert float(gm.average_case(q, e_g, e)) == pytest.approx(h)
     assert float(gm.uniform_case(e_g, e)) == pytest.approx(h)
 
@@ -111,7 +111,7 @@ def test_decomposition_multiplies_to_h():
     membership = np.stack([rng.random(300) < 0.3])
     membership = np.concatenate([membership, ~membership]).astype(float)
     between, within = gm.decomposition(c, membership)
-    assert float(between * within) == pytest.approx(float(monoculture.metrics.homogenization(c)))
+    assert float(between * within) == pytest.approx(float(monoculture.measure.metrics.homogenization(c)))
     # One group only: no between-group part.
     between1, _ = gm.decomposition(c, np.ones((1, 300)))
     assert float(between1) == pytest.approx(1.0)

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from monoculture.cli import app
+from monoculture.cli.app import app
 
 FAST = ["--bootstrap", "0", "--permutations", "0", "-q"]
 OK_ROWS = "id,decision,label\n1,1,1\n2,0,1\n3,1,0\n4,0,0\n5,1,1\n6,0,1\n"
@@ -240,7 +240,7 @@ def test_env_no_color_is_honoured(tmp_path):
 
 def test_memory_estimate_stops_before_reading(tmp_path):
     from monoculture.errors import InputError
-    from monoculture.memory import check_memory, estimate_bytes
+    from monoculture.read.memory import check_memory, estimate_bytes
 
     files = [ok(tmp_path), w(tmp_path, "o2.csv", OK_ROWS)]
     need = estimate_bytes(files)
@@ -272,7 +272,7 @@ def test_the_csv_parser_gets_only_arrow_owned_memory(tmp_path, monkeypatch, name
 
     import pyarrow.csv as pacsv
 
-    from monoculture import io as mio
+    from monoculture.read import files as mio
 
     data = b"\xef\xbb\xbfid,decision,label,g\n1,1,1,x\n2,0,1,y\n"
     if name == "-":
@@ -301,7 +301,7 @@ def test_quoted_line_breaks_across_parser_blocks_read_as_the_careful_parse(tmp_p
     block boundaries, must read exactly as pyarrow's careful parse reads it."""
     import pyarrow.csv as pacsv
 
-    from monoculture.io import read_table
+    from monoculture.read.files import read_table
 
     rng = np.random.default_rng(int(share * 100))
     n = 120_000

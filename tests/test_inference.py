@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from monoculture import metrics
-from monoculture.inference import (
+from monoculture.count.table import Counts
+from monoculture.measure import metrics
+from monoculture.measure.estimate import Estimate
+from monoculture.measure.inference import (
     InferenceOptions,
     adjust_pvalues,
     bootstrap_weights,
@@ -19,8 +21,6 @@ from monoculture.inference import (
     systemic_failure_permutation_test,
     wilson,
 )
-from monoculture.patterns import Counts
-from monoculture.scope import Estimate
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 10), (1, 10), (5, 10), (10, 10), (3, 1000), (517, 4255), (1, 1)])
@@ -149,7 +149,7 @@ def test_histogram_bin_pvalues_against_scipy():
 
 
 def test_nan_quantiles_equal_numpy_nanquantile():
-    from monoculture.inference import nan_quantiles
+    from monoculture.measure.inference import nan_quantiles
 
     rng = np.random.default_rng(4)
     x = rng.normal(size=(101, 7, 3))

@@ -112,8 +112,8 @@ def test_independent_decision_makers_give_h_near_one():
     rng = np.random.default_rng(7)
     n = 200_000
     fail = rng.random((n, 3)) < np.array([0.3, 0.4, 0.5])
-    from monoculture import metrics
-    from monoculture.patterns import Counts
+    from monoculture.count.table import Counts
+    from monoculture.measure import metrics
 
     c = Counts(fail, np.ones_like(fail), np.ones(n))
     assert float(metrics.homogenization(c)) == pytest.approx(1.0, abs=0.04)

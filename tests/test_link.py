@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import monoculture
-from monoculture import ids as ids_module
 from monoculture.errors import InputError, UsageError
-from monoculture.inference import InferenceOptions
+from monoculture.measure.inference import InferenceOptions
+from monoculture.read import ids as ids_module
 from monoculture.report.json import render_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -263,7 +263,7 @@ def test_fixed_prefix_ids_take_the_dense_route_and_audit_identically(tmp_path):
 @given(st.integers(1, 18), st.integers(1, 40), st.sampled_from(["", "/", ":", "a", " ", "+"]), st.integers(0, 17))
 def test_decimal_parses_fixed_width_digits_like_int(width, rows, bad, where):
     """The 8-at-a-time digit parse equals int() on every row, and refuses any row holding a non-digit."""
-    from monoculture.ids import _decimal
+    from monoculture.read.ids import _decimal
 
     rng = np.random.default_rng(rows * 31 + width)
     texts = ["".join(rng.choice(list("0123456789"), width)) for _ in range(rows)]
@@ -281,7 +281,7 @@ def test_fingerprint_codes_equal_the_text_dictionary(width, data, large):
     """Fixed-width text IDs coded through fingerprints get exactly the codes one Arrow dictionary
     encoding of every input's text gives (both number IDs in order of first occurrence), whatever the
     width (one 64-bit word or several) and with inputs that hold no ID at all."""
-    from monoculture.fingerprints import fingerprint_codes
+    from monoculture.read.fingerprints import fingerprint_codes
 
     token = st.text(alphabet="0123", min_size=width, max_size=width)  # few letters: repeats across inputs
     inputs = data.draw(st.lists(st.lists(st.one_of(st.none(), token), max_size=30), min_size=1, max_size=4))
@@ -297,7 +297,7 @@ def test_fingerprint_codes_equal_the_text_dictionary(width, data, large):
 
 
 def test_fingerprints_that_collide_fall_back_to_the_text(monkeypatch, tmp_path):
-    from monoculture import fingerprints
+    from monoculture.read import fingerprints
 
     texts = [pa.array(["aaaa", "bbbb", None]), pa.array(["bbbb", "cccc"])]
     assert fingerprints.fingerprint_codes(texts) is not None
@@ -320,7 +320,7 @@ def test_fingerprints_that_collide_fall_back_to_the_text(monkeypatch, tmp_path):
     max_size=12))
 def test_ids_take_their_canonical_text_form(values):
     """Trimmed (Unicode white space too), blank = missing — with the copy skipped when nothing changes."""
-    from monoculture.ids import _as_text
+    from monoculture.read.ids import _as_text
 
     half = len(values) // 2
     got = _as_text(pa.chunked_array([pa.array(values[:half], pa.string()), pa.array(values[half:], pa.string())]),

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from monoculture import metrics
-from monoculture.patterns import Counts
+from monoculture.count.table import Counts
+from monoculture.measure import metrics
 
 # Four people, three decision-makers. Rows are people, columns decision-makers (1 = failed).
 F = np.array([[1, 1, 1], [1, 1, 0], [0, 0, 1], [0, 0, 0]], dtype=bool)
@@ -114,7 +114,7 @@ def test_batched_weights_match_one_at_a_time():
 
 def test_docs_worked_example_numbers():
     # docs/metrics.md works every number out on this table; keep the two in step.
-    from monoculture.metrics import diversity
+    from monoculture.measure.metrics import diversity
 
     assert float(diversity.kohavi_wolpert_variance(C)) == pytest.approx(1 / 9)
     assert float(diversity.generalized_diversity(C)) == pytest.approx(1 / 3)

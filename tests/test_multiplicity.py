@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monoculture.inference import InferenceOptions
-from monoculture.metrics import multiplicity as mm
-from monoculture.multiplicity import multiplicity
+from monoculture.measure.inference import InferenceOptions
+from monoculture.measure.metrics import multiplicity as mm
+from monoculture.multiplicity.candidates import multiplicity
 from monoculture.report import Format, render
 
 FAST = InferenceOptions(bootstrap=100)
@@ -176,7 +176,7 @@ def test_multiplicity_reports_in_every_format(tmp_path, fmt):
 def test_cli_multiplicity_with_scores(tmp_path):
     from typer.testing import CliRunner
 
-    from monoculture.cli import app
+    from monoculture.cli.app import app
 
     rng = np.random.default_rng(2)
     s = {name: rng.random(30).round(3).tolist() for name in ("a", "b", "c")}

@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 
 import monoculture
 from monoculture.audit import count
-from monoculture.failures import FailureRule
-from monoculture.memory import estimate_bytes, estimate_streaming_bytes
+from monoculture.count.sql import check_rows, check_sql, emit_sql
+from monoculture.count.table_file import from_arrow, read_patterns, write_patterns
+from monoculture.link.failures import FailureRule
+from monoculture.read.memory import estimate_bytes, estimate_streaming_bytes
+from monoculture.read.values import group_text
 from monoculture.report.json import render_json
-from monoculture.shards import from_arrow, read_patterns, write_patterns
-from monoculture.sql import check_rows, check_sql, emit_sql
-from monoculture.values import group_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -313,7 +313,7 @@ def test_duckdb_engine_without_repeated_ids_joins_rows_as_they_are(tmp_path, joi
                             key=str) for u in (False, True))
     assert rows == grouped
     ours = count(inputs, **drop, engine="memory", **kw)
-    from monoculture import engines
+    from monoculture.count import engines
 
     def unused(*_args, **_kwargs):
         raise AssertionError("the one-aggregation count should stand for the checks and the join")
@@ -392,7 +392,7 @@ def test_duckdb_engine_refuses_scores_that_are_not_numbers(tmp_path):
 
 
 def test_auto_engine_chooses_by_size(monkeypatch):
-    from monoculture import engines
+    from monoculture.count import engines
 
     assert engines.choose("auto", LENDERS, available=2**40) == ("memory", None)
     # Too large to read at once, small enough to stream one input at a time: memory, saying so.
@@ -438,7 +438,7 @@ def test_duckdb_engine_hash_slices_sum_to_the_whole(tmp_path, join):
 def test_duckdb_engine_slices_by_free_disk(monkeypatch):
     from collections import namedtuple
 
-    from monoculture import engines
+    from monoculture.count import engines
 
     usage = namedtuple("usage", "total used free")
     size = sum(os.path.getsize(p) for p in LENDERS)
@@ -557,7 +557,7 @@ def test_cached_powers_of_ten_are_the_nearest_64_bit_significands():
     |f * 2**e - 10**k| <= 2**e / 2."""
     from fractions import Fraction
 
-    from monoculture.float32_text import _pow10_significand
+    from monoculture.read.float32_text import _pow10_significand
 
     for k in range(-348, 341, 8):
         f, e = _pow10_significand(k)

@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 import monoculture
-from monoculture import pseudonymize as ps
-from monoculture.cli import app
+from monoculture.cli.app import app
 from monoculture.errors import UsageError
-from monoculture.inference import InferenceOptions
+from monoculture.link import pseudonymize as ps
+from monoculture.measure.inference import InferenceOptions
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 

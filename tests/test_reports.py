@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import monoculture
-from monoculture.gates import Thresholds
-from monoculture.inference import InferenceOptions
+from monoculture.measure.gates import Thresholds
+from monoculture.measure.inference import InferenceOptions
 from monoculture.report import EXTENSIONS, RENDERERS, Format, render
 from monoculture.report.csv import neutralise
 

@@ -116,7 +116,7 @@ def test_spark_writes_typed_group_values_as_the_other_engines_do(tmp_path):
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from monoculture.values import group_text
+    from monoculture.read.values import group_text
 
     rng = np.random.default_rng(7)
     n = 60

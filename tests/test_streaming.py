@@ -17,11 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import monoculture
-from monoculture.failures import FailureRule
-from monoculture.fingerprints import PrintTable
-from monoculture.link import Linked, LinkOptions, link, link_streaming
-from monoculture.sources import People, Source
-from monoculture.streamids import PrintStream
+from monoculture.link.failures import FailureRule
+from monoculture.link.linked import Linked, LinkOptions
+from monoculture.link.linking import link, link_streaming
+from monoculture.link.stream_ids import PrintStream
+from monoculture.read.fingerprints import PrintTable
+from monoculture.read.sources import People, Source
 
 RULES = [
     FailureRule("error"),
@@ -174,9 +175,9 @@ def test_the_first_ids_choose_how_the_inputs_stream(tmp_path):
 
     import pyarrow.parquet as pq
 
-    from monoculture.io import head_column
-    from monoculture.pipeline import _stream_coder
-    from monoculture.streamids import DenseStream
+    from monoculture.link.load import _stream_coder
+    from monoculture.link.stream_ids import DenseStream
+    from monoculture.read.files import head_column
 
     dense = "id,decision\n" + "".join(f"p{i:06d},{i % 2}\n" for i in range(3000))
     tokens = "id,decision\n" + "".join(f"{i:064x},{i % 2}\n".replace("0", "f", 3) for i in range(3000))

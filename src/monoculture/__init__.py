@@ -9,10 +9,10 @@ The library is the product; the ``monoculture`` command is a thin layer over it:
 
 __version__ = "0.1.0"
 
-from .audit import audit, measure
+from .audit import audit
+from .count.table import Counts, PatternTable
 from .errors import InputError, MonocultureError, UsageError
-from .patterns import Counts, PatternTable
-from .result import AuditResult, Metric
+from .measure.result import AuditResult, Metric
 
 __all__ = [
     "AuditResult",
@@ -24,5 +24,4 @@ __all__ = [
     "UsageError",
     "__version__",
     "audit",
-    "measure",
 ]

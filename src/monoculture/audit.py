@@ -5,39 +5,21 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
-from itertools import chain
 
-import numpy as np
-
-from . import __version__
-from .components import analyse, cluster_order, load_components
-from .draws import Draws, population_draws
-from .engines import choose, count_external
+from .count.engines import choose, count_external
+from .count.table import PatternTable
+from .count.table_file import Counted, read_patterns
 from .errors import UsageError
-from .failures import rule_from_options
-from .gates import GATE_ON, Thresholds, verdict
-from .gates import evaluate as evaluate_gates
-from .grouping import (
-    PARITY_MODES,
-    attribute_homogenization,
-    by_size,
-    group_draws,
-    group_results,
-    leave_one_out,
-    parity_results,
-    withhold_group_level,
-)
-from .inference import InferenceOptions, check_inference, permutation_p_value
-from .lazy import Imports
-from .link import Coverage, Linked, LinkOptions
-from .patterns import PatternTable
-from .pipeline import load_and_link
-from .result import SCHEMA_VERSION, AuditResult, DecisionMakerResult, InputResult, Metric
-from .rounds import analyse as analyse_rounds
-from .rounds import suppress_small
-from .scope import Estimate, scope_result
-from .shards import Counted, read_patterns
-from .sources import Columns
+from .lazy_imports import Imports
+from .link.failures import rule_from_options
+from .link.linked import Linked, LinkOptions
+from .link.load import load_and_link
+from .measure import measure
+from .measure.components import load_components
+from .measure.gates import Thresholds
+from .measure.inference import InferenceOptions
+from .measure.result import AuditResult
+from .read.sources import Columns
 
 
 def audit(
@@ -244,118 +226,3 @@ def write_systemic_ids(linked: Linked, path: str | os.PathLike) -> int:
     except OSError as exc:
         raise UsageError(f"cannot write the ID file ({exc.strerror})", file=str(path)) from None
     return len(ids)
-
-
-def measure(
-    table: PatternTable,
-    *,
-    rule: str,
-    join: str,
-    options: dict,
-    inputs: list[InputResult],
-    coverage: Coverage,
-    warnings: list[str],
-    intersect: bool = False,
-    inference: InferenceOptions | None = None,
-    min_group_size: int = 30,
-    suppress_below: int = 0,
-    parity: str | None = None,
-    gates: Thresholds | None = None,
-    components: dict[str, dict[str, str]] | None = None,
-) -> AuditResult:
-    """Every metric, interval and test from the pattern table alone (no row is read again)."""
-    inference = inference or InferenceOptions()
-    check_inference(inference)
-    if parity is not None and parity not in PARITY_MODES:
-        raise UsageError(f"--parity must be one of {', '.join(PARITY_MODES)}; got '{parity}'")
-    if parity is not None and table.input_counts is None:
-        raise UsageError("--parity needs the input files (a pattern table alone lacks whole-input rates)")
-    names = list(table.names)
-    seeds = np.random.SeedSequence(inference.seed).spawn(4)
-    rng_boot, rng_perm, rng_groups, rng_size = (np.random.default_rng(s) for s in seeds)
-    # The bootstrap resamples rows of (cell, pattern), so that group shares vary between replicates; the
-    # overall statistics need only patterns.
-    cells = table.counts()
-    c = table.pattern_counts()
-    with Draws(chain(population_draws("overall", cells, inference, rng_boot, rng_perm),
-                     group_draws(table, inference, rng_groups, intersect))) as draws:
-        weights = draws.take("overall weights")
-        pattern_weights = None if weights is None else table.by_pattern(weights)
-        est = Estimate.of(c, inference, pattern_weights, with_pairs=True)
-        overall = scope_result(est, names, with_pairs=True)
-        overall.homogenization.p_value = permutation_p_value(c, draws.take("overall null"))
-        groups = group_results(table, names, inference, draws, intersect, min_group_size, suppress_below)
-    dms = []
-    by_name = {cov.name: cov for cov in coverage.sources}
-    for i, name in enumerate(names):
-        cov = by_name[name]
-        dms.append(DecisionMakerResult(
-            name=name,
-            n=int(c.weights @ c.present[:, i]),
-            failure_rate=overall.failure_rates[name],
-            input_rows=cov.rows,
-            input_failure_rate=Metric.of(cov.failed_rows / cov.valid_rows if cov.valid_rows else np.nan,
-                                         "no valid row in the input"),
-        ))
-    options = options | {"inference": asdict(inference), "min_group_size": min_group_size,
-                         "suppress_below": suppress_below, "parity": parity}
-    parity_overall, group_h = None, attribute_homogenization(table, inference, weights, intersect)
-    if parity is not None:
-        parity_overall, group_h = parity_results(table, intersect)
-    withhold_group_level(group_h, groups)
-    result = AuditResult(
-        schema_version=SCHEMA_VERSION, tool_version=__version__, rule=rule, join=join, options=options,
-        inputs=inputs, decision_makers=dms, overall=overall, groups=groups, coverage=coverage,
-        warnings=[],
-        group_homogenization=group_h,
-        parity=parity_overall,
-        leave_one_out=leave_one_out(c, names, inference, pattern_weights),
-        homogenization_by_size=by_size(c, rng_size),
-    )
-    result.cluster_order = cluster_order(est.point["error_consistency"], names)
-    result.rounds = analyse_rounds(c, names, inference.alpha)
-    suppress_small(result.rounds, suppress_below)
-    if components:
-        rng_components = np.random.default_rng(np.random.SeedSequence(inference.seed).spawn(5)[4])
-        result.components = analyse(est, names, components, inference, rng_components, pattern_weights)
-    result.warnings = warnings + _warnings(result, min_group_size)
-    gates = gates or Thresholds()
-    if gates.gate_on not in GATE_ON:
-        raise UsageError(f"--gate-on must be one of {', '.join(GATE_ON)}; got '{gates.gate_on}'")
-    result.options["gates"] = asdict(gates)
-    result.gates = evaluate_gates(result, gates)
-    result.verdict = verdict(result.gates)
-    return result
-
-
-def _warnings(result: AuditResult, min_group_size: int) -> list[str]:
-    overall, coverage = result.overall, result.coverage
-    out = []
-    if not overall.homogenization.defined:
-        out.append(f"overall H is undefined: {overall.homogenization.reason}")
-    for flag in overall.homogenization.flags:
-        if flag.startswith("unstable"):
-            out.append(f"overall H is {flag}")
-    dropped = sum(s.missing_id + s.missing_decision + s.missing_label + s.duplicate_rows for s in coverage.sources)
-    if dropped:
-        out.append(f"{dropped} input rows were dropped (missing values or duplicate IDs); see coverage")
-    if coverage.excluded_by_join:
-        out.append(
-            f"{coverage.excluded_by_join} individuals are not in the audit: "
-            + ("not seen by every decision-maker (inner join; --join outer keeps those seen by two or more)"
-               if coverage.join == "inner" else "seen by fewer than two decision-makers (outer join)")
-        )
-    for attr, n in coverage.group_conflicts.items():
-        if n:
-            out.append(f"{n} individuals have conflicting '{attr}' values across files and count as missing")
-    for attr, n in coverage.missing_group.items():
-        if n:
-            out.append(f"{n} linked individuals have no '{attr}' value; they form the group '(missing)'")
-    small = [g for g in result.groups if g.small and not g.suppressed]
-    if small:
-        out.append(f"{len(small)} groups have fewer than {min_group_size} individuals (--min-group-size): "
-                   "their numbers are shown but never flagged")
-    suppressed = [g for g in result.groups if g.suppressed]
-    if suppressed:
-        out.append(f"{len(suppressed)} groups are suppressed (--suppress-below): their counts are not published")
-    return out

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from ..errors import UsageError
-from ..result import AuditResult, MultiplicityResult
+from ..measure.result import AuditResult, MultiplicityResult
 from ..simulate.result import DynamicsResult, UrnResult
 from .csv import render_csv
 from .html import render_html

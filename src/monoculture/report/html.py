@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from ..result import AuditResult, GroupResult, HistogramBin, Metric
+from ..measure.result import AuditResult, GroupResult, HistogramBin, Metric
 from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
 
 CSS = """

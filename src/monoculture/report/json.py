@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
-from ..result import AuditResult, Metric
+from ..measure.result import AuditResult, Metric
 
 
 def metric_dict(m: Metric) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..result import AuditResult
+from ..measure.result import AuditResult
 from .rows import tidy_rows
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from ..result import AuditResult
+from ..measure.result import AuditResult
 
 
 def render_junit(r: AuditResult) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..result import AuditResult
+from ..measure.result import AuditResult
 from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
 
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from ..result import MultiplicityResult, MultiplicityScope
+from ..measure.result import MultiplicityResult, MultiplicityScope
 from . import tabular
 from .csv import write_rows
 from .json import render_json

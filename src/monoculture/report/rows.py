@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..result import AuditResult, Metric, ScopeResult
+from ..measure.result import AuditResult, Metric, ScopeResult
 
 COLUMNS = ("scope", "attribute", "group", "metric", "decision_maker", "failures", "value", "ci_low", "ci_high",
            "p_value", "p_adjusted", "note")

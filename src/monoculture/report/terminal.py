@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..result import AuditResult, Metric, ScopeResult
+from ..measure.result import AuditResult, Metric, ScopeResult
 from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
 
 MAX_MATRIX = 10  # above this many decision-makers the κ matrix becomes a list of the strongest pairs

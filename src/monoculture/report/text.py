@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..result import AuditResult, Metric
+from ..measure.result import AuditResult, Metric
 
 
 def fmt_pct(m: Metric, digits: int = 1) -> str:

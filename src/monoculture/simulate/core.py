@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import UsageError
-from ..lazy import special
+from ..lazy_imports import special
 
 SEGMENTED = 0.99  # a subpopulation is "on" one learner when that learner holds this share of it
 

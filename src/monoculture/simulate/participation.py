@@ -11,15 +11,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..draws import Draws
+from ..count.table import PatternTable
 from ..errors import InputError, UsageError
-from ..grouping import group_draws, group_results
-from ..inference import InferenceOptions, bootstrap_weights
-from ..io import read_table
-from ..patterns import PatternTable
-from ..result import Metric
-from ..scope import Estimate, scope_result
-from ..values import as_numbers
+from ..measure.draws import Draws
+from ..measure.estimate import Estimate, scope_result
+from ..measure.groups import group_draws, group_results
+from ..measure.inference import InferenceOptions, bootstrap_weights
+from ..measure.result import Metric
+from ..read.files import read_table
+from ..read.values import as_numbers
 from . import core as dyn
 from .result import Baseline, DynamicsResult, Feature, FinalRecord, LearnerAudit, RoundRecord, Segment
 from .risks import DataRisks, QuadraticRisks, standardise

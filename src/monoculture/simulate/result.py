@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..result import GroupResult, Metric, ScopeResult
+from ..measure.result import GroupResult, Metric, ScopeResult
 
 
 @dataclass

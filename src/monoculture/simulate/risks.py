@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UsageError
-from ..lazy import optimize, special
+from ..lazy_imports import optimize, special
 
 # Below this total participation a learner has nobody to fit: it keeps its parameters.
 NOBODY = 1e-300

@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError, UsageError
-from ..io import read_table
-from ..lazy import stats
+from ..lazy_imports import stats
+from ..read.files import read_table
 from .result import Band, UrnResult, UrnRound
 
 RULES = ("polya", "threshold")

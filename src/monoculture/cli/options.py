@@ -1,0 +1,220 @@
+"""Shared CLI option definitions (typer `Annotated` aliases), so every command spells them the same way."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..report import Format
+
+
+class FailureKind(StrEnum):
+    error = "error"
+    outcome = "outcome"
+    false_negative = "false-negative"
+    false_positive = "false-positive"
+
+
+class Layout(StrEnum):
+    files = "files"
+    wide = "wide"
+    stacked = "stacked"
+    transposed = "transposed"
+
+
+class Join(StrEnum):
+    inner = "inner"
+    outer = "outer"
+
+
+class OnDuplicate(StrEnum):
+    error = "error"
+    drop = "drop"
+
+
+class OnConflict(StrEnum):
+    error = "error"
+    missing = "missing"
+
+
+INPUTS_HELP = (
+    "Input files (CSV, CSV.gz or Parquet), globs or directories; '-' reads CSV from stdin. "
+    "Layout 'files': one per decision-maker, named NAME=PATH or by the file stem."
+)
+LAYOUT_HELP = (
+    "Input shape: files (one per decision-maker), wide (a decision column per decision-maker), stacked "
+    "(a decision-maker column), transposed (a row per decision-maker). Default: wide if --decision-columns "
+    "is given, else files."
+)
+FAILURE_HELP = (
+    "What counts as failing a person: error (decision ≠ label), outcome (the unfavourable decision), "
+    "false-negative, false-positive. Default: error when --label is given."
+)
+JOIN_HELP = (
+    "inner: individuals seen by every decision-maker; outer: seen by at least two (each person measured "
+    "over the decision-makers that saw them)."
+)
+
+Inputs = Annotated[list[str], typer.Argument(help=INPUTS_HELP, show_default=False)]
+OptionalInputs = Annotated[list[str] | None, typer.Argument(help=INPUTS_HELP, show_default=False)]
+Patterns = Annotated[list[str] | None, typer.Option(
+    "--patterns", help="Audit from pattern tables written by `monoculture count` instead of input files; "
+    "repeat (or give several) to sum shards of one population.")]
+IdColumn = Annotated[str, typer.Option("--id", help="Column holding the individual's ID (the link key).")]
+Decision = Annotated[str, typer.Option(help="Column holding the decision (or score, with --threshold/--top-fraction).")]
+Label = Annotated[str | None, typer.Option(
+    help="Column holding the true outcome; from the input or the --people file.")]
+Groups = Annotated[list[str] | None, typer.Option("--group", "-g", help="Group attribute column; repeat for several.")]
+Intersect = Annotated[bool, typer.Option(
+    "--intersect", help="Also report the intersections of all --group attributes.")]
+People = Annotated[str | None, typer.Option(help="People file keyed by --id with group (and label) columns.")]
+LayoutOpt = Annotated[Layout | None, typer.Option(help=LAYOUT_HELP)]
+DecisionColumns = Annotated[list[str] | None, typer.Option(
+    "--decision-columns", help="Wide layout: decision columns, names or glob patterns (e.g. 'label_*'); repeatable.")]
+DecisionMakerColumn = Annotated[str, typer.Option(
+    help="Stacked/transposed layout: the column naming the decision-maker.")]
+Failure = Annotated[FailureKind | None, typer.Option(help=FAILURE_HELP)]
+Favorable = Annotated[str | None, typer.Option(
+    help="The favourable decision/label value (false-negative/-positive, outcome).")]
+Unfavorable = Annotated[str | None, typer.Option(help="The unfavourable decision value (--failure outcome).")]
+Threshold = Annotated[list[str] | None, typer.Option(
+    help="Scores: score >= T is favourable. NAME=T overrides it for one decision-maker; repeatable.")]
+TopFraction = Annotated[float | None, typer.Option(
+    help="Scores: the top Q of each decision-maker's rows are favourable (ties broken by ID).")]
+LowerIsFavorable = Annotated[bool, typer.Option(
+    "--lower-is-favorable", help="Scores: lower scores are favourable (score <= T).")]
+JoinOpt = Annotated[Join, typer.Option(help=JOIN_HELP)]
+Duplicates = Annotated[OnDuplicate, typer.Option(
+    help="An ID twice in one input: error, or drop all its rows (counted in coverage).")]
+DropMissing = Annotated[bool, typer.Option("--drop-missing",
+    help="Drop (and count) rows with a missing ID, decision or label instead of stopping.")]
+GroupConflicts = Annotated[OnConflict, typer.Option(
+    help="Group values that differ between files: error, or treat as missing (counted).")]
+class CIMethod(StrEnum):
+    percentile = "percentile"
+    bca = "bca"
+
+
+class Adjust(StrEnum):
+    holm = "holm"
+    bh = "bh"
+    none = "none"
+
+
+Bootstrap = Annotated[int, typer.Option(
+    help="Bootstrap replicates (multinomial draws on the pattern table) for intervals; 0 turns intervals off.")]
+Seed = Annotated[int, typer.Option(help="Random seed for the bootstrap and permutations (same seed, same output).")]
+Alpha = Annotated[float, typer.Option(help="One alpha for every interval (level 1 − alpha) and test.")]
+CI = Annotated[CIMethod, typer.Option(
+    "--ci", help="Bootstrap interval: percentile or bca (bias-corrected, accelerated).")]
+Permutations = Annotated[int, typer.Option(
+    help="Permutations for the independence test of systemic failure; 0 turns tests off.")]
+AdjustOpt = Annotated[Adjust, typer.Option(
+    "--adjust", help="Multiple-comparison adjustment of the per-group p-values: holm, bh (Benjamini–Hochberg), none.")]
+MinGroupSize = Annotated[int, typer.Option(
+    help="Groups smaller than this are computed and shown, with a warning, but never flagged.")]
+SuppressBelow = Annotated[int, typer.Option(
+    help="Groups smaller than this (and the complements that would reveal them) publish no count or rate; "
+    "0 = off.")]
+class Parity(StrEnum):
+    bommasani2022 = "bommasani2022"
+
+
+ParityOpt = Annotated[Parity | None, typer.Option(
+    "--parity", help="Also reproduce a reference implementation's choices exactly (bommasani2022: whole-input "
+    "rates, empty group rate 1, missing cells as failures); the default numbers are unchanged.")]
+class GateOn(StrEnum):
+    point = "point"
+    ci = "ci"
+
+
+MaxHomogenization = Annotated[float | None, typer.Option(
+    help="Gate: fail (exit 1) when H, overall or in any group, is above this.")]
+MaxSystemicFailure = Annotated[float | None, typer.Option(
+    help="Gate: fail when systemic failure S (a share, e.g. 0.05), overall or in any group, is above this.")]
+MaxGroupRatio = Annotated[float | None, typer.Option(
+    "--max-group-systemic-failure-ratio",
+    help="Gate: fail when a group's share of the systemically failed over its share of the population is above this.")]
+GateOnOpt = Annotated[GateOn, typer.Option(
+    "--gate-on", help="Compare thresholds with the estimate (point) or with the interval's lower bound (ci).")]
+ExitZero = Annotated[bool, typer.Option("--exit-zero", help="Report threshold failures but exit 0.")]
+Github = Annotated[bool, typer.Option(
+    "--github", help="In GitHub Actions: append the Markdown report to $GITHUB_STEP_SUMMARY and print ::error "
+    "annotations for failed thresholds.")]
+EmitIds = Annotated[Path | None, typer.Option(
+    "--emit-ids", help="Write the IDs of the individuals failed by every decision-maker to FILE (one per line). "
+    "Off by default: the only way IDs leave the tool.")]
+Verbose = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="Say on stderr what each stage did and how long it took.")]
+ConfigFile = Annotated[Path | None, typer.Option(
+    "--config", help="Settings file (TOML). Default: monoculture.toml, or [tool.monoculture] in pyproject.toml, "
+    "found from the current directory upward. Command-line options win over it.")]
+Score = Annotated[str | None, typer.Option(
+    help="Column with each candidate's probability of the favourable class (viable range, Rashomon capacity).")]
+Epsilon = Annotated[float, typer.Option(
+    help="Rashomon set: candidates whose error rate is at most the baseline's + epsilon.")]
+Baseline = Annotated[str | None, typer.Option(help="The baseline candidate (default: the lowest error rate).")]
+ArbitraryThreshold = Annotated[float, typer.Option(
+    help="A person is highly arbitrary when the set's pairwise disagreement on them is at least this.")]
+
+
+class Utility(StrEnum):
+    accuracy = "accuracy"
+    tpr_fpr = "tpr-fpr"
+
+
+class Disparity(StrEnum):
+    selection_rate_ratio = "selection-rate-ratio"
+    failure_rate_gap = "failure-rate-gap"
+
+
+UtilityOpt = Annotated[Utility, typer.Option(
+    "--utility", help="LDA utility: accuracy, or tpr-fpr (TPR − FPR, as Laufer, Raghavan, Barocas 2024).")]
+DisparityOpt = Annotated[Disparity, typer.Option(
+    "--disparity", help="LDA disparity over the first --group attribute: selection-rate-ratio (four-fifths "
+    "convention) or failure-rate-gap.")]
+Split = Annotated[str | None, typer.Option(
+    help="LDA: a column splitting people (e.g. train/test): choose alternatives on --select-on, report on "
+    "--report-on, because the lowest in-sample disparity among many candidates is optimistically biased.")]
+SelectOn = Annotated[str | None, typer.Option(help="LDA: the --split value on which alternatives are chosen.")]
+ReportOn = Annotated[str | None, typer.Option(help="LDA: the --split value on which they are reported.")]
+KeyFile = Annotated[Path, typer.Option("--key-file", help="The shared key (from monoculture keygen).")]
+Casefold = Annotated[bool, typer.Option("--casefold", help="Case-fold IDs before hashing (all firms alike).")]
+Drop = Annotated[list[str] | None, typer.Option(
+    "--drop", help="A column that must not leave the firm; repeatable.")]
+Components = Annotated[str | None, typer.Option(
+    help="Shared components per decision-maker (TOML tables, or CSV with a decision_maker column): tests whether "
+    "pairs sharing a vendor, base model or training data co-fail more.")]
+RoundColumn = Annotated[str | None, typer.Option(
+    "--round", help="Stacked layout: a round or version column; each decision-maker in each round becomes "
+    "NAME@ROUND (persistence over rounds, where improvements land). Files: name them NAME@ROUND=PATH.")]
+OutputFormat = Annotated[Format | None, typer.Option(
+    "--format", "-f", help="Report format (default: from the -o extension, else table).")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]
+Width = Annotated[int, typer.Option(help="Width of the table report in columns.")]
+NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (also when NO_COLOR is set).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings on stderr.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback of an error (for bug reports).")]
+EmitSql = Annotated[bool, typer.Option(
+    "--emit-sql", help="Print the SQL that computes the pattern table from the inputs (run it in your own "
+    "warehouse, save the result as Parquet, then audit --patterns FILE) and exit.")]
+SqlDialect = Annotated[str, typer.Option(help="Dialect of --emit-sql: duckdb or spark.")]
+Engine = Annotated[str, typer.Option(
+    help="Where reading, linking and counting run: auto (memory, or duckdb when the inputs would not fit in "
+    "memory even one at a time; the report says which), memory (checks and counts every row; with one file "
+    "per decision-maker and IDs like p000123, integers or fixed-width tokens (pseudonymised IDs, UUIDs) it "
+    "reads one input at a time), duckdb (streams and spills to disk; needs monoculture[duckdb]) or spark "
+    "(Spark SQL on --spark-master; needs monoculture[spark] and "
+    "Java 17+). duckdb and spark read the files layout; they count missing values, repeated IDs and "
+    "conflicting group values as the memory engine does (errors name no row).")]
+MemoryLimit = Annotated[str | None, typer.Option(
+    help="Memory limit of the duckdb engine, e.g. 8GB (default: half the memory available).")]
+IdShards = Annotated[int | None, typer.Option(
+    min=1, help="duckdb engine: count the ID space in this many hash slices, one after another, so the "
+    "spill to disk stays small (default: as many as keep it within half the free temporary disk).")]
+SparkMaster = Annotated[str | None, typer.Option(
+    help="Spark master URL of the spark engine: local[*] (the default: this machine), spark://HOST:7077, "
+    "yarn, k8s://... Inputs may then be HDFS or object-store URIs (hdfs://, s3a://, gs://).")]

@@ -1,0 +1,82 @@
+"""What linking reports: every input row accounted for, and the messages every engine words alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SourceCoverage:
+    """What happened to each row of one decision-maker's input. The row counts add up to `rows`."""
+
+    name: str
+    file: str
+    rows: int
+    missing_id: int = 0
+    missing_decision: int = 0
+    missing_label: int = 0
+    blank_cells: int = 0  # wide/transposed layouts: the decision-maker did not see this individual
+    duplicate_rows: int = 0  # rows dropped because their ID occurs more than once in this input
+    duplicate_ids: int = 0
+    not_linked: int = 0  # valid rows of individuals the join excludes
+    linked: int = 0
+    linked_individuals_unseen: int = 0  # outer join: linked individuals this decision-maker did not see
+    valid_rows: int = 0  # rows that took part in linking (after the exclusions above)
+    failed_rows: int = 0  # of those, rows the decision-maker failed
+
+
+@dataclass
+class PeopleCoverage:
+    file: str
+    rows: int
+    matched: int
+    not_matched: int
+    linked_without_row: int
+
+
+@dataclass
+class Coverage:
+    """The linking report (issue: nothing is dropped without being counted)."""
+
+    join: str
+    id_type: str
+    sources: list[SourceCoverage]
+    individuals_seen: int
+    linked: int
+    excluded_by_join: int
+    people: PeopleCoverage | None = None
+    group_conflicts: dict[str, int] = field(default_factory=dict)
+    missing_group: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class InputResult:
+    """One input file as the report records it: where it is, its hash and rows, whom it holds."""
+
+    path: str
+    format: str
+    sha256: str
+    rows: int
+    decision_makers: list[str]
+
+
+def missing_rows_message(rows: int, what: str) -> str:
+    """The error for rows missing a value under --missing error (every engine words it alike)."""
+    return f"{rows} rows {what}; fix them or pass --drop-missing"
+
+
+def group_conflict_message(individuals: int) -> str:
+    return (f"{individuals} linked individuals have conflicting values of this group attribute in different "
+            "files; fix the inputs or pass --group-conflicts missing")
+
+
+def duplicate_ids_message(ids: int, rows: int) -> str:
+    """The error for IDs an input gives more than once under --duplicates error (every engine alike)."""
+    return (f"{ids} IDs occur more than once ({rows} rows); each decision-maker may decide once per individual. "
+            "Fix the input or pass --duplicates drop")
+
+
+
+
+def people_duplicates_message(ids: int) -> str:
+    return f"{ids} IDs occur more than once in the people file"

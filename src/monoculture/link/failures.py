@@ -1,0 +1,223 @@
+"""Failure rules: how decisions (and labels) become the failure matrix F[j, i].
+
+metrics.md §0: F[j, i] = 1 when decision-maker i fails individual j. The rule is explicit and is echoed
+in every report through `ResolvedRule.description`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InputError, UsageError
+from ..read.values import Vocabulary, canonical
+
+FAILURE_KINDS = ("error", "outcome", "false-negative", "false-positive")
+
+
+@dataclass(frozen=True)
+class FailureRule:
+    """What counts as failing a person. See metrics.md §0.
+
+    kind
+        ``error`` (decision ≠ label, multiclass allowed), ``outcome`` (decision is the unfavourable
+        value), ``false-negative`` (label favourable, decision not), ``false-positive`` (label not
+        favourable, decision favourable).
+    threshold / thresholds / top_fraction
+        Turn numeric scores into decisions: favourable when ``score >= threshold`` (``<=`` with
+        `lower_is_favorable`), per decision-maker overrides in `thresholds`; or the top `top_fraction`
+        of each decision-maker's own rows, ties broken by ID so row order never matters.
+    """
+
+    kind: str = "error"
+    favorable: str | None = None
+    unfavorable: str | None = None
+    threshold: float | None = None
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    top_fraction: float | None = None
+    lower_is_favorable: bool = False
+
+    @property
+    def uses_scores(self) -> bool:
+        return self.threshold is not None or bool(self.thresholds) or self.top_fraction is not None
+
+    @property
+    def needs_label(self) -> bool:
+        return self.kind != "outcome"
+
+    def validate(self, names: list[str]) -> None:
+        if self.kind not in FAILURE_KINDS:
+            raise UsageError(f"unknown failure rule '{self.kind}'; expected one of {', '.join(FAILURE_KINDS)}")
+        if self.top_fraction is not None and (self.threshold is not None or self.thresholds):
+            raise UsageError("use either --threshold or --top-fraction, not both")
+        if self.top_fraction is not None and not 0 < self.top_fraction < 1:
+            raise UsageError(f"--top-fraction must be between 0 and 1 (exclusive); got {self.top_fraction}")
+        for value in [self.threshold, *self.thresholds.values()]:
+            if value is not None and not math.isfinite(value):
+                raise UsageError(f"--threshold must be a finite number; got {value}")
+        unknown = sorted(set(self.thresholds) - set(names))
+        if unknown:
+            raise UsageError(
+                f"--threshold names decision-maker '{unknown[0]}', which is not among the inputs "
+                f"({', '.join(names)})"
+            )
+        if self.thresholds and self.threshold is None and set(self.thresholds) != set(names):
+            missing = sorted(set(names) - set(self.thresholds))
+            raise UsageError(f"no --threshold for decision-maker '{missing[0]}'; give a default --threshold T")
+
+
+def rule_from_options(
+    failure: str | None, label: str | None, *, favorable: str | None = None, unfavorable: str | None = None,
+    threshold: float | None = None, thresholds: Mapping[str, float] | None = None,
+    top_fraction: float | None = None, lower_is_favorable: bool = False,
+) -> FailureRule:
+    """The rule the command-line options describe. Without --failure the rule is ``error``, which needs a
+    label; with neither, a usage error says what to pass."""
+    if failure is None:
+        if label is None:
+            raise UsageError("no failure rule: pass --label COLUMN (failure = decision ≠ label) or --failure outcome")
+        failure = "error"
+    return FailureRule(kind=failure, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
+                       thresholds=dict(thresholds or {}), top_fraction=top_fraction,
+                       lower_is_favorable=lower_is_favorable)
+
+
+@dataclass(frozen=True)
+class ResolvedRule:
+    """A rule with its defaults filled in from the data, and the sentence every report prints."""
+
+    rule: FailureRule
+    favorable: str | None
+    unfavorable: str | None
+    description: str
+
+
+def resolve(rule: FailureRule, decision_tokens: set[str], label_tokens: set[str]) -> ResolvedRule:
+    """Fill in the favourable/unfavourable value where the data make it unambiguous (0/1 coding)."""
+    fav = canonical(rule.favorable) if rule.favorable is not None else None
+    unfav = canonical(rule.unfavorable) if rule.unfavorable is not None else None
+    binary = {"0", "1"}
+    direction = "<=" if rule.lower_is_favorable else ">="
+    if rule.uses_scores:
+        if rule.top_fraction is not None:
+            how = (f"the top {rule.top_fraction:g} of each decision-maker's scores (ties broken by ID) "
+                   "get the favourable decision")
+        else:
+            per = "".join(f", {k}: {v:g}" for k, v in sorted(rule.thresholds.items()))
+            default = f"{rule.threshold:g}" if rule.threshold is not None else "per decision-maker"
+            how = f"score {direction} {default}{per} is the favourable decision"
+        if rule.kind == "outcome":
+            return ResolvedRule(rule, None, None, f"failure = unfavourable decision; {how}")
+        fav = fav if fav is not None else "1"
+        _check_label_vocab(label_tokens, {fav}, "favourable label")
+        what = {"error": "decision ≠ label", "false-negative": "label favourable and decision not",
+                "false-positive": "label not favourable and decision favourable"}[rule.kind]
+        return ResolvedRule(rule, fav, None, f"failure = {what} (favourable label = {fav}); {how}")
+    if rule.kind == "error":
+        if label_tokens and decision_tokens and not (label_tokens & decision_tokens):
+            raise InputError(
+                f"no decision value ever equals a label value (decisions: {_show(decision_tokens)}; "
+                f"labels: {_show(label_tokens)}), so every decision would count as an error; "
+                "recode one of them or use --failure outcome"
+            )
+        return ResolvedRule(rule, None, None, "failure = error (decision ≠ label)")
+    if rule.kind == "outcome":
+        if unfav is None and fav is None:
+            if decision_tokens <= binary:
+                unfav = "0"
+            else:
+                raise UsageError(
+                    f"--failure outcome needs --unfavorable VALUE (or --favorable VALUE); decisions take "
+                    f"the values {_show(decision_tokens)}"
+                )
+        if unfav is not None:
+            if unfav not in decision_tokens:
+                raise InputError(
+                    f"--unfavorable '{unfav}' never occurs among the decisions ({_show(decision_tokens)})"
+                )
+            return ResolvedRule(rule, fav, unfav, f"failure = unfavourable outcome (decision = {unfav})")
+        assert fav is not None
+        if fav not in decision_tokens:
+            raise InputError(f"--favorable '{fav}' never occurs among the decisions ({_show(decision_tokens)})")
+        return ResolvedRule(rule, fav, None, f"failure = unfavourable outcome (decision ≠ {fav})")
+    if fav is None:
+        if decision_tokens <= binary and label_tokens <= binary:
+            fav = "1"
+        else:
+            raise UsageError(f"--failure {rule.kind} needs --favorable VALUE (the favourable decision and label)")
+    _check_label_vocab(label_tokens, {fav}, "--favorable value")
+    what = ("label favourable and decision not" if rule.kind == "false-negative"
+            else "label not favourable and decision favourable")
+    return ResolvedRule(rule, fav, None, f"failure = {rule.kind} ({what}; favourable = {fav})")
+
+
+def _show(tokens: set[str], limit: int = 6) -> str:
+    shown = sorted(tokens)[:limit]
+    return ", ".join(repr(t) for t in shown) + (", ..." if len(tokens) > limit else "")
+
+
+def _check_label_vocab(label_tokens: set[str], needed: set[str], what: str) -> None:
+    if label_tokens and not (label_tokens & needed):
+        raise InputError(
+            f"the {what} ({_show(needed)}) never occurs among the labels ({_show(label_tokens)}); "
+            "name it with --favorable"
+        )
+
+
+def favourable_from_scores(
+    rule: FailureRule, name: str, scores: np.ndarray, ids: pa.Array, valid: np.ndarray
+) -> np.ndarray:
+    """Boolean favourable decision per row from numeric scores (rows with valid=False are ignored)."""
+    if rule.top_fraction is None:
+        t = rule.thresholds.get(name, rule.threshold)
+        assert t is not None
+        with np.errstate(invalid="ignore"):
+            return scores <= t if rule.lower_is_favorable else scores >= t
+    rows = np.flatnonzero(valid)
+    n_select = math.ceil(rule.top_fraction * len(rows) - 1e-9)
+    sign = 1.0 if rule.lower_is_favorable else -1.0
+    # Ties at the cut-off are broken by the ID (ascending), so the result does not depend on row order.
+    table = pa.table({"s": pa.array(sign * scores[rows]), "id": ids.take(pa.array(rows))})
+    order = pc.sort_indices(table, sort_keys=[("s", "ascending"), ("id", "ascending")]).to_numpy()
+    out = np.zeros(len(scores), dtype=bool)
+    out[rows[order[:n_select]]] = True
+    return out
+
+
+def failures(
+    resolved: ResolvedRule,
+    vocab: Vocabulary,
+    decision: np.ndarray,
+    label: np.ndarray | None,
+    favourable_pred: np.ndarray | None,
+) -> np.ndarray:
+    """F for one decision-maker's rows, from token codes (or score-based favourable decisions).
+
+    Rows with a missing decision or label get an arbitrary value; the caller masks them.
+    """
+    kind = resolved.rule.kind
+    fav = vocab.code(resolved.favorable) if resolved.favorable is not None else None
+    if favourable_pred is not None:
+        if kind == "outcome":
+            return ~favourable_pred
+        assert label is not None and fav is not None
+        y_fav = label == fav
+        if kind == "error":
+            return favourable_pred != y_fav
+        return (y_fav & ~favourable_pred) if kind == "false-negative" else (~y_fav & favourable_pred)
+    if kind == "error":
+        assert label is not None
+        return decision != label
+    if kind == "outcome":
+        if resolved.unfavorable is not None:
+            return decision == vocab.code(resolved.unfavorable)
+        return decision != fav
+    assert label is not None and fav is not None
+    if kind == "false-negative":
+        return (label == fav) & (decision != fav)
+    return (label != fav) & (decision == fav)

@@ -1,0 +1,163 @@
+"""Link decision-makers' rows by individual ID into one failure matrix, counting everything left out.
+
+IDs are compared as integers when every input stores them as integers (a CSV's IDs when each is written
+as an integer is: `7`, not `007`; `ids.integer_ids`), otherwise as text with surrounding white space
+removed, with a warning when some inputs hold integers and others text. `ids.code_ids` gives each distinct ID one code.
+
+Join: ``inner`` (default) keeps individuals seen by every decision-maker; ``outer`` keeps everyone seen
+by at least two, and each number then uses, for each person, the decision-makers that saw them.
+Nothing is imputed: a decision-maker that did not see a person never counts as failing them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import InputError, UsageError
+from ..read.ids import code_ids
+from ..read.sources import People, Source
+from .failures import FailureRule
+from .linked import Linked, LinkOptions
+from .linker import Linker, shifted
+from .stream_ids import DenseStream, StreamCoder
+
+JOINS = ("inner", "outer")
+DEFAULT_OPTIONS = LinkOptions()
+
+
+def link(
+    sources: list[Source],
+    people: People | None,
+    rule: FailureRule,
+    attributes: list[str],
+    options: LinkOptions = DEFAULT_OPTIONS,
+) -> Linked:
+    """Link the sources, apply the failure rule, resolve group attributes, and count every exclusion.
+
+    The sources are consumed: each one's ID, decision and label arrays are released once coded, so a
+    large audit does not hold its inputs twice.
+    """
+    names = [s.name for s in sources]
+    _check_link(names, rule, attributes, options, [set(s.groups) for s in sources], people)
+    id_arrays = [s.ids for s in sources] + ([people.ids] if people else [])
+    id_files = [s.file for s in sources] + ([people.file] if people else [])
+    coded = code_ids(id_arrays, id_files)
+    del id_arrays
+    for s in sources:
+        s.release("ids")
+    eco = Linker(len(sources), rule, attributes, options, coded.universe)
+    if people is not None:
+        eco.add_people(people, coded.codes[-1])
+    for i, s in enumerate(sources):
+        eco.add(i, s, coded.codes[i], lambda i=i: coded.sort_keys(i))
+    return eco.finish(names, coded, list(coded.warnings))
+
+
+def link_streaming(
+    loaders: list[Callable[[], Source]],
+    names: list[str],
+    people: People | None,
+    rule: FailureRule,
+    attributes: list[str],
+    options: LinkOptions = DEFAULT_OPTIONS,
+    headers: list[set[str]] | None = None,
+    coder: StreamCoder | None = None,
+    on_rows: Callable[[], None] = lambda: None,
+    read_ahead: int = 1,
+) -> Linked | None:
+    """`link`, reading one decision-maker's input at a time (`loaders[i]()` reads input i).
+
+    Only the per-individual state stays in memory (about two bytes per individual and decision-maker, and
+    what `coder` keeps per distinct ID), so inputs far larger than memory link in one pass. It needs IDs
+    that `coder` codes (`streamids`; default: dense IDs); when an input's IDs are not such, it returns None
+    and the caller links in memory. `headers` (each input's column names), when given, lets a group column
+    that no input has stop the link before any is read; `on_rows` is called after those checks.
+    `read_ahead`: how many inputs may be read (or being read) beside the one being linked, each holding its
+    rows; they are read by up to as many threads as there are cores.
+    """
+    _check_link(names, rule, attributes if headers is not None else [], options, headers or [], people)
+    on_rows()
+    coder = coder if coder is not None else DenseStream()
+    keep_ids = coder.keys_need_ids and rule.uses_scores
+    eco: Linker | None = None
+
+    people_codes = None
+    if people is not None:
+        got = coder.add(coder.parse(people.ids))
+        if got is None:
+            return None
+        people_codes = got[0]
+
+    def read(i: int) -> tuple[Source, Any]:
+        s = loaders[i]()
+        parsed = s.parsed_ids if s.parsed_ids is not None else coder.parse(s.ids)
+        if not keep_ids:
+            s.release("ids")
+        return s, parsed
+
+    groups_seen: list[set[str]] = []
+    ahead = max(1, read_ahead)
+    # The next inputs are read, and their IDs parsed, while this one is linked; with more inputs ahead than
+    # reading threads (one per core at most), a reader that finished starts the next while the link catches
+    # up, so no core idles until the last input is read.
+    with ThreadPoolExecutor(max_workers=min(ahead, os.cpu_count() or 1)) as reader:
+        pending = deque(reader.submit(read, j) for j in range(min(ahead, len(loaders))))
+        for i in range(len(loaders)):
+            s, parsed = pending.popleft().result()
+            if i + ahead < len(loaders):
+                pending.append(reader.submit(read, i + ahead))
+            groups_seen.append(set(s.groups))
+            got = coder.add(parsed)
+            del parsed
+            if got is None or coder.universe == 0:
+                for later in pending:
+                    later.cancel()
+                return None
+            code, shift = got
+            if eco is None:
+                eco = Linker(len(loaders), rule, attributes, options, coder.universe)
+                if people is not None and people_codes is not None:
+                    eco.add_people(people, shifted(people_codes, shift))
+            elif shift or coder.universe != eco.universe:
+                eco.grow(shift, coder.universe)
+            ids = s.ids if keep_ids else None
+            eco.add(i, s, code, lambda code=code, ids=ids: _dense_keys(code) if ids is None else _text_keys(ids))
+            del s, code
+    _check_link(names, rule, attributes, options, groups_seen, people)
+    assert eco is not None
+    return eco.finish(names, coder.id_codes(), [])
+
+
+def _dense_keys(code: np.ndarray) -> pa.Array:
+    return pa.array(code, pa.int64(), mask=code < 0)
+
+
+def _text_keys(ids: pa.ChunkedArray) -> pa.Array:
+    return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+
+
+def _check_link(
+    names: list[str], rule: FailureRule, attributes: list[str], options: LinkOptions,
+    source_groups: list[set[str]], people: People | None,
+) -> None:
+    if options.join not in JOINS:
+        raise UsageError(f"unknown join '{options.join}'; expected inner or outer")
+    if len(names) < 2:
+        raise UsageError(
+            f"an audit needs at least 2 decision-makers; got {len(names)} ({', '.join(names) or 'none'}). "
+            "Give one file per decision-maker, or a wide/stacked file with --layout"
+        )
+    rule.validate(names)
+    for attr in attributes:
+        if not any(attr in g for g in source_groups) and not (people and attr in people.groups):
+            raise InputError(
+                "group column not found in any input file nor in the people file",
+                column=attr,
+            )

@@ -1,0 +1,90 @@
+"""read → link: the part every command shares (audit, multiplicity)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from ..errors import UsageError
+from ..read.files import STDIN, InputFile, expand_paths, head_column
+from ..read.ids import integer_ids, parse_dense
+from ..read.memory import check_memory, read_ahead
+from ..read.pipes import pipes_kept
+from ..read.sources import Columns, file_loaders, load_people, load_sources, named_path
+from .coverage import InputResult
+from .failures import FailureRule
+from .linking import Linked, LinkOptions, link, link_streaming
+from .stream_ids import DenseStream, PrintStream, StreamCoder, parse_printed
+
+
+def load_and_link(
+    inputs: Sequence[str], cols: Columns, rule: FailureRule, *, layout: str, people: str | None,
+    link_options: LinkOptions, on_stage: Callable[[str], None] = lambda _name: None,
+    on_rows: Callable[[], None] = lambda: None,
+) -> tuple[Linked, list[InputResult]]:
+    """Read every input (any layout) and the people file, link by ID and apply the failure rule.
+
+    `on_rows` is called when the inputs' headers have passed their checks and their rows begin to be read
+    (an audit starts its imports then); again if the streaming link gives up and the inputs are read anew."""
+    with pipes_kept():
+        return _load_and_link(inputs, cols, rule, layout=layout, people=people, link_options=link_options,
+                              on_stage=on_stage, on_rows=on_rows)
+
+
+def _load_and_link(
+    inputs: Sequence[str], cols: Columns, rule: FailureRule, *, layout: str, people: str | None,
+    link_options: LinkOptions, on_stage: Callable[[str], None], on_rows: Callable[[], None],
+) -> tuple[Linked, list[InputResult]]:
+    paths = expand_paths(list(inputs)) if layout == "files" else list(inputs)
+    if not paths:
+        raise UsageError("no input files given")
+    on_stage("reading inputs")
+    people_table = load_people(people, cols) if people else None
+    people_has: set[str] = set()
+    if people_table is not None:
+        people_has = set(people_table.groups)
+        if cols.label and people_table.label is not None:
+            people_has.add(cols.label)
+    files_read = [named_path(p)[1] for p in paths] if layout == "files" else []
+    streamable = layout == "files" and STDIN not in files_read and not link_options.per_person
+    coder = _stream_coder(files_read[0], cols.id) if streamable else None
+    if streamable and coder is None:
+        on_stage("reading every input at once (the first input's IDs can be coded only with all in hand)")
+    if coder is not None:
+        names, loaders, files, headers = file_loaders(paths, cols, people_has, isinstance(coder, DenseStream))
+        on_stage(f"reading and linking inputs one at a time ({coder.route} IDs)")
+        streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options,
+                                  [set(h) for h in headers], coder, on_rows=on_rows, read_ahead=read_ahead(paths))
+        if streamed is not None:
+            read = [f for f in files if f is not None]
+            assert len(read) == len(files)  # a finished link has read every input
+            return streamed, _input_results(read, _names_by_file(zip(names, [f.path for f in read], strict=True)))
+        on_stage(f"reading inputs again to link in memory (not all their IDs are {coder.route} IDs of one form)")
+    check_memory([*paths, *([people] if people else [])])
+    on_rows()
+    sources, files = load_sources(paths, layout, cols, people_has)
+    on_stage("linking by ID")
+    linked = link(sources, people_table, rule, list(cols.groups), link_options)
+    return linked, _input_results(files, _names_by_file((s.name, s.file) for s in sources))
+
+
+def _stream_coder(path: str, column: str) -> StreamCoder | None:
+    """The coder the streaming link is worth trying with, from the first input's first IDs: dense, or
+    fingerprints of fixed-width text; None for other IDs. (The link needs every input's IDs to code so, and
+    gives up otherwise — after reading a whole input that is then read again.)"""
+    head = head_column(path, column)
+    head = None if head is None else integer_ids(head)
+    if head is None or parse_dense(head) is not None:
+        return DenseStream()
+    return PrintStream() if parse_printed(head) is not None else None
+
+
+def _names_by_file(named: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, file in named:
+        out.setdefault(file, []).append(name)
+    return out
+
+
+def _input_results(files: list[InputFile], names_by_file: dict[str, list[str]]) -> list[InputResult]:
+    return [InputResult(path=f.path, format=f.format, sha256=f.sha256, rows=f.rows,
+                        decision_makers=names_by_file.get(f.path, [])) for f in files]

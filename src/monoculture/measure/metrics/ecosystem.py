@@ -1,0 +1,87 @@
+"""The ecosystem view: how many decision-makers fail each person (Toups et al., NeurIPS 2023; metrics.md §2)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...count.table import Counts
+from ...lazy_imports import stats
+from ._base import divide
+from .homogenization import failure_rates
+
+
+def failure_count_histogram(c: Counts) -> np.ndarray:
+    """Observed share of individuals failed by exactly m decision-makers, m = 0..k.
+
+    Returns
+    -------
+    array (..., k + 1)
+        Sums to 1. The top bin is S, the bottom bin consistent success.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> F = np.array([[1, 1], [1, 0], [0, 0]], bool)
+    >>> failure_count_histogram(Counts(F, np.ones_like(F), np.array([2, 1, 1]))).tolist()
+    [0.25, 0.25, 0.5]
+    """
+    w = np.asarray(c.weights, dtype=float)
+    m = (c.fail & c.present).sum(axis=1)
+    onehot = (m[:, None] == np.arange(c.k + 1)[None, :]).astype(float)
+    return divide(w @ onehot, w.sum(axis=-1)[..., None])
+
+
+def poisson_binomial_pmf(p: np.ndarray, size: int) -> np.ndarray:
+    """PMF over 0..size-1 of the number of successes of independent Bernoulli(p_i) (scipy.stats.poisson_binom).
+
+    `p` is (..., k); entries that are NaN make the result NaN.
+    """
+    p = np.asarray(p, dtype=float)
+    out = np.full((*p.shape[:-1], size), np.nan)
+    ok = ~np.isnan(p).any(axis=-1)
+    if ok.any():
+        flat = p[ok]
+        pmf = stats.poisson_binom.pmf(np.arange(size)[:, None], flat).T if flat.shape[-1] else None
+        if pmf is None:
+            pmf = np.zeros((flat.shape[0], size))
+            pmf[:, 0] = 1.0
+        out[ok] = pmf
+    return out
+
+
+def expected_failure_count_histogram(c: Counts) -> np.ndarray:
+    """Independence baseline for `failure_count_histogram`: PoissonBinomial(e_1..e_k), m = 0..k.
+
+    Under the outer join it is the mixture, over individuals, of the Poisson-binomial over the
+    decision-makers that saw each one. Per group, call it on the group's own view so the baseline uses
+    the group's own rates (otherwise group composition masquerades as homogenization).
+
+    Notes
+    -----
+    NaN when some decision-maker saw nobody in the view.
+
+    References
+    ----------
+    Toups, Bommasani, Creel, Bana, Jurafsky, Liang. "Ecosystem-level Analysis of Deployed Machine
+    Learning Reveals Homogeneous Outcomes." NeurIPS 2023.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> F = np.array([[1, 1], [1, 0], [0, 0]], bool)
+    >>> expected_failure_count_histogram(Counts(F, np.ones_like(F), np.array([2, 1, 1]))).round(4).tolist()
+    [0.125, 0.5, 0.375]
+    """
+    e = failure_rates(c)
+    size = c.k + 1
+    if c.complete:
+        return poisson_binomial_pmf(e, size)
+    w = np.asarray(c.weights, dtype=float)
+    masks, inverse = c.masks
+    onehot = np.zeros((len(inverse), len(masks)))
+    onehot[np.arange(len(inverse)), inverse] = 1.0
+    mask_share = divide(w @ onehot, w.sum(axis=-1)[..., None])  # (..., D)
+    total = np.zeros((*e.shape[:-1], size))
+    for d, mask in enumerate(masks):
+        total = total + mask_share[..., d, None] * poisson_binomial_pmf(e[..., mask], size)
+    return total

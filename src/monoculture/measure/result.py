@@ -1,0 +1,318 @@
+"""The result object: plain dataclasses that every renderer takes and none computes on."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..link.coverage import Coverage, InputResult
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class Metric:
+    """One number with its provenance: ``value`` is None when undefined, and ``reason`` says why."""
+
+    value: float | None
+    reason: str | None = None
+    ci: tuple[float, float] | None = None
+    ci_method: str | None = None
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    flags: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, value: float | np.floating | np.ndarray, reason: str) -> Metric:
+        """A metric from a computed value; NaN becomes undefined with `reason`."""
+        v = float(value)
+        if math.isnan(v) or math.isinf(v):
+            return cls(None, reason)
+        return cls(v)
+
+    @property
+    def defined(self) -> bool:
+        return self.value is not None
+
+
+@dataclass
+class HistogramBin:
+    failures: int
+    observed: Metric
+    expected: Metric
+
+
+@dataclass
+class PairResult:
+    a: str
+    b: str
+    n: int
+    error_consistency: Metric
+    cofailure_lift: Metric
+    double_fault: Metric
+    q_statistic: Metric
+    correlation: Metric
+    disagreement: Metric
+
+
+@dataclass
+class ScopeResult:
+    """Metrics for one population: everyone linked (`overall`) or one group."""
+
+    n: int | None  # None only for a suppressed group: its size is withheld
+    failure_rates: dict[str, Metric]
+    systemic_failure: Metric
+    expected_systemic_failure: Metric
+    homogenization: Metric
+    log_homogenization: Metric
+    bounded_homogenization: Metric
+    consistent_success: Metric
+    expected_consistent_success: Metric
+    failure_count_histogram: list[HistogramBin]
+    diversity: dict[str, Metric] = field(default_factory=dict)
+    pairwise: list[PairResult] = field(default_factory=list)
+
+
+@dataclass
+class GroupResult(ScopeResult):
+    attribute: str = ""
+    group: str = ""
+    share_of_population: Metric = field(default_factory=lambda: Metric(None, "not computed"))
+    share_of_systemic_failures: Metric = field(default_factory=lambda: Metric(None, "not computed"))
+    small: bool = False  # below --min-group-size: computed, never flagged
+    suppressed: bool = False  # below --suppress-below (or its complement): nothing published
+
+
+@dataclass
+class GroupHomogenization:
+    """Group-level homogenization for one attribute (Bommasani et al. 2022) and the decomposition of H."""
+
+    attribute: str
+    population: str  # which population the rates use
+    groups: int
+    average: Metric
+    uniform: Metric
+    worst: Metric
+    variance: Metric
+    between: Metric
+    within: Metric
+
+
+@dataclass
+class ParityResult:
+    """The reference code's choices (--parity bommasani2022), reported beside, never instead of, the defaults."""
+
+    mode: str
+    description: str
+    failure_rates: dict[str, Metric]
+    systemic_failure: Metric
+    expected_systemic_failure: Metric
+    homogenization: Metric
+
+
+@dataclass
+class SizeSensitivity:
+    m: int
+    subsets: int
+    sampled: bool
+    homogenization: Metric
+
+
+@dataclass
+class DecisionMakerResult:
+    name: str
+    n: int
+    failure_rate: Metric
+    input_rows: int
+    input_failure_rate: Metric  # over every valid row of its own input, before linking
+
+
+@dataclass
+class GateResult:
+    """One threshold checked on one population: `status` is pass, fail or skipped."""
+
+    name: str
+    scope: str  # "overall" or "group"
+    attribute: str | None
+    group: str | None
+    limit: float
+    value: float | None
+    compared: float | None  # the number compared with the limit (the estimate or the interval's lower bound)
+    status: str
+    reason: str
+
+
+@dataclass
+class SharingSet:
+    value: str
+    members: list[str]
+    homogenization: Metric
+
+
+@dataclass
+class ComponentResult:
+    attribute: str
+    sharing_pairs: int
+    other_pairs: int
+    mean_lift_sharing: Metric
+    mean_lift_other: Metric
+    lift_difference: Metric  # sharing − other; p_value from the permutation test
+    mean_kappa_sharing: Metric
+    mean_kappa_other: Metric
+    kappa_difference: Metric
+    sets: list[SharingSet]
+
+
+@dataclass
+class ImprovementBucket:
+    others_failing: int
+    n: int | None  # None when suppressed (--suppress-below)
+    improved_share: Metric
+    expected_share: Metric  # improvements spread evenly: the overall share
+
+
+@dataclass
+class ImprovementResult:
+    """Where one decision-maker's version change helped the people its old version failed."""
+
+    decision_maker: str
+    from_round: str
+    to_round: str
+    failed_before: int
+    improved_share: Metric
+    buckets: list[ImprovementBucket]
+
+
+@dataclass
+class RoundsResult:
+    """Persistence over rounds (inputs named NAME@ROUND) and where improvements land."""
+
+    rounds: list[str]
+    decision_makers: list[str]
+    systemic_failure_by_round: dict[str, Metric]
+    failed_in_every_round: Metric
+    expected_failed_in_every_round: Metric
+    rounds_failed_histogram: list[HistogramBin]
+    improvements: list[ImprovementResult]
+
+
+@dataclass
+class AuditResult:
+    schema_version: str
+    tool_version: str
+    rule: str
+    join: str
+    options: dict[str, Any]
+    inputs: list[InputResult]
+    decision_makers: list[DecisionMakerResult]
+    overall: ScopeResult
+    groups: list[GroupResult]
+    coverage: Coverage
+    warnings: list[str]
+    group_homogenization: list[GroupHomogenization] = field(default_factory=list)
+    parity: ParityResult | None = None
+    gates: list[GateResult] = field(default_factory=list)
+    verdict: str = "no thresholds"
+    components: list[ComponentResult] = field(default_factory=list)
+    cluster_order: list[str] = field(default_factory=list)  # decision-makers clustered on κ
+    rounds: RoundsResult | None = None
+    leave_one_out: dict[str, Metric] = field(default_factory=dict)
+    homogenization_by_size: list[SizeSensitivity] = field(default_factory=list)
+
+
+@dataclass
+class CandidateResult:
+    """One candidate model: its loss and whether it is in the ε-Rashomon set."""
+
+    name: str
+    error_rate: Metric
+    in_set: bool
+
+
+@dataclass
+class MultiplicityScope:
+    """Multiplicity over the Rashomon set for everyone (attribute "") or one group."""
+
+    attribute: str
+    group: str
+    n: int
+    ambiguity: Metric
+    discrepancy: Metric
+    mean_disagreement: Metric
+    disagreement_quantiles: dict[str, float]
+    disagreement_histogram: list[float]  # shares in 10 bins of width 0.1 on [0, 1]
+    share_highly_arbitrary: Metric  # share of this population with disagreement >= the threshold
+    share_of_highly_arbitrary: Metric  # this group's share of all highly arbitrary people
+    mean_viable_range: Metric
+    mean_score_std: Metric
+    mean_rashomon_capacity: Metric
+
+
+@dataclass
+class SheetRow:
+    """Multiplicity sheet (Ganesh 2024): one candidate's accuracy and per-group rates."""
+
+    name: str
+    in_set: bool
+    accuracy: Metric
+    failure_rates: dict[str, Metric]
+    selection_rates: dict[str, Metric]
+
+
+@dataclass
+class LDACandidate:
+    name: str
+    accuracy: Metric
+    utility: Metric
+    selection_rate_ratio: Metric
+    failure_rate_gap: Metric
+    within_epsilon: bool
+    less_discriminatory: bool
+    pareto: bool
+    utility_difference: Metric  # candidate − baseline, paired bootstrap interval
+    disparity_difference: Metric
+    decisions_changed: int  # people whose decision differs from the baseline's
+
+
+@dataclass
+class LDAResult:
+    """Is there a candidate about as good as the baseline with lower disparity? A search result over the
+    candidates supplied and a convention (four-fifths), not a legal finding."""
+
+    exists: bool | None
+    attribute: str | None
+    disparity: str
+    utility: str
+    baseline: str
+    epsilon: float
+    candidates: list[LDACandidate]
+    note: str
+
+
+@dataclass
+class MultiplicityResult:
+    schema_version: str
+    tool_version: str
+    kind: str
+    rule: str
+    options: dict[str, Any]
+    inputs: list[InputResult]
+    baseline: str
+    epsilon: float
+    rashomon_set: list[CandidateResult]
+    ambiguity: Metric
+    discrepancy: Metric
+    mean_disagreement: Metric
+    mean_viable_range: Metric
+    mean_score_std: Metric
+    mean_rashomon_capacity: Metric
+    overall: MultiplicityScope
+    groups: list[MultiplicityScope]
+    sheet: list[SheetRow]
+    sheet_spread: dict[str, Metric]
+    lda: LDAResult
+    coverage: Coverage
+    warnings: list[str]

@@ -1,0 +1,113 @@
+"""Change over time: decision-makers named NAME@ROUND (e.g. `lender_a@v1=a_v1.csv`).
+
+- Picking on the same person over time: per round, who is failed by every decision-maker; how many rounds
+  each person is so failed, against the independence baseline across rounds (Poisson-binomial of the
+  per-round systemic failure rates). Outcome data cannot separate stable differences between people
+  from feedback: this is persistence, not feedback.
+- Where improvements land (Toups et al. 2023): for a decision-maker whose version changed, of the people
+  the old version failed, the share the new version serves, bucketed by how many *other* decision-makers
+  (in the earlier round) fail them — against the baseline of improvements spread evenly.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ..count.table import Counts
+from ..errors import UsageError
+from .estimate import attach
+from .inference import wilson
+from .metrics._base import divide
+from .metrics.ecosystem import poisson_binomial_pmf
+from .result import HistogramBin, ImprovementBucket, ImprovementResult, Metric, RoundsResult
+
+
+def parse(names: list[str]) -> tuple[list[str], list[str], list[tuple[str, str]]] | None:
+    """(decision-makers, rounds in order of appearance, (dm, round) per column), or None if unversioned."""
+    if not any("@" in n for n in names):
+        return None
+    pairs = []
+    for n in names:
+        if "@" not in n:
+            raise UsageError(f"'{n}' has no @ROUND while others do: name every input NAME@ROUND")
+        dm, rnd = n.rsplit("@", 1)
+        pairs.append((dm, rnd))
+    dms = list(dict.fromkeys(d for d, _ in pairs))
+    rounds = list(dict.fromkeys(r for _, r in pairs))
+    return dms, rounds, pairs
+
+
+def analyse(c: Counts, names: list[str], alpha: float) -> RoundsResult | None:
+    parsed = parse(names)
+    if parsed is None:
+        return None
+    dms, rounds, pairs = parsed
+    if not c.complete:
+        raise UsageError("the rounds analysis needs the inner join (everyone seen in every round)")
+    w = np.asarray(c.weights, dtype=float)
+    n = float(w.sum())
+    cols = {key: i for i, key in enumerate(pairs)}
+    systemic = np.stack([c.fail[:, [i for (d, r), i in cols.items() if r == rnd]].all(axis=1) for rnd in rounds],
+                        axis=1)  # (R, rounds)
+    s_round = (w @ systemic) / n
+    count = systemic.sum(axis=1)
+    observed = np.array([(w @ (count == m)) / n for m in range(len(rounds) + 1)])
+    expected = poisson_binomial_pmf(s_round, len(rounds) + 1)
+    hist = [HistogramBin(m, attach(Metric(float(observed[m])), wilson(observed[m] * n, n, alpha)),
+                         Metric(float(expected[m]))) for m in range(len(rounds) + 1)]
+    every = hist[-1].observed
+    improvements = []
+    for dm in dms:
+        versions = [r for r in rounds if (dm, r) in cols]
+        for before, after in itertools.pairwise(versions):
+            improvements.append(_improvement(c, w, cols, dm, before, after, alpha))
+    return RoundsResult(
+        rounds=rounds, decision_makers=dms,
+        systemic_failure_by_round={r: Metric(float(v)) for r, v in zip(rounds, s_round, strict=True)},
+        failed_in_every_round=every, expected_failed_in_every_round=Metric(float(np.prod(s_round))),
+        rounds_failed_histogram=hist, improvements=improvements,
+    )
+
+
+def suppress_small(result: RoundsResult | None, threshold: int) -> None:
+    """Withhold improvement buckets of fewer than `threshold` people, and one more bucket when a single
+    withheld count could be recovered from the published total (failed_before)."""
+    if result is None or threshold <= 0:
+        return
+    reason = f"suppressed: fewer than {threshold} people, or its complement (--suppress-below)"
+    for imp in result.improvements:
+        hidden = {i for i, b in enumerate(imp.buckets) if b.n and b.n < threshold}
+        if len(hidden) == 1:
+            rest = [i for i, b in enumerate(imp.buckets) if i not in hidden and b.n]
+            if rest:
+                hidden.add(min(rest, key=lambda i: (imp.buckets[i].n, i)))
+        for i in hidden:
+            imp.buckets[i].n = None
+            imp.buckets[i].improved_share = Metric(None, reason)
+
+
+def _improvement(c: Counts, w: np.ndarray, cols: dict, dm: str, before: str, after: str,
+                 alpha: float) -> ImprovementResult:
+    i_a, i_b = cols[(dm, before)], cols[(dm, after)]
+    others = [i for (d, r), i in cols.items() if r == before and d != dm]
+    failed_before = c.fail[:, i_a]
+    served_after = ~c.fail[:, i_b]
+    n_others = c.fail[:, others].sum(axis=1) if others else np.zeros(len(w), dtype=int)
+    total_failed = float(w @ failed_before)
+    overall = divide(w @ (failed_before & served_after), total_failed)
+    buckets = []
+    for m in range(len(others) + 1):
+        mask = failed_before & (n_others == m)
+        n_m = float(w @ mask)
+        share = Metric.of(divide(w @ (mask & served_after), n_m), "nobody the old version failed is in this bucket")
+        if share.defined:
+            attach(share, wilson(share.value * n_m, n_m, alpha))
+        buckets.append(ImprovementBucket(others_failing=m, n=round(n_m), improved_share=share,
+                                         expected_share=Metric.of(overall, "the old version failed nobody")))
+    improved = Metric.of(overall, "the old version failed nobody")
+    if improved.defined:
+        attach(improved, wilson(float(overall) * total_failed, total_failed, alpha))
+    return ImprovementResult(decision_maker=dm, from_round=before, to_round=after,
+                             failed_before=round(total_failed), improved_share=improved, buckets=buckets)

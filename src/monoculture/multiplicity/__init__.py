@@ -1,0 +1,1 @@
+"""Predictive multiplicity: the inputs as candidate models for one decision (Rashomon set, LDA)."""

@@ -1,0 +1,350 @@
+"""`multiplicity()`: how arbitrary is one person's outcome among about equally good models, and is there an
+equally good model that treats a group better? Same reading and linking as `audit()` (metrics.md §6–§7)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import __version__
+from ..count.table import PatternTable
+from ..errors import UsageError
+from ..link.failures import FailureRule
+from ..link.linked import LinkOptions
+from ..link.load import load_and_link
+from ..measure.estimate import attach
+from ..measure.groups import group_members
+from ..measure.inference import InferenceOptions, bootstrap_means, check_inference, intervals, wilson
+from ..measure.metrics import multiplicity as mm
+from ..measure.metrics._base import divide
+from ..measure.result import (
+    SCHEMA_VERSION,
+    CandidateResult,
+    LDACandidate,
+    LDAResult,
+    Metric,
+    MultiplicityResult,
+    MultiplicityScope,
+    SheetRow,
+)
+from ..read.sources import Columns
+
+UTILITIES = ("accuracy", "tpr-fpr")
+DISPARITIES = ("selection-rate-ratio", "failure-rate-gap")
+QUANTILES = {"median": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
+
+
+def _ci_metric(value: float, reps: np.ndarray | None, alpha: float, reason: str) -> Metric:
+    m = Metric.of(value, reason)
+    if m.defined and reps is not None:
+        lo, hi, undefined, same = intervals(np.asarray(value), reps, alpha)
+        if not (np.isnan(lo) or np.isnan(hi)):
+            m.ci = (m.value, m.value) if same else (float(lo), float(hi))
+            m.ci_method = "bootstrap-percentile"
+            if undefined > 0:
+                m.flags.append(f"{100 * float(undefined):.1f}% of bootstrap replicates undefined and left out")
+    return m
+
+
+def multiplicity(
+    inputs: Sequence[str],
+    *,
+    id_column: str = "id",
+    decision: str = "decision",
+    label: str | None = None,
+    score: str | None = None,
+    groups: Sequence[str] = (),
+    intersect: bool = False,
+    people: str | None = None,
+    layout: str | None = None,
+    decision_columns: Sequence[str] = (),
+    decision_maker_column: str = "decision_maker",
+    favorable: str | None = None,
+    epsilon: float = 0.01,
+    baseline: str | None = None,
+    arbitrary_threshold: float = 0.2,
+    utility: str = "accuracy",
+    disparity: str = "selection-rate-ratio",
+    split: str | None = None,
+    select_on: str | None = None,
+    report_on: str | None = None,
+    on_duplicate: str = "error",
+    on_missing: str = "error",
+    inference: InferenceOptions | None = None,
+) -> MultiplicityResult:
+    """Predictive multiplicity and less discriminatory alternatives over candidate models' predictions.
+
+    Parameters mirror ``monoculture multiplicity --help``. Candidates must decide on the same people
+    (inner join). Without labels every candidate is in the set and accuracy-based parts are undefined.
+    """
+    inference = inference or InferenceOptions()
+    check_inference(inference)
+    if utility not in UTILITIES:
+        raise UsageError(f"--utility must be one of {', '.join(UTILITIES)}; got '{utility}'")
+    if disparity not in DISPARITIES:
+        raise UsageError(f"--disparity must be one of {', '.join(DISPARITIES)}; got '{disparity}'")
+    if epsilon < 0:
+        raise UsageError(f"--epsilon must be >= 0; got {epsilon}")
+    layout = layout or ("wide" if decision_columns else "files")
+    if (split is None) != (select_on is None) or (split is None) != (report_on is None):
+        raise UsageError("--split, --select-on and --report-on go together")
+    cols = Columns(id=id_column, decision=decision, label=label,
+                   groups=tuple(groups) + ((split,) if split and split not in groups else ()),
+                   decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column,
+                   score=score)
+    rule = FailureRule(kind="error" if label else "outcome", favorable=favorable)
+    linked, input_results = load_and_link(
+        inputs, cols, rule, layout=layout, people=people,
+        link_options=LinkOptions(join="inner", on_duplicate=on_duplicate, on_missing=on_missing,
+                                 per_person=True),
+    )
+    names = linked.names
+    D = linked.decisions
+    assert D is not None
+    n, m = D.shape
+    fav_token = linked.rule.favorable or favorable or "1"
+    fav_code = linked.tokens.index(fav_token) if fav_token in linked.tokens else -2
+    favourable = (D == fav_code).astype(float)
+    correct = (~linked.fail).astype(float) if label else None
+    error = linked.fail.mean(axis=0) if label else np.zeros(m)
+    base = None
+    if baseline is not None:
+        if baseline not in names:
+            raise UsageError(f"--baseline '{baseline}' is not among the candidates ({', '.join(names)})")
+        base = names.index(baseline)
+    in_set, base = mm.rashomon_set(error, epsilon if label else np.inf, base)
+    members = np.flatnonzero(in_set)
+    base_in = int(np.flatnonzero(members == base)[0])
+    DR = D[:, members]
+    SR = linked.scores[:, members] if linked.scores is not None else None
+    rng = np.random.default_rng(inference.seed)
+    table = PatternTable.build(linked)
+    cell_of_row = linked.cell
+
+    def scope(attribute: str, group: str, rows: np.ndarray, total_arbitrary: float) -> MultiplicityScope:
+        per = _per_person(DR, SR, base_in, arbitrary_threshold)
+        x = per[rows]
+        n_g = int(rows.sum())
+        empty = "no individuals in this group"
+        if n_g == 0:
+            blank = Metric(None, empty)
+            return MultiplicityScope(attribute, group, 0, blank, blank, blank, {}, [], blank, blank, blank,
+                                     blank, blank)
+        means = x.mean(axis=0)
+        reps = bootstrap_means(x, inference.bootstrap, rng) if inference.bootstrap > 0 else None
+        k_flip = DR.shape[1]
+        amb = Metric(float(means[0]))
+        attach(amb, wilson(means[0] * n_g, n_g, inference.alpha) if inference.bootstrap > 0 else None)
+        disc = _ci_metric(float(means[1:1 + k_flip].max()),
+                          reps[:, 1:1 + k_flip].max(axis=1) if reps is not None else None, inference.alpha, "")
+        j = 1 + k_flip
+        dis = _ci_metric(float(means[j]), reps[:, j] if reps is not None else None, inference.alpha,
+                         "fewer than two models in the set")
+        high = Metric(float(means[j + 1]))
+        attach(high, wilson(means[j + 1] * n_g, n_g, inference.alpha) if inference.bootstrap > 0 else None)
+        share_of = (Metric(means[j + 1] * n_g / total_arbitrary) if total_arbitrary > 0
+                    else Metric(None, "nobody is highly arbitrary"))
+        no_scores = "no --score column given"
+        score_metrics = [Metric(None, no_scores)] * 3
+        if SR is not None:
+            score_metrics = [_ci_metric(float(means[j + 2 + t]), reps[:, j + 2 + t] if reps is not None else None,
+                                        inference.alpha, "fewer than two models in the set") for t in range(3)]
+        d_values = x[:, j]
+        quant = {k: float(np.quantile(d_values, q)) for k, q in QUANTILES.items()} if DR.shape[1] > 1 else {}
+        hist = (np.histogram(d_values, bins=10, range=(0, 1))[0] / n_g).tolist() if DR.shape[1] > 1 else []
+        return MultiplicityScope(attribute, group, n_g, amb, disc, dis, quant, hist, high, share_of, *score_metrics)
+
+    per_all = _per_person(DR, SR, base_in, arbitrary_threshold)
+    total_arbitrary = float(per_all[:, 2 + DR.shape[1]].sum())
+    overall = scope("", "", np.ones(n, dtype=bool), total_arbitrary)
+    group_scopes = []
+    for attr, members_ in group_members(table, intersect):
+        if split is not None and split in attr:
+            continue
+        for group, row_mask in members_:
+            cells = np.unique(table.row_cell[row_mask])
+            group_scopes.append(scope(attr, group, np.isin(cell_of_row, cells), total_arbitrary))
+
+    sheet, spread = _sheet(table, intersect, names, in_set, correct, favourable, cell_of_row)
+    lda_attr = next((a for a in table.attributes if a != split), None)
+    lda_args = (table, names, base, correct, favourable, linked, D, cell_of_row, epsilon, utility, disparity,
+                inference, rng, fav_code, lda_attr)
+    if split is None:
+        lda = _lda(*lda_args)
+    else:
+        lda = _split_lda(lda_args, table, split, select_on, report_on, cell_of_row)
+    notes = list(linked.warnings)
+    if not label:
+        notes.append("no --label: every candidate is in the set and accuracy-based measures are undefined")
+    if len(members) < 2:
+        notes.append("the Rashomon set has one member: multiplicity within it is zero by construction")
+    options = {"id": id_column, "decision": decision, "label": label, "score": score, "groups": list(groups),
+               "intersect": intersect, "people": people, "layout": layout, "favorable": fav_token,
+               "epsilon": epsilon, "baseline": names[base], "arbitrary_threshold": arbitrary_threshold,
+               "utility": utility, "disparity": disparity, "split": split, "select_on": select_on,
+               "report_on": report_on,
+               "set_rule": "loss <= baseline loss + epsilon (baseline in the set)",
+               "disagreement": "share of ordered pairs of distinct set members that disagree",
+               "score_std": "ddof = 1",
+               "inference": {"bootstrap": inference.bootstrap, "seed": inference.seed, "alpha": inference.alpha}}
+    return MultiplicityResult(
+        schema_version=SCHEMA_VERSION, tool_version=__version__, kind="multiplicity", rule=linked.rule.description,
+        options=options, inputs=input_results, baseline=names[base], epsilon=epsilon,
+        rashomon_set=[CandidateResult(nm, Metric(float(error[i])) if label else Metric(None, "no labels"),
+                                      bool(in_set[i])) for i, nm in enumerate(names)],
+        ambiguity=overall.ambiguity, discrepancy=overall.discrepancy, mean_disagreement=overall.mean_disagreement,
+        mean_viable_range=overall.mean_viable_range, mean_score_std=overall.mean_score_std,
+        mean_rashomon_capacity=overall.mean_rashomon_capacity, overall=overall, groups=group_scopes,
+        sheet=sheet, sheet_spread=spread, lda=lda, coverage=linked.coverage,
+        warnings=[*notes, "any/max measures over the supplied candidates are lower bounds on multiplicity "
+                  "over all equally good models"],
+    )
+
+
+def _per_person(DR: np.ndarray, SR: np.ndarray | None, base: int, threshold: float) -> np.ndarray:
+    """Columns: ambiguity, flips per member, disagreement, highly arbitrary, [range, std, capacity]."""
+    dis = mm.disagreement(DR)
+    cols = [mm.ambiguity(DR, base)[:, None], mm.flips_from_baseline(DR, base), np.nan_to_num(dis)[:, None],
+            (np.nan_to_num(dis) >= threshold).astype(float)[:, None]]
+    if SR is not None:
+        cols += [mm.viable_prediction_range(SR)[:, None], np.nan_to_num(mm.score_std(SR))[:, None],
+                 mm.binary_rashomon_capacity(SR)[:, None]]
+    return np.concatenate(cols, axis=1)
+
+
+def _group_matrix(table: PatternTable, intersect: bool, cell_of_row: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    out = []
+    for attr, members in group_members(table, intersect):
+        for group, row_mask in members:
+            cells = np.unique(table.row_cell[row_mask])
+            out.append((f"{attr}={group}", np.isin(cell_of_row, cells)))
+    return out
+
+
+def _sheet(table, intersect, names, in_set, correct, favourable, cell_of_row):
+    groups = _group_matrix(table, intersect, cell_of_row)
+    rows = []
+    acc = correct.mean(axis=0) if correct is not None else None
+    for i, name in enumerate(names):
+        fr, sr = {}, {}
+        for label, mask in groups:
+            k = int(mask.sum())
+            fr[label] = (Metric(float(1 - correct[mask, i].mean())) if correct is not None and k
+                         else Metric(None, "no labels" if correct is None else "empty group"))
+            sr[label] = Metric(float(favourable[mask, i].mean())) if k else Metric(None, "empty group")
+        rows.append(SheetRow(name, bool(in_set[i]), Metric(float(acc[i])) if acc is not None
+                             else Metric(None, "no labels"), fr, sr))
+    spread: dict[str, Metric] = {}
+    members = [r for r in rows if r.in_set]
+
+    def spread_of(values: list[float | None]) -> Metric:
+        vals = [v for v in values if v is not None]
+        return Metric(max(vals) - min(vals)) if vals else Metric(None, "undefined for every member")
+
+    spread["accuracy"] = spread_of([r.accuracy.value for r in members])
+    for label, _ in groups:
+        spread[f"failure_rate {label}"] = spread_of([r.failure_rates[label].value for r in members])
+        spread[f"selection_rate {label}"] = spread_of([r.selection_rates[label].value for r in members])
+    return rows, spread
+
+
+def _lda(table, names, base, correct, favourable, linked, D, cell_of_row, epsilon, utility, disparity_kind,
+         inference, rng, fav_code, attribute: str | None, rows: np.ndarray | None = None) -> LDAResult:
+    """LDA search on the rows given (all by default): disparity over `attribute`, paired bootstrap."""
+    note = ("A search over the supplied candidates using a convention (the four-fifths selection-rate ratio or "
+            "the failure-rate gap), not a legal finding. The lowest in-sample disparity among many candidates is "
+            "optimistically biased (Laufer, Raghavan, Barocas 2024).")
+    if attribute is None:
+        return LDAResult(None, None, disparity_kind, utility, names[base], epsilon, [],
+                         note + " Not computed: no --group attribute.")
+    if correct is None:
+        return LDAResult(None, table.attributes[0], disparity_kind, utility, names[base], epsilon, [],
+                         note + " Not computed: needs --label.")
+    attr = attribute
+    rows = np.ones(len(D), dtype=bool) if rows is None else rows
+    groups = [(g, np.isin(cell_of_row, np.unique(table.row_cell[mask]))[rows]) for g, mask in table.groups(attr)]
+    G = np.stack([mask for _, mask in groups], axis=1).astype(float)  # (N, G)
+    D, correct, favourable = D[rows], correct[rows], favourable[rows]
+    m = len(names)
+    y = (linked.labels[rows] == fav_code).astype(float)  # the label is the favourable value
+    n = len(D)
+    x = np.concatenate([correct, (favourable[:, :, None] * G[:, None, :]).reshape(n, -1),
+                        ((1 - correct)[:, :, None] * G[:, None, :]).reshape(n, -1), G,
+                        favourable * y[:, None], y[:, None]], axis=1)
+    ng = len(groups)
+
+    def stats(means: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Utility, accuracy, selection-rate ratio and failure-rate gap per candidate from column means."""
+        acc = means[..., :m]
+        sel = means[..., m:m + m * ng].reshape(*means.shape[:-1], m, ng)
+        err = means[..., m + m * ng:m + 2 * m * ng].reshape(*means.shape[:-1], m, ng)
+        share = means[..., m + 2 * m * ng:m + 2 * m * ng + ng]
+        tp = means[..., m + 2 * m * ng + ng:m + 2 * m * ng + ng + m]
+        pos = means[..., -1:]
+        rates = divide(sel, share[..., None, :])
+        errs = divide(err, share[..., None, :])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an empty group in a replicate: NaN, by policy
+            ratio = divide(np.nanmin(rates, axis=-1), np.nanmax(rates, axis=-1))
+            gap = np.nanmax(errs, axis=-1) - np.nanmin(errs, axis=-1)
+        if utility == "accuracy":
+            return acc, acc, ratio, gap
+        # Laufer, Raghavan, Barocas: TPR − λ·FPR with λ = 1.
+        tpr = divide(tp, pos)
+        fpr = divide(sel.sum(axis=-1) - tp, 1 - pos)
+        return tpr - fpr, acc, ratio, gap
+
+    means = x.mean(axis=0)
+    util, acc, ratio, gap = stats(means)
+    disp = (1 - ratio) if disparity_kind == "selection-rate-ratio" else gap
+    reps = bootstrap_means(x, inference.bootstrap, rng) if inference.bootstrap > 0 else None
+    r_util = r_disp = None
+    if reps is not None:
+        r_util, _, r_ratio, r_gap = stats(reps)
+        r_disp = (1 - r_ratio) if disparity_kind == "selection-rate-ratio" else r_gap
+    front = mm.pareto_front(util, np.nan_to_num(disp, nan=np.inf))
+    candidates = []
+    for i, name in enumerate(names):
+        within = bool(util[i] >= util[base] - epsilon - 1e-12)
+        less = bool(i != base and within and disp[i] < disp[base] - 1e-12)
+        du = _ci_metric(float(util[i] - util[base]), None if r_util is None else r_util[:, i] - r_util[:, base],
+                        inference.alpha, "undefined utility")
+        dd = _ci_metric(float(disp[i] - disp[base]), None if r_disp is None else r_disp[:, i] - r_disp[:, base],
+                        inference.alpha, "undefined disparity (a group with no favourable decision)")
+        candidates.append(LDACandidate(
+            name=name, accuracy=attach(Metric(float(acc[i])), wilson(acc[i] * len(D), len(D), inference.alpha)
+                                       if inference.bootstrap > 0 else None),
+            utility=Metric.of(util[i], "undefined"),
+            selection_rate_ratio=_ci_metric(float(ratio[i]), None if reps is None else r_ratio[:, i],
+                                            inference.alpha, "no group receives the favourable decision"),
+            failure_rate_gap=Metric.of(gap[i], "undefined"), within_epsilon=within, less_discriminatory=less,
+            pareto=bool(front[i]), utility_difference=du, disparity_difference=dd,
+            decisions_changed=int((D[:, i] != D[:, base]).sum()),
+        ))
+    exists = any(c.less_discriminatory for c in candidates)
+    return LDAResult(exists, attr, disparity_kind, utility, names[base], epsilon, candidates, note)
+
+
+def _split_lda(args: tuple, table: PatternTable, split: str, select_on: str, report_on: str,
+               cell_of_row: np.ndarray) -> LDAResult:
+    """Choose on one split, report on another (Laufer, Raghavan, Barocas 2024): the in-sample minimum
+    disparity over many candidates is optimistically biased, so the numbers come from held-out people."""
+    values = dict(table.groups(split))
+    for v in (select_on, report_on):
+        if v not in values:
+            raise UsageError(f"--split {split} has no value '{v}' (values: {', '.join(sorted(values))})")
+
+    def rows(v: str) -> np.ndarray:
+        return np.isin(cell_of_row, np.unique(table.row_cell[values[v]]))
+
+    chosen = _lda(*args, rows=rows(select_on))
+    reported = _lda(*args, rows=rows(report_on))
+    for c_sel, c_rep in zip(chosen.candidates, reported.candidates, strict=True):
+        c_rep.less_discriminatory = c_sel.less_discriminatory
+        c_rep.within_epsilon = c_sel.within_epsilon
+    reported.exists = chosen.exists
+    reported.note += (f" Alternatives chosen on {split}={select_on}; every number reported on "
+                      f"{split}={report_on}.")
+    return reported

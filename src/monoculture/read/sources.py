@@ -1,0 +1,410 @@
+"""Turn input files of any supported layout into one `Source` per decision-maker.
+
+Layouts:
+
+- ``files``: one file per decision-maker, named ``NAME=PATH`` or by the file stem.
+- ``wide``: one row per individual, one decision column per decision-maker (``--decision-columns``,
+  glob patterns allowed). An empty cell means that decision-maker did not see the individual.
+- ``stacked``: one row per (individual, decision-maker), the decision-maker named in a column.
+- ``transposed``: one row per decision-maker (named in a column), one column per individual.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InputError, UsageError
+from .csvscan import Scanned, scan_table
+from .files import STDIN, InputFile, file_format, read_header, read_table, require_columns
+from .ids import DenseIds, integer_ids
+
+LAYOUTS = ("files", "wide", "stacked", "transposed")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column names, as given by the user (see the CLI options of the same names)."""
+
+    id: str = "id"
+    decision: str = "decision"
+    label: str | None = None
+    groups: tuple[str, ...] = ()
+    decision_columns: tuple[str, ...] = ()
+    decision_maker_column: str = "decision_maker"
+    score: str | None = None  # multiplicity: probability of the favourable class, per decision-maker
+    round: str | None = None  # stacked layout: a round/version column; decision-makers become NAME@ROUND
+
+
+@dataclass(frozen=True)
+class Combinations:
+    """`csvscan.Combinations` by role: each row's index into the distinct combinations of its values, and
+    each combination's index into the dictionary of its decision, label and group columns."""
+
+    rows: np.ndarray
+    decision: np.ndarray
+    label: np.ndarray | None
+    groups: dict[str, np.ndarray]
+
+
+@dataclass
+class Source:
+    """One decision-maker's rows: IDs, decisions, optional labels and group attributes."""
+
+    name: str
+    file: str
+    ids: pa.ChunkedArray  # empty when the reader parsed them already (`parsed_ids`)
+    decision: pa.ChunkedArray
+    label: pa.ChunkedArray | None = None
+    groups: dict[str, pa.ChunkedArray] = field(default_factory=dict)
+    blank_is_unseen: bool = False  # wide/transposed: an empty cell is "did not see", not bad data
+    score: pa.ChunkedArray | None = None
+    parsed_ids: DenseIds | None = None  # the IDs as `ids.parse_dense` gives them, from `csvscan`
+    combinations: Combinations | None = None  # from `csvscan`: the columns above are dictionary arrays
+    rows: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rows = len(self.decision)
+
+    def release(self, *columns: str) -> None:
+        """Drop the named arrays once they are coded (linking ten large inputs would hold them twice)."""
+        for name in columns:
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                setattr(self, name, {})
+            elif value is not None:
+                setattr(self, name, pa.chunked_array([], value.type))
+
+
+@dataclass
+class People:
+    """The optional people file: group attributes (and possibly the shared label) keyed by ID."""
+
+    file: str
+    ids: pa.ChunkedArray
+    groups: dict[str, pa.ChunkedArray]
+    label: pa.ChunkedArray | None
+    rows: int
+
+
+def split_name(arg: str) -> tuple[str | None, str]:
+    """``NAME=PATH`` → (NAME, PATH); a plain path (even one containing '=') → (None, PATH).
+
+    The name is the part before the first '=' whose remainder names an existing file (or '-'), so both
+    names and paths may contain '='. A name may not contain a path separator.
+    """
+    if os.path.exists(arg) or "=" not in arg:
+        return None, arg
+    positions = [i for i, ch in enumerate(arg) if ch == "="]
+    for i in positions:
+        name, path = arg[:i], arg[i + 1:]
+        if name and os.sep not in name and (path == STDIN or os.path.exists(path)):
+            return name.strip(), path
+    name, path = arg.split("=", 1)
+    if name and os.sep not in name:
+        return name.strip(), path
+    return None, arg
+
+
+def named_path(arg: str) -> tuple[str, str]:
+    """(decision-maker name, path) of one files-layout argument: NAME=PATH, or the path named by its stem."""
+    name, path = split_name(arg)
+    return name or (stem(path) if path != STDIN else "stdin"), path
+
+
+def stem(path: str) -> str:
+    base = os.path.basename(path)
+    for suffix in (".csv.gz", ".tsv.gz", ".txt.gz", ".parquet", ".csv", ".tsv", ".txt", ".pq", ".parq"):
+        if base.lower().endswith(suffix):
+            return base[: -len(suffix)]
+    return base.rsplit(".", 1)[0] if "." in base else base
+
+
+def _roles(cols: Columns) -> dict[str, str]:
+    roles = {cols.id: "ID (--id)", cols.decision: "decision (--decision)"}
+    if cols.label:
+        roles[cols.label] = "label (--label)"
+    if cols.score:
+        roles[cols.score] = "score (--score)"
+    roles[cols.decision_maker_column] = "decision-maker (--decision-maker-column)"
+    for g in cols.groups:
+        roles[g] = "group (--group)"
+    return roles
+
+
+def _load(
+    path: str, needed: list[str], optional: list[str], cols: Columns, scan_ids: bool = False,
+) -> tuple[pa.Table, InputFile] | Scanned:
+    """Read `needed` columns (each must exist) and those of `optional` that the file has. `scan_ids`: read
+    a CSV file with `csvscan` where it can, IDs parsed as `ids.parse_dense` does (the streaming link)."""
+    as_text = _text_columns(cols)
+    if path == STDIN:
+        table, info = read_table(path, as_text=as_text)
+        header = table.column_names
+    else:
+        header = read_header(path)
+    wanted = list(dict.fromkeys(needed + [c for c in optional if c in header]))
+    if path == STDIN:
+        require_columns("<stdin>", header, needed, _roles(cols))
+        return _integer_ids(table.select(wanted), cols.id), info
+    categorical = [*cols.groups, *([cols.label] if cols.label else [])]
+    if scan_ids and file_format(path) == "csv":
+        require_columns(path, header, wanted, _roles(cols))
+        scanned = scan_table(path, wanted, cols.id, as_text, [c for c in as_text if c in categorical])
+        if isinstance(scanned, Scanned):
+            return scanned
+    table, info = read_table(path, wanted, _roles(cols), categorical=categorical, as_text=as_text)
+    return _integer_ids(table, cols.id), info
+
+
+def _text_columns(cols: Columns) -> list[str]:
+    """Columns whose values are compared as written: IDs and group values (never numbers a CSV parser
+    guessed, which would turn one file's `007` into 7 and another's, beside a `B12`, into `007`)."""
+    return [cols.id, *cols.groups]
+
+
+def _integer_ids(table: pa.Table, id_column: str) -> pa.Table:
+    # IDs written as plain integers are coded as numbers, the cheapest route; see ids.integer_ids.
+    at = table.column_names.index(id_column)
+    return table.set_column(at, id_column, integer_ids(table[id_column]))
+
+
+def _has_rows(source_rows: int, file: str) -> None:
+    if source_rows == 0:
+        raise InputError("no data rows (only a header)", file=file)
+
+
+def load_sources(
+    args: list[str], layout: str, cols: Columns, people_has: set[str]
+) -> tuple[list[Source], list[InputFile]]:
+    """Read every input into Sources. `people_has` lists columns a people file supplies."""
+    if layout not in LAYOUTS:
+        raise UsageError(f"unknown layout '{layout}'; expected one of {', '.join(LAYOUTS)}")
+    loaders = {"files": _files, "wide": _wide, "stacked": _stacked, "transposed": _transposed}
+    sources: list[Source] = []
+    inputs: list[InputFile] = []
+    for arg in args:
+        got, info = loaders[layout](arg, cols, people_has)
+        _has_rows(info.rows, info.path)
+        sources.extend(got)
+        inputs.append(info)
+    _check_names([(s.name, s.file) for s in sources])
+    return sources, inputs
+
+
+def _check_names(named: list[tuple[str, str]]) -> None:
+    seen: dict[str, str] = {}
+    for name, file in named:
+        if name in seen:
+            raise UsageError(
+                f"decision-maker '{name}' is named twice (in {seen[name]} and {file}); "
+                "give each a distinct name with NAME=PATH"
+            )
+        seen[name] = file
+
+
+def file_loaders(
+    args: list[str], cols: Columns, people_has: set[str], scan_ids: bool = False,
+) -> tuple[list[str], list[Callable[[], Source]], list[InputFile | None], list[list[str]]]:
+    """The files layout read input by input: the decision-makers' names now, a loader per input that reads
+    it into its `Source` (setting its `InputFile` in the returned list; loaders may run at once), and each
+    input's header.
+    Every header is checked first: a column missing from the last input is said before the others are read.
+    `scan_ids`: CSV inputs are read by `csvscan` where it can, their IDs parsed (`Source.parsed_ids`)."""
+    named = [named_path(arg) for arg in args]
+    _check_names(named)
+    headers = [read_header(path) for _name, path in named]
+    for (_name, path), header in zip(named, headers, strict=True):
+        require_columns(path, header, _needed(cols), _roles(cols))
+        _label_needed(cols, cols.label in header, path, people_has)
+    infos: list[InputFile | None] = [None] * len(args)  # by input: loaders may run at once
+
+    def loader(i: int, arg: str) -> Callable[[], Source]:
+        def load() -> Source:
+            (source,), info = _files(arg, cols, people_has, scan_ids)
+            _has_rows(info.rows, info.path)
+            infos[i] = info
+            return source
+        return load
+
+    return [name for name, _ in named], [loader(i, arg) for i, arg in enumerate(args)], infos, headers
+
+
+def _needed(cols: Columns) -> list[str]:
+    return [cols.id, cols.decision] + ([cols.score] if cols.score else [])
+
+
+def _label_needed(cols: Columns, header_has_label: bool, file: str, people_has: set[str]) -> None:
+    if cols.label and not header_has_label and cols.label not in people_has:
+        raise InputError(
+            "label column not found in this file nor in the people file (--people)",
+            file=file,
+            column=cols.label,
+        )
+
+
+def _files(arg: str, cols: Columns, people_has: set[str], scan_ids: bool = False) -> tuple[list[Source], InputFile]:
+    name, path = named_path(arg)
+    optional = ([cols.label] if cols.label else []) + list(cols.groups)
+    loaded = _load(path, _needed(cols), optional, cols, scan_ids)
+    scanned = loaded if isinstance(loaded, Scanned) else None
+    table, info = (loaded.table, loaded.info) if isinstance(loaded, Scanned) else loaded
+    _label_needed(cols, cols.label in table.column_names, info.path, people_has)
+    has_label = bool(cols.label and cols.label in table.column_names)
+    groups = [g for g in cols.groups if g in table.column_names]
+    combinations = None
+    if scanned is not None and scanned.combinations is not None:
+        parts = scanned.combinations.parts
+        combinations = Combinations(scanned.combinations.rows, parts[cols.decision],
+                                    parts[cols.label] if has_label else None, {g: parts[g] for g in groups})
+    source = Source(
+        name=name,
+        file=info.path,
+        ids=pa.chunked_array([], pa.int64()) if scanned is not None else table[cols.id],
+        decision=table[cols.decision],
+        label=table[cols.label] if has_label else None,
+        groups={g: table[g] for g in groups},
+        score=table[cols.score] if cols.score else None,
+        parsed_ids=scanned.ids if scanned is not None else None,
+        combinations=combinations,
+    )
+    return [source], info
+
+
+def match_columns(header: list[str], patterns: tuple[str, ...], exclude: set[str], file: str) -> list[str]:
+    """Header columns matching any glob pattern, in header order; a pattern matching nothing is an error."""
+    chosen: list[str] = []
+    for pat in patterns:
+        hits = [h for h in header if fnmatch.fnmatchcase(h, pat) and h not in exclude]
+        if not hits:
+            raise InputError(f"no column matches --decision-columns '{pat}'", file=file)
+        chosen.extend(h for h in hits if h not in chosen)
+    return [h for h in header if h in chosen]
+
+
+def _wide(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
+    _, path = split_name(arg)
+    if not cols.decision_columns:
+        raise UsageError("the wide layout needs --decision-columns (names or glob patterns)")
+    if path == STDIN:
+        full, info = read_table(path, as_text=_text_columns(cols))
+        header = full.column_names
+    else:
+        header = read_header(path)
+    exclude = {cols.id, *(cols.groups), *([cols.label] if cols.label else [])}
+    dcols = match_columns(header, cols.decision_columns, exclude, path)
+    optional = ([cols.label] if cols.label else []) + list(cols.groups)
+    table, info = _load(path, [cols.id, *dcols], optional, cols)
+    _label_needed(cols, cols.label in table.column_names, info.path, people_has)
+    label = table[cols.label] if cols.label and cols.label in table.column_names else None
+    groups = {g: table[g] for g in cols.groups if g in table.column_names}
+    sources = [
+        Source(name=c, file=info.path, ids=table[cols.id], decision=table[c], label=label, groups=groups,
+               blank_is_unseen=True)
+        for c in dcols
+    ]
+    return sources, info
+
+
+def _stacked(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
+    _, path = split_name(arg)
+    optional = ([cols.label] if cols.label else []) + list(cols.groups)
+    needed = [cols.id, cols.decision_maker_column, cols.decision] + ([cols.round] if cols.round else [])
+    table, info = _load(path, needed, optional, cols)
+    _label_needed(cols, cols.label in table.column_names, info.path, people_has)
+    dm = table[cols.decision_maker_column]
+    if dm.null_count:
+        first = int(np.flatnonzero(dm.is_null().to_numpy(zero_copy_only=False))[0]) + 1
+        raise InputError(
+            f"{dm.null_count} rows have no decision-maker name",
+            file=info.path, column=cols.decision_maker_column, row=first,
+        )
+    names = pc.cast(dm, pa.string()) if not pa.types.is_string(dm.type) else dm
+    names = pc.utf8_trim_whitespace(names)
+    if cols.round:
+        rounds = table[cols.round]
+        if rounds.null_count:
+            first = int(np.flatnonzero(rounds.is_null().to_numpy(zero_copy_only=False))[0]) + 1
+            raise InputError(f"{rounds.null_count} rows have no round", file=info.path, column=cols.round, row=first)
+        rounds = pc.utf8_trim_whitespace(pc.cast(rounds, pa.string()))
+        names = pc.binary_join_element_wise(names, rounds, "@")
+    encoded = pc.dictionary_encode(names).combine_chunks()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
+    sources = []
+    # Sorted by name, except that rounds keep the order of their first appearance in the file.
+    first_seen = {c: i for i, c in reversed(list(enumerate(codes.tolist())))}
+    def order_key(c: int) -> tuple:
+        name = str(encoded.dictionary[c])
+        return (name.rsplit("@", 1)[0], first_seen[c]) if cols.round else (name, 0)
+
+    for code in sorted(range(len(encoded.dictionary)), key=order_key):
+        rows = pa.array(order[bounds[code]:bounds[code + 1]])
+        part = table.take(rows)
+        sources.append(Source(
+            name=str(encoded.dictionary[code].as_py()),
+            file=info.path,
+            ids=part[cols.id],
+            decision=part[cols.decision],
+            label=part[cols.label] if cols.label and cols.label in part.column_names else None,
+            groups={g: part[g] for g in cols.groups if g in part.column_names},
+        ))
+    return sources, info
+
+
+def _transposed(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
+    _, path = split_name(arg)
+    table, info = read_table(path)
+    name_col = cols.decision_maker_column
+    if name_col not in table.column_names:
+        raise InputError(
+            "decision-maker name column not found (the transposed layout has one row per decision-maker)",
+            file=info.path, column=name_col,
+        )
+    if cols.label and cols.label not in people_has:
+        raise InputError("in the transposed layout the label must come from the people file (--people)",
+                         file=info.path, column=cols.label)
+    item_cols = [c for c in table.column_names if c != name_col]
+    if cols.decision_columns:
+        item_cols = match_columns(item_cols, cols.decision_columns, set(), info.path)
+    ids = pa.chunked_array([pa.array(item_cols, pa.string())])
+    names = [str(v) for v in table[name_col].to_pylist()]
+    sources = []
+    for r, dm_name in enumerate(names):
+        row = table.slice(r, 1)
+        values = [row[c][0] for c in item_cols]
+        types = {v.type for v in values}
+        arr = pa.array([v.as_py() for v in values], type=types.pop() if len(types) == 1 else None)
+        sources.append(Source(name=dm_name, file=info.path, ids=ids, decision=pa.chunked_array([arr]),
+                              blank_is_unseen=True))
+    return sources, info
+
+
+def load_people(path: str, cols: Columns) -> People:
+    """The people file: ID plus whichever of the group and label columns it has (at least one)."""
+    header = read_header(path) if path != STDIN else None
+    if header is None:
+        raise UsageError("the people file cannot be standard input")
+    wanted = [g for g in cols.groups if g in header]
+    if cols.label and cols.label in header:
+        wanted.append(cols.label)
+    if not wanted:
+        raise InputError(
+            "the people file has none of the --group or --label columns", file=path
+        )
+    table, info = read_table(path, [cols.id, *wanted], _roles(cols), categorical=wanted, as_text=_text_columns(cols))
+    table = _integer_ids(table, cols.id)
+    return People(
+        file=info.path,
+        ids=table[cols.id],
+        groups={g: table[g] for g in cols.groups if g in table.column_names},
+        label=table[cols.label] if cols.label and cols.label in table.column_names else None,
+        rows=info.rows,
+    )

@@ -1,0 +1,68 @@
+"""The JSON Schema of the audit report, generated from the result dataclasses so it cannot drift."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any
+
+from ..measure.result import SCHEMA_VERSION, AuditResult, Metric
+
+METRIC_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "One number: value is null when undefined, and reason then says why.",
+    "required": ["value"],
+    "additionalProperties": False,
+    "properties": {
+        "value": {"type": ["number", "null"]},
+        "reason": {"type": "string"},
+        "ci": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        "ci_method": {"type": "string", "enum": ["wilson", "bootstrap-percentile", "bootstrap-bca"]},
+        "p_value": {"type": "number", "minimum": 0, "maximum": 1},
+        "p_adjusted": {"type": "number", "minimum": 0, "maximum": 1},
+        "flags": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+def _schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    if tp is Metric:
+        return {"$ref": "#/$defs/Metric"}
+    if dataclasses.is_dataclass(tp):
+        name = tp.__name__
+        if name not in defs:
+            defs[name] = {}  # placeholder against recursion
+            hints = typing.get_type_hints(tp)
+            fields = dataclasses.fields(tp)
+            defs[name] = {
+                "type": "object",
+                "required": [f.name for f in fields],
+                "properties": {f.name: _schema(hints[f.name], defs) for f in fields},
+            }
+            if tp.__doc__:
+                defs[name]["description"] = " ".join(tp.__doc__.split())
+        return {"$ref": f"#/$defs/{name}"}
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [_schema(a, defs) for a in args]}
+    if origin in (list, tuple):
+        return {"type": "array", "items": _schema(args[0], defs) if args else {}}
+    if origin is dict:
+        return {"type": "object", "additionalProperties": _schema(args[1], defs)}
+    simple = {int: {"type": "integer"}, float: {"type": "number"}, str: {"type": "string"},
+              bool: {"type": "boolean"}, type(None): {"type": "null"}}
+    return simple.get(tp, {})
+
+
+def report_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of `monoculture audit --format json`."""
+    defs: dict[str, Any] = {"Metric": METRIC_SCHEMA}
+    root = _schema(AuditResult, defs)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"monoculture audit report (schema_version {SCHEMA_VERSION})",
+        **root,
+        "$defs": defs,
+    }
