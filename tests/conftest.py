@@ -10,6 +10,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, settings
+
+from profiles import FULL
+
+# Explicit `max_examples` in a test go through profiles.examples; these set the rest.
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if FULL else "dev")
 
 
 def write_ecosystem(

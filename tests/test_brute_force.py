@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import monoculture
 from conftest import brute_force, write_ecosystem
+from profiles import examples
 
 
 @st.composite
@@ -62,7 +63,7 @@ def _check(result, expected, names):
         assert p.cofailure_lift.value == (pytest.approx(want["lift"]) if want["lift"] is not None else None)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ecosystems())
 def test_inner_join_equals_brute_force(eco):
     fail, present, group, fmt, seed = eco
@@ -80,7 +81,7 @@ def test_inner_join_equals_brute_force(eco):
         assert g.share_of_population.value == pytest.approx(exp["n"] / len(fail))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ecosystems(outer=True))
 def test_outer_join_equals_brute_force(eco):
     fail, present, group, fmt, seed = eco

@@ -14,6 +14,7 @@ from rich.cells import cell_len
 
 import monoculture
 from monoculture.report.json import render_json
+from profiles import repeats
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -157,11 +158,11 @@ def test_parquet_on_stdin_and_repeated_parquet_exit_codes(tmp_path):
     args = ["audit", "c=-", str(SAMPLE / "lender_e.parquet"), "--id", "applicant_id", "--decision", "approved",
             "--label", "repaid", "--bootstrap", "0", "--permutations", "0", "-f", "json", "-q"]
     codes = set()
-    for _ in range(10):
+    for _ in range(repeats(10)):
         proc = run(*args, stdin=data)
         codes.add(proc.returncode)
         assert json.loads(proc.stdout)["inputs"][0]["format"] == "parquet"
-    for _ in range(10):
+    for _ in range(repeats(10)):
         codes.add(run(*args[:1], *[str(SAMPLE / "lender_c.parquet"), str(SAMPLE / "lender_e.parquet")],
                       *args[3:]).returncode)
     assert codes == {0}

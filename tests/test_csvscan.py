@@ -22,6 +22,7 @@ from monoculture.read import csvscan
 from monoculture.read.ids import parse_dense
 from monoculture.read.sources import Columns, _load
 from monoculture.report.json import render_json
+from profiles import examples
 
 needs_scan = pytest.mark.skipif(not csvscan.AVAILABLE, reason="the C extension _csvscan is not built here")
 COLS = Columns(id="id", decision="decision", label="label", groups=("group",))
@@ -194,7 +195,7 @@ def csv_files(draw, tidy: bool):
 
 @needs_scan
 @pytest.mark.parametrize("tidy", [False, True])
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_scan_equals_arrow_or_declines(tmp_path, tidy, data):
     """Any file: the scan equals Arrow's read or declines. A tidy file (within the subset, with an ID
@@ -207,7 +208,7 @@ def test_scan_equals_arrow_or_declines(tmp_path, tidy, data):
 
 
 @needs_scan
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(data=st.binary(max_size=200), actions=st.binary(min_size=1, max_size=5))
 def test_arbitrary_bytes_never_crash(data, actions):
     from monoculture.read import _csvscan

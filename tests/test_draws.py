@@ -25,6 +25,7 @@ from monoculture.measure.inference import (
     permutation_p_value,
     systemic_failure_permutation_null,
 )
+from profiles import examples
 
 
 def _table(seed: int, n: int = 3000, k: int = 4, outer: bool = False) -> PatternTable:
@@ -130,7 +131,7 @@ def test_a_failing_draw_raises_where_it_is_taken():
         draws.take("a")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.integers(0, 10_000), st.booleans(), st.integers(2, 5))
 def test_overall_view_by_pattern_equals_view_by_cell(seed, outer, k):
     table = _table(seed, n=400, k=k, outer=outer)

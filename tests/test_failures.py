@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import monoculture
 from monoculture.errors import InputError, UsageError
 from monoculture.read.values import Vocabulary, canonical
+from profiles import examples
 
 
 def _write(d: Path, name: str, text: str) -> str:
@@ -100,7 +101,7 @@ def test_label_set_that_never_matches_decisions_is_an_error(tmp_path):
         monoculture.audit([a, b], label="label")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     values=st.lists(st.one_of(st.none(), st.integers(-6, 6)), min_size=1, max_size=40),
     wide=st.booleans(),

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from monoculture.cli.app import app
+from profiles import examples
 
 FAST = ["--bootstrap", "0", "--permutations", "0", "-q"]
 OK_ROWS = "id,decision,label\n1,1,1\n2,0,1\n3,1,0\n4,0,0\n5,1,1\n6,0,1\n"
@@ -202,7 +203,7 @@ def test_awkward_but_valid_input_works(tmp_path, case, build, check):
         assert check(data), case
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(st.binary(max_size=400))
 def test_fuzz_random_bytes_never_crash(tmp_path_factory, blob):
@@ -213,7 +214,7 @@ def test_fuzz_random_bytes_never_crash(tmp_path_factory, blob):
     assert isinstance(result.exception, SystemExit | None), repr(result.exception)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, len(OK_ROWS) - 1), st.sampled_from([",", "\n", '"', "", "x", "\r", " ",
                                                                                "\x00", "é", ";", "1", "-"])),

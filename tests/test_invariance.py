@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 import monoculture
 from conftest import write_ecosystem
+from profiles import examples
 
-SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _random(seed: int, n: int = 60, k: int = 4):

@@ -20,6 +20,7 @@ from monoculture.errors import InputError, UsageError
 from monoculture.measure.inference import InferenceOptions
 from monoculture.read import ids as ids_module
 from monoculture.report.json import render_json
+from profiles import examples
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -193,7 +194,7 @@ def _assert_codes_match_canonical(arrays: list[pa.ChunkedArray], coded) -> None:
 _families = st.sampled_from(["prefixed", "digits", "ints", "sparse-ints", "prefixed-sparse", "messy"])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(family=_families, data=st.data())
 def test_id_codes_link_exactly_like_canonical_text(family, data):
     k = data.draw(st.integers(2, 4))
@@ -259,7 +260,7 @@ def test_fixed_prefix_ids_take_the_dense_route_and_audit_identically(tmp_path):
     assert a["coverage"] == b["coverage"] and a["decision_makers"] == b["decision_makers"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(1, 18), st.integers(1, 40), st.sampled_from(["", "/", ":", "a", " ", "+"]), st.integers(0, 17))
 def test_decimal_parses_fixed_width_digits_like_int(width, rows, bad, where):
     """The 8-at-a-time digit parse equals int() on every row, and refuses any row holding a non-digit."""
@@ -275,7 +276,7 @@ def test_decimal_parses_fixed_width_digits_like_int(width, rows, bad, where):
         assert _decimal(broken) is None
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(width=st.sampled_from([6, 8, 20, 64]), data=st.data(), large=st.booleans())
 def test_fingerprint_codes_equal_the_text_dictionary(width, data, large):
     """Fixed-width text IDs coded through fingerprints get exactly the codes one Arrow dictionary
@@ -314,7 +315,7 @@ def test_fingerprints_that_collide_fall_back_to_the_text(monkeypatch, tmp_path):
     assert any("fingerprinted" in s for s in stages) and any("again" in s for s in stages)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.one_of(st.none(), st.sampled_from(
     ["a", " b", "c ", "", "  ", "\u00a0x", "y\u3000", "é", "\tz\n", "p01", "ab cd", "\x1f", "x\u00a0y"])),
     max_size=12))

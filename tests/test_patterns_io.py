@@ -25,6 +25,7 @@ from monoculture.link.failures import FailureRule
 from monoculture.read.memory import estimate_bytes, estimate_streaming_bytes
 from monoculture.read.values import group_text
 from monoculture.report.json import render_json
+from profiles import examples
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -565,7 +566,7 @@ def test_cached_powers_of_ten_are_the_nearest_64_bit_significands():
         assert abs(Fraction(f) * Fraction(2) ** e - Fraction(10) ** k) <= Fraction(2) ** e / 2
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.one_of(st.tuples(st.just(32), st.lists(st.floats(width=32), min_size=1, max_size=30)),
                  # large dyadic float32 values: where Grisu3's ties and edge cases live
                  st.tuples(st.just(32), st.lists(st.builds(lambda m, s: m / 2.0**s, st.integers(-2**24, 2**24),
@@ -585,7 +586,7 @@ _TIME_TYPES = [pa.timestamp(u) for u in ("s", "ms", "us", "ns")] + [
     pa.time32("s"), pa.time32("ms"), pa.time64("us"), pa.time64("ns")]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.sampled_from(_TIME_TYPES), st.data())
 def test_group_text_of_times_is_what_duckdb_writes(kind, data):
     """Times and timestamps of every unit, with and without a zone, against DuckDB's CAST in UTC (the zone

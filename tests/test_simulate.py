@@ -24,6 +24,7 @@ from monoculture.simulate import core as dyn
 from monoculture.simulate.participation import Setting, data_setting, dynamics, learner_failures, quadratic_setting
 from monoculture.simulate.risks import DataRisks, QuadraticRisks
 from monoculture.simulate.urn import UrnModel, always_adverse_polya, expected_first_round, simulate_urns, urn_study
+from profiles import examples
 
 ROOT = Path(__file__).resolve().parent.parent
 APPLICANTS = str(ROOT / "sample_data" / "applicants.csv")
@@ -99,7 +100,7 @@ def test_gradient_update_is_one_step():
 
 # --- risk reduction and equilibria -----------------------------------------------------------------------
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(seed=st.integers(0, 2**31), g=st.integers(1, 4), k=st.integers(1, 4), d=st.integers(1, 3),
        eps=st.floats(0.01, 0.9))
 def test_total_risk_never_increases_under_exact_updates(seed, g, k, d, eps):

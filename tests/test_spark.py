@@ -14,6 +14,7 @@ from monoculture.audit import count
 from monoculture.report.json import render_json
 from test_patterns_io import KW, LENDERS, RULES, _complaint, messy_ecosystem, random_ecosystem, table_dict, without
 
+pytestmark = pytest.mark.spark
 pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'monoculture[spark]')")
 
 

@@ -23,6 +23,7 @@ from monoculture.link.linking import link, link_streaming
 from monoculture.link.stream_ids import PrintStream
 from monoculture.read.fingerprints import PrintTable
 from monoculture.read.sources import People, Source
+from profiles import examples
 
 RULES = [
     FailureRule("error"),
@@ -115,7 +116,7 @@ def _summary(linked: Linked) -> dict:
     }
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(ecosystems(), st.integers(1, 3))
 def test_streaming_link_equals_the_in_memory_link(eco, read_ahead):
     """Whatever the number of inputs read at once beside the one being linked."""
@@ -238,7 +239,7 @@ def test_fingerprinted_ids_another_input_cannot_share_fall_back_to_memory(tmp_pa
     assert result.coverage.individuals_seen == len(set(first) | trimmed)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.lists(st.sampled_from([0, 1, 2, 3, 1024, 2048, -1, 2**63 - 1, -(2**63)])
                          | st.integers(-(2**63), 2**63 - 1), max_size=300), min_size=1, max_size=6))
 def test_the_fingerprint_table_finds_what_a_dict_finds(batches):
