@@ -16,7 +16,7 @@ import numpy as np
 
 from monoculture.count.table import Counts
 from monoculture.measure.estimate import Estimate
-from monoculture.measure.inference import InferenceOptions
+from monoculture.spec import InferenceOptions
 
 
 def failures(n: int, k: int, rng: np.random.Generator) -> np.ndarray:

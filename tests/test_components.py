@@ -8,7 +8,7 @@ import numpy as np
 
 import monoculture
 from conftest import write_ecosystem
-from monoculture.measure.inference import InferenceOptions
+from monoculture.spec import InferenceOptions
 
 OPTIONS = InferenceOptions(bootstrap=300, permutations=999)
 

@@ -20,8 +20,9 @@ import monoculture
 from monoculture.errors import InputError
 from monoculture.read import csvscan
 from monoculture.read.ids import parse_dense
-from monoculture.read.sources import Columns, _load
+from monoculture.read.sources import _load
 from monoculture.report.json import render_json
+from monoculture.spec import Columns
 from profiles import examples
 
 needs_scan = pytest.mark.skipif(not csvscan.AVAILABLE, reason="the C extension _csvscan is not built here")

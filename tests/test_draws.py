@@ -11,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monoculture.count.table import PatternTable
+from monoculture.count.table_file import Counted
 from monoculture.link.coverage import Coverage, SourceCoverage
 from monoculture.measure import measure
 from monoculture.measure.draws import Draws
 from monoculture.measure.estimate import Estimate, scope_stats
 from monoculture.measure.groups import group_members
 from monoculture.measure.inference import (
-    InferenceOptions,
     bootstrap_weights,
     evaluate,
     intervals,
@@ -25,6 +25,7 @@ from monoculture.measure.inference import (
     permutation_p_value,
     systemic_failure_permutation_null,
 )
+from monoculture.spec import InferenceOptions, MeasureOptions
 from profiles import examples
 
 
@@ -45,8 +46,8 @@ def _measure(table: PatternTable, inference: InferenceOptions, intersect: bool =
     coverage = Coverage(join="inner", id_type="text", individuals_seen=table.n, linked=table.n, excluded_by_join=0,
                         sources=[SourceCoverage(name=n, file=f"{n}.csv", rows=table.n, valid_rows=table.n)
                                  for n in names])
-    return measure(table, rule="test", join="inner", options={}, inputs=[], coverage=coverage, warnings=[],
-                   inference=inference, intersect=intersect, min_group_size=0)
+    counted = Counted(table, "test", "inner", {}, [], coverage, [])
+    return measure(counted, inference, MeasureOptions(intersect=intersect, min_group_size=0))
 
 
 @pytest.mark.parametrize("seed", [0, 1])

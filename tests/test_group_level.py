@@ -11,10 +11,10 @@ import pytest
 
 import monoculture
 from monoculture.count.table import Counts
-from monoculture.measure.inference import InferenceOptions
 from monoculture.measure.metrics import diversity
 from monoculture.measure.metrics import groups as gm
 from monoculture.report.json import render_json
+from monoculture.spec import InferenceOptions
 
 NO_INFERENCE = InferenceOptions(bootstrap=0, permutations=0)
 

@@ -116,11 +116,12 @@ MALFORMED = [
      "cannot write the report"),
     ("bad parity mode", lambda d: [ok(d), ok(d), "--parity", "paper"], "Invalid value for '--parity'"),
     ("negative bootstrap", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--bootstrap", "-1"],
-     "--bootstrap and --permutations take a count >= 0"),
+     "--bootstrap takes a count >= 0; got -1"),
     ("outcome on non-binary decisions", lambda d: [w(d, "n1.csv", "id,decision\n1,a\n2,b\n3,c\n"),
                                                    w(d, "n2.csv", "id,decision\n1,a\n2,b\n3,c\n"),
                                                    "--failure", "outcome"], "needs --unfavorable VALUE"),
-    ("no rule and no label", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--label", ""], "no failure rule"),
+    ("no rule and no label", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--label", ""],
+     "--failure is not given and there is no label"),
 ]
 
 

@@ -12,7 +12,6 @@ from monoculture.count.table import Counts
 from monoculture.measure import metrics
 from monoculture.measure.estimate import Estimate
 from monoculture.measure.inference import (
-    InferenceOptions,
     adjust_pvalues,
     bootstrap_weights,
     histogram_bin_pvalues,
@@ -21,6 +20,7 @@ from monoculture.measure.inference import (
     systemic_failure_permutation_test,
     wilson,
 )
+from monoculture.spec import InferenceOptions
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 10), (1, 10), (5, 10), (10, 10), (3, 1000), (517, 4255), (1, 1)])

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 import monoculture
 from monoculture.errors import InputError, UsageError
-from monoculture.measure.inference import InferenceOptions
 from monoculture.read import ids as ids_module
 from monoculture.report.json import render_json
+from monoculture.spec import InferenceOptions
 from profiles import examples
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monoculture.measure.inference import InferenceOptions
 from monoculture.measure.metrics import multiplicity as mm
 from monoculture.multiplicity.candidates import multiplicity
 from monoculture.report import Format, render
+from monoculture.spec import InferenceOptions
 
 FAST = InferenceOptions(bootstrap=100)
 

@@ -21,10 +21,10 @@ import monoculture
 from monoculture.audit import count
 from monoculture.count.sql import check_rows, check_sql, emit_sql
 from monoculture.count.table_file import from_arrow, read_patterns, write_patterns
-from monoculture.link.failures import FailureRule
 from monoculture.read.memory import estimate_bytes, estimate_streaming_bytes
 from monoculture.read.values import group_text
 from monoculture.report.json import render_json
+from monoculture.spec import FailureRule
 from profiles import examples
 
 ROOT = Path(__file__).resolve().parent.parent

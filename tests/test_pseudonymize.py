@@ -17,7 +17,7 @@ import monoculture
 from monoculture.cli.app import app
 from monoculture.errors import UsageError
 from monoculture.link import pseudonymize as ps
-from monoculture.measure.inference import InferenceOptions
+from monoculture.spec import InferenceOptions
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 

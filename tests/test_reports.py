@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 import monoculture
-from monoculture.measure.gates import Thresholds
-from monoculture.measure.inference import InferenceOptions
 from monoculture.report import EXTENSIONS, RENDERERS, Format, render
 from monoculture.report.csv import neutralise
+from monoculture.spec import InferenceOptions, Thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import monoculture
-from monoculture.measure.inference import InferenceOptions
+from monoculture.spec import InferenceOptions
 
 
 def _file(d, name, failed: set[int], n: int = 10) -> str:

@@ -17,12 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import monoculture
-from monoculture.link.failures import FailureRule
-from monoculture.link.linked import Linked, LinkOptions
+from monoculture.link.linked import Linked
 from monoculture.link.linking import link, link_streaming
 from monoculture.link.stream_ids import PrintStream
 from monoculture.read.fingerprints import PrintTable
 from monoculture.read.sources import People, Source
+from monoculture.spec import FailureRule, LinkOptions
 from profiles import examples
 
 RULES = [

@@ -35,16 +35,14 @@ from ..link.coverage import (
     missing_rows_message,
     people_duplicates_message,
 )
-from ..link.failures import FailureRule
 from ..link.group_values import MISSING_GROUP
 from ..read.files import STDIN, delimiter, expand_paths, file_format, require_columns
 from ..read.memory import available_bytes, estimate_bytes, estimate_streaming_bytes
 from ..read.sources import named_path
+from ..spec import ENGINES, AuditSpec, FailureRule, SpecError
 from .spark_values import spark_group_text
 from .sql import TALLY_MAX_INPUTS, check_rows, check_sql, emit_sql, scan_rows, scan_sql, tally_rows, tally_sql
 from .table_file import Counted, from_arrow
-
-ENGINES = ("auto", "memory", "duckdb", "spark")
 
 
 def choose(
@@ -56,7 +54,7 @@ def choose(
     estimate has to fit; other layouts are read whole.
     """
     if engine not in ENGINES:
-        raise UsageError(f"--engine must be one of {', '.join(ENGINES)}; got '{engine}'")
+        raise SpecError("engine.engine", f"must be one of {', '.join(ENGINES)}; got '{engine}'")
     if engine != "auto":
         return engine, None
     available = available if available is not None else available_bytes()
@@ -86,12 +84,7 @@ def _has_duckdb() -> bool:
     return True
 
 
-def count_external(
-    engine: str, inputs: Sequence[str], *, id_column: str, decision: str, label: str | None,
-    groups: Sequence[str], people: str | None, rule: FailureRule, join: str, layout: str | None, options: dict,
-    memory_limit: str | None = None, spark_master: str | None = None, id_shards: int | None = None,
-    on_duplicate: str = "error", on_missing: str = "error", on_group_conflict: str = "error",
-) -> Counted:
+def count_external(engine: str, spec: AuditSpec) -> Counted:
     """Count the pattern table with the SQL of `--emit-sql`, run by DuckDB or Spark.
 
     A scan and one aggregation (`_tally`) stand for the two queries below when no row is refused and no ID
@@ -103,11 +96,14 @@ def count_external(
     DuckDB counts the ID space in `id_shards` hash slices one after another (by default as many as keep the
     spill within half the free temporary disk) and sums their pattern tables.
     """
+    inputs, people, layout = spec.inputs.paths, spec.inputs.people, spec.inputs.layout
+    cols, rule, link = spec.columns, spec.rule, spec.link
+    id_column, decision, label, groups, join = cols.id, cols.decision, cols.label, cols.groups, link.join
+    on_missing, on_duplicate, on_group_conflict = link.on_missing, link.on_duplicate, link.on_group_conflict
+    memory_limit, spark_master, id_shards = spec.engine.memory_limit, spec.engine.spark_master, spec.engine.id_shards
     if layout not in (None, "files"):
         raise UsageError(f"--engine {engine} reads the files layout (one file per decision-maker); "
                          "use --engine memory for other layouts")
-    if engine not in ("duckdb", "spark"):
-        raise UsageError(f"unknown engine '{engine}'")
     sql_options = dict(id_column=id_column, decision=decision, label=label, groups=groups, rule=rule, join=join,
                        layout=layout)
     files = [named_path(a) for a in expand_paths(list(inputs))]
@@ -143,7 +139,7 @@ def count_external(
                 for s in slices])
     counted = from_arrow(table, engine)
     counted.rule = f"{rule.kind} (as --emit-sql computes it; see monoculture count --emit-sql)"
-    counted.options = options | {"engine": engine}
+    counted.options = spec.echo_counting() | {"engine": engine}
     counted.inputs = []  # no file is read in Python, so no checksum or row count to report
     _fill_coverage(counted, sources, checks[0]["individuals"], conflicts)
     counted.warnings = notes
@@ -360,3 +356,11 @@ def _spark_read(spark, path: str):
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def sql_of(spec: AuditSpec, dialect: str = "duckdb") -> str:
+    """The SQL that computes the spec's pattern table (`--emit-sql`): run it where the data sit."""
+    cols = spec.columns
+    return emit_sql(spec.inputs.paths, id_column=cols.id, decision=cols.decision, label=cols.label,
+                    groups=cols.groups, people=spec.inputs.people, rule=spec.rule, join=spec.link.join,
+                    layout=spec.inputs.layout, dialect=dialect)

@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import UsageError
-from ..link.failures import FAILURE_KINDS, FailureRule
 from ..read.files import delimiter, expand_paths, file_format, read_header
 from ..read.sources import named_path
+from ..spec import FAILURE_KINDS, FailureRule
 
 DIALECTS = ("duckdb", "spark")
 

@@ -7,8 +7,7 @@ in every report through `ResolvedRule.description`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -16,75 +15,7 @@ import pyarrow.compute as pc
 
 from ..errors import InputError, UsageError
 from ..read.values import Vocabulary, canonical
-
-FAILURE_KINDS = ("error", "outcome", "false-negative", "false-positive")
-
-
-@dataclass(frozen=True)
-class FailureRule:
-    """What counts as failing a person. See metrics.md §0.
-
-    kind
-        ``error`` (decision ≠ label, multiclass allowed), ``outcome`` (decision is the unfavourable
-        value), ``false-negative`` (label favourable, decision not), ``false-positive`` (label not
-        favourable, decision favourable).
-    threshold / thresholds / top_fraction
-        Turn numeric scores into decisions: favourable when ``score >= threshold`` (``<=`` with
-        `lower_is_favorable`), per decision-maker overrides in `thresholds`; or the top `top_fraction`
-        of each decision-maker's own rows, ties broken by ID so row order never matters.
-    """
-
-    kind: str = "error"
-    favorable: str | None = None
-    unfavorable: str | None = None
-    threshold: float | None = None
-    thresholds: Mapping[str, float] = field(default_factory=dict)
-    top_fraction: float | None = None
-    lower_is_favorable: bool = False
-
-    @property
-    def uses_scores(self) -> bool:
-        return self.threshold is not None or bool(self.thresholds) or self.top_fraction is not None
-
-    @property
-    def needs_label(self) -> bool:
-        return self.kind != "outcome"
-
-    def validate(self, names: list[str]) -> None:
-        if self.kind not in FAILURE_KINDS:
-            raise UsageError(f"unknown failure rule '{self.kind}'; expected one of {', '.join(FAILURE_KINDS)}")
-        if self.top_fraction is not None and (self.threshold is not None or self.thresholds):
-            raise UsageError("use either --threshold or --top-fraction, not both")
-        if self.top_fraction is not None and not 0 < self.top_fraction < 1:
-            raise UsageError(f"--top-fraction must be between 0 and 1 (exclusive); got {self.top_fraction}")
-        for value in [self.threshold, *self.thresholds.values()]:
-            if value is not None and not math.isfinite(value):
-                raise UsageError(f"--threshold must be a finite number; got {value}")
-        unknown = sorted(set(self.thresholds) - set(names))
-        if unknown:
-            raise UsageError(
-                f"--threshold names decision-maker '{unknown[0]}', which is not among the inputs "
-                f"({', '.join(names)})"
-            )
-        if self.thresholds and self.threshold is None and set(self.thresholds) != set(names):
-            missing = sorted(set(names) - set(self.thresholds))
-            raise UsageError(f"no --threshold for decision-maker '{missing[0]}'; give a default --threshold T")
-
-
-def rule_from_options(
-    failure: str | None, label: str | None, *, favorable: str | None = None, unfavorable: str | None = None,
-    threshold: float | None = None, thresholds: Mapping[str, float] | None = None,
-    top_fraction: float | None = None, lower_is_favorable: bool = False,
-) -> FailureRule:
-    """The rule the command-line options describe. Without --failure the rule is ``error``, which needs a
-    label; with neither, a usage error says what to pass."""
-    if failure is None:
-        if label is None:
-            raise UsageError("no failure rule: pass --label COLUMN (failure = decision ≠ label) or --failure outcome")
-        failure = "error"
-    return FailureRule(kind=failure, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
-                       thresholds=dict(thresholds or {}), top_fraction=top_fraction,
-                       lower_is_favorable=lower_is_favorable)
+from ..spec import FailureRule
 
 
 @dataclass(frozen=True)

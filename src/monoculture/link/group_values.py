@@ -10,8 +10,8 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 from ..read.values import dictionary_codes, group_text
+from ..spec import LinkOptions
 from .coverage import Coverage, group_conflict_message
-from .linked import LinkOptions
 
 MISSING_GROUP = "(missing)"
 

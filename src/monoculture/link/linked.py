@@ -67,11 +67,3 @@ class Linked:
         k = len(self.names)
         return (self.bits[:, None] >> np.arange(k, 2 * k)) & 1 == 1
 
-
-@dataclass(frozen=True)
-class LinkOptions:
-    join: str = "inner"
-    on_duplicate: str = "error"  # or "drop": drop every row of an ID that occurs twice in one input
-    on_missing: str = "error"  # or "drop": drop rows with a missing ID, decision or label
-    on_group_conflict: str = "error"  # or "missing": treat the individual's group as missing
-    per_person: bool = False  # keep each linked individual's decisions, label and scores (multiplicity)

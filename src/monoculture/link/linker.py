@@ -12,11 +12,12 @@ from ..errors import InputError, UsageError
 from ..read.ids import IdCodes
 from ..read.sources import People, Source
 from ..read.values import Vocabulary, as_numbers
+from ..spec import FailureRule, LinkOptions
 from .coverage import SourceCoverage, duplicate_ids_message, missing_rows_message, people_duplicates_message
 from .failure_matrix import failure_matrix
-from .failures import FailureRule, ResolvedRule, failures, favourable_from_scores
+from .failures import ResolvedRule, failures, favourable_from_scores
 from .group_values import GroupValues, dictionary_of, group_codes, group_word_codes
-from .linked import Linked, LinkOptions
+from .linked import Linked
 
 
 class Linker:

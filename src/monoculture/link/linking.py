@@ -23,13 +23,10 @@ import pyarrow as pa
 from ..errors import InputError, UsageError
 from ..read.ids import code_ids
 from ..read.sources import People, Source
-from .failures import FailureRule
-from .linked import Linked, LinkOptions
+from ..spec import FailureRule, LinkOptions
+from .linked import Linked
 from .linker import Linker, shifted
 from .stream_ids import DenseStream, StreamCoder
-
-JOINS = ("inner", "outer")
-DEFAULT_OPTIONS = LinkOptions()
 
 
 def link(
@@ -37,7 +34,7 @@ def link(
     people: People | None,
     rule: FailureRule,
     attributes: list[str],
-    options: LinkOptions = DEFAULT_OPTIONS,
+    options: LinkOptions = LinkOptions(),
 ) -> Linked:
     """Link the sources, apply the failure rule, resolve group attributes, and count every exclusion.
 
@@ -66,7 +63,7 @@ def link_streaming(
     people: People | None,
     rule: FailureRule,
     attributes: list[str],
-    options: LinkOptions = DEFAULT_OPTIONS,
+    options: LinkOptions = LinkOptions(),
     headers: list[set[str]] | None = None,
     coder: StreamCoder | None = None,
     on_rows: Callable[[], None] = lambda: None,
@@ -147,8 +144,6 @@ def _check_link(
     names: list[str], rule: FailureRule, attributes: list[str], options: LinkOptions,
     source_groups: list[set[str]], people: People | None,
 ) -> None:
-    if options.join not in JOINS:
-        raise UsageError(f"unknown join '{options.join}'; expected inner or outer")
     if len(names) < 2:
         raise UsageError(
             f"an audit needs at least 2 decision-makers; got {len(names)} ({', '.join(names) or 'none'}). "

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 from ..errors import UsageError
 from ..read.files import STDIN, InputFile, expand_paths, head_column
 from ..read.ids import integer_ids, parse_dense
 from ..read.memory import check_memory, read_ahead
 from ..read.pipes import pipes_kept
-from ..read.sources import Columns, file_loaders, load_people, load_sources, named_path
+from ..read.sources import file_loaders, load_people, load_sources, named_path
+from ..spec import LinkSpec
 from .coverage import InputResult
-from .failures import FailureRule
-from .linking import Linked, LinkOptions, link, link_streaming
+from .linking import Linked, link, link_streaming
 from .stream_ids import DenseStream, PrintStream, StreamCoder, parse_printed
 
 
 def load_and_link(
-    inputs: Sequence[str], cols: Columns, rule: FailureRule, *, layout: str, people: str | None,
-    link_options: LinkOptions, on_stage: Callable[[str], None] = lambda _name: None,
+    spec: LinkSpec, *, on_stage: Callable[[str], None] = lambda _name: None,
     on_rows: Callable[[], None] = lambda: None,
 ) -> tuple[Linked, list[InputResult]]:
     """Read every input (any layout) and the people file, link by ID and apply the failure rule.
@@ -26,14 +25,14 @@ def load_and_link(
     `on_rows` is called when the inputs' headers have passed their checks and their rows begin to be read
     (an audit starts its imports then); again if the streaming link gives up and the inputs are read anew."""
     with pipes_kept():
-        return _load_and_link(inputs, cols, rule, layout=layout, people=people, link_options=link_options,
-                              on_stage=on_stage, on_rows=on_rows)
+        return _load_and_link(spec, on_stage, on_rows)
 
 
 def _load_and_link(
-    inputs: Sequence[str], cols: Columns, rule: FailureRule, *, layout: str, people: str | None,
-    link_options: LinkOptions, on_stage: Callable[[str], None], on_rows: Callable[[], None],
+    spec: LinkSpec, on_stage: Callable[[str], None], on_rows: Callable[[], None],
 ) -> tuple[Linked, list[InputResult]]:
+    inputs, layout, people = spec.inputs.paths, spec.inputs.layout, spec.inputs.people
+    cols, rule, link_options = spec.columns, spec.rule, spec.link
     paths = expand_paths(list(inputs)) if layout == "files" else list(inputs)
     if not paths:
         raise UsageError("no input files given")

@@ -20,9 +20,9 @@ import numpy as np
 
 from ..count.table import Counts
 from ..errors import UsageError
+from ..spec import InferenceOptions
 from . import metrics
 from .estimate import Estimate
-from .inference import InferenceOptions
 from .result import ComponentResult, Metric, SharingSet
 
 MAX_EXACT_PERMUTATIONS = 5040

@@ -20,7 +20,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from ..count.table import Counts
-from .inference import InferenceOptions, bootstrap_weights, systemic_failure_permutation_null
+from ..spec import InferenceOptions
+from .inference import bootstrap_weights, systemic_failure_permutation_null
 
 Job = tuple[str, Callable[[], object]]
 

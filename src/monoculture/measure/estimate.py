@@ -8,16 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..count.table import Counts
+from ..spec import InferenceOptions
 from . import metrics
-from .inference import (
-    InferenceOptions,
-    Interval,
-    evaluate,
-    histogram_bin_pvalues,
-    intervals,
-    jackknife,
-    wilson,
-)
+from .inference import Interval, evaluate, histogram_bin_pvalues, intervals, jackknife, wilson
 from .metrics import diversity
 from .metrics._base import divide
 from .result import HistogramBin, Metric, PairResult, ScopeResult

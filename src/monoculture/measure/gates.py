@@ -8,24 +8,8 @@ Groups below --min-group-size and suppressed groups are never flagged (their gat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..spec import Thresholds
 from .result import AuditResult, GateResult, Metric
-
-GATE_ON = ("point", "ci")
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    max_homogenization: float | None = None
-    max_systemic_failure: float | None = None
-    max_group_systemic_failure_ratio: float | None = None
-    gate_on: str = "point"
-
-    @property
-    def any(self) -> bool:
-        return any(v is not None for v in (self.max_homogenization, self.max_systemic_failure,
-                                            self.max_group_systemic_failure_ratio))
 
 
 def _check(name: str, scope: str, attribute: str | None, group: str | None, m: Metric, limit: float,

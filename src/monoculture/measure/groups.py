@@ -14,16 +14,11 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..count.table import Counts, PatternTable
+from ..spec import InferenceOptions
 from . import metrics
 from .draws import Draws, Job, population_draws
 from .estimate import Estimate, attach, scope_result
-from .inference import (
-    InferenceOptions,
-    adjust_pvalues,
-    evaluate,
-    permutation_p_value,
-    wilson,
-)
+from .inference import adjust_pvalues, evaluate, permutation_p_value, wilson
 from .metrics import groups as group_metrics
 from .metrics._base import divide
 from .result import GroupHomogenization, GroupResult, Metric, ParityResult, SizeSensitivity
@@ -231,7 +226,6 @@ def by_size(c: Counts, rng: np.random.Generator) -> list[SizeSensitivity]:
     return out
 
 
-PARITY_MODES = ("bommasani2022",)
 PARITY_DESCRIPTION = (
     "bommasani2022 parity: failure rates over each decision-maker's whole input (not only the linked "
     "individuals); a (person, decision-maker) cell with a label but no decision counts as a failure; an "

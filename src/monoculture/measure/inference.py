@@ -15,36 +15,9 @@ import numpy as np
 
 from ..count.table import Counts
 from ..lazy_imports import stats
+from ..spec import InferenceOptions
 
-CI_METHODS = ("percentile", "bca")
-ADJUSTMENTS = ("holm", "bh", "none")
 StatFn = Callable[[Counts], dict[str, np.ndarray]]
-
-
-@dataclass(frozen=True)
-class InferenceOptions:
-    """Options for intervals and tests. One alpha drives both (confidence level 1 − alpha)."""
-
-    bootstrap: int = 1000
-    seed: int = 0
-    alpha: float = 0.05
-    ci: str = "percentile"
-    permutations: int = 9999
-    adjust: str = "holm"
-
-
-def check_inference(o: InferenceOptions) -> None:
-    """Reject options that cannot work, naming the option (no silent correction)."""
-    from ..errors import UsageError
-
-    if o.bootstrap < 0 or o.permutations < 0:
-        raise UsageError("--bootstrap and --permutations take a count >= 0")
-    if not 0 < o.alpha < 1:
-        raise UsageError(f"--alpha must be between 0 and 1 (exclusive); got {o.alpha}")
-    if o.ci not in CI_METHODS:
-        raise UsageError(f"--ci must be one of {', '.join(CI_METHODS)}; got '{o.ci}'")
-    if o.adjust not in ADJUSTMENTS:
-        raise UsageError(f"--adjust must be one of {', '.join(ADJUSTMENTS)}; got '{o.adjust}'")
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,14 @@ from itertools import chain
 import numpy as np
 
 from .. import __version__
-from ..count.table import PatternTable
-from ..errors import UsageError
-from ..link.coverage import Coverage
+from ..count.table_file import Counted
+from ..spec import InferenceOptions, MeasureOptions, SpecError
 from .components import analyse, cluster_order
 from .draws import Draws, population_draws
 from .estimate import Estimate, scope_result
-from .gates import GATE_ON, Thresholds, verdict
 from .gates import evaluate as evaluate_gates
+from .gates import verdict
 from .groups import (
-    PARITY_MODES,
     attribute_homogenization,
     by_size,
     group_draws,
@@ -26,36 +24,27 @@ from .groups import (
     parity_results,
     withhold_group_level,
 )
-from .inference import InferenceOptions, check_inference, permutation_p_value
-from .result import SCHEMA_VERSION, AuditResult, DecisionMakerResult, InputResult, Metric
+from .inference import permutation_p_value
+from .result import SCHEMA_VERSION, AuditResult, DecisionMakerResult, Metric
 from .rounds import analyse as analyse_rounds
 from .rounds import suppress_small
 
 
 def measure(
-    table: PatternTable,
-    *,
-    rule: str,
-    join: str,
-    options: dict,
-    inputs: list[InputResult],
-    coverage: Coverage,
-    warnings: list[str],
-    intersect: bool = False,
-    inference: InferenceOptions | None = None,
-    min_group_size: int = 30,
-    suppress_below: int = 0,
-    parity: str | None = None,
-    gates: Thresholds | None = None,
+    counted: Counted,
+    inference: InferenceOptions = InferenceOptions(),
+    options: MeasureOptions = MeasureOptions(),
     components: dict[str, dict[str, str]] | None = None,
 ) -> AuditResult:
-    """Every metric, interval and test from the pattern table alone (no row is read again)."""
-    inference = inference or InferenceOptions()
-    check_inference(inference)
-    if parity is not None and parity not in PARITY_MODES:
-        raise UsageError(f"--parity must be one of {', '.join(PARITY_MODES)}; got '{parity}'")
+    """Every metric, interval and test from a counted patttable table alone (no row is read again).
+
+    `counted`: the table with what counting recorded (rule, join, options echo, inputs, coverage, warnings),
+    from `monoculture.count` or `count.table_file.read_patterns`. `components`: each decision-maker's shared
+    components (`measure.components.load_components`).
+    """
+    table, intersect, parity = counted.table, options.intersect, options.parity
     if parity is not None and table.input_counts is None:
-        raise UsageError("--parity needs the input files (a pattern table alone lacks whole-input rates)")
+        raise SpecError("measure.parity", "needs the input files (a pattern table alone lacks whole-input rates)")
     names = list(table.names)
     seeds = np.random.SeedSequence(inference.seed).spawn(4)
     rng_boot, rng_perm, rng_groups, rng_size = (np.random.default_rng(s) for s in seeds)
@@ -70,9 +59,10 @@ def measure(
         est = Estimate.of(c, inference, pattern_weights, with_pairs=True)
         overall = scope_result(est, names, with_pairs=True)
         overall.homogenization.p_value = permutation_p_value(c, draws.take("overall null"))
-        groups = group_results(table, names, inference, draws, intersect, min_group_size, suppress_below)
+        groups = group_results(table, names, inference, draws, intersect, options.min_group_size,
+                               options.suppress_below)
     dms = []
-    by_name = {cov.name: cov for cov in coverage.sources}
+    by_name = {cov.name: cov for cov in counted.coverage.sources}
     for i, name in enumerate(names):
         cov = by_name[name]
         dms.append(DecisionMakerResult(
@@ -83,15 +73,16 @@ def measure(
             input_failure_rate=Metric.of(cov.failed_rows / cov.valid_rows if cov.valid_rows else np.nan,
                                          "no valid row in the input"),
         ))
-    options = options | {"inference": asdict(inference), "min_group_size": min_group_size,
-                         "suppress_below": suppress_below, "parity": parity}
+    echo = counted.options | {"inference": asdict(inference), "min_group_size": options.min_group_size,
+                              "suppress_below": options.suppress_below, "parity": parity}
     parity_overall, group_h = None, attribute_homogenization(table, inference, weights, intersect)
     if parity is not None:
         parity_overall, group_h = parity_results(table, intersect)
     withhold_group_level(group_h, groups)
     result = AuditResult(
-        schema_version=SCHEMA_VERSION, tool_version=__version__, rule=rule, join=join, options=options,
-        inputs=inputs, decision_makers=dms, overall=overall, groups=groups, coverage=coverage,
+        schema_version=SCHEMA_VERSION, tool_version=__version__, rule=counted.rule, join=counted.join,
+        options=echo, inputs=counted.inputs, decision_makers=dms, overall=overall, groups=groups,
+        coverage=counted.coverage,
         warnings=[],
         group_homogenization=group_h,
         parity=parity_overall,
@@ -100,16 +91,13 @@ def measure(
     )
     result.cluster_order = cluster_order(est.point["error_consistency"], names)
     result.rounds = analyse_rounds(c, names, inference.alpha)
-    suppress_small(result.rounds, suppress_below)
+    suppress_small(result.rounds, options.suppress_below)
     if components:
         rng_components = np.random.default_rng(np.random.SeedSequence(inference.seed).spawn(5)[4])
         result.components = analyse(est, names, components, inference, rng_components, pattern_weights)
-    result.warnings = warnings + _warnings(result, min_group_size)
-    gates = gates or Thresholds()
-    if gates.gate_on not in GATE_ON:
-        raise UsageError(f"--gate-on must be one of {', '.join(GATE_ON)}; got '{gates.gate_on}'")
-    result.options["gates"] = asdict(gates)
-    result.gates = evaluate_gates(result, gates)
+    result.warnings = list(counted.warnings) + _warnings(result, options.min_group_size)
+    result.options["gates"] = asdict(options.gates)
+    result.gates = evaluate_gates(result, options.gates)
     result.verdict = verdict(result.gates)
     return result
 

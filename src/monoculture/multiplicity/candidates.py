@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import __version__
 from ..count.table import PatternTable
 from ..errors import UsageError
-from ..link.failures import FailureRule
-from ..link.linked import LinkOptions
 from ..link.load import load_and_link
 from ..measure.estimate import attach
 from ..measure.groups import group_members
-from ..measure.inference import InferenceOptions, bootstrap_means, check_inference, intervals, wilson
+from ..measure.inference import bootstrap_means, intervals, wilson
 from ..measure.metrics import multiplicity as mm
 from ..measure.metrics._base import divide
 from ..measure.result import (
@@ -29,10 +28,8 @@ from ..measure.result import (
     MultiplicityScope,
     SheetRow,
 )
-from ..read.sources import Columns
+from ..spec import MultiplicitySpec
 
-UTILITIES = ("accuracy", "tpr-fpr")
-DISPARITIES = ("selection-rate-ratio", "failure-rate-gap")
 QUANTILES = {"median": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
 
 
@@ -48,58 +45,19 @@ def _ci_metric(value: float, reps: np.ndarray | None, alpha: float, reason: str)
     return m
 
 
-def multiplicity(
-    inputs: Sequence[str],
-    *,
-    id_column: str = "id",
-    decision: str = "decision",
-    label: str | None = None,
-    score: str | None = None,
-    groups: Sequence[str] = (),
-    intersect: bool = False,
-    people: str | None = None,
-    layout: str | None = None,
-    decision_columns: Sequence[str] = (),
-    decision_maker_column: str = "decision_maker",
-    favorable: str | None = None,
-    epsilon: float = 0.01,
-    baseline: str | None = None,
-    arbitrary_threshold: float = 0.2,
-    utility: str = "accuracy",
-    disparity: str = "selection-rate-ratio",
-    split: str | None = None,
-    select_on: str | None = None,
-    report_on: str | None = None,
-    on_duplicate: str = "error",
-    on_missing: str = "error",
-    inference: InferenceOptions | None = None,
-) -> MultiplicityResult:
+def multiplicity(inputs: Sequence[str] | MultiplicitySpec = (), **options: Any) -> MultiplicityResult:
     """Predictive multiplicity and less discriminatory alternatives over candidate models' predictions.
 
-    Parameters mirror ``monoculture multiplicity --help``. Candidates must decide on the same people
-    (inner join). Without labels every candidate is in the set and accuracy-based parts are undefined.
+    Give a `MultiplicitySpec`, or the inputs and keywords `MultiplicitySpec.of` takes (they mirror
+    ``monoculture multiplicity --help``). Candidates must decide on the same people (inner join). Without
+    labels every candidate is in the set and accuracy-based parts are undefined.
     """
-    inference = inference or InferenceOptions()
-    check_inference(inference)
-    if utility not in UTILITIES:
-        raise UsageError(f"--utility must be one of {', '.join(UTILITIES)}; got '{utility}'")
-    if disparity not in DISPARITIES:
-        raise UsageError(f"--disparity must be one of {', '.join(DISPARITIES)}; got '{disparity}'")
-    if epsilon < 0:
-        raise UsageError(f"--epsilon must be >= 0; got {epsilon}")
-    layout = layout or ("wide" if decision_columns else "files")
-    if (split is None) != (select_on is None) or (split is None) != (report_on is None):
-        raise UsageError("--split, --select-on and --report-on go together")
-    cols = Columns(id=id_column, decision=decision, label=label,
-                   groups=tuple(groups) + ((split,) if split and split not in groups else ()),
-                   decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column,
-                   score=score)
-    rule = FailureRule(kind="error" if label else "outcome", favorable=favorable)
-    linked, input_results = load_and_link(
-        inputs, cols, rule, layout=layout, people=people,
-        link_options=LinkOptions(join="inner", on_duplicate=on_duplicate, on_missing=on_missing,
-                                 per_person=True),
-    )
+    spec = inputs if isinstance(inputs, MultiplicitySpec) else MultiplicitySpec.of(inputs, **options)
+    o, cols, inference = spec.options, spec.asked, spec.inference
+    epsilon, baseline, arbitrary_threshold = o.epsilon, o.baseline, o.arbitrary_threshold
+    utility, disparity, split, select_on, report_on = o.utility, o.disparity, o.split, o.select_on, o.report_on
+    intersect, label, favorable = o.intersect, cols.label, spec.rule.favorable
+    linked, input_results = load_and_link(spec)
     names = linked.names
     D = linked.decisions
     assert D is not None
@@ -180,8 +138,10 @@ def multiplicity(
         notes.append("no --label: every candidate is in the set and accuracy-based measures are undefined")
     if len(members) < 2:
         notes.append("the Rashomon set has one member: multiplicity within it is zero by construction")
-    options = {"id": id_column, "decision": decision, "label": label, "score": score, "groups": list(groups),
-               "intersect": intersect, "people": people, "layout": layout, "favorable": fav_token,
+    asked = spec.asked
+    options = {"id": asked.id, "decision": asked.decision, "label": label, "score": asked.score,
+               "groups": list(asked.groups), "intersect": intersect, "people": spec.inputs.people,
+               "layout": spec.inputs.layout, "favorable": fav_token,
                "epsilon": epsilon, "baseline": names[base], "arbitrary_threshold": arbitrary_threshold,
                "utility": utility, "disparity": disparity, "split": split, "select_on": select_on,
                "report_on": report_on,

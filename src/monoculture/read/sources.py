@@ -21,25 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError, UsageError
+from ..spec import LAYOUTS, Columns, SpecError
 from .csvscan import Scanned, scan_table
 from .files import STDIN, InputFile, file_format, read_header, read_table, require_columns
 from .ids import DenseIds, integer_ids
-
-LAYOUTS = ("files", "wide", "stacked", "transposed")
-
-
-@dataclass(frozen=True)
-class Columns:
-    """Column names, as given by the user (see the CLI options of the same names)."""
-
-    id: str = "id"
-    decision: str = "decision"
-    label: str | None = None
-    groups: tuple[str, ...] = ()
-    decision_columns: tuple[str, ...] = ()
-    decision_maker_column: str = "decision_maker"
-    score: str | None = None  # multiplicity: probability of the favourable class, per decision-maker
-    round: str | None = None  # stacked layout: a round/version column; decision-makers become NAME@ROUND
 
 
 @dataclass(frozen=True)
@@ -185,7 +170,7 @@ def load_sources(
 ) -> tuple[list[Source], list[InputFile]]:
     """Read every input into Sources. `people_has` lists columns a people file supplies."""
     if layout not in LAYOUTS:
-        raise UsageError(f"unknown layout '{layout}'; expected one of {', '.join(LAYOUTS)}")
+        raise SpecError("layout", f"must be one of {', '.join(LAYOUTS)}; got '{layout}'")
     loaders = {"files": _files, "wide": _wide, "stacked": _stacked, "transposed": _transposed}
     sources: list[Source] = []
     inputs: list[InputFile] = []

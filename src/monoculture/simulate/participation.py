@@ -16,10 +16,11 @@ from ..errors import InputError, UsageError
 from ..measure.draws import Draws
 from ..measure.estimate import Estimate, scope_result
 from ..measure.groups import group_draws, group_results
-from ..measure.inference import InferenceOptions, bootstrap_weights
+from ..measure.inference import bootstrap_weights
 from ..measure.result import Metric
 from ..read.files import read_table
 from ..read.values import as_numbers
+from ..spec import InferenceOptions
 from . import core as dyn
 from .result import Baseline, DynamicsResult, Feature, FinalRecord, LearnerAudit, RoundRecord, Segment
 from .risks import DataRisks, QuadraticRisks, standardise

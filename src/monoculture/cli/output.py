@@ -1,0 +1,82 @@
+"""What every command shares: errors to one line and exit 2, choosing a format, writing the report."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ..errors import MonocultureError
+from ..report import EXTENSIONS, Format, render
+from ..spec import SpecError
+
+EXIT_OK, EXIT_THRESHOLD, EXIT_ERROR = 0, 1, 2
+
+# The spec's fields as the command line spells them: a SpecError names the field, the user typed the flag.
+FLAGS = {
+    "inputs": "INPUTS", "patterns": "--patterns", "layout": "--layout", "emit_ids": "--emit-ids",
+    "rule.kind": "--failure", "rule.top_fraction": "--top-fraction", "rule.threshold": "--threshold",
+    "link.join": "--join", "link.on_duplicate": "--duplicates", "link.on_missing": "--drop-missing",
+    "link.on_group_conflict": "--group-conflicts",
+    "inference.bootstrap": "--bootstrap", "inference.permutations": "--permutations", "inference.alpha": "--alpha",
+    "inference.ci": "--ci", "inference.adjust": "--adjust",
+    "gates.gate_on": "--gate-on", "measure.parity": "--parity", "engine.engine": "--engine",
+    "multiplicity.utility": "--utility", "multiplicity.disparity": "--disparity", "multiplicity.epsilon": "--epsilon",
+    "multiplicity.split": "--split",
+}
+
+
+def stderr_console(no_color: bool) -> Console:
+    return Console(stderr=True, no_color=no_color or "NO_COLOR" in os.environ, highlight=False)
+
+
+def message(exc: MonocultureError) -> str:
+    """The error as the command line says it: a spec's field becomes the flag that sets it."""
+    if isinstance(exc, SpecError) and exc.field in FLAGS:
+        return f"{FLAGS[exc.field]} {exc.problem}"
+    return str(exc)
+
+
+@contextmanager
+def errors_to_exit(err: Console, debug: bool = False) -> Iterator[None]:
+    """The one place library errors become one line on stderr and exit code 2 (--debug re-raises)."""
+    try:
+        yield
+    except MonocultureError as exc:
+        if debug:
+            raise
+        err.print(f"Error: {escape(message(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def render_for(result, output_format: Format | None, output: Path | None, width: int, no_color: bool) -> str:
+    """Pick the format (explicit, else from the -o extension, else table) and colour, and render."""
+    fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
+    color = (output is None and fmt is Format.table and sys.stdout.isatty() and not no_color
+             and "NO_COLOR" not in os.environ)
+    return render(result, fmt, width=width, color=color)
+
+
+def write_with_notes(notes: list[str], text: str, output: Path | None, err: Console, quiet: bool) -> None:
+    """The notes on stderr (unless --quiet), then the report to stdout or -o FILE."""
+    if not quiet:
+        for note in notes:
+            err.print(f"Note: {escape(note)}", soft_wrap=True)
+    write_report(text, output, err)
+
+
+def write_report(text: str, output: Path | None, err: Console) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        err.print(f"Error: {escape(str(output))}: cannot write the report ({exc.strerror})")
+        raise typer.Exit(EXIT_ERROR) from None

@@ -1,0 +1,147 @@
+"""`monoculture simulate dynamics|urn`: what happens next, from the data or a synthetic setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import simulate as simulation
+from ..errors import UsageError
+from ..simulate.urn import UrnModel
+from ..simulate.urn import population as urn_population
+from ..spec import InferenceOptions
+from . import options as opt
+from .app import app
+from .output import errors_to_exit, render_for, stderr_console, write_with_notes
+
+simulate_app = typer.Typer(
+    name="simulate", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+    help="What happens next: participation dynamics (Dean et al. 2024) and repeat-use feedback (Laufer 2020).",
+)
+app.add_typer(simulate_app)
+
+
+@simulate_app.command("dynamics", no_args_is_help=True)
+def simulate_dynamics(
+    quadratic: Annotated[Path | None, typer.Option(
+        help="TOML spec of quadratic risks: one [[group]] table per subpopulation with name, phi, beta, and "
+             "optional cov (default identity), sigma2 (default 1), alphas (initial split over the learners).")] = None,
+    people: Annotated[str | None, typer.Option(
+        help="People file (CSV/Parquet): a row per person with the --features, --target and --group columns.")] = None,
+    features: Annotated[list[str] | None, typer.Option(
+        "--features",
+        help="Numeric feature columns (comma-separated or repeated); standardised, intercept added.")] = None,
+    target: Annotated[str | None, typer.Option(help="The column the learners predict (numeric, or 0/1).")] = None,
+    group: opt.Groups = None,
+    loss: Annotated[str, typer.Option(
+        help="auto (logistic for a 0/1 target, else squared), squared, or logistic.")] = "auto",
+    learners: Annotated[int | None, typer.Option(
+        help="Number of learners k (default 2; a spec with alphas sets it).")] = None,
+    init: Annotated[str, typer.Option(
+        help="Initial split of each group over the learners: random (flat Dirichlet, seeded), uniform (a "
+             "symmetric fixed point: nothing moves), or a CSV with a row per group (name, then one column "
+             "per learner).")] = "random",
+    epsilon: Annotated[float, typer.Option(
+        help="Multiplicative-weights rate ε in α ← α (1 − ε)^R, in (0, 1).")] = 0.1,
+    rounds: Annotated[int, typer.Option(help="At most this many rounds.")] = 100,
+    tol: Annotated[float, typer.Option(
+        help="Stop early once no allocation moves by more than this in a round.")] = 1e-9,
+    learner_update: Annotated[str, typer.Option(
+        help="exact (each learner refits to its current participants) or gradient (one step).")] = "exact",
+    step_size: Annotated[float, typer.Option(help="Gradient step size (with --learner-update gradient).")] = 0.1,
+    l2: Annotated[float, typer.Option(help="Ridge penalty λ‖θ‖² on the data risks (intercept excluded).")] = 0.0,
+    fail_above: Annotated[float | None, typer.Option(
+        help="Squared loss: a person is failed when |error| exceeds this (default: the single learner's "
+             "90th percentile). Logistic: failed when the decision differs from the target.")] = None,
+    drop_missing: Annotated[bool, typer.Option(
+        "--drop-missing", help="Leave out (and count) people-file rows with a missing value.")] = False,
+    bootstrap: opt.Bootstrap = 1000,
+    seed: opt.Seed = 0,
+    alpha: opt.Alpha = 0.05,
+    output_format: opt.OutputFormat = None,
+    output: opt.Output = None,
+    width: opt.Width = 100,
+    no_color: opt.NoColor = False,
+    quiet: opt.Quiet = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Participation dynamics with multi-learner retraining (Dean et al., AISTATS 2024; metrics.md §8).
+
+    Each round every learner refits to the people it serves; then each subpopulation shifts its
+    participation towards the learners that serve it well (multiplicative weights). Reports the
+    trajectory, the final segmentation, the average risk against one learner serving everyone, and
+    (from a people file) systemic failure and homogenization of the first-round and final learners.
+    """
+    err = stderr_console(no_color)
+    with errors_to_exit(err, debug):
+        if (quadratic is None) == (people is None):
+            raise UsageError("give either --quadratic SPEC.toml or --people FILE (with --features, --target, --group)")
+        if quadratic is not None:
+            setting = simulation.quadratic_setting(str(quadratic))
+        else:
+            if target is None:
+                raise UsageError("name the target column with --target")
+            cols = [c.strip() for f in features or [] for c in f.split(",") if c.strip()]
+            setting = simulation.data_setting(people or "", cols, target, group or [], loss=loss, l2=l2,
+                                              drop_missing=drop_missing)
+        result = simulation.dynamics(
+            setting, learners=learners, init=init, epsilon=epsilon, rounds=rounds, update=learner_update,
+            step_size=step_size, tol=tol, seed=seed, fail_above=fail_above,
+            inference=InferenceOptions(bootstrap=bootstrap, seed=seed, alpha=alpha, permutations=0),
+        )
+        text = render_for(result, output_format, output, width, no_color)
+    write_with_notes(result.warnings, text, output, err, quiet)
+
+
+@simulate_app.command("urn")
+def simulate_urn(
+    people: Annotated[str | None, typer.Option(
+        help="People file: group sizes (and, with --decision, initial adverse rates) from the data.")] = None,
+    group: Annotated[str | None, typer.Option("--group", "-g", help="Group column of --people.")] = None,
+    decision: Annotated[str | None, typer.Option(
+        help="Decision column of --people: each group's observed adverse share is its initial rate.")] = None,
+    adverse: Annotated[str | None, typer.Option(help="The adverse value of --decision (e.g. 0).")] = None,
+    base_rate: Annotated[float, typer.Option(
+        help="Initial adverse rate of the reference (largest) group, without --decision.")] = 0.3,
+    initial_bias: Annotated[float, typer.Option(
+        help="Added to the other groups' initial rate: the small initial difference.")] = 0.05,
+    population: Annotated[int, typer.Option(
+        help="Without --people: people in each run, split into 'reference' and 'disadvantaged' halves.")] = 10_000,
+    rounds: Annotated[int, typer.Option(help="Number of repeated uses of the score.")] = 10,
+    rule: Annotated[str, typer.Option(
+        help="polya (adverse with the urn's adverse share) or threshold (adverse when a --draws-ball score "
+             "reaches --cutoff).")] = "polya",
+    reinforce: Annotated[str, typer.Option(
+        help="drawn (add balls of the decision's colour: the plain Pólya urn) or adverse (only adverse "
+             "decisions add balls).")] = "drawn",
+    reinforcement: Annotated[float, typer.Option(help="Balls added to the urn per decision fed back.")] = 1.0,
+    urn_size: Annotated[float, typer.Option(help="Balls in each urn at the start.")] = 2.0,
+    draws: Annotated[int, typer.Option(help="Threshold rule: balls drawn for the score.")] = 10,
+    cutoff: Annotated[float, typer.Option(help="Threshold rule: adverse when the score reaches this.")] = 0.5,
+    replications: Annotated[int, typer.Option(help="Monte Carlo runs (seeded) for the intervals.")] = 200,
+    seed: opt.Seed = 0,
+    alpha: opt.Alpha = 0.05,
+    output_format: opt.OutputFormat = None,
+    output: opt.Output = None,
+    width: opt.Width = 100,
+    no_color: opt.NoColor = False,
+    quiet: opt.Quiet = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Repeat-use feedback of a risk score as Pólya urns (Laufer 2020; metrics.md §9).
+
+    Reports, round by round with Monte Carlo intervals over seeded runs, how the gap in adverse decisions
+    between groups and the share of people who always receive the adverse decision grow.
+    """
+    err = stderr_console(no_color)
+    with errors_to_exit(err, debug):
+        groups, sizes, rates, source = urn_population(people, group, decision, adverse, base_rate, initial_bias,
+                                                      population)
+        model = UrnModel(rule=rule, reinforce=reinforce, reinforcement=reinforcement, urn_size=urn_size,
+                         draws=draws, cutoff=cutoff)
+        result = simulation.urn_study(groups, sizes, rates, rounds=rounds, model=model, replications=replications,
+                                      seed=seed, alpha=alpha, options=source)
+        text = render_for(result, output_format, output, width, no_color)
+    write_with_notes(result.warnings, text, output, err, quiet)

@@ -1,0 +1,436 @@
+"""The audit specification: everything an audit is asked to do, built once at the edge and passed down whole.
+
+The CLI, a config file and the Python API (`monoculture.audit(...)`'s keywords) all build one `AuditSpec`;
+every stage reads the part it needs (`spec.columns`, `spec.rule`, `spec.link`, ...). Each part is a frozen
+dataclass that checks itself when built, so an option that cannot work stops the audit before any file is
+read. Errors name the field in the library's words (`SpecError.field`, e.g. ``inference.alpha``); the CLI
+says which flag that is. The report's `options` echo is derived from the spec (`AuditSpec.echo`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Protocol
+
+from .errors import UsageError
+
+LAYOUTS = ("files", "wide", "stacked", "transposed")
+JOINS = ("inner", "outer")
+ON_DUPLICATE = ("error", "drop")
+ON_MISSING = ("error", "drop")
+ON_GROUP_CONFLICT = ("error", "missing")
+FAILURE_KINDS = ("error", "outcome", "false-negative", "false-positive")
+CI_METHODS = ("percentile", "bca")
+ADJUSTMENTS = ("holm", "bh", "none")
+PARITY_MODES = ("bommasani2022",)
+GATE_ON = ("point", "ci")
+ENGINES = ("auto", "memory", "duckdb", "spark")
+UTILITIES = ("accuracy", "tpr-fpr")
+DISPARITIES = ("selection-rate-ratio", "failure-rate-gap")
+
+
+class SpecError(UsageError):
+    """A specification that cannot work. `field` names the part (``link.join``), `problem` says what is wrong.
+
+    The message reads ``<field> <problem>``; the CLI prints the flag in place of the field.
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field} {problem}")
+        self.field, self.problem = field, problem
+
+
+def _one_of(name: str, value: object, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise SpecError(name, f"must be one of {', '.join(allowed)}; got '{value}'")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column names, as given by the user (see the CLI options of the same names)."""
+
+    id: str = "id"
+    decision: str = "decision"
+    label: str | None = None
+    groups: tuple[str, ...] = ()
+    decision_columns: tuple[str, ...] = ()
+    decision_maker_column: str = "decision_maker"
+    score: str | None = None  # multiplicity: probability of the favourable class, per decision-maker
+    round: str | None = None  # stacked layout: a round/version column; decision-makers become NAME@ROUND
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What to read: the input arguments (``NAME=PATH``, globs, ``-``), their layout and the people file.
+
+    `patterns`: pattern tables written by `monoculture count`, summed instead of reading inputs.
+    """
+
+    paths: tuple[str, ...] = ()
+    layout: str = "files"
+    people: str | None = None
+    patterns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _one_of("layout", self.layout, LAYOUTS)
+        if self.patterns and self.paths:
+            raise SpecError("patterns", "are read instead of input files: give either, not both")
+        if not self.patterns and not self.paths:
+            raise SpecError("inputs", "are missing: give input files (or pattern tables)")
+
+
+@dataclass(frozen=True)
+class FailureRule:
+    """What counts as failing a person. See metrics.md §0.
+
+    kind
+        ``error`` (decision ≠ label, multiclass allowed), ``outcome`` (decision is the unfavourable
+        value), ``false-negative`` (label favourable, decision not), ``false-positive`` (label not
+        favourable, decision favourable).
+    threshold / thresholds / top_fraction
+        Turn numeric scores into decisions: favourable when ``score >= threshold`` (``<=`` with
+        `lower_is_favorable`), per decision-maker overrides in `thresholds`; or the top `top_fraction`
+        of each decision-maker's own rows, ties broken by ID so row order never matters.
+    """
+
+    kind: str = "error"
+    favorable: str | None = None
+    unfavorable: str | None = None
+    threshold: float | None = None
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    top_fraction: float | None = None
+    lower_is_favorable: bool = False
+
+    def __post_init__(self) -> None:
+        _one_of("rule.kind", self.kind, FAILURE_KINDS)
+        if self.top_fraction is not None and (self.threshold is not None or self.thresholds):
+            raise SpecError("rule.top_fraction", "and a threshold exclude each other: give one")
+        if self.top_fraction is not None and not 0 < self.top_fraction < 1:
+            raise SpecError("rule.top_fraction", f"must be between 0 and 1 (exclusive); got {self.top_fraction}")
+        for value in [self.threshold, *self.thresholds.values()]:
+            if value is not None and not math.isfinite(value):
+                raise SpecError("rule.threshold", f"must be a finite number; got {value}")
+
+    @property
+    def uses_scores(self) -> bool:
+        return self.threshold is not None or bool(self.thresholds) or self.top_fraction is not None
+
+    @property
+    def needs_label(self) -> bool:
+        return self.kind != "outcome"
+
+    def validate(self, names: list[str]) -> None:
+        """Check the per-decision-maker thresholds against the decision-makers the inputs hold."""
+        unknown = sorted(set(self.thresholds) - set(names))
+        if unknown:
+            raise SpecError("rule.threshold", f"names decision-maker '{unknown[0]}', which is not among the "
+                                              f"inputs ({', '.join(names)})")
+        if self.thresholds and self.threshold is None and set(self.thresholds) != set(names):
+            missing = sorted(set(names) - set(self.thresholds))
+            raise SpecError("rule.threshold", f"is missing for decision-maker '{missing[0]}': give a default "
+                                              "threshold too")
+
+    @classmethod
+    def of(
+        cls, kind: str | None, label: str | None, *, favorable: str | None = None, unfavorable: str | None = None,
+        threshold: float | None = None, thresholds: Mapping[str, float] | None = None,
+        top_fraction: float | None = None, lower_is_favorable: bool = False,
+    ) -> FailureRule:
+        """The rule the options describe. Without a kind the rule is ``error``, which needs a label."""
+        if kind is None:
+            if label is None:
+                raise SpecError("rule.kind", "is not given and there is no label: name a label column (the "
+                                             "rule is then error: decision ≠ label) or choose the outcome rule")
+            kind = "error"
+        return cls(kind=kind, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
+                   thresholds=dict(thresholds or {}), top_fraction=top_fraction,
+                   lower_is_favorable=lower_is_favorable)
+
+    def echo(self) -> dict:
+        return asdict(self) | {"thresholds": dict(sorted(self.thresholds.items()))}
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    """How rows are joined by ID, and what happens to rows that cannot be."""
+
+    join: str = "inner"
+    on_duplicate: str = "error"  # or "drop": drop every row of an ID that occurs twice in one input
+    on_missing: str = "error"  # or "drop": drop rows with a missing ID, decision or label
+    on_group_conflict: str = "error"  # or "missing": treat the individual's group as missing
+    per_person: bool = False  # keep each linked individual's decisions, label and scores (multiplicity)
+
+    def __post_init__(self) -> None:
+        _one_of("link.join", self.join, JOINS)
+        _one_of("link.on_duplicate", self.on_duplicate, ON_DUPLICATE)
+        _one_of("link.on_missing", self.on_missing, ON_MISSING)
+        _one_of("link.on_group_conflict", self.on_group_conflict, ON_GROUP_CONFLICT)
+
+
+@dataclass(frozen=True)
+class InferenceOptions:
+    """Options for intervals and tests. One alpha drives both (confidence level 1 − alpha)."""
+
+    bootstrap: int = 1000
+    seed: int = 0
+    alpha: float = 0.05
+    ci: str = "percentile"
+    permutations: int = 9999
+    adjust: str = "holm"
+
+    def __post_init__(self) -> None:
+        if self.bootstrap < 0:
+            raise SpecError("inference.bootstrap", f"takes a count >= 0; got {self.bootstrap}")
+        if self.permutations < 0:
+            raise SpecError("inference.permutations", f"takes a count >= 0; got {self.permutations}")
+        if not 0 < self.alpha < 1:
+            raise SpecError("inference.alpha", f"must be between 0 and 1 (exclusive); got {self.alpha}")
+        _one_of("inference.ci", self.ci, CI_METHODS)
+        _one_of("inference.adjust", self.adjust, ADJUSTMENTS)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The gates: limits whose breach makes the audit fail (exit code 1)."""
+
+    max_homogenization: float | None = None
+    max_systemic_failure: float | None = None
+    max_group_systemic_failure_ratio: float | None = None
+    gate_on: str = "point"
+
+    def __post_init__(self) -> None:
+        _one_of("gates.gate_on", self.gate_on, GATE_ON)
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in (self.max_homogenization, self.max_systemic_failure,
+                                            self.max_group_systemic_failure_ratio))
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    """What is measured beyond the overall numbers, and what is withheld."""
+
+    intersect: bool = False
+    min_group_size: int = 30
+    suppress_below: int = 0
+    parity: str | None = None
+    components: str | None = None  # a file naming each decision-maker's shared components
+    gates: Thresholds = field(default_factory=Thresholds)
+
+    def __post_init__(self) -> None:
+        if self.parity is not None:
+            _one_of("measure.parity", self.parity, PARITY_MODES)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Which engine counts the pattern table, and its limits."""
+
+    engine: str = "auto"
+    memory_limit: str | None = None
+    spark_master: str | None = None
+    id_shards: int | None = None
+
+    def __post_init__(self) -> None:
+        _one_of("engine.engine", self.engine, ENGINES)
+
+
+class LinkSpec(Protocol):
+    """What read → link needs, as every command's spec has it."""
+
+    @property
+    def inputs(self) -> Inputs: ...
+    @property
+    def columns(self) -> Columns: ...
+    @property
+    def rule(self) -> FailureRule: ...
+    @property
+    def link(self) -> LinkOptions: ...
+
+
+@dataclass(frozen=True)
+class AuditSpec:
+    """One audit, whole. Build it with `AuditSpec.of` (keywords as `monoculture.audit` takes them)."""
+
+    inputs: Inputs
+    columns: Columns = field(default_factory=Columns)
+    rule: FailureRule = field(default_factory=FailureRule)
+    link: LinkOptions = field(default_factory=LinkOptions)
+    inference: InferenceOptions = field(default_factory=InferenceOptions)
+    measure: MeasureOptions = field(default_factory=MeasureOptions)
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    emit_ids: str | None = None  # where to write the IDs of those failed by all (the only way IDs leave)
+
+    def __post_init__(self) -> None:
+        if self.emit_ids is not None and self.inputs.patterns:
+            raise SpecError("emit_ids", "needs the input files: a pattern table holds no IDs")
+
+    @classmethod
+    def of(
+        cls,
+        inputs: Sequence[str] = (),
+        *,
+        id_column: str = "id",
+        decision: str = "decision",
+        label: str | None = None,
+        groups: Sequence[str] = (),
+        intersect: bool = False,
+        people: str | None = None,
+        layout: str | None = None,
+        decision_columns: Sequence[str] = (),
+        decision_maker_column: str = "decision_maker",
+        failure: str | None = None,
+        favorable: str | None = None,
+        unfavorable: str | None = None,
+        threshold: float | None = None,
+        thresholds: Mapping[str, float] | None = None,
+        top_fraction: float | None = None,
+        lower_is_favorable: bool = False,
+        join: str = "inner",
+        on_duplicate: str = "error",
+        on_missing: str = "error",
+        on_group_conflict: str = "error",
+        inference: InferenceOptions | None = None,
+        min_group_size: int = 30,
+        suppress_below: int = 0,
+        parity: str | None = None,
+        gates: Thresholds | None = None,
+        emit_ids: str | None = None,
+        components: str | None = None,
+        round_column: str | None = None,
+        patterns: Sequence[str] | None = None,
+        engine: str = "auto",
+        memory_limit: str | None = None,
+        spark_master: str | None = None,
+        id_shards: int | None = None,
+    ) -> AuditSpec:
+        """The spec from the keywords of `monoculture.audit` (each as the CLI option of the same name)."""
+        patterns = tuple(patterns or ())
+        return cls(
+            inputs=Inputs(paths=tuple(inputs), layout=layout or ("wide" if decision_columns else "files"),
+                          people=people, patterns=patterns),
+            columns=Columns(id=id_column, decision=decision, label=label, groups=tuple(groups),
+                            decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column,
+                            round=round_column),
+            # A pattern table carries its own rule: none is needed (nor checked) to read one.
+            rule=FailureRule() if patterns else FailureRule.of(
+                failure, label, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
+                thresholds=thresholds, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable),
+            link=LinkOptions(join=join, on_duplicate=on_duplicate, on_missing=on_missing,
+                             on_group_conflict=on_group_conflict),
+            inference=inference or InferenceOptions(),
+            measure=MeasureOptions(intersect=intersect, min_group_size=min_group_size, suppress_below=suppress_below,
+                                   parity=parity, components=components, gates=gates or Thresholds()),
+            engine=EngineOptions(engine=engine, memory_limit=memory_limit, spark_master=spark_master,
+                                 id_shards=id_shards),
+            emit_ids=None if emit_ids is None else str(emit_ids),
+        )
+
+    def echo_counting(self) -> dict:
+        """The reading, linking and rule settings, as the report's `options` (and a pattern file) record them."""
+        c, layout, link = self.columns, self.inputs.layout, self.link
+        return {
+            "id": c.id, "decision": c.decision, "label": c.label, "groups": list(c.groups),
+            "intersect": self.measure.intersect, "people": self.inputs.people, "layout": layout,
+            "decision_columns": list(c.decision_columns),
+            "decision_maker_column": c.decision_maker_column if layout in ("stacked", "transposed") else None,
+            "failure": self.rule.echo(),
+            "join": link.join, "on_duplicate": link.on_duplicate, "on_missing": link.on_missing,
+            "on_group_conflict": link.on_group_conflict,
+        }
+
+    def echo_measuring(self) -> dict:
+        """The measuring settings the report's `options` add to what was counted."""
+        m = self.measure
+        return {"inference": asdict(self.inference), "min_group_size": m.min_group_size,
+                "suppress_below": m.suppress_below, "parity": m.parity}
+
+
+@dataclass(frozen=True)
+class MultiplicityOptions:
+    """The Rashomon set and the search for a less discriminatory alternative (metrics.md §6–§7)."""
+
+    epsilon: float = 0.01
+    baseline: str | None = None
+    arbitrary_threshold: float = 0.2
+    utility: str = "accuracy"
+    disparity: str = "selection-rate-ratio"
+    split: str | None = None
+    select_on: str | None = None
+    report_on: str | None = None
+    intersect: bool = False
+
+    def __post_init__(self) -> None:
+        _one_of("multiplicity.utility", self.utility, UTILITIES)
+        _one_of("multiplicity.disparity", self.disparity, DISPARITIES)
+        if self.epsilon < 0:
+            raise SpecError("multiplicity.epsilon", f"must be >= 0; got {self.epsilon}")
+        if len({self.split is None, self.select_on is None, self.report_on is None}) > 1:
+            raise SpecError("multiplicity.split", "goes with select_on and report_on: give all three or none")
+
+
+@dataclass(frozen=True)
+class MultiplicitySpec:
+    """The inputs as candidate models for one decision. Build it with `MultiplicitySpec.of`."""
+
+    inputs: Inputs
+    asked: Columns  # the columns as given; `columns` adds the split attribute to the groups read
+    rule: FailureRule
+    link: LinkOptions
+    inference: InferenceOptions = field(default_factory=InferenceOptions)
+    options: MultiplicityOptions = field(default_factory=MultiplicityOptions)
+
+    @property
+    def columns(self) -> Columns:
+        split, groups = self.options.split, self.asked.groups
+        return replace(self.asked, groups=groups + ((split,) if split and split not in groups else ()))
+
+    @classmethod
+    def of(
+        cls,
+        inputs: Sequence[str] = (),
+        *,
+        id_column: str = "id",
+        decision: str = "decision",
+        label: str | None = None,
+        score: str | None = None,
+        groups: Sequence[str] = (),
+        intersect: bool = False,
+        people: str | None = None,
+        layout: str | None = None,
+        decision_columns: Sequence[str] = (),
+        decision_maker_column: str = "decision_maker",
+        favorable: str | None = None,
+        epsilon: float = 0.01,
+        baseline: str | None = None,
+        arbitrary_threshold: float = 0.2,
+        utility: str = "accuracy",
+        disparity: str = "selection-rate-ratio",
+        split: str | None = None,
+        select_on: str | None = None,
+        report_on: str | None = None,
+        on_duplicate: str = "error",
+        on_missing: str = "error",
+        inference: InferenceOptions | None = None,
+    ) -> MultiplicitySpec:
+        """The spec from the keywords of `monoculture.multiplicity` (each as the CLI option of that name).
+
+        Candidates decide on the same people (inner join); the split attribute is read as a group too.
+        """
+        options = MultiplicityOptions(epsilon=epsilon, baseline=baseline, arbitrary_threshold=arbitrary_threshold,
+                                      utility=utility, disparity=disparity, split=split, select_on=select_on,
+                                      report_on=report_on, intersect=intersect)
+        return cls(
+            inputs=Inputs(paths=tuple(inputs), layout=layout or ("wide" if decision_columns else "files"),
+                          people=people),
+            asked=Columns(id=id_column, decision=decision, label=label, groups=tuple(groups),
+                          decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column,
+                          score=score),
+            rule=FailureRule(kind="error" if label else "outcome", favorable=favorable),
+            link=LinkOptions(join="inner", on_duplicate=on_duplicate, on_missing=on_missing, per_person=True),
+            inference=inference or InferenceOptions(),
+            options=options,
+        )

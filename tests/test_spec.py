@@ -1,0 +1,114 @@
+"""The audit specification: validated when built, in the library's words; the CLI says which flag."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import monoculture
+from monoculture.cli.app import app
+from monoculture.cli.output import FLAGS, message
+from monoculture.measure.result import AuditResult
+from monoculture.report.json import render_json
+from monoculture.spec import (
+    AuditSpec,
+    FailureRule,
+    InferenceOptions,
+    Inputs,
+    LinkOptions,
+    MultiplicitySpec,
+    SpecError,
+    Thresholds,
+)
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+LENDERS = [str(SAMPLE / n) for n in ("lender_a.csv", "lender_b.csv", "lender_c.parquet")]
+COMMON = dict(id_column="applicant_id", decision="approved", label="repaid")
+SRC = Path(__file__).resolve().parent.parent / "src" / "monoculture"
+
+
+@pytest.mark.parametrize(("build", "field", "problem"), [
+    (lambda: LinkOptions(join="left"), "link.join", "must be one of inner, outer; got 'left'"),
+    (lambda: LinkOptions(on_missing="ignore"), "link.on_missing", "must be one of error, drop; got 'ignore'"),
+    (lambda: InferenceOptions(alpha=1.0), "inference.alpha", "must be between 0 and 1 (exclusive); got 1.0"),
+    (lambda: InferenceOptions(bootstrap=-1), "inference.bootstrap", "takes a count >= 0; got -1"),
+    (lambda: InferenceOptions(ci="basic"), "inference.ci", "must be one of percentile, bca; got 'basic'"),
+    (lambda: Thresholds(gate_on="mean"), "gates.gate_on", "must be one of point, ci; got 'mean'"),
+    (lambda: FailureRule(kind="wrong"), "rule.kind",
+     "must be one of error, outcome, false-negative, false-positive; got 'wrong'"),
+    (lambda: FailureRule(top_fraction=1.5), "rule.top_fraction", "must be between 0 and 1 (exclusive); got 1.5"),
+    (lambda: FailureRule(threshold=0.5, top_fraction=0.2), "rule.top_fraction",
+     "and a threshold exclude each other: give one"),
+    (lambda: FailureRule(threshold=float("nan")), "rule.threshold", "must be a finite number; got nan"),
+    (lambda: Inputs(), "inputs", "are missing: give input files (or pattern tables)"),
+    (lambda: Inputs(paths=("a.csv",), patterns=("p.parquet",)), "patterns",
+     "are read instead of input files: give either, not both"),
+    (lambda: Inputs(paths=("a.csv",), layout="long"), "layout",
+     "must be one of files, wide, stacked, transposed; got 'long'"),
+    (lambda: AuditSpec.of(["a.csv"]), "rule.kind", "is not given and there is no label"),
+    (lambda: AuditSpec.of(patterns=["p.parquet"], emit_ids="ids.txt"), "emit_ids", "needs the input files"),
+    (lambda: AuditSpec.of(["a.csv"], label="y", parity="paper"), "measure.parity", "must be one of bommasani2022"),
+    (lambda: AuditSpec.of(["a.csv"], label="y", engine="gpu"), "engine.engine", "must be one of auto, memory"),
+    (lambda: MultiplicitySpec.of(["a.csv"], epsilon=-0.1), "multiplicity.epsilon", "must be >= 0; got -0.1"),
+    (lambda: MultiplicitySpec.of(["a.csv"], split="race"), "multiplicity.split", "goes with select_on"),
+])
+def test_a_spec_that_cannot_work_is_refused_when_built(build, field, problem):
+    with pytest.raises(SpecError) as caught:
+        build()
+    assert caught.value.field == field
+    assert caught.value.problem.startswith(problem)
+    assert "--" not in str(caught.value), "the library speaks of fields, not flags"
+
+
+def test_every_field_a_spec_error_names_has_a_flag():
+    """A SpecError raised anywhere in the library must reach a CLI user as the flag they typed."""
+    raised = set()
+    for path in SRC.rglob("*.py"):
+        raised |= set(re.findall(r'SpecError\(\s*"([a-z_.]+)"', path.read_text()))
+        raised |= set(re.findall(r'_one_of\(\s*"([a-z_.]+)"', path.read_text()))
+    assert raised, "the scan found no SpecError: the pattern above is out of date"
+    assert raised <= set(FLAGS), f"fields without a flag in cli.output.FLAGS: {sorted(raised - set(FLAGS))}"
+    assert message(SpecError("inference.alpha", "must be between 0 and 1 (exclusive); got 2")) == \
+        "--alpha must be between 0 and 1 (exclusive); got 2"
+
+
+def test_the_cli_names_the_flag():
+    got = CliRunner().invoke(app, ["audit", *LENDERS, "--id", "applicant_id", "--decision", "approved",
+                                   "--label", "repaid", "--alpha", "1.5"])
+    assert got.exit_code == 2
+    assert "Error: --alpha must be between 0 and 1 (exclusive); got 1.5" in got.output
+
+
+def test_every_part_is_frozen():
+    spec = AuditSpec.of(LENDERS, **COMMON)
+    for part in (spec, spec.inputs, spec.columns, spec.rule, spec.link, spec.inference, spec.measure, spec.engine):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            part.__setattr__(dataclasses.fields(part)[0].name, None)
+
+
+def _json(result: AuditResult) -> dict:
+    return json.loads(render_json(result))
+
+
+def test_the_spec_and_the_keywords_are_the_same_audit():
+    kwargs = dict(COMMON, groups=["race"], inference=InferenceOptions(bootstrap=50, permutations=99, seed=4),
+                  threshold=None, join="outer")
+    by_keywords = monoculture.audit(LENDERS, **kwargs)
+    by_spec = monoculture.audit(AuditSpec.of(LENDERS, **kwargs))
+    assert _json(by_keywords) == _json(by_spec)
+
+
+def test_the_options_echo_is_the_spec():
+    spec = AuditSpec.of(LENDERS, **COMMON, groups=["race", "sex"], intersect=True, threshold=None,
+                        inference=InferenceOptions(bootstrap=20, permutations=19), suppress_below=5)
+    options = _json(monoculture.audit(spec))["options"]
+    assert options["groups"] == ["race", "sex"] and options["intersect"] is True
+    assert options["id"] == "applicant_id" and options["layout"] == "files" and options["join"] == "inner"
+    assert options["failure"] == dataclasses.asdict(spec.rule)
+    assert options["inference"] == dataclasses.asdict(spec.inference)
+    assert options["suppress_below"] == 5 and options["gates"] == dataclasses.asdict(spec.measure.gates)
