@@ -10,9 +10,10 @@ says which flag that is. The report's `options` echo is derived from the spec (`
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import UsageError
 
@@ -238,6 +239,32 @@ class EngineOptions:
         _one_of("engine.engine", self.engine, ENGINES)
 
 
+def reading(
+    inputs: Sequence[str] = (),
+    *,
+    id_column: str = "id",
+    decision: str = "decision",
+    label: str | None = None,
+    groups: Sequence[str] = (),
+    people: str | None = None,
+    layout: str | None = None,
+    decision_columns: Sequence[str] = (),
+    decision_maker_column: str = "decision_maker",
+    score: str | None = None,
+    round_column: str | None = None,
+    patterns: Sequence[str] | None = None,
+) -> tuple[Inputs, Columns]:
+    """What to read and which columns, from the keywords every command shares (the CLI options' names).
+
+    The layout defaults to ``wide`` when decision columns are named, else ``files``.
+    """
+    where = Inputs(paths=tuple(inputs), layout=layout or ("wide" if decision_columns else "files"), people=people,
+                   patterns=tuple(patterns or ()))
+    return where, Columns(id=id_column, decision=decision, label=label, groups=tuple(groups),
+                          decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column,
+                          score=score, round=round_column)
+
+
 class LinkSpec(Protocol):
     """What read → link needs, as every command's spec has it."""
 
@@ -273,15 +300,6 @@ class AuditSpec:
         cls,
         inputs: Sequence[str] = (),
         *,
-        id_column: str = "id",
-        decision: str = "decision",
-        label: str | None = None,
-        groups: Sequence[str] = (),
-        intersect: bool = False,
-        people: str | None = None,
-        layout: str | None = None,
-        decision_columns: Sequence[str] = (),
-        decision_maker_column: str = "decision_maker",
         failure: str | None = None,
         favorable: str | None = None,
         unfavorable: str | None = None,
@@ -294,30 +312,31 @@ class AuditSpec:
         on_missing: str = "error",
         on_group_conflict: str = "error",
         inference: InferenceOptions | None = None,
+        intersect: bool = False,
         min_group_size: int = 30,
         suppress_below: int = 0,
         parity: str | None = None,
         gates: Thresholds | None = None,
-        emit_ids: str | None = None,
+        emit_ids: str | os.PathLike | None = None,
         components: str | None = None,
-        round_column: str | None = None,
         patterns: Sequence[str] | None = None,
         engine: str = "auto",
         memory_limit: str | None = None,
         spark_master: str | None = None,
         id_shards: int | None = None,
+        **read: Any,
     ) -> AuditSpec:
-        """The spec from the keywords of `monoculture.audit` (each as the CLI option of the same name)."""
-        patterns = tuple(patterns or ())
+        """The spec from the keywords of `monoculture.audit` (each as the CLI option of the same name).
+
+        `read`: the keywords of `reading` (columns, layout, people file, round column).
+        """
+        where, columns = reading(inputs, patterns=patterns, **read)
         return cls(
-            inputs=Inputs(paths=tuple(inputs), layout=layout or ("wide" if decision_columns else "files"),
-                          people=people, patterns=patterns),
-            columns=Columns(id=id_column, decision=decision, label=label, groups=tuple(groups),
-                            decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column,
-                            round=round_column),
+            inputs=where,
+            columns=columns,
             # A pattern table carries its own rule: none is needed (nor checked) to read one.
             rule=FailureRule() if patterns else FailureRule.of(
-                failure, label, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
+                failure, columns.label, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
                 thresholds=thresholds, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable),
             link=LinkOptions(join=join, on_duplicate=on_duplicate, on_missing=on_missing,
                              on_group_conflict=on_group_conflict),
@@ -393,16 +412,6 @@ class MultiplicitySpec:
         cls,
         inputs: Sequence[str] = (),
         *,
-        id_column: str = "id",
-        decision: str = "decision",
-        label: str | None = None,
-        score: str | None = None,
-        groups: Sequence[str] = (),
-        intersect: bool = False,
-        people: str | None = None,
-        layout: str | None = None,
-        decision_columns: Sequence[str] = (),
-        decision_maker_column: str = "decision_maker",
         favorable: str | None = None,
         epsilon: float = 0.01,
         baseline: str | None = None,
@@ -412,24 +421,25 @@ class MultiplicitySpec:
         split: str | None = None,
         select_on: str | None = None,
         report_on: str | None = None,
+        intersect: bool = False,
         on_duplicate: str = "error",
         on_missing: str = "error",
         inference: InferenceOptions | None = None,
+        **read: Any,
     ) -> MultiplicitySpec:
         """The spec from the keywords of `monoculture.multiplicity` (each as the CLI option of that name).
 
-        Candidates decide on the same people (inner join); the split attribute is read as a group too.
+        `read`: the keywords of `reading` (with `score`, the probability of the favourable class). Candidates
+        decide on the same people (inner join); the split attribute is read as a group too.
         """
         options = MultiplicityOptions(epsilon=epsilon, baseline=baseline, arbitrary_threshold=arbitrary_threshold,
                                       utility=utility, disparity=disparity, split=split, select_on=select_on,
                                       report_on=report_on, intersect=intersect)
+        where, asked = reading(inputs, **read)
         return cls(
-            inputs=Inputs(paths=tuple(inputs), layout=layout or ("wide" if decision_columns else "files"),
-                          people=people),
-            asked=Columns(id=id_column, decision=decision, label=label, groups=tuple(groups),
-                          decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column,
-                          score=score),
-            rule=FailureRule(kind="error" if label else "outcome", favorable=favorable),
+            inputs=where,
+            asked=asked,
+            rule=FailureRule(kind="error" if asked.label else "outcome", favorable=favorable),
             link=LinkOptions(join="inner", on_duplicate=on_duplicate, on_missing=on_missing, per_person=True),
             inference=inference or InferenceOptions(),
             options=options,

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from ..audit import audit as run_audit
@@ -16,7 +15,9 @@ from ..audit import count as run_count
 from ..count.engines import sql_of
 from ..count.table_file import write_patterns
 from ..errors import UsageError
+from ..measure.result import AuditResult
 from ..report import Format, render
+from ..report.github import annotations
 from ..spec import AuditSpec, InferenceOptions, Thresholds
 from . import options as opt
 from .app import app
@@ -24,7 +25,8 @@ from .output import EXIT_OK, EXIT_THRESHOLD, errors_to_exit, render_for, stderr_
 from .progress import StageReporter
 
 
-def _thresholds(values: list[str]) -> tuple[float | None, dict[str, float]]:
+def thresholds(values: list[str]) -> tuple[float | None, dict[str, float]]:
+    """`--threshold T` and `--threshold NAME=T`: the default and the per-decision-maker thresholds."""
     default: float | None = None
     per: dict[str, float] = {}
     for v in values:
@@ -40,43 +42,22 @@ def _thresholds(values: list[str]) -> tuple[float | None, dict[str, float]]:
     return default, per
 
 
-def _spec(*, inputs: list[str] | None, threshold: list[str] | None, layout, failure, join, duplicates,
-          drop_missing: bool, group_conflicts, group: list[str] | None, decision_columns: list[str] | None,
-          **rest) -> AuditSpec:
-    """The spec of the reading, linking and rule options `audit` and `count` share (and `audit`'s others)."""
-    default_t, per_t = _thresholds(threshold or [])
+def counting_spec(inputs: list[str] | None, o: dict[str, Any], **more: Any) -> AuditSpec:
+    """The spec from the option groups `audit` and `count` share (READ, RULE, ROWS, JOIN, ENGINE) and `more`."""
+    default_t, per_t = thresholds(o["threshold"] or [])
     return AuditSpec.of(
-        inputs or [], groups=group or [], layout=layout.value if layout else None,
-        decision_columns=decision_columns or [], failure=failure.value if failure else None,
-        threshold=default_t, thresholds=per_t, join=join.value, on_duplicate=duplicates.value,
-        on_missing="drop" if drop_missing else "error", on_group_conflict=group_conflicts.value, **rest)
+        inputs or [], **opt.reading(o), **opt.rows(o), failure=o["failure"].value if o["failure"] else None,
+        favorable=o["favorable"], unfavorable=o["unfavorable"], threshold=default_t, thresholds=per_t,
+        top_fraction=o["top_fraction"], lower_is_favorable=o["lower_is_favorable"], join=o["join"].value,
+        on_group_conflict=o["group_conflicts"].value, engine=o["engine"], memory_limit=o["memory_limit"],
+        spark_master=o["spark_master"], id_shards=o["id_shards"], **more)
 
 
 @app.command(no_args_is_help=True)
+@opt.shares(opt.READ, opt.RULE, opt.ROWS, opt.JOIN, opt.BOOTSTRAP, opt.SEED, opt.ENGINE, opt.REPORT)
 def audit(
     inputs: opt.OptionalInputs = None,
-    id_column: opt.IdColumn = "id",
-    decision: opt.Decision = "decision",
-    label: opt.Label = None,
-    group: opt.Groups = None,
     intersect: opt.Intersect = False,
-    people: opt.People = None,
-    layout: opt.LayoutOpt = None,
-    decision_columns: opt.DecisionColumns = None,
-    decision_maker_column: opt.DecisionMakerColumn = "decision_maker",
-    failure: opt.Failure = None,
-    favorable: opt.Favorable = None,
-    unfavorable: opt.Unfavorable = None,
-    threshold: opt.Threshold = None,
-    top_fraction: opt.TopFraction = None,
-    lower_is_favorable: opt.LowerIsFavorable = False,
-    join: opt.JoinOpt = opt.Join.inner,
-    duplicates: opt.Duplicates = opt.OnDuplicate.error,
-    drop_missing: opt.DropMissing = False,
-    group_conflicts: opt.GroupConflicts = opt.OnConflict.error,
-    bootstrap: opt.Bootstrap = 1000,
-    seed: opt.Seed = 0,
-    alpha: opt.Alpha = 0.05,
     ci: opt.CI = opt.CIMethod.percentile,
     permutations: opt.Permutations = 9999,
     adjust: opt.AdjustOpt = opt.Adjust.holm,
@@ -90,101 +71,60 @@ def audit(
     exit_zero: opt.ExitZero = False,
     github: opt.Github = False,
     emit_ids: opt.EmitIds = None,
-    output_format: opt.OutputFormat = None,
-    output: opt.Output = None,
-    width: opt.Width = 100,
-    no_color: opt.NoColor = False,
-    quiet: opt.Quiet = False,
     verbose: opt.Verbose = False,
-    debug: opt.Debug = False,
     config: opt.ConfigFile = None,
     components: opt.Components = None,
     round_column: opt.RoundColumn = None,
     patterns: opt.Patterns = None,
-    engine: opt.Engine = "auto",
-    memory_limit: opt.MemoryLimit = None,
-    spark_master: opt.SparkMaster = None,
-    id_shards: opt.IdShards = None,
-    emit_sql: opt.EmitSql = False,
-    sql_dialect: opt.SqlDialect = "duckdb",
+    **o: Any,
 ) -> None:
     """Audit decision-makers for systemic failure and outcome homogenization.
 
     Exit codes: 0 the audit ran (and every threshold passed); 1 a threshold failed; 2 usage, configuration
     or input error.
     """
-    err = stderr_console(no_color)
-    reporter = StageReporter(err, verbose=verbose, quiet=quiet)
-    with errors_to_exit(err, debug):
+    err = stderr_console(o["no_color"])
+    reporter = StageReporter(err, verbose=verbose, quiet=o["quiet"])
+    with errors_to_exit(err, o["debug"]):
         if not inputs and not patterns:
             raise UsageError("no input files given (or pass pattern tables with --patterns)")
         if patterns:  # `--patterns a.parquet b.parquet`: the files after the first arrive as arguments
             patterns, inputs = [*patterns, *(inputs or [])], []
-        spec = _spec(
-            inputs=inputs, id_column=id_column, decision=decision, label=label, group=group, intersect=intersect,
-            people=people, layout=layout, decision_columns=decision_columns,
-            decision_maker_column=decision_maker_column, failure=failure, favorable=favorable,
-            unfavorable=unfavorable, threshold=threshold, top_fraction=top_fraction,
-            lower_is_favorable=lower_is_favorable, join=join, duplicates=duplicates, drop_missing=drop_missing,
-            group_conflicts=group_conflicts, round_column=round_column,
-            inference=InferenceOptions(bootstrap=bootstrap, seed=seed, alpha=alpha, ci=ci.value,
+        spec = counting_spec(
+            inputs, o, intersect=intersect, round_column=round_column, patterns=patterns, emit_ids=emit_ids,
+            components=components, min_group_size=min_group_size, suppress_below=suppress_below,
+            parity=parity.value if parity else None,
+            inference=InferenceOptions(bootstrap=o["bootstrap"], seed=o["seed"], alpha=o["alpha"], ci=ci.value,
                                        permutations=permutations, adjust=adjust.value),
-            min_group_size=min_group_size, suppress_below=suppress_below, parity=parity.value if parity else None,
             gates=Thresholds(max_homogenization=max_homogenization, max_systemic_failure=max_systemic_failure,
                              max_group_systemic_failure_ratio=max_group_systemic_failure_ratio,
-                             gate_on=gate_on.value),
-            emit_ids=emit_ids, components=components, patterns=patterns, engine=engine, memory_limit=memory_limit,
-            spark_master=spark_master, id_shards=id_shards)
-        if emit_sql:
-            sys.stdout.write(sql_of(spec, sql_dialect))
+                             gate_on=gate_on.value))
+        if o["emit_sql"]:
+            sys.stdout.write(sql_of(spec, o["sql_dialect"]))
             raise typer.Exit(EXIT_OK)
         with reporter:
             result = run_audit(spec, on_stage=reporter.stage)
-        text = render_for(result, output_format, output, width, no_color)
-    if not quiet:
+        text = render_for(result, o["output_format"], o["output"], o["width"], o["no_color"])
+    if not o["quiet"]:
         for w in result.warnings:
             err.print(f"Warning: {escape(w)}", soft_wrap=True)
-    write_report(text, output, err)
+    write_report(text, o["output"], err)
     if github:
-        github_outputs(result, err)
+        github_outputs(result)
     failed = result.verdict == "fail"
-    if failed and not quiet:
-        n = sum(g.status == "fail" for g in result.gates)
+    if failed and not o["quiet"]:
+        n = result.failed_gates
         err.print(f"{n} threshold{'s' if n != 1 else ''} failed" + (" (--exit-zero: exiting 0)" if exit_zero else ""))
     raise typer.Exit(EXIT_THRESHOLD if failed and not exit_zero else EXIT_OK)
 
 
 @app.command("count", no_args_is_help=True)
+@opt.shares(opt.READ, opt.RULE, opt.ROWS, opt.JOIN, opt.ENGINE, opt.QUIET)
 def count_command(
     inputs: opt.Inputs,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="The pattern table to write (Parquet).")]
     = None,
-    id_column: opt.IdColumn = "id",
-    decision: opt.Decision = "decision",
-    label: opt.Label = None,
-    group: opt.Groups = None,
-    people: opt.People = None,
-    layout: opt.LayoutOpt = None,
-    decision_columns: opt.DecisionColumns = None,
-    decision_maker_column: opt.DecisionMakerColumn = "decision_maker",
-    failure: opt.Failure = None,
-    favorable: opt.Favorable = None,
-    unfavorable: opt.Unfavorable = None,
-    threshold: opt.Threshold = None,
-    top_fraction: opt.TopFraction = None,
-    lower_is_favorable: opt.LowerIsFavorable = False,
-    join: opt.JoinOpt = opt.Join.inner,
-    duplicates: opt.Duplicates = opt.OnDuplicate.error,
-    drop_missing: opt.DropMissing = False,
-    group_conflicts: opt.GroupConflicts = opt.OnConflict.error,
-    engine: opt.Engine = "auto",
-    memory_limit: opt.MemoryLimit = None,
-    spark_master: opt.SparkMaster = None,
-    id_shards: opt.IdShards = None,
-    emit_sql: opt.EmitSql = False,
-    sql_dialect: opt.SqlDialect = "duckdb",
-    quiet: opt.Quiet = False,
-    debug: opt.Debug = False,
+    **o: Any,
 ) -> None:
     """Read, link and count: write the pattern table (counts per group cell and failure pattern, with the
     coverage counts) to Parquet, for `monoculture audit --patterns`.
@@ -193,36 +133,28 @@ def count_command(
     one per ID range) are summed by `audit --patterns a.parquet b.parquet ...`.
     """
     err = stderr_console(False)
-    with errors_to_exit(err, debug):
-        spec = _spec(
-            inputs=inputs, id_column=id_column, decision=decision, label=label, group=group, people=people,
-            layout=layout, decision_columns=decision_columns, decision_maker_column=decision_maker_column,
-            failure=failure, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
-            top_fraction=top_fraction, lower_is_favorable=lower_is_favorable, join=join, duplicates=duplicates,
-            drop_missing=drop_missing, group_conflicts=group_conflicts, engine=engine, memory_limit=memory_limit,
-            spark_master=spark_master, id_shards=id_shards)
-        if emit_sql:
-            sys.stdout.write(sql_of(spec, sql_dialect))
+    with errors_to_exit(err, o["debug"]):
+        spec = counting_spec(inputs, o)
+        if o["emit_sql"]:
+            sys.stdout.write(sql_of(spec, o["sql_dialect"]))
             raise typer.Exit(EXIT_OK)
         if output is None:
             raise UsageError("name the pattern table to write with -o FILE.parquet (or pass --emit-sql)")
         counted = run_count(spec)
         write_patterns(counted, output)
-    if not quiet:
+    if not o["quiet"]:
         for w in counted.warnings:
             err.print(f"Warning: {escape(w)}", soft_wrap=True)
         t = counted.table
         err.print(f"wrote {len(t.row_count):,} pattern rows for {t.n:,} linked individuals to {escape(str(output))}")
 
 
-def github_outputs(result, err: Console) -> None:
+def github_outputs(result: AuditResult) -> None:
     """GitHub Actions: the Markdown report into the step summary, and one annotation per failed gate."""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write(render(result, Format.markdown))
-    for g in result.gates:
-        if g.status == "fail":
-            where = "overall" if g.scope == "overall" else f"{g.attribute}={g.group}"
-            sys.stdout.flush()
-            print(f"::error title=monoculture {g.name}::{where}: {g.reason}".replace("\n", " "), file=sys.stderr)
+    sys.stdout.flush()
+    for line in annotations(result):
+        print(line, file=sys.stderr)

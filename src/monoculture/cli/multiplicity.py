@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from ..multiplicity.candidates import multiplicity as run_multiplicity
@@ -12,18 +14,11 @@ from .output import EXIT_OK, errors_to_exit, render_for, stderr_console, write_w
 
 
 @app.command("multiplicity", no_args_is_help=True)
+@opt.shares(opt.READ, opt.ROWS, opt.BOOTSTRAP, opt.SEED, opt.REPORT)
 def multiplicity_command(
     inputs: opt.Inputs,
-    id_column: opt.IdColumn = "id",
-    decision: opt.Decision = "decision",
-    label: opt.Label = None,
     score: opt.Score = None,
-    group: opt.Groups = None,
     intersect: opt.Intersect = False,
-    people: opt.People = None,
-    layout: opt.LayoutOpt = None,
-    decision_columns: opt.DecisionColumns = None,
-    decision_maker_column: opt.DecisionMakerColumn = "decision_maker",
     favorable: opt.Favorable = None,
     epsilon: opt.Epsilon = 0.01,
     baseline: opt.Baseline = None,
@@ -33,33 +28,20 @@ def multiplicity_command(
     split: opt.Split = None,
     select_on: opt.SelectOn = None,
     report_on: opt.ReportOn = None,
-    duplicates: opt.Duplicates = opt.OnDuplicate.error,
-    drop_missing: opt.DropMissing = False,
-    bootstrap: opt.Bootstrap = 1000,
-    seed: opt.Seed = 0,
-    alpha: opt.Alpha = 0.05,
-    output_format: opt.OutputFormat = None,
-    output: opt.Output = None,
-    width: opt.Width = 100,
-    no_color: opt.NoColor = False,
-    quiet: opt.Quiet = False,
-    debug: opt.Debug = False,
+    **o: Any,
 ) -> None:
     """Predictive multiplicity and less discriminatory alternatives among candidate models (metrics.md §6–§7).
 
     Exit codes: 0 ran; 2 usage or input error.
     """
-    err = stderr_console(no_color)
-    with errors_to_exit(err, debug):
+    err = stderr_console(o["no_color"])
+    with errors_to_exit(err, o["debug"]):
         spec = MultiplicitySpec.of(
-            inputs, id_column=id_column, decision=decision, label=label, score=score, groups=group or [],
-            intersect=intersect, people=people, layout=layout.value if layout else None,
-            decision_columns=decision_columns or [], decision_maker_column=decision_maker_column,
-            favorable=favorable, epsilon=epsilon, baseline=baseline, arbitrary_threshold=arbitrary_threshold,
-            utility=utility.value, disparity=disparity.value, split=split, select_on=select_on,
-            report_on=report_on, on_duplicate=duplicates.value, on_missing="drop" if drop_missing else "error",
-            inference=InferenceOptions(bootstrap=bootstrap, seed=seed, alpha=alpha))
+            inputs, **opt.reading(o), **opt.rows(o), score=score, intersect=intersect, favorable=favorable,
+            epsilon=epsilon, baseline=baseline, arbitrary_threshold=arbitrary_threshold, utility=utility.value,
+            disparity=disparity.value, split=split, select_on=select_on, report_on=report_on,
+            inference=InferenceOptions(bootstrap=o["bootstrap"], seed=o["seed"], alpha=o["alpha"]))
         result = run_multiplicity(spec)
-        text = render_for(result, output_format, output, width, no_color)
-    write_with_notes(result.warnings, text, output, err, quiet)
+        text = render_for(result, o["output_format"], o["output"], o["width"], o["no_color"])
+    write_with_notes(result.warnings, text, o["output"], err, o["quiet"])
     raise typer.Exit(EXIT_OK)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from enum import StrEnum
+from inspect import Parameter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -218,3 +221,53 @@ IdShards = Annotated[int | None, typer.Option(
 SparkMaster = Annotated[str | None, typer.Option(
     help="Spark master URL of the spark engine: local[*] (the default: this machine), spark://HOST:7077, "
     "yarn, k8s://... Inputs may then be HDFS or object-store URIs (hdfs://, s3a://, gs://).")]
+
+
+# --- Option groups several commands share, declared once ---------------------------------------------------
+# `shares(...)` adds them to a command's signature (Typer reads `inspect.signature`, which honours
+# `__signature__`); the command receives them in its `**options`.
+
+
+def _group(**params: tuple[Any, Any]) -> tuple[Parameter, ...]:
+    return tuple(Parameter(name, Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+                 for name, (annotation, default) in params.items())
+
+
+READ = _group(id_column=(IdColumn, "id"), decision=(Decision, "decision"), label=(Label, None),
+              group=(Groups, None), people=(People, None), layout=(LayoutOpt, None),
+              decision_columns=(DecisionColumns, None), decision_maker_column=(DecisionMakerColumn, "decision_maker"))
+RULE = _group(failure=(Failure, None), favorable=(Favorable, None), unfavorable=(Unfavorable, None),
+              threshold=(Threshold, None), top_fraction=(TopFraction, None),
+              lower_is_favorable=(LowerIsFavorable, False))
+ROWS = _group(duplicates=(Duplicates, OnDuplicate.error), drop_missing=(DropMissing, False))
+JOIN = _group(join=(JoinOpt, Join.inner), group_conflicts=(GroupConflicts, OnConflict.error))
+ENGINE = _group(engine=(Engine, "auto"), memory_limit=(MemoryLimit, None), spark_master=(SparkMaster, None),
+                id_shards=(IdShards, None), emit_sql=(EmitSql, False), sql_dialect=(SqlDialect, "duckdb"))
+SEED = _group(seed=(Seed, 0), alpha=(Alpha, 0.05))
+BOOTSTRAP = _group(bootstrap=(Bootstrap, 1000))
+REPORT = _group(output_format=(OutputFormat, None), output=(Output, None), width=(Width, 100),
+                no_color=(NoColor, False), quiet=(Quiet, False), debug=(Debug, False))
+QUIET = _group(quiet=(Quiet, False), debug=(Debug, False))
+
+
+def shares(*groups: tuple[Parameter, ...]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command (declared with `**options`) the options of `groups` after its own."""
+    def add(command: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(command, eval_str=True)  # the module's annotations are strings
+        own = [p for p in signature.parameters.values() if p.kind is not Parameter.VAR_KEYWORD]
+        command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*own, *(p for g in groups for p in g)])
+        return command
+    return add
+
+
+def reading(o: dict[str, Any]) -> dict[str, Any]:
+    """The READ group's values as the library's keywords (`spec.reading`)."""
+    return {"id_column": o["id_column"], "decision": o["decision"], "label": o["label"], "groups": o["group"] or [],
+            "people": o["people"], "layout": o["layout"].value if o["layout"] else None,
+            "decision_columns": o["decision_columns"] or [], "decision_maker_column": o["decision_maker_column"]}
+
+
+def rows(o: dict[str, Any]) -> dict[str, Any]:
+    """The ROWS group's values as the library's keywords."""
+    return {"on_duplicate": o["duplicates"].value, "on_missing": "drop" if o["drop_missing"] else "error"}

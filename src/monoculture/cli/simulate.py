@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +24,7 @@ app.add_typer(simulate_app)
 
 
 @simulate_app.command("dynamics", no_args_is_help=True)
+@opt.shares(opt.BOOTSTRAP, opt.SEED, opt.REPORT)
 def simulate_dynamics(
     quadratic: Annotated[Path | None, typer.Option(
         help="TOML spec of quadratic risks: one [[group]] table per subpopulation with name, phi, beta, and "
@@ -57,15 +58,7 @@ def simulate_dynamics(
              "90th percentile). Logistic: failed when the decision differs from the target.")] = None,
     drop_missing: Annotated[bool, typer.Option(
         "--drop-missing", help="Leave out (and count) people-file rows with a missing value.")] = False,
-    bootstrap: opt.Bootstrap = 1000,
-    seed: opt.Seed = 0,
-    alpha: opt.Alpha = 0.05,
-    output_format: opt.OutputFormat = None,
-    output: opt.Output = None,
-    width: opt.Width = 100,
-    no_color: opt.NoColor = False,
-    quiet: opt.Quiet = False,
-    debug: opt.Debug = False,
+    **o: Any,
 ) -> None:
     """Participation dynamics with multi-learner retraining (Dean et al., AISTATS 2024; metrics.md §8).
 
@@ -74,8 +67,8 @@ def simulate_dynamics(
     trajectory, the final segmentation, the average risk against one learner serving everyone, and
     (from a people file) systemic failure and homogenization of the first-round and final learners.
     """
-    err = stderr_console(no_color)
-    with errors_to_exit(err, debug):
+    err = stderr_console(o["no_color"])
+    with errors_to_exit(err, o["debug"]):
         if (quadratic is None) == (people is None):
             raise UsageError("give either --quadratic SPEC.toml or --people FILE (with --features, --target, --group)")
         if quadratic is not None:
@@ -88,14 +81,15 @@ def simulate_dynamics(
                                               drop_missing=drop_missing)
         result = simulation.dynamics(
             setting, learners=learners, init=init, epsilon=epsilon, rounds=rounds, update=learner_update,
-            step_size=step_size, tol=tol, seed=seed, fail_above=fail_above,
-            inference=InferenceOptions(bootstrap=bootstrap, seed=seed, alpha=alpha, permutations=0),
+            step_size=step_size, tol=tol, seed=o["seed"], fail_above=fail_above,
+            inference=InferenceOptions(bootstrap=o["bootstrap"], seed=o["seed"], alpha=o["alpha"], permutations=0),
         )
-        text = render_for(result, output_format, output, width, no_color)
-    write_with_notes(result.warnings, text, output, err, quiet)
+        text = render_for(result, o["output_format"], o["output"], o["width"], o["no_color"])
+    write_with_notes(result.warnings, text, o["output"], err, o["quiet"])
 
 
 @simulate_app.command("urn")
+@opt.shares(opt.SEED, opt.REPORT)
 def simulate_urn(
     people: Annotated[str | None, typer.Option(
         help="People file: group sizes (and, with --decision, initial adverse rates) from the data.")] = None,
@@ -121,27 +115,20 @@ def simulate_urn(
     draws: Annotated[int, typer.Option(help="Threshold rule: balls drawn for the score.")] = 10,
     cutoff: Annotated[float, typer.Option(help="Threshold rule: adverse when the score reaches this.")] = 0.5,
     replications: Annotated[int, typer.Option(help="Monte Carlo runs (seeded) for the intervals.")] = 200,
-    seed: opt.Seed = 0,
-    alpha: opt.Alpha = 0.05,
-    output_format: opt.OutputFormat = None,
-    output: opt.Output = None,
-    width: opt.Width = 100,
-    no_color: opt.NoColor = False,
-    quiet: opt.Quiet = False,
-    debug: opt.Debug = False,
+    **o: Any,
 ) -> None:
     """Repeat-use feedback of a risk score as Pólya urns (Laufer 2020; metrics.md §9).
 
     Reports, round by round with Monte Carlo intervals over seeded runs, how the gap in adverse decisions
     between groups and the share of people who always receive the adverse decision grow.
     """
-    err = stderr_console(no_color)
-    with errors_to_exit(err, debug):
+    err = stderr_console(o["no_color"])
+    with errors_to_exit(err, o["debug"]):
         groups, sizes, rates, source = urn_population(people, group, decision, adverse, base_rate, initial_bias,
                                                       population)
         model = UrnModel(rule=rule, reinforce=reinforce, reinforcement=reinforcement, urn_size=urn_size,
                          draws=draws, cutoff=cutoff)
         result = simulation.urn_study(groups, sizes, rates, rounds=rounds, model=model, replications=replications,
-                                      seed=seed, alpha=alpha, options=source)
-        text = render_for(result, output_format, output, width, no_color)
-    write_with_notes(result.warnings, text, output, err, quiet)
+                                      seed=o["seed"], alpha=o["alpha"], options=source)
+        text = render_for(result, o["output_format"], o["output"], o["width"], o["no_color"])
+    write_with_notes(result.warnings, text, o["output"], err, o["quiet"])

@@ -216,6 +216,11 @@ class AuditResult:
     parity: ParityResult | None = None
     gates: list[GateResult] = field(default_factory=list)
     verdict: str = "no thresholds"
+
+    @property
+    def failed_gates(self) -> int:
+        """How many thresholds the audit breached."""
+        return sum(g.status == "fail" for g in self.gates)
     components: list[ComponentResult] = field(default_factory=list)
     cluster_order: list[str] = field(default_factory=list)  # decision-makers clustered on κ
     rounds: RoundsResult | None = None
