@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import monoculture
 from monoculture.errors import InputError, UsageError
+from monoculture.link.id_codes import code_ids
 from monoculture.read import ids as ids_module
 from monoculture.report.json import render_json
 from monoculture.spec import InferenceOptions
@@ -218,7 +219,7 @@ def test_id_codes_link_exactly_like_canonical_text(family, data):
                     for v, h in zip(picks, holes, strict=True)]
         typ = pa.int64() if family in ("ints", "sparse-ints") else pa.string()
         arrays.append(pa.chunked_array([pa.array(vals, typ)]))
-    coded = ids_module.code_ids(arrays, [f"f{i}.csv" for i in range(k)])
+    coded = code_ids(arrays, [f"f{i}.csv" for i in range(k)])
     _assert_codes_match_canonical(arrays, coded)
     if family in ("prefixed", "digits", "ints") and any(a.null_count < len(a) for a in arrays):
         assert coded.method == "dense"
@@ -321,7 +322,7 @@ def test_fingerprints_that_collide_fall_back_to_the_text(monkeypatch, tmp_path):
     max_size=12))
 def test_ids_take_their_canonical_text_form(values):
     """Trimmed (Unicode white space too), blank = missing — with the copy skipped when nothing changes."""
-    from monoculture.read.ids import _as_text
+    from monoculture.read.ids import as_text as _as_text
 
     half = len(values) // 2
     got = _as_text(pa.chunked_array([pa.array(values[:half], pa.string()), pa.array(values[half:], pa.string())]),

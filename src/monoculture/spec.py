@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from .errors import UsageError
@@ -28,8 +28,6 @@ ADJUSTMENTS = ("holm", "bh", "none")
 PARITY_MODES = ("bommasani2022",)
 GATE_ON = ("point", "ci")
 ENGINES = ("auto", "memory", "duckdb", "spark")
-UTILITIES = ("accuracy", "tpr-fpr")
-DISPARITIES = ("selection-rate-ratio", "failure-rate-gap")
 
 
 class SpecError(UsageError):
@@ -43,7 +41,7 @@ class SpecError(UsageError):
         self.field, self.problem = field, problem
 
 
-def _one_of(name: str, value: object, allowed: Sequence[str]) -> None:
+def one_of(name: str, value: object, allowed: Sequence[str]) -> None:
     if value not in allowed:
         raise SpecError(name, f"must be one of {', '.join(allowed)}; got '{value}'")
 
@@ -75,7 +73,7 @@ class Inputs:
     patterns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        _one_of("layout", self.layout, LAYOUTS)
+        one_of("layout", self.layout, LAYOUTS)
         if self.patterns and self.paths:
             raise SpecError("patterns", "are read instead of input files: give either, not both")
         if not self.patterns and not self.paths:
@@ -105,7 +103,7 @@ class FailureRule:
     lower_is_favorable: bool = False
 
     def __post_init__(self) -> None:
-        _one_of("rule.kind", self.kind, FAILURE_KINDS)
+        one_of("rule.kind", self.kind, FAILURE_KINDS)
         if self.top_fraction is not None and (self.threshold is not None or self.thresholds):
             raise SpecError("rule.top_fraction", "and a threshold exclude each other: give one")
         if self.top_fraction is not None and not 0 < self.top_fraction < 1:
@@ -164,10 +162,10 @@ class LinkOptions:
     per_person: bool = False  # keep each linked individual's decisions, label and scores (multiplicity)
 
     def __post_init__(self) -> None:
-        _one_of("link.join", self.join, JOINS)
-        _one_of("link.on_duplicate", self.on_duplicate, ON_DUPLICATE)
-        _one_of("link.on_missing", self.on_missing, ON_MISSING)
-        _one_of("link.on_group_conflict", self.on_group_conflict, ON_GROUP_CONFLICT)
+        one_of("link.join", self.join, JOINS)
+        one_of("link.on_duplicate", self.on_duplicate, ON_DUPLICATE)
+        one_of("link.on_missing", self.on_missing, ON_MISSING)
+        one_of("link.on_group_conflict", self.on_group_conflict, ON_GROUP_CONFLICT)
 
 
 @dataclass(frozen=True)
@@ -188,8 +186,8 @@ class InferenceOptions:
             raise SpecError("inference.permutations", f"takes a count >= 0; got {self.permutations}")
         if not 0 < self.alpha < 1:
             raise SpecError("inference.alpha", f"must be between 0 and 1 (exclusive); got {self.alpha}")
-        _one_of("inference.ci", self.ci, CI_METHODS)
-        _one_of("inference.adjust", self.adjust, ADJUSTMENTS)
+        one_of("inference.ci", self.ci, CI_METHODS)
+        one_of("inference.adjust", self.adjust, ADJUSTMENTS)
 
 
 @dataclass(frozen=True)
@@ -202,7 +200,7 @@ class Thresholds:
     gate_on: str = "point"
 
     def __post_init__(self) -> None:
-        _one_of("gates.gate_on", self.gate_on, GATE_ON)
+        one_of("gates.gate_on", self.gate_on, GATE_ON)
 
     @property
     def any(self) -> bool:
@@ -223,7 +221,7 @@ class MeasureOptions:
 
     def __post_init__(self) -> None:
         if self.parity is not None:
-            _one_of("measure.parity", self.parity, PARITY_MODES)
+            one_of("measure.parity", self.parity, PARITY_MODES)
 
 
 @dataclass(frozen=True)
@@ -236,7 +234,7 @@ class EngineOptions:
     id_shards: int | None = None
 
     def __post_init__(self) -> None:
-        _one_of("engine.engine", self.engine, ENGINES)
+        one_of("engine.engine", self.engine, ENGINES)
 
 
 def reading(
@@ -366,81 +364,3 @@ class AuditSpec:
         m = self.measure
         return {"inference": asdict(self.inference), "min_group_size": m.min_group_size,
                 "suppress_below": m.suppress_below, "parity": m.parity}
-
-
-@dataclass(frozen=True)
-class MultiplicityOptions:
-    """The Rashomon set and the search for a less discriminatory alternative (metrics.md §6–§7)."""
-
-    epsilon: float = 0.01
-    baseline: str | None = None
-    arbitrary_threshold: float = 0.2
-    utility: str = "accuracy"
-    disparity: str = "selection-rate-ratio"
-    split: str | None = None
-    select_on: str | None = None
-    report_on: str | None = None
-    intersect: bool = False
-
-    def __post_init__(self) -> None:
-        _one_of("multiplicity.utility", self.utility, UTILITIES)
-        _one_of("multiplicity.disparity", self.disparity, DISPARITIES)
-        if self.epsilon < 0:
-            raise SpecError("multiplicity.epsilon", f"must be >= 0; got {self.epsilon}")
-        if len({self.split is None, self.select_on is None, self.report_on is None}) > 1:
-            raise SpecError("multiplicity.split", "goes with select_on and report_on: give all three or none")
-
-
-@dataclass(frozen=True)
-class MultiplicitySpec:
-    """The inputs as candidate models for one decision. Build it with `MultiplicitySpec.of`."""
-
-    inputs: Inputs
-    asked: Columns  # the columns as given; `columns` adds the split attribute to the groups read
-    rule: FailureRule
-    link: LinkOptions
-    inference: InferenceOptions = field(default_factory=InferenceOptions)
-    options: MultiplicityOptions = field(default_factory=MultiplicityOptions)
-
-    @property
-    def columns(self) -> Columns:
-        split, groups = self.options.split, self.asked.groups
-        return replace(self.asked, groups=groups + ((split,) if split and split not in groups else ()))
-
-    @classmethod
-    def of(
-        cls,
-        inputs: Sequence[str] = (),
-        *,
-        favorable: str | None = None,
-        epsilon: float = 0.01,
-        baseline: str | None = None,
-        arbitrary_threshold: float = 0.2,
-        utility: str = "accuracy",
-        disparity: str = "selection-rate-ratio",
-        split: str | None = None,
-        select_on: str | None = None,
-        report_on: str | None = None,
-        intersect: bool = False,
-        on_duplicate: str = "error",
-        on_missing: str = "error",
-        inference: InferenceOptions | None = None,
-        **read: Any,
-    ) -> MultiplicitySpec:
-        """The spec from the keywords of `monoculture.multiplicity` (each as the CLI option of that name).
-
-        `read`: the keywords of `reading` (with `score`, the probability of the favourable class). Candidates
-        decide on the same people (inner join); the split attribute is read as a group too.
-        """
-        options = MultiplicityOptions(epsilon=epsilon, baseline=baseline, arbitrary_threshold=arbitrary_threshold,
-                                      utility=utility, disparity=disparity, split=split, select_on=select_on,
-                                      report_on=report_on, intersect=intersect)
-        where, asked = reading(inputs, **read)
-        return cls(
-            inputs=where,
-            asked=asked,
-            rule=FailureRule(kind="error" if asked.label else "outcome", favorable=favorable),
-            link=LinkOptions(join="inner", on_duplicate=on_duplicate, on_missing=on_missing, per_person=True),
-            inference=inference or InferenceOptions(),
-            options=options,
-        )

@@ -7,7 +7,8 @@ from typing import Any
 import typer
 
 from ..multiplicity.candidates import multiplicity as run_multiplicity
-from ..spec import InferenceOptions, MultiplicitySpec
+from ..multiplicity.spec import MultiplicitySpec
+from ..spec import InferenceOptions
 from . import options as opt
 from .app import app
 from .output import EXIT_OK, errors_to_exit, render_for, stderr_console, write_with_notes

@@ -36,13 +36,15 @@ from ..link.coverage import (
     people_duplicates_message,
 )
 from ..link.group_values import MISSING_GROUP
-from ..read.files import STDIN, delimiter, expand_paths, file_format, require_columns
+from ..read.csv_text import delimiter
+from ..read.files import STDIN, expand_paths, file_format, require_columns
 from ..read.memory import available_bytes, estimate_bytes, estimate_streaming_bytes
 from ..read.sources import named_path
 from ..spec import ENGINES, AuditSpec, FailureRule, SpecError
 from .spark_values import spark_group_text
-from .sql import TALLY_MAX_INPUTS, check_rows, check_sql, emit_sql, scan_rows, scan_sql, tally_rows, tally_sql
+from .sql import check_rows, check_sql, emit_sql
 from .table_file import Counted, from_arrow
+from .tally import TALLY_MAX_INPUTS, scan_rows, scan_sql, tally_rows, tally_sql
 
 
 def choose(

@@ -16,19 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import UsageError
-from ..read.files import delimiter, expand_paths, file_format, read_header
+from ..read.csv_text import delimiter
+from ..read.files import expand_paths, file_format, read_header
 from ..read.sources import named_path
 from ..spec import FAILURE_KINDS, FailureRule
 
 DIALECTS = ("duckdb", "spark")
 
 
-def _quote(name: str, dialect: str) -> str:
+def quote(name: str, dialect: str) -> str:
     if dialect == "spark":
         return "`" + name.replace("`", "``") + "`"
     return '"' + name.replace('"', '""') + '"'
@@ -110,13 +110,13 @@ def emit_sql(
     caller knows (from `check_sql`: no ``repeated_ids``) that no ID is on two rows of one input, so each row
     is its ID's summary and no input is grouped by ID before the join (at 10^7 × 10, 33 s instead of 54 s).
     """
-    names, ctes = _input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
+    names, ctes = input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
                               rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
                               integral=integral)
-    q = lambda s: _quote(s, dialect)  # noqa: E731
+    q = lambda s: quote(s, dialect)  # noqa: E731
     k, n_groups = len(names), len(groups)
-    scope = _scope(shard, dialect)
-    per_id = _per_row_cte if unique_ids else _per_id_cte
+    scope = shard_scope(shard, dialect)
+    per_id = per_row_cte if unique_ids else per_id_cte
     ctes += [per_id("a", i, n_groups, scope) for i in range(1, k + 1)]
     seen = [f"(a{i}.nv {'= 1' if drop_duplicates else '>= 1'})" for i in range(1, k + 1)]
     body = "a1"
@@ -136,7 +136,7 @@ def emit_sql(
     ctes.append(f"linked AS (\n  SELECT {', '.join(link_cols)}\n  FROM {body}\n  WHERE {where}\n)")
     lo, hi, source = [f"linked.lo_{j}" for j in range(n_groups)], [f"linked.hi_{j}" for j in range(n_groups)], "linked"
     if people is not None and groups:
-        ctes.append(_people_cte(people, groups, id_column, dialect, headers))
+        ctes.append(people_cte(people, groups, id_column, dialect, headers))
         lo = [f"LEAST({v}, p.g_{j})" for j, v in enumerate(lo)]
         hi = [f"GREATEST({v}, p.g_{j})" for j, v in enumerate(hi)]
         source = "linked LEFT JOIN p ON p.id = linked.id"
@@ -157,7 +157,7 @@ def emit_sql(
     return header + "WITH\n" + ",\n".join(ctes) + f"\nSELECT\n  {select}\nFROM {source}\nGROUP BY {group_by}\n"
 
 
-def _scope(shard: tuple[int, int] | None, dialect: str) -> str:
+def shard_scope(shard: tuple[int, int] | None, dialect: str) -> str:
     """The rows a count keeps: those with an ID and, with `shard` = (s, S), one hash slice of the ID space
     (slices' pattern tables sum to the whole)."""
     if shard is None:
@@ -190,17 +190,17 @@ def check_sql(
     ``repeated_ids``: IDs on more than one row of the input, valid or not (none: `emit_sql` may take
     ``unique_ids``).
     """
-    names, ctes = _input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
+    names, ctes = input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
                               rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
                               integral=integral)
     k, n_groups = len(names), len(groups)
     for i in range(1, k + 1):
-        ctes.append(_row_checks_cte(i, rule))
-        ctes.append(_per_id_cte("n", i, n_groups, "id IS NOT NULL", with_rows=True))
+        ctes.append(row_checks_cte(i, rule))
+        ctes.append(per_id_cte("n", i, n_groups, "id IS NOT NULL", with_rows=True))
         ctes.append(
-            f"s{i} AS (SELECT {_count_if('nv > 1')} AS duplicate_ids_{i}, {_sum_if('nv > 1', 'nv')} AS "
-            f"duplicate_rows_{i}, {_count_if('nv = 1')} AS valid_rows_{i}, {_sum_if('nv = 1', 'nf')} AS "
-            f"failed_rows_{i}, {_count_if('nr > 1')} AS repeated_ids_{i} FROM n{i})")
+            f"s{i} AS (SELECT {count_if('nv > 1')} AS duplicate_ids_{i}, {sum_if('nv > 1', 'nv')} AS "
+            f"duplicate_rows_{i}, {count_if('nv = 1')} AS valid_rows_{i}, {sum_if('nv = 1', 'nf')} AS "
+            f"failed_rows_{i}, {count_if('nr > 1')} AS repeated_ids_{i} FROM n{i})")
     # Across inputs, one aggregation over the per-input summaries (each far smaller than the rows): how
     # many inputs link each ID, and per attribute its least and greatest value.
     # With a people file, `listed` counts each ID's rows in it: the memory engine refuses an ID listed twice.
@@ -208,7 +208,7 @@ def check_sql(
     cols = "".join(f", lo_{j}, hi_{j}" for j in range(n_groups)) + (", 0 AS listed" if with_people else "")
     parts = [f"SELECT id, CASE WHEN nv = 1 THEN 1 ELSE 0 END AS linking{cols} FROM n{i}" for i in range(1, k + 1)]
     if with_people:  # the people file's group values can conflict with the inputs'
-        ctes.append(_people_cte(people, groups, id_column, dialect, headers))
+        ctes.append(people_cte(people, groups, id_column, dialect, headers))
         parts.append("SELECT id, 0 AS linking" + "".join(f", g_{j}, g_{j}" for j in range(n_groups))
                      + ", 1 AS listed FROM p WHERE id IS NOT NULL")
     spread = "".join(f", MIN(lo_{j}) AS lo_{j}, MAX(hi_{j}) AS hi_{j}" for j in range(n_groups))
@@ -216,9 +216,9 @@ def check_sql(
     ctes.append(f"lv AS (SELECT SUM(linking) AS linking{listed}{spread} FROM ({' UNION ALL '.join(parts)}) u "
                 "GROUP BY id)")
     linked = f"linking = {k}" if join == "inner" else "linking >= 2"
-    totals = [f"{_count_if('linking >= 1')} AS individuals"]
-    totals += [f"{_count_if(f'{linked} AND lo_{j} <> hi_{j}')} AS conflicts_{j}" for j in range(n_groups)]
-    totals.append(f"{_count_if('listed > 1') if with_people else '0'} AS people_repeated")
+    totals = [f"{count_if('linking >= 1')} AS individuals"]
+    totals += [f"{count_if(f'{linked} AND lo_{j} <> hi_{j}')} AS conflicts_{j}" for j in range(n_groups)]
+    totals.append(f"{count_if('listed > 1') if with_people else '0'} AS people_repeated")
     ctes.append(f"across AS (SELECT {', '.join(totals)} FROM lv)")
     header = f"-- monoculture input checks ({dialect} SQL): what each input's rows hold, as monoculture counts it.\n"
     tables = " CROSS JOIN ".join([*(f"m{i} CROSS JOIN s{i}" for i in range(1, k + 1)), "across"])
@@ -234,148 +234,29 @@ def check_rows(row: Mapping[str, object], k: int, n_groups: int) -> list[dict[st
     return [{c: int(row[f"{c}_{i}"]) for c in CHECKS} | shared for i in range(1, k + 1)]
 
 
-ROW_CHECKS = ("all_rows", "missing_id", "missing_decision", "missing_label", "not_numeric")
-
-
-def _row_checks_cte(i: int, rule: FailureRule) -> str:
-    """``m<i>``: the checks of input i's rows that need no grouping by ID (`ROW_CHECKS`, suffixed ``_i``)."""
-    numeric = "TRY_CAST(d AS DOUBLE) IS NULL" if rule.uses_scores else "FALSE"
-    return (f"m{i} AS (SELECT COUNT(*) AS all_rows_{i}, {_count_if('id IS NULL')} AS missing_id_{i}, "
-            f"{_count_if('id IS NOT NULL AND d IS NULL')} AS missing_decision_{i}, "
-            f"{_count_if('id IS NOT NULL AND d IS NOT NULL AND NOT valid')} AS missing_label_{i}, "
-            f"{_count_if(f'd IS NOT NULL AND {numeric}')} AS not_numeric_{i} FROM r{i})")
-
-
-def scan_sql(
-    inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
-    rule: FailureRule, join: str = "inner", layout: str | None = None, dialect: str = "duckdb",
-    headers: Mapping[str, Sequence[str]] | None = None, integral: Mapping[str, Sequence[str]] | None = None,
-) -> str:
-    """The row checks of `check_sql` that need no grouping (`ROW_CHECKS`): one scan of each input, one row
-    with the columns suffixed ``_1``, ``_2``, ... An external engine runs it first and, when it finds
-    nothing to refuse, counts with `tally_sql` instead of `check_sql` + `emit_sql`."""
-    names, ctes = _input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
-                              rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
-                              integral=integral)
-    ctes += [_row_checks_cte(i, rule) for i in range(1, len(names) + 1)]
-    tables = " CROSS JOIN ".join(f"m{i}" for i in range(1, len(names) + 1))
-    return (f"-- monoculture row checks ({dialect} SQL)\nWITH\n" + ",\n".join(ctes)
-            + f"\nSELECT * FROM {tables}\n")
-
-
-def scan_rows(row: Mapping[str, object], k: int) -> list[dict[str, int]]:
-    """The one row of `scan_sql` as one dict per input (its `ROW_CHECKS`)."""
-    return [{c: int(row[f"{c}_{i}"]) for c in ROW_CHECKS} for i in range(1, k + 1)]
-
-
-# Each input is one bit of a BIGINT mask in `tally_sql` (the sign bit left alone).
-TALLY_MAX_INPUTS = 62
-
-
-def tally_sql(
-    inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
-    people: str | None, rule: FailureRule, join: str = "inner", layout: str | None = None,
-    dialect: str = "duckdb", headers: Mapping[str, Sequence[str]] | None = None,
-    integral: Mapping[str, Sequence[str]] | None = None, shard: tuple[int, int] | None = None,
-) -> str:
-    """Linking and counting in one aggregation: every input's rows (and the people file's) stacked, grouped
-    by ID, then grouped by what each ID's group gives. `tally_rows` reads the result.
-
-    Per ID: ``present`` (bit i-1 set when input i has a row of it), ``seen`` (... a valid row), ``fail``
-    (... a valid row that fails), its rows in the inputs and in the people file, and per group attribute
-    the least and greatest value over all its rows. The result counts IDs by ``seen``, ``fail``, each
-    attribute's value ``g_j`` (NULL when missing or given two ways), ``conflict_j`` (given two ways),
-    ``repeated`` (on two rows of some input: then the masks do not tell that input's rows apart and the
-    caller counts with `check_sql` + `emit_sql` instead) and ``people_repeated``. One hash aggregation over
-    the rows replaces k - 1 joins and the checking query's per-input grouping: at 3·10^6 × 10 Parquet,
-    10.1 s against 16.3 s + 11.4 s. `shard` = (s, S) keeps the IDs whose hash is s modulo S, as in
-    `emit_sql`. At most `TALLY_MAX_INPUTS` inputs.
-    """
-    names, ctes = _input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
-                              rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
-                              integral=integral)
-    k, n_groups = len(names), len(groups)
-    if k > TALLY_MAX_INPUTS:
-        raise UsageError(f"tally_sql counts at most {TALLY_MAX_INPUTS} inputs; got {k}")
-    scope = _scope(shard, dialect)
-    with_people = people is not None and bool(groups)
-    zero = "CAST(0 AS BIGINT)"
-    values = "".join(f", g_{j}" for j in range(n_groups))
-    parts = []
-    for i in range(1, k + 1):
-        bit = f"CAST({1 << (i - 1)} AS BIGINT)"
-        parts.append(f"SELECT id, {bit} AS pb, CASE WHEN valid THEN {bit} ELSE {zero} END AS sb, "
-                     f"CASE WHEN valid AND fail THEN {bit} ELSE {zero} END AS fb"
-                     f"{', 1 AS inp' if with_people else ''}{values} FROM r{i} WHERE {scope}")
-    if with_people:
-        ctes.append(_people_cte(people, groups, id_column, dialect, headers))
-        parts.append(f"SELECT id, {zero} AS pb, {zero} AS sb, {zero} AS fb, 0 AS inp{values} FROM p WHERE {scope}")
-    rows = "SUM(inp) AS nr, SUM(1 - inp) AS np" if with_people else "COUNT(*) AS nr, 0 AS np"
-    spread = "".join(f", MIN(g_{j}) AS lo_{j}, MAX(g_{j}) AS hi_{j}" for j in range(n_groups))
-    ctes.append(f"per AS (SELECT BIT_OR(pb) AS present, BIT_OR(sb) AS seen, BIT_OR(fb) AS fail, {rows}{spread} "
-                f"FROM ({' UNION ALL '.join(parts)}) u GROUP BY id)")
-    keys = ["seen", "fail"]
-    keys += [f"CASE WHEN lo_{j} = hi_{j} THEN lo_{j} END" for j in range(n_groups)]
-    keys += [f"COALESCE(lo_{j} <> hi_{j}, FALSE)" for j in range(n_groups)]
-    keys += ["nr > bit_count(present)", "np > 1"]
-    aliases = ["seen", "fail", *(f"g_{j}" for j in range(n_groups)), *(f"conflict_{j}" for j in range(n_groups)),
-               "repeated", "people_repeated"]
-    select = ", ".join(["COUNT(*) AS n"] + [f"{e} AS {a}" for e, a in zip(keys, aliases, strict=True)])
-    header = f"-- monoculture linking and counting in one aggregation ({dialect} SQL): {k} inputs.\n"
-    return header + "WITH\n" + ",\n".join(ctes) + f"\nSELECT {select}\nFROM per\nGROUP BY {', '.join(keys)}\n"
-
-
-def tally_rows(
-    tables: Sequence[pa.Table], scanned: Sequence[Mapping[str, int]], names: Sequence[str], groups: Sequence[str],
-    join: str,
-) -> tuple[list[dict[str, int]], pa.Table] | None:
-    """The results of `tally_sql` (one per hash slice), completed by each input's `scan_rows`, as the
-    checks `check_rows` gives (no ID on two rows: each ID's one row is its summary) and the pattern table
-    of --emit-sql's columns; None when some input has an ID on two rows (the masks cannot tell them apart)."""
-    t = pa.concat_tables(tables)
-    n = t["n"].to_numpy().astype(np.int64)
-    flag = lambda column: t[column].to_numpy(zero_copy_only=False).astype(bool)  # noqa: E731
-    if (n[flag("repeated")] > 0).any():
-        return None
-    bit = np.int64(1) << np.arange(len(names), dtype=np.int64)
-    seen = (t["seen"].to_numpy().astype(np.int64)[:, None] & bit) != 0
-    fail = (t["fail"].to_numpy().astype(np.int64)[:, None] & bit) != 0
-    linked = seen.all(axis=1) if join == "inner" else seen.sum(axis=1) >= 2
-    shared = {"individuals": int(n[seen.any(axis=1)].sum()), "people_repeated": int(n[flag("people_repeated")].sum()),
-              **{f"conflicts_{j}": int(n[linked & flag(f"conflict_{j}")].sum()) for j in range(len(groups))}}
-    checks = [dict(c) | {"duplicate_ids": 0, "duplicate_rows": 0, "repeated_ids": 0, "valid_rows": int(n @ seen[:, i]),
-                         "failed_rows": int(n @ fail[:, i])} | shared for i, c in enumerate(scanned)]
-    keep = pa.array(linked)
-    columns = {"count": pa.array(n[linked])}
-    columns |= {f"group:{g}": t[f"g_{j}"].filter(keep) for j, g in enumerate(groups)}
-    columns |= {f"fail:{name}": pa.array(fail[linked, i]) for i, name in enumerate(names)}
-    columns |= {f"seen:{name}": pa.array(seen[linked, i]) for i, name in enumerate(names)}
-    return checks, pa.table(columns)
-
-
-def _per_id_cte(prefix: str, i: int, n_groups: int, where: str, with_rows: bool = False) -> str:
-    """``<prefix><i>``: one row per ID of input i's rows that pass `where` (r{i} of `_input_ctes`), with its
+def per_id_cte(prefix: str, i: int, n_groups: int, where: str, with_rows: bool = False) -> str:
+    """``<prefix><i>``: one row per ID of input i's rows that pass `where` (r{i} of `input_ctes`), with its
     valid rows ``nv``, how many of those fail ``nf``, and per group attribute j the least and greatest value
     over all its rows, valid or not (``lo_j``, ``hi_j``; a row that does not count still gives its group
     value, as in link.py); `with_rows`: also all its rows, ``nr``."""
     values = "".join(f", MIN(g_{j}) AS lo_{j}, MAX(g_{j}) AS hi_{j}" for j in range(n_groups))
     rows = "COUNT(*) AS nr, " if with_rows else ""
-    return (f"{prefix}{i} AS (SELECT id, {rows}{_count_if('valid')} AS nv, {_count_if('valid AND fail')} AS nf{values} "
+    return (f"{prefix}{i} AS (SELECT id, {rows}{count_if('valid')} AS nv, {count_if('valid AND fail')} AS nf{values} "
             f"FROM r{i} WHERE {where} GROUP BY id)")
 
 
-def _per_row_cte(prefix: str, i: int, n_groups: int, where: str) -> str:
-    """`_per_id_cte` where each ID is on one row of input i: the row itself, without grouping."""
+def per_row_cte(prefix: str, i: int, n_groups: int, where: str) -> str:
+    """`per_id_cte` where each ID is on one row of input i: the row itself, without grouping."""
     values = "".join(f", g_{j} AS lo_{j}, g_{j} AS hi_{j}" for j in range(n_groups))
     return (f"{prefix}{i} AS (SELECT id, CASE WHEN valid THEN 1 ELSE 0 END AS nv, "
             f"CASE WHEN valid AND fail THEN 1 ELSE 0 END AS nf{values} FROM r{i} WHERE {where})")
 
 
-def _people_cte(
+def people_cte(
     people: str, groups: Sequence[str], id_column: str, dialect: str, headers: Mapping[str, Sequence[str]] | None,
 ) -> str:
     """``p``: the people file's IDs and group values (g_j; NULL for an attribute it lacks)."""
-    q = lambda s: _quote(s, dialect)  # noqa: E731
+    q = lambda s: quote(s, dialect)  # noqa: E731
     pheader = set(_header_reader(headers)(people))
     pcols = [f"{_text(q(id_column))} AS id"] + [
         f"{_text(q(g)) if g in pheader else 'CAST(NULL AS STRING)'} AS g_{j}" for j, g in enumerate(groups)]
@@ -387,15 +268,15 @@ def _header_reader(headers: Mapping[str, Sequence[str]] | None) -> Callable[[str
     return (lambda path: list(headers[path])) if headers is not None else read_header
 
 
-def _count_if(condition: str) -> str:
+def count_if(condition: str) -> str:
     return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
 
 
-def _sum_if(condition: str, value: str) -> str:
+def sum_if(condition: str, value: str) -> str:
     return f"COALESCE(SUM(CASE WHEN {condition} THEN {value} ELSE 0 END), 0)"
 
 
-def _input_ctes(
+def input_ctes(
     inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
     rule: FailureRule, join: str, layout: str | None, dialect: str,
     headers: Mapping[str, Sequence[str]] | None, integral: Mapping[str, Sequence[str]] | None,
@@ -423,7 +304,7 @@ def _input_ctes(
     if len(paths) < 2:
         raise UsageError("--emit-sql needs at least two input files")
     names = [n for n, _ in paths]
-    q = lambda s: _quote(s, dialect)  # noqa: E731
+    q = lambda s: quote(s, dialect)  # noqa: E731
     ctes = []
     for i, ((_, path), name) in enumerate(zip(paths, names, strict=True), start=1):
         numeric = integral_of(path)
@@ -440,3 +321,15 @@ def _input_ctes(
         valid = " AND ".join(["id IS NOT NULL", "d IS NOT NULL"] + (["y IS NOT NULL"] if rule.needs_label else []))
         ctes.append(f"r{i} AS (SELECT *, ({valid}) AS valid, {_failure(rule, name, 'd', 'y')} AS fail FROM c{i})")
     return names, ctes
+
+
+ROW_CHECKS = ("all_rows", "missing_id", "missing_decision", "missing_label", "not_numeric")
+
+
+def row_checks_cte(i: int, rule: FailureRule) -> str:
+    """``m<i>``: the checks of input i's rows that need no grouping by ID (`ROW_CHECKS`, suffixed ``_i``)."""
+    numeric = "TRY_CAST(d AS DOUBLE) IS NULL" if rule.uses_scores else "FALSE"
+    return (f"m{i} AS (SELECT COUNT(*) AS all_rows_{i}, {count_if('id IS NULL')} AS missing_id_{i}, "
+            f"{count_if('id IS NOT NULL AND d IS NULL')} AS missing_decision_{i}, "
+            f"{count_if('id IS NOT NULL AND d IS NOT NULL AND NOT valid')} AS missing_label_{i}, "
+            f"{count_if(f'd IS NOT NULL AND {numeric}')} AS not_numeric_{i} FROM r{i})")

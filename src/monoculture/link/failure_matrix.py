@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError
-from ..read.ids import IdCodes
 from .coverage import Coverage, PeopleCoverage
 from .failures import resolve
 from .group_values import cells
+from .id_codes import IdCodes
 from .linked import IdRows, Linked
 from .reduce import count_by_key
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..read.ids import IdCodes
 from .coverage import Coverage
 from .failures import ResolvedRule
+from .id_codes import IdCodes
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import InputError, UsageError
-from ..read.ids import IdCodes
 from ..read.sources import People, Source
 from ..read.values import Vocabulary, as_numbers
 from ..spec import FailureRule, LinkOptions
@@ -17,6 +16,7 @@ from .coverage import SourceCoverage, duplicate_ids_message, missing_rows_messag
 from .failure_matrix import failure_matrix
 from .failures import ResolvedRule, failures, favourable_from_scores
 from .group_values import GroupValues, dictionary_of, group_codes, group_word_codes
+from .id_codes import IdCodes
 from .linked import Linked
 
 

@@ -21,9 +21,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import InputError, UsageError
-from ..read.ids import code_ids
 from ..read.sources import People, Source
 from ..spec import FailureRule, LinkOptions
+from .id_codes import code_ids
 from .linked import Linked
 from .linker import Linker, shifted
 from .stream_ids import DenseStream, StreamCoder

@@ -23,7 +23,8 @@ import numpy as np
 import pyarrow as pa
 
 from ..read.fingerprints import PrintCoder, PrintedIds, parse_printed
-from ..read.ids import DenseCoder, DenseIds, IdCodes, parse_dense
+from ..read.ids import DenseIds, parse_dense
+from .id_codes import DenseCoder, IdCodes
 
 
 class StreamCoder(Protocol):

@@ -28,7 +28,7 @@ from ..measure.result import (
     MultiplicityScope,
     SheetRow,
 )
-from ..spec import MultiplicitySpec
+from .spec import MultiplicitySpec
 
 QUANTILES = {"median": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
 

@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import InputError
-from .files import InputFile, csv_text, delimiter, read_csv_buffer, read_header
+from .csv_text import csv_text, delimiter, read_csv_buffer
+from .files import InputFile, read_header
 from .ids import DenseIds
 
 try:

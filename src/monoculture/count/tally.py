@@ -1,0 +1,124 @@
+"""The pattern table in one aggregation: a scan of every input's rows, then one GROUP BY over them all.
+
+`scan_sql` finds whether any row must be refused; when none is and no ID repeats within an input,
+`tally_sql` stacks every input's rows, groups them by ID (bit masks of the inputs that have, validly have
+and fail each ID) and then by pattern, in place of `sql.check_sql` and the k - 1 joins of `sql.emit_sql`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import UsageError
+from ..spec import FailureRule
+from .sql import ROW_CHECKS, input_ctes, people_cte, row_checks_cte, shard_scope
+
+
+def scan_sql(
+    inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
+    rule: FailureRule, join: str = "inner", layout: str | None = None, dialect: str = "duckdb",
+    headers: Mapping[str, Sequence[str]] | None = None, integral: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """The row checks of `check_sql` that need no grouping (`ROW_CHECKS`): one scan of each input, one row
+    with the columns suffixed ``_1``, ``_2``, ... An external engine runs it first and, when it finds
+    nothing to refuse, counts with `tally_sql` instead of `check_sql` + `emit_sql`."""
+    names, ctes = input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
+                              rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
+                              integral=integral)
+    ctes += [row_checks_cte(i, rule) for i in range(1, len(names) + 1)]
+    tables = " CROSS JOIN ".join(f"m{i}" for i in range(1, len(names) + 1))
+    return (f"-- monoculture row checks ({dialect} SQL)\nWITH\n" + ",\n".join(ctes)
+            + f"\nSELECT * FROM {tables}\n")
+
+
+def scan_rows(row: Mapping[str, object], k: int) -> list[dict[str, int]]:
+    """The one row of `scan_sql` as one dict per input (its `ROW_CHECKS`)."""
+    return [{c: int(row[f"{c}_{i}"]) for c in ROW_CHECKS} for i in range(1, k + 1)]
+
+
+# Each input is one bit of a BIGINT mask in `tally_sql` (the sign bit left alone).
+TALLY_MAX_INPUTS = 62
+
+
+def tally_sql(
+    inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
+    people: str | None, rule: FailureRule, join: str = "inner", layout: str | None = None,
+    dialect: str = "duckdb", headers: Mapping[str, Sequence[str]] | None = None,
+    integral: Mapping[str, Sequence[str]] | None = None, shard: tuple[int, int] | None = None,
+) -> str:
+    """Linking and counting in one aggregation: every input's rows (and the people file's) stacked, grouped
+    by ID, then grouped by what each ID's group gives. `tally_rows` reads the result.
+
+    Per ID: ``present`` (bit i-1 set when input i has a row of it), ``seen`` (... a valid row), ``fail``
+    (... a valid row that fails), its rows in the inputs and in the people file, and per group attribute
+    the least and greatest value over all its rows. The result counts IDs by ``seen``, ``fail``, each
+    attribute's value ``g_j`` (NULL when missing or given two ways), ``conflict_j`` (given two ways),
+    ``repeated`` (on two rows of some input: then the masks do not tell that input's rows apart and the
+    caller counts with `check_sql` + `emit_sql` instead) and ``people_repeated``. One hash aggregation over
+    the rows replaces k - 1 joins and the checking query's per-input grouping: at 3·10^6 × 10 Parquet,
+    10.1 s against 16.3 s + 11.4 s. `shard` = (s, S) keeps the IDs whose hash is s modulo S, as in
+    `emit_sql`. At most `TALLY_MAX_INPUTS` inputs.
+    """
+    names, ctes = input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
+                              rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
+                              integral=integral)
+    k, n_groups = len(names), len(groups)
+    if k > TALLY_MAX_INPUTS:
+        raise UsageError(f"tally_sql counts at most {TALLY_MAX_INPUTS} inputs; got {k}")
+    scope = shard_scope(shard, dialect)
+    with_people = people is not None and bool(groups)
+    zero = "CAST(0 AS BIGINT)"
+    values = "".join(f", g_{j}" for j in range(n_groups))
+    parts = []
+    for i in range(1, k + 1):
+        bit = f"CAST({1 << (i - 1)} AS BIGINT)"
+        parts.append(f"SELECT id, {bit} AS pb, CASE WHEN valid THEN {bit} ELSE {zero} END AS sb, "
+                     f"CASE WHEN valid AND fail THEN {bit} ELSE {zero} END AS fb"
+                     f"{', 1 AS inp' if with_people else ''}{values} FROM r{i} WHERE {scope}")
+    if with_people:
+        ctes.append(people_cte(people, groups, id_column, dialect, headers))
+        parts.append(f"SELECT id, {zero} AS pb, {zero} AS sb, {zero} AS fb, 0 AS inp{values} FROM p WHERE {scope}")
+    rows = "SUM(inp) AS nr, SUM(1 - inp) AS np" if with_people else "COUNT(*) AS nr, 0 AS np"
+    spread = "".join(f", MIN(g_{j}) AS lo_{j}, MAX(g_{j}) AS hi_{j}" for j in range(n_groups))
+    ctes.append(f"per AS (SELECT BIT_OR(pb) AS present, BIT_OR(sb) AS seen, BIT_OR(fb) AS fail, {rows}{spread} "
+                f"FROM ({' UNION ALL '.join(parts)}) u GROUP BY id)")
+    keys = ["seen", "fail"]
+    keys += [f"CASE WHEN lo_{j} = hi_{j} THEN lo_{j} END" for j in range(n_groups)]
+    keys += [f"COALESCE(lo_{j} <> hi_{j}, FALSE)" for j in range(n_groups)]
+    keys += ["nr > bit_count(present)", "np > 1"]
+    aliases = ["seen", "fail", *(f"g_{j}" for j in range(n_groups)), *(f"conflict_{j}" for j in range(n_groups)),
+               "repeated", "people_repeated"]
+    select = ", ".join(["COUNT(*) AS n"] + [f"{e} AS {a}" for e, a in zip(keys, aliases, strict=True)])
+    header = f"-- monoculture linking and counting in one aggregation ({dialect} SQL): {k} inputs.\n"
+    return header + "WITH\n" + ",\n".join(ctes) + f"\nSELECT {select}\nFROM per\nGROUP BY {', '.join(keys)}\n"
+
+
+def tally_rows(
+    tables: Sequence[pa.Table], scanned: Sequence[Mapping[str, int]], names: Sequence[str], groups: Sequence[str],
+    join: str,
+) -> tuple[list[dict[str, int]], pa.Table] | None:
+    """The results of `tally_sql` (one per hash slice), completed by each input's `scan_rows`, as the
+    checks `check_rows` gives (no ID on two rows: each ID's one row is its summary) and the pattern table
+    of --emit-sql's columns; None when some input has an ID on two rows (the masks cannot tell them apart)."""
+    t = pa.concat_tables(tables)
+    n = t["n"].to_numpy().astype(np.int64)
+    flag = lambda column: t[column].to_numpy(zero_copy_only=False).astype(bool)  # noqa: E731
+    if (n[flag("repeated")] > 0).any():
+        return None
+    bit = np.int64(1) << np.arange(len(names), dtype=np.int64)
+    seen = (t["seen"].to_numpy().astype(np.int64)[:, None] & bit) != 0
+    fail = (t["fail"].to_numpy().astype(np.int64)[:, None] & bit) != 0
+    linked = seen.all(axis=1) if join == "inner" else seen.sum(axis=1) >= 2
+    shared = {"individuals": int(n[seen.any(axis=1)].sum()), "people_repeated": int(n[flag("people_repeated")].sum()),
+              **{f"conflicts_{j}": int(n[linked & flag(f"conflict_{j}")].sum()) for j in range(len(groups))}}
+    checks = [dict(c) | {"duplicate_ids": 0, "duplicate_rows": 0, "repeated_ids": 0, "valid_rows": int(n @ seen[:, i]),
+                         "failed_rows": int(n @ fail[:, i])} | shared for i, c in enumerate(scanned)]
+    keep = pa.array(linked)
+    columns = {"count": pa.array(n[linked])}
+    columns |= {f"group:{g}": t[f"g_{j}"].filter(keep) for j, g in enumerate(groups)}
+    columns |= {f"fail:{name}": pa.array(fail[linked, i]) for i, name in enumerate(names)}
+    columns |= {f"seen:{name}": pa.array(seen[linked, i]) for i, name in enumerate(names)}
+    return checks, pa.table(columns)
