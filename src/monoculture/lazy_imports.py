@@ -1,8 +1,8 @@
 """SciPy's heavy subpackages, imported when a statistic first needs them.
 
-`scipy.stats` (which imports `scipy.optimize`) is most of monoculture's start-up: about 0.9 s of 1.3 s on
-the benchmark machine. `count`, `pseudonymize`, `keygen`, `schema`, `config`, `--help` and every input
-error never compute a statistic, so they should not wait for it; an audit imports it at its first interval.
+`scipy.stats` (which imports `scipy.optimize`) is most of monoculture's start-up. `count`, `pseudonymize`,
+`keygen`, `schema`, `config`, `--help` and every input error never compute a statistic, so they should
+not wait for it; an audit imports it at its first interval.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ special: Any = OnFirstUse("scipy.special")
 
 
 # What an audit's measuring imports besides what is imported already: pandas (pyarrow imports it, when
-# installed, at the first Arrow array it builds from Python objects: ~0.3 s), scipy.stats (~0.7 s) and the
-# clustering of the decision-makers.
+# installed, at the first Arrow array it builds from Python objects), scipy.stats and the clustering of the
+# decision-makers. Imported on a thread while the inputs are read (`Imports`).
 AUDIT_IMPORTS = ("pyarrow-pandas", "scipy.stats", "scipy.cluster.hierarchy")
 
 

@@ -90,7 +90,7 @@ def count_external(engine: str, spec: AuditSpec) -> Counted:
     """Count the pattern table with the SQL of `--emit-sql`, run by DuckDB or Spark.
 
     A scan and one aggregation (`_tally`) stand for the two queries below when no row is refused and no ID
-    is on two rows of one input (at 3·10^6 × 10 Parquet: 11.7 s instead of 24.6 s). Otherwise the query of
+    is on two rows of one input (about half the time; bench/README.md). Otherwise the query of
     `sql.check_sql` counts what the in-memory reader checks row by row (missing IDs,
     decisions and labels, decisions that are not numbers, repeated IDs); `on_missing` and `on_duplicate`
     then stop the count with the in-memory engine's message or drop and count those rows, as it does, and
@@ -253,8 +253,9 @@ def _duckdb_session(memory_limit: str | None) -> Iterator[tuple[Callable[[str], 
             con.close()
 
 
-# Spill of the DuckDB engine per byte of input, a rough guess from one size (10^8 × 10 Parquet, 8 GB: the
-# join had spilled 41 GB after 20 minutes, unfinished; CSV holds the same rows in about 3× the bytes).
+# Spill of the DuckDB engine per byte of input: a rough guess from one run at 10^8 × 10 Parquet whose join
+# spilled about 5 bytes per input byte before it was stopped (bench/README.md); CSV holds the same rows in
+# about 3× the bytes.
 SPILL_PER_BYTE = {"parquet": 10.0, "csv": 3.5, "csv.gz": 3.5}
 
 

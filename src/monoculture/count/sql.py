@@ -1,7 +1,7 @@
 """`--emit-sql`: the SQL that computes the pattern table from the inputs, so the heavy step (reading,
 linking by ID, counting) can run inside the user's own warehouse and only the small table comes back.
 
-The query's result has exactly the columns of a pattern-table file (`shards.py`): ``count``,
+The query's result has exactly the columns of a pattern-table file (`count/table_file.py`): ``count``,
 ``group:<attribute>``, ``fail:<name>``, ``seen:<name>``. Values are compared in canonical form as in
 `values.py` (true/false → 1/0, numbers by value, text trimmed). The SQL drops rows with a missing ID,
 decision or label and assumes one row per ID per input (or, with ``drop_duplicates``, drops every row of a
@@ -108,7 +108,7 @@ def emit_sql(
     `shard` = (s, S) keeps only the IDs whose hash is s modulo S. `drop_duplicates` leaves out every row of
     an ID that occurs more than once among an input's valid rows (``--duplicates drop``). `unique_ids`: the
     caller knows (from `check_sql`: no ``repeated_ids``) that no ID is on two rows of one input, so each row
-    is its ID's summary and no input is grouped by ID before the join (at 10^7 × 10, 33 s instead of 54 s).
+    is its ID's summary and no input is grouped by ID before the join (a large saving: bench/README.md).
     """
     names, ctes = input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
                               rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
@@ -176,7 +176,7 @@ def check_sql(
     headers: Mapping[str, Sequence[str]] | None = None, integral: Mapping[str, Sequence[str]] | None = None,
     people: str | None = None,
 ) -> str:
-    """The SQL that counts, per input, what the in-memory reader checks row by row (`link.py`): one row,
+    """The SQL that counts, per input, what the in-memory reader checks row by row (`link/linker.py`): one row,
     with the columns of `CHECKS` suffixed ``_1``, ``_2``, ... (inputs in the order of `emit_sql`),
     ``individuals`` (the IDs with a valid row in some input, once each), ``people_repeated`` (IDs on more
     than one row of the people file) and, per group attribute j, ``conflicts_j``; `check_rows` turns it
@@ -238,7 +238,7 @@ def per_id_cte(prefix: str, i: int, n_groups: int, where: str, with_rows: bool =
     """``<prefix><i>``: one row per ID of input i's rows that pass `where` (r{i} of `input_ctes`), with its
     valid rows ``nv``, how many of those fail ``nf``, and per group attribute j the least and greatest value
     over all its rows, valid or not (``lo_j``, ``hi_j``; a row that does not count still gives its group
-    value, as in link.py); `with_rows`: also all its rows, ``nr``."""
+    value, as in link/group_values.py); `with_rows`: also all its rows, ``nr``."""
     values = "".join(f", MIN(g_{j}) AS lo_{j}, MAX(g_{j}) AS hi_{j}" for j in range(n_groups))
     rows = "COUNT(*) AS nr, " if with_rows else ""
     return (f"{prefix}{i} AS (SELECT id, {rows}{count_if('valid')} AS nv, {count_if('valid AND fail')} AS nf{values} "
@@ -310,7 +310,7 @@ def input_ctes(
         numeric = integral_of(path)
         cols = [f"{_text(q(id_column))} AS id", f"{q(decision) if decision in numeric else _text(q(decision))} AS dt",
                 f"{(q(label) if label in numeric else _text(q(label))) if label else 'NULL'} AS yt"]
-        # Group values come from the people file, else from any input that has the column (as in link.py).
+        # Group values come from the people file, else from any input that has the column (as in link/group_values.py).
         header = set(header_of(path))
         cols += [f"{_text(q(g)) if g in header else 'CAST(NULL AS STRING)'} AS g_{j}" for j, g in enumerate(groups)]
         ctes.append(f"t{i} AS (\n  SELECT {', '.join(cols)}\n  FROM {_source(path, i, dialect)}\n)")

@@ -58,8 +58,8 @@ def tally_sql(
     attribute's value ``g_j`` (NULL when missing or given two ways), ``conflict_j`` (given two ways),
     ``repeated`` (on two rows of some input: then the masks do not tell that input's rows apart and the
     caller counts with `check_sql` + `emit_sql` instead) and ``people_repeated``. One hash aggregation over
-    the rows replaces k - 1 joins and the checking query's per-input grouping: at 3·10^6 × 10 Parquet,
-    10.1 s against 16.3 s + 11.4 s. `shard` = (s, S) keeps the IDs whose hash is s modulo S, as in
+    the rows replaces k - 1 joins and the checking query's per-input grouping (bench/README.md has the
+    figures). `shard` = (s, S) keeps the IDs whose hash is s modulo S, as in
     `emit_sql`. At most `TALLY_MAX_INPUTS` inputs.
     """
     names, ctes = input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,

@@ -73,7 +73,7 @@ def link_streaming(
 
     Only the per-individual state stays in memory (about two bytes per individual and decision-maker, and
     what `coder` keeps per distinct ID), so inputs far larger than memory link in one pass. It needs IDs
-    that `coder` codes (`streamids`; default: dense IDs); when an input's IDs are not such, it returns None
+    that `coder` codes (`stream_ids`; default: dense IDs); when an input's IDs are not such, it returns None
     and the caller links in memory. `headers` (each input's column names), when given, lets a group column
     that no input has stop the link before any is read; `on_rows` is called after those checks.
     `read_ahead`: how many inputs may be read (or being read) beside the one being linked, each holding its

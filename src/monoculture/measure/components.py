@@ -152,8 +152,8 @@ def cluster_order(kappa: np.ndarray, names: list[str]) -> list[str]:
     dist = 1.0 - np.nan_to_num(kappa, nan=0.0)
     dist = (dist + dist.T) / 2
     np.fill_diagonal(dist, 0.0)
-    # Imported here, like scipy.stats (see lazy.py): only an audit of three or more decision-makers orders
-    # them, and scipy.cluster adds about 0.05 s to the start-up of every other command.
+    # Imported here, like scipy.stats (see lazy_imports.py): only an audit of three or more decision-makers
+    # orders them, and every other command should not pay scipy.cluster's import at start-up.
     from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
     from scipy.spatial.distance import squareform
 

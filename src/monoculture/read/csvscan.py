@@ -66,7 +66,7 @@ def scan_table(
     as_dictionary: Sequence[str] = (),
 ) -> Scanned | str:
     """Read `columns` (header names, stripped; `id_column` among them) of the CSV file at `path`, as
-    `io.read_table` reads them with `as_text` and `as_dictionary` and `ids.parse_dense` parses the IDs;
+    `files.read_table` reads them with `as_text` and `as_dictionary` and `ids.parse_dense` parses the IDs;
     or the reason it declines."""
     if _csvscan is None:
         return "the C extension is not built"
@@ -156,7 +156,7 @@ def _dense_ids(value: np.ndarray, mask: np.ndarray, form: tuple | None) -> Dense
 
 def _distinct_values(words: list[bytes], text: bool, dictionary: bool) -> pa.Array | None:
     """Arrow's values of one column's distinct raw cells, by code: the cells re-quoted as a CSV of their
-    own and read with the options of `io.read_table` (None when some cell is not UTF-8)."""
+    own and read with the options of `files.read_table` (None when some cell is not UTF-8)."""
     quoted = b"".join(b'"' + w.replace(b'"', b'""') + b'"\n' for w in words)
     try:  # a single column: the delimiter never occurs outside the quotes
         table = read_csv_buffer(pa.py_buffer(b'"v"\n' + quoted), "values.csv", None, ["v"] if text else [],

@@ -9,7 +9,7 @@ in the order they first occur. Each code keeps the bytes of its first ID and eve
 compared with them, so two IDs share a code exactly when their bytes are equal; if two different IDs
 ever share a fingerprint, the check finds it and the caller codes the text instead (`None` is returned).
 The coder keeps, per distinct ID, its bytes and two table slots (16 bytes each), so the streaming link
-(`streamids.PrintStream`) holds no input's text beyond the one it is linking."""
+(`link.stream_ids.PrintStream`) holds no input's text beyond the one it is linking."""
 
 from __future__ import annotations
 

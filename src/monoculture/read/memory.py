@@ -40,7 +40,7 @@ def estimate_bytes(paths: list[str], per_byte: Mapping[str, float] = EXPANSION) 
 
 # The streaming link (files layout) holds the per-individual state — about this many bytes per byte of all
 # inputs — and two inputs in flight (one being linked, the next being read) at IN_FLIGHT bytes per byte.
-# Measured: 10M x 10 Parquet (722 MB) peaked at 1.6-1.8 GB, 100M x 10 (8.3 GB) at 14.4 GB.
+# The factors are fitted to the peaks measured on the benchmark ecosystems (bench/README.md).
 STREAM_STATE = {"csv": 0.3, "csv.gz": 1.2, "parquet": 0.8}
 IN_FLIGHT = {"csv": 4.0, "csv.gz": 16.0, "parquet": 6.0}
 

@@ -23,7 +23,7 @@ from monoculture.report.json import render_json
 from monoculture.spec import InferenceOptions
 from profiles import examples
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
 
 

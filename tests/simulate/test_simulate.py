@@ -26,7 +26,7 @@ from monoculture.simulate.risks import DataRisks, QuadraticRisks
 from monoculture.simulate.urn import UrnModel, always_adverse_polya, expected_first_round, simulate_urns, urn_study
 from profiles import examples
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APPLICANTS = str(ROOT / "sample_data" / "applicants.csv")
 
 

@@ -16,7 +16,7 @@ import monoculture
 from monoculture.report.json import render_json
 from profiles import repeats
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
 LENDERS = [str(SAMPLE / f) for f in
            ("lender_a.csv", "lender_b.csv", "lender_c.parquet", "lender_d.csv.gz", "lender_e.parquet")]

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 A, B = str(ROOT / "sample_data/lender_a.csv"), str(ROOT / "sample_data/lender_b.csv")
 
 

@@ -19,7 +19,7 @@ from monoculture.report import EXTENSIONS, RENDERERS, Format, render
 from monoculture.report.csv import neutralise
 from monoculture.spec import InferenceOptions, Thresholds
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
 LENDERS = [str(p) for p in sorted(SAMPLE.glob("lender_*.*"))]
 FAST = InferenceOptions(bootstrap=200, permutations=199)

@@ -19,7 +19,7 @@ from monoculture.errors import UsageError
 from monoculture.link import pseudonymize as ps
 from monoculture.spec import InferenceOptions
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 
 
 def cli(*args: str):

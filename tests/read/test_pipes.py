@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import monoculture
 from monoculture.report.json import render_json
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
 COMMON = ["--id", "applicant_id", "--decision", "approved", "--label", "repaid", "-g", "race", "-q",
           "-f", "json", "--bootstrap", "200", "--permutations", "199"]

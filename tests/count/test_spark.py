@@ -8,11 +8,11 @@ import shutil
 import subprocess
 
 import pytest
+from ecosystems import KW, LENDERS, RULES, complaint, messy_ecosystem, random_ecosystem, table_dict, without
 
 import monoculture
 from monoculture.audit import count
 from monoculture.report.json import render_json
-from test_patterns_io import KW, LENDERS, RULES, _complaint, messy_ecosystem, random_ecosystem, table_dict, without
 
 pytestmark = pytest.mark.spark
 pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'monoculture[spark]')")
@@ -71,7 +71,7 @@ def test_spark_engine_checks_and_counts_rows_as_the_memory_engine(tmp_path, join
         count(inputs, engine="memory", **kw)
     with pytest.raises(monoculture.InputError) as spark_error:
         count(inputs, engine="spark", spark_master=MASTER, **kw)
-    assert _complaint(spark_error) == _complaint(mem_error)
+    assert complaint(spark_error) == complaint(mem_error)
 
 
 @pytest.mark.parametrize("join", ["inner", "outer"])
@@ -89,7 +89,7 @@ def test_spark_engine_names_a_missing_column(tmp_path):
 
 
 def test_cli_spark_engine_keeps_stderr_to_our_own_notes(tmp_path):
-    from test_patterns_io import run
+    from ecosystems import run
 
     out = tmp_path / "spark.parquet"
     proc = run("count", *LENDERS, "--id", "applicant_id", "--decision", "approved", "--label", "repaid",

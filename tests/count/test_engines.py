@@ -1,0 +1,296 @@
+"""The DuckDB engine checks, counts and refuses rows as the memory engine does; `auto` chooses by size."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from ecosystems import (
+    KW,
+    LENDERS,
+    complaint,
+    messy_ecosystem,
+    random_ecosystem,
+    run,
+    table_dict,
+    without,
+)
+
+import monoculture
+from monoculture.audit import count
+from monoculture.count.sql import check_rows, check_sql, emit_sql
+from monoculture.read.memory import estimate_bytes, estimate_streaming_bytes
+from monoculture.report.json import render_json
+from monoculture.spec import FailureRule
+
+duckdb = pytest.importorskip("duckdb", reason="duckdb (the test extra) runs the emitted SQL")
+
+
+# --- the DuckDB engine ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_duckdb_engine_gives_the_same_audit(join):
+    mem = json.loads(render_json(monoculture.audit(LENDERS, join=join, engine="memory", **KW)))
+    duck = json.loads(render_json(monoculture.audit(LENDERS, join=join, engine="duckdb", memory_limit="1GB", **KW)))
+    for key in ("overall", "groups", "group_homogenization", "leave_one_out", "homogenization_by_size",
+                "decision_makers"):
+        assert duck[key] == mem[key], key
+    assert without(duck["coverage"], "id_type") == without(mem["coverage"], "id_type")
+    assert set(mem["coverage"]["group_conflicts"].values()) == {0}
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_duckdb_engine_without_repeated_ids_joins_rows_as_they_are(tmp_path, join, monkeypatch):
+    """No ID on two rows of one input (missing IDs, decisions, labels and group conflicts remain): the
+    checks say so, the ungrouped join gives what the grouped one gives, and the engine, which then counts
+    in one aggregation (sql.tally_sql) without the checking query or the join, gives the memory engine's
+    pattern table and coverage."""
+    inputs = messy_ecosystem(tmp_path, 3, repeats=False)
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"], "join": join}
+    drop = {"on_missing": "drop", "on_duplicate": "drop", "on_group_conflict": "missing"}
+    sql_kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"],
+              "rule": FailureRule("error"), "join": join}
+    con = duckdb.connect()
+    checks = check_rows(con.sql(check_sql(inputs, **sql_kw)).arrow().read_all().to_pylist()[0], 3, 1)
+    assert [c["repeated_ids"] for c in checks] == [0, 0, 0]
+    assert all(c["missing_id"] and c["missing_decision"] for c in checks) and checks[0]["conflicts_0"] > 0
+    grouped, rows = (sorted(con.sql(emit_sql(inputs, people=None, unique_ids=u, **sql_kw)).fetchall(),
+                            key=str) for u in (False, True))
+    assert rows == grouped
+    ours = count(inputs, **drop, engine="memory", **kw)
+    from monoculture.count import engines
+
+    def unused(*_args, **_kwargs):
+        raise AssertionError("the one-aggregation count should stand for the checks and the join")
+
+    monkeypatch.setattr(engines, "check_sql", unused)
+    monkeypatch.setattr(engines, "emit_sql", unused)
+    duck = count(inputs, **drop, engine="duckdb", **kw)
+    assert table_dict(duck.table) == table_dict(ours.table)
+    assert [vars(s) for s in duck.coverage.sources] == [vars(s) for s in ours.coverage.sources]
+    assert (duck.coverage.group_conflicts, duck.coverage.missing_group) == (
+        ours.coverage.group_conflicts, ours.coverage.missing_group)
+    assert (duck.coverage.individuals_seen, duck.coverage.linked, duck.coverage.excluded_by_join) == (
+        ours.coverage.individuals_seen, ours.coverage.linked, ours.coverage.excluded_by_join)
+
+
+@pytest.mark.parametrize("repeats", [False, True])
+def test_external_engines_refuse_an_id_twice_in_the_people_file(tmp_path, repeats):
+    """Hand-worked: the people file lists 2 twice (with the same group) and 3 twice (with two groups).
+    The memory engine refuses it; so does DuckDB, counting in one aggregation or (an input repeating an
+    ID, dropped) with the checking query."""
+    a, b, people = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "people.csv"
+    a.write_text("id,decision,label\n1,1,1\n2,0,1\n3,1,0\n" + ("3,1,0\n" if repeats else ""))
+    b.write_text("id,decision,label\n1,1,1\n2,1,1\n3,0,0\n")
+    people.write_text("id,g\n1,a\n2,b\n3,a\n2,b\n3,c\n")
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["g"], "people": str(people),
+          "on_duplicate": "drop"}
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(monoculture.InputError) as error:
+            count([str(a), str(b)], engine=engine, **kw)
+        assert (error.value.file, error.value.message.split(" (--engine memory")[0]) == (
+            str(people), "2 IDs occur more than once in the people file"), engine
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_duckdb_engine_checks_and_counts_rows_as_the_memory_engine(tmp_path, join, seed):
+    inputs = messy_ecosystem(tmp_path, seed)
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"], "join": join}
+    # Dropping: the same pattern table and the same coverage, row count by row count.
+    drop = {"on_missing": "drop", "on_duplicate": "drop", "on_group_conflict": "missing"}
+    ours = count(inputs, **drop, engine="memory", **kw)
+    duck = count(inputs, **drop, engine="duckdb", **kw)
+    assert table_dict(duck.table) == table_dict(ours.table)
+    mem_cov, duck_cov = ours.coverage, duck.coverage
+    assert [vars(s) for s in duck_cov.sources] == [vars(s) for s in mem_cov.sources]
+    assert (duck_cov.individuals_seen, duck_cov.linked, duck_cov.excluded_by_join) == (
+        mem_cov.individuals_seen, mem_cov.linked, mem_cov.excluded_by_join)
+    assert (duck_cov.group_conflicts, duck_cov.missing_group) == (mem_cov.group_conflicts, mem_cov.missing_group)
+    assert sum(s.duplicate_ids for s in mem_cov.sources) > 0 and sum(s.missing_id for s in mem_cov.sources) > 0
+    assert mem_cov.group_conflicts["group"] > 0
+    # Refusing: the same first complaint (the memory engine adds the row).
+    for options in ({"on_missing": "error", "on_duplicate": "drop"}, {"on_missing": "drop", "on_duplicate": "error"},
+                    {"on_missing": "error", "on_duplicate": "error"}, {"on_missing": "drop", "on_duplicate": "drop"}):
+        with pytest.raises(monoculture.InputError) as mem_error:
+            count(inputs, engine="memory", **options, **kw)
+        with pytest.raises(monoculture.InputError) as duck_error:
+            count(inputs, engine="duckdb", **options, **kw)
+        assert complaint(duck_error) == complaint(mem_error), options
+        conflict = "conflicting values" in mem_error.value.message  # said of individuals, not of a row
+        assert (mem_error.value.row is None) == conflict and duck_error.value.row is None
+
+
+def test_duckdb_engine_refuses_scores_that_are_not_numbers(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("id,score,label\n1,0.9,1\n2,high,0\n3,0.2,0\n")
+    b.write_text("id,score,label\n1,0.8,1\n2,0.4,0\n3,0.1,0\n")
+    kw = {"id_column": "id", "decision": "score", "label": "label", "threshold": 0.5}
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(monoculture.InputError, match="needs numeric scores"):
+            count([str(a), str(b)], engine=engine, **kw)
+
+
+def test_auto_engine_chooses_by_size(monkeypatch):
+    from monoculture.count import engines
+
+    assert engines.choose("auto", LENDERS, available=2**40) == ("memory", None)
+    # Too large to read at once, small enough to stream one input at a time: memory, saying so.
+    whole, streaming = estimate_bytes(LENDERS), estimate_streaming_bytes(LENDERS)
+    assert streaming < whole
+    engine, why = engines.choose("auto", LENDERS, available=int((streaming + whole) / 2 / 0.9))
+    assert engine == "memory" and "streaming one input at a time" in why
+    # Other layouts are read whole.
+    assert engines.choose("auto", LENDERS, available=int((streaming + whole) / 2 / 0.9), layout="wide")[0] == (
+        "duckdb")
+    engine, why = engines.choose("auto", LENDERS, available=1000)
+    assert engine == "duckdb" and "spilling to disk" in why
+    assert engines.choose("memory", LENDERS, available=1000) == ("memory", None)
+    monkeypatch.setattr(engines, "_has_duckdb", lambda: False)
+    with pytest.raises(monoculture.MonocultureError, match=r"monoculture\[duckdb\]"):
+        engines.choose("auto", LENDERS, available=1000)
+
+
+def test_cli_count_with_the_duckdb_engine(tmp_path):
+    out = tmp_path / "duck.parquet"
+    proc = run("count", *LENDERS, "--id", "applicant_id", "--decision", "approved", "--label", "repaid",
+               "-g", "race", "--engine", "duckdb", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "4,255 linked individuals" in proc.stderr.decode()  # as the memory engine links them (demo)
+    via = run("audit", "--patterns", str(out), "-f", "json")
+    direct = run("audit", *LENDERS, "--id", "applicant_id", "--decision", "approved", "--label", "repaid",
+                 "-g", "race", "-f", "json")
+    jv, jd = json.loads(via.stdout), json.loads(direct.stdout)
+    assert jv["overall"] == jd["overall"] and jv["groups"] == jd["groups"]
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_duckdb_engine_hash_slices_sum_to_the_whole(tmp_path, join):
+    inputs, people_path = random_ecosystem(tmp_path, 5, True)
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"], "people": people_path,
+          "join": join}
+    ours = count(inputs, on_missing="drop", engine="memory", **kw)
+    whole = count(inputs, on_missing="drop", engine="duckdb", id_shards=1, **kw)
+    sliced = count(inputs, on_missing="drop", engine="duckdb", id_shards=3, **kw)
+    assert table_dict(sliced.table) == table_dict(whole.table) == table_dict(ours.table)
+
+
+def test_duckdb_engine_slices_by_free_disk(monkeypatch):
+    from collections import namedtuple
+
+    from monoculture.count import engines
+
+    usage = namedtuple("usage", "total used free")
+    size = sum(os.path.getsize(p) for p in LENDERS)
+    monkeypatch.setattr(engines.shutil, "disk_usage", lambda _path: usage(0, 0, 10**15))
+    assert engines._shards_for_disk(LENDERS) == 1
+    monkeypatch.setattr(engines.shutil, "disk_usage", lambda _path: usage(0, 0, size))
+    assert engines._shards_for_disk(LENDERS) > 2
+    counted = count(LENDERS, engine="duckdb", **{k: v for k, v in KW.items()})
+    assert any("hash slices" in w for w in counted.warnings)
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_duckdb_engine_finds_group_conflicts_with_the_people_file(tmp_path, join):
+    """Hand-worked: the people file says 2 is 'b' where input a says 'a' (a conflict), 3 has its group
+    only in input b, 4 is given 'b' twice (no conflict), 5 has none; 6 is seen by a alone, so only the
+    outer join would link it and it has no group either way."""
+    a, b, people = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "people.csv"
+    a.write_text("id,decision,label,g\n1,1,1,a\n2,0,1,a\n3,1,1,\n4,1,0,b\n5,0,0,\n6,1,1,\n")
+    b.write_text("id,decision,label,g\n1,1,1,a\n2,1,1,\n3,0,1,c\n4,1,0,b\n5,1,0,\n")
+    people.write_text("id,g\n1,a\n2,b\n4,b\n")
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["g"], "join": join,
+          "people": str(people)}
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(monoculture.InputError, match="1 linked individuals have conflicting values"):
+            count([str(a), str(b)], engine=engine, **kw)
+    ours = count([str(a), str(b)], engine="memory", on_group_conflict="missing", **kw)
+    duck = count([str(a), str(b)], engine="duckdb", on_group_conflict="missing", **kw)
+    assert table_dict(duck.table) == table_dict(ours.table)
+    assert duck.coverage.group_conflicts == ours.coverage.group_conflicts == {"g": 1}
+    assert duck.coverage.missing_group == ours.coverage.missing_group == {"g": 1}  # 5 (2 is a conflict)
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_csv_ids_and_groups_compare_as_written_in_every_engine(tmp_path, join):
+    """Hand-worked: a.csv's IDs and zones are all digits (a CSV parser would guess numbers: 0001 → 1),
+    b.csv's are not (its last row is B9). As written, 0001–0004 are in both files with the same zone, so
+    they link with no conflict; 7 in a and 0007 in b are two people, seen once each; the zone 01 is
+    reported as 01."""
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("id,decision,label,zone\n0001,1,1,01\n0002,0,1,01\n0003,1,0,02\n0004,0,0,02\n7,1,1,01\n")
+    b.write_text("id,decision,label,zone\n0001,1,1,01\n0002,1,1,01\n0003,1,0,02\n0004,1,0,02\n0007,0,1,01\n"
+                 "B9,1,1,x\n")
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["zone"], "join": join}
+    ours = count([str(a), str(b)], engine="memory", **kw)
+    duck = count([str(a), str(b)], engine="duckdb", **kw)
+    assert ours.coverage.linked == duck.coverage.linked == 4
+    assert ours.coverage.individuals_seen == duck.coverage.individuals_seen == 7
+    assert table_dict(duck.table) == table_dict(ours.table)
+    # 0001 fails in neither, 0002 in a, 0003 in both, 0004 in b.
+    expected = {(("01",), (False, False), (True, True)): 1, (("01",), (True, False), (True, True)): 1,
+                (("02",), (True, True), (True, True)): 1, (("02",), (False, True), (True, True)): 1}
+    assert table_dict(ours.table) == expected
+
+
+def test_csv_ids_written_as_plain_integers_still_compare_as_integers(tmp_path):
+    """IDs written as integers (no leading zero) are coded as numbers, and meet a Parquet file's int64 IDs."""
+    a, b = tmp_path / "a.csv", tmp_path / "b.parquet"
+    a.write_text("id,decision,label\n" + "".join(f"{i},{i % 2},1\n" for i in range(-3, 40)))
+    pq.write_table(pa.table({"id": pa.array(range(-3, 40), pa.int64()), "decision": [1] * 43, "label": [1] * 43}),
+                   b)
+    counted = count([str(a), str(b)], id_column="id", decision="decision", label="label")
+    assert counted.coverage.linked == 43
+    assert counted.coverage.id_type == "integer"
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_float_group_values_read_alike_in_every_engine(tmp_path, join):
+    """Hand-worked: pandas stores an integer zone with a missing value as float64 (1.0, 2.0, NaN → null);
+    a CSV of the same people writes 1.0 and 2.0. Every engine reads the Parquet zone as the CSV writes it,
+    so the two files agree (no conflict) and the groups are 1.0 and 2.0, person 3's zone coming from b."""
+    a, b = tmp_path / "a.parquet", tmp_path / "b.csv"
+    pd.DataFrame({"id": [1, 2, 3, 4], "decision": [1, 0, 1, 0], "label": [1, 1, 0, 0],
+                  "zone": [1, 2, None, 2]}).to_parquet(a)
+    assert pq.read_schema(a).field("zone").type == pa.float64()
+    b.write_text("id,decision,label,zone\n1,1,1,1.0\n2,1,1,2.0\n3,1,0,1.0\n4,0,0,2.0\n")
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["zone"], "join": join}
+    ours = count([str(a), str(b)], engine="memory", **kw)
+    duck = count([str(a), str(b)], engine="duckdb", **kw)
+    assert ours.coverage.group_conflicts == duck.coverage.group_conflicts == {"zone": 0}
+    # 1 fails in neither, 2 in a, 3 in both, 4 in neither.
+    expected = {(("1.0",), (False, False), (True, True)): 1, (("2.0",), (True, False), (True, True)): 1,
+                (("1.0",), (True, True), (True, True)): 1, (("2.0",), (False, False), (True, True)): 1}
+    assert table_dict(ours.table) == table_dict(duck.table) == expected
+
+
+
+
+@pytest.mark.parametrize("zone", [None, "Europe/Paris"])
+def test_timestamp_group_values_read_alike_in_every_engine(tmp_path, zone):
+    """Hand-worked: a Parquet file's timestamp group (cohort) and a CSV that writes the same cohorts as text,
+    the way DuckDB writes them. Both engines read the Parquet value as that text, so nobody conflicts and the
+    groups are the CSV's; zoned timestamps are written as UTC with +00 (Paris 01:00 = 00:00 UTC)."""
+    a, b = tmp_path / "a.parquet", tmp_path / "b.csv"
+    start = pd.Timestamp("2024-01-01 00:00:00", tz="UTC")
+    cohorts = [start, start, start + pd.Timedelta("90min"), start + pd.Timedelta("90min") + pd.Timedelta("500ms")]
+    stamps = pa.array([c.to_pydatetime() for c in cohorts], pa.timestamp("us", tz="UTC"))
+    pq.write_table(pa.table({"id": [1, 2, 3, 4], "decision": [1, 0, 1, 0], "label": [1, 1, 0, 0],
+                             "cohort": stamps.cast(pa.timestamp("us", tz=zone)) if zone else
+                             stamps.cast(pa.timestamp("us"))}), a)
+    suffix = "+00" if zone else ""
+    written = [f"2024-01-01 00:00:00{suffix}", f"2024-01-01 01:30:00{suffix}", f"2024-01-01 01:30:00.5{suffix}"]
+    b.write_text("id,decision,label,cohort\n" + f"1,1,1,{written[0]}\n2,1,1,{written[0]}\n3,1,0,{written[1]}\n"
+                 f"4,0,0,{written[2]}\n")
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["cohort"]}
+    ours = count([str(a), str(b)], engine="memory", **kw)
+    duck = count([str(a), str(b)], engine="duckdb", **kw)
+    assert ours.coverage.group_conflicts == duck.coverage.group_conflicts == {"cohort": 0}
+    # 1 fails in neither, 2 in a, 3 in both, 4 in neither.
+    expected = {((written[0],), (False, False), (True, True)): 1, ((written[0],), (True, False), (True, True)): 1,
+                ((written[1],), (True, True), (True, True)): 1, ((written[2],), (False, False), (True, True)): 1}
+    assert table_dict(ours.table) == table_dict(duck.table) == expected
