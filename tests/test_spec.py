@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from typer.testing import CliRunner
 
 import monoculture
 from monoculture.cli.app import app
-from monoculture.cli.output import FLAGS, message
+from monoculture.cli.output import flag, message
+from monoculture.errors import SETTING, InputError, UsageError
 from monoculture.measure.result import AuditResult
 from monoculture.multiplicity.spec import MultiplicitySpec
 from monoculture.report.json import render_json
@@ -65,16 +67,57 @@ def test_a_spec_that_cannot_work_is_refused_when_built(build, field, problem):
     assert "--" not in str(caught.value), "the library speaks of fields, not flags"
 
 
-def test_every_field_a_spec_error_names_has_a_flag():
-    """A SpecError raised anywhere in the library must reach a CLI user as the flag they typed."""
-    raised = set()
+def _command_flags() -> set[str]:
+    import typer
+
+    flags: set[str] = set()
+
+    def walk(command) -> None:
+        for param in command.params:
+            flags.update(param.opts)
+        for sub in getattr(command, "commands", {}).values():
+            walk(sub)
+
+    walk(typer.main.get_command(app))
+    return flags
+
+
+def test_every_setting_a_library_message_names_is_a_flag_of_some_command():
+    """Messages name settings in the spec's words ({field} or {field=value}); a CLI user must read the flag
+    they can type. Scans every library module for the settings its messages name."""
+    named = set()
+    field = r"((?:[a-z_]+\.)+[a-z_]+|inputs|patterns|layout|emit_ids)"
     for path in SRC.rglob("*.py"):
-        raised |= set(re.findall(r'SpecError\(\s*"([a-z_.]+)"', path.read_text()))
-        raised |= set(re.findall(r'(?:_?one_of)\(\s*"([a-z_.]+)"', path.read_text()))
-    assert raised, "the scan found no SpecError: the pattern above is out of date"
-    assert raised <= set(FLAGS), f"fields without a flag in cli.output.FLAGS: {sorted(raised - set(FLAGS))}"
-    assert message(SpecError("inference.alpha", "must be between 0 and 1 (exclusive); got 2")) == \
-        "--alpha must be between 0 and 1 (exclusive); got 2"
+        if "cli" in path.relative_to(SRC).parts:
+            continue
+        with path.open("rb") as fh:
+            for token in tokenize.tokenize(fh.readline):
+                if token.type != tokenize.STRING:
+                    continue
+                prefix = token.string[: token.string.index(token.string.lstrip("rbfuRBFU")[0])].lower()
+                if "f" in prefix:  # an f-string names a setting in doubled braces: {{field}} or {{field=...}}
+                    named |= set(re.findall(r"\{\{" + field + r"(?:=|\}\})", token.string))
+                else:
+                    named |= {m.group(1) for m in SETTING.finditer(token.string)}
+        text = path.read_text()
+        named |= set(re.findall(r'SpecError\(\s*"([a-z_.]+)"', text))
+        named |= set(re.findall(r'one_of\(\s*"([a-z_.]+)"', text))
+    assert len(named) > 40, f"the scan found only {sorted(named)}: the patterns above are out of date"
+    flags = _command_flags()
+    unknown = {f: flag(f, None) for f in named if flag(f, None) not in flags | {"INPUTS"}}
+    assert not unknown, f"settings whose flag no command has: {unknown}"
+
+
+def test_a_message_reads_in_library_words_and_as_flags():
+    exc = InputError("3 rows have a missing decision; fix them or pass {link.on_missing=drop}", file="a.csv", row=2)
+    assert str(exc) == "a.csv, row 2: 3 rows have a missing decision; fix them or pass link.on_missing=drop"
+    assert message(exc) == "a.csv, row 2: 3 rows have a missing decision; fix them or pass --drop-missing"
+    spec_error = SpecError("inference.alpha", "must be between 0 and 1 (exclusive); got 2")
+    assert str(spec_error) == "inference.alpha must be between 0 and 1 (exclusive); got 2"
+    assert message(spec_error) == "--alpha must be between 0 and 1 (exclusive); got 2"
+    assert message(UsageError("{rule.kind=outcome} needs {rule.unfavorable=VALUE}")) == \
+        "--failure outcome needs --unfavorable VALUE"
+    assert message(UsageError("a {literal} brace and {x.y.z=1}")) == "a {literal} brace and --z 1"
 
 
 def test_the_cli_names_the_flag():

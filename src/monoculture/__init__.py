@@ -13,14 +13,17 @@ from .audit import audit
 from .count.table import Counts, PatternTable
 from .errors import InputError, MonocultureError, UsageError
 from .measure.result import AuditResult, Metric
+from .spec import AuditSpec, SpecError
 
 __all__ = [
     "AuditResult",
+    "AuditSpec",
     "Counts",
     "InputError",
     "Metric",
     "MonocultureError",
     "PatternTable",
+    "SpecError",
     "UsageError",
     "__version__",
     "audit",

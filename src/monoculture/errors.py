@@ -1,6 +1,21 @@
-"""One exception family for the core; the CLI turns it into one line on stderr and exit code 2."""
+"""One exception family for the core; the CLI turns it into one line on stderr and exit code 2.
+
+A message names a setting in braces, in the spec's words: ``{link.on_missing=drop}`` (a field and a value)
+or ``{rule.kind}`` (a field). `str()` writes it as the library says it (``link.on_missing=drop``); the CLI
+writes the flag that sets it (``--drop-missing``), so one message serves both.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# A dotted field of the spec, or one of its few top-level ones; an optional value after `=`.
+SETTING = re.compile(r"\{((?:[a-z_]+\.)+[a-z_]+|inputs|patterns|layout|emit_ids)(?:=([^{}]+))?\}")
+
+
+def library_words(field: str, value: str | None) -> str:
+    return field if value is None else f"{field}={value}"
 
 
 class MonocultureError(Exception):
@@ -24,7 +39,8 @@ class MonocultureError(Exception):
         self.column = column
         self.row = row
 
-    def __str__(self) -> str:
+    def render(self, setting: Callable[[str, str | None], str] = library_words) -> str:
+        """The message with where it happened, each ``{field=value}`` written by `setting`."""
         where = []
         if self.file is not None:
             where.append(self.file)
@@ -32,8 +48,11 @@ class MonocultureError(Exception):
             where.append(f"column '{self.column}'")
         if self.row is not None:
             where.append(f"row {self.row}")
-        prefix = ": ".join([", ".join(where)]) + ": " if where else ""
-        return f"{prefix}{self.message}"
+        prefix = ", ".join(where) + ": " if where else ""
+        return prefix + SETTING.sub(lambda m: setting(m.group(1), m.group(2)), self.message)
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class InputError(MonocultureError):

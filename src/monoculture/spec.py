@@ -33,11 +33,11 @@ ENGINES = ("auto", "memory", "duckdb", "spark")
 class SpecError(UsageError):
     """A specification that cannot work. `field` names the part (``link.join``), `problem` says what is wrong.
 
-    The message reads ``<field> <problem>``; the CLI prints the flag in place of the field.
+    The message reads ``<field> <problem>``; the CLI prints the flag in place of the field (see `errors`).
     """
 
     def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field} {problem}")
+        super().__init__(f"{{{field}}} {problem}")
         self.field, self.problem = field, problem
 
 

@@ -125,6 +125,6 @@ def messy_ecosystem(tmp_path: Path, seed: int, repeats: bool = True) -> list[str
 
 def complaint(exc: pytest.ExceptionInfo) -> tuple:
     """An input error's file, column and message, without the external engines' hint on row numbers."""
-    return exc.value.file, exc.value.column, exc.value.message.split(" (--engine memory")[0]
+    return exc.value.file, exc.value.column, exc.value.message.split(" ({engine.engine=memory}")[0]
 
 

@@ -92,7 +92,7 @@ def test_external_engines_refuse_an_id_twice_in_the_people_file(tmp_path, repeat
     for engine in ("memory", "duckdb"):
         with pytest.raises(monoculture.InputError) as error:
             count([str(a), str(b)], engine=engine, **kw)
-        assert (error.value.file, error.value.message.split(" (--engine memory")[0]) == (
+        assert (error.value.file, error.value.message.split(" ({engine.engine=memory}")[0]) == (
             str(people), "2 IDs occur more than once in the people file"), engine
 
 

@@ -44,7 +44,7 @@ def test_outcome_rule(tmp_path):
     assert r.rule == "failure = unfavourable outcome (decision = rejected)"
     r = monoculture.audit([a, b], failure="outcome", favorable="approved")
     assert _rates(r) == {"a": 0.5, "b": 0.5}
-    with pytest.raises(UsageError, match="needs --unfavorable"):
+    with pytest.raises(UsageError, match=r"needs rule\.unfavorable"):
         monoculture.audit([a, b], failure="outcome")
 
 
@@ -56,7 +56,7 @@ def test_false_negative_and_false_positive(tmp_path):
     assert _rates(monoculture.audit([a, b], label="label", failure="false-positive")) == {"a": 0.25, "b": 0.25}
     yn = "id,decision,label\n1,no,yes\n2,yes,yes\n3,yes,no\n4,no,no\n"
     c, d = _write(tmp_path, "c", yn), _write(tmp_path, "d", yn)
-    with pytest.raises(UsageError, match="needs --favorable"):
+    with pytest.raises(UsageError, match=r"needs rule\.favorable"):
         monoculture.audit([c, d], label="label", failure="false-negative")
     r = monoculture.audit([c, d], label="label", failure="false-negative", favorable="yes")
     assert _rates(r) == {"c": 0.25, "d": 0.25}

@@ -14,22 +14,25 @@ from rich.markup import escape
 
 from ..errors import MonocultureError
 from ..report import EXTENSIONS, Format, render
-from ..spec import SpecError
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_ERROR = 0, 1, 2
 
-# The spec's fields as the command line spells them: a SpecError names the field, the user typed the flag.
+# The settings a message names (`errors.SETTING`) as the command line spells them, where the flag is not
+# `--` and the field's last part with dashes (`simulate.step_size` is `--step-size`).
 FLAGS = {
     "inputs": "INPUTS", "patterns": "--patterns", "layout": "--layout", "emit_ids": "--emit-ids",
-    "rule.kind": "--failure", "rule.top_fraction": "--top-fraction", "rule.threshold": "--threshold",
-    "link.join": "--join", "link.on_duplicate": "--duplicates", "link.on_missing": "--drop-missing",
-    "link.on_group_conflict": "--group-conflicts",
-    "inference.bootstrap": "--bootstrap", "inference.permutations": "--permutations", "inference.alpha": "--alpha",
-    "inference.ci": "--ci", "inference.adjust": "--adjust",
-    "gates.gate_on": "--gate-on", "measure.parity": "--parity", "engine.engine": "--engine",
-    "multiplicity.utility": "--utility", "multiplicity.disparity": "--disparity", "multiplicity.epsilon": "--epsilon",
-    "multiplicity.split": "--split",
+    "columns.groups": "--group", "rule.kind": "--failure", "link.on_duplicate": "--duplicates",
+    "link.on_missing": "--drop-missing", "link.on_group_conflict": "--group-conflicts", "gates.gate_on": "--gate-on",
+    "measure.parity": "--parity", "engine.sql": "--emit-sql", "multiplicity.split": "--split",
 }
+# Settings whose flag and value are not `FLAG VALUE`.
+FLAG_VALUES = {("link.on_missing", "drop"): "--drop-missing"}
+
+
+def flag(field: str, value: str | None) -> str:
+    """A setting named in a message as the command line sets it."""
+    name = FLAGS.get(field) or "--" + field.rsplit(".", 1)[-1].replace("_", "-")
+    return name if value is None else FLAG_VALUES.get((field, value), f"{name} {value}")
 
 
 def stderr_console(no_color: bool) -> Console:
@@ -37,10 +40,8 @@ def stderr_console(no_color: bool) -> Console:
 
 
 def message(exc: MonocultureError) -> str:
-    """The error as the command line says it: a spec's field becomes the flag that sets it."""
-    if isinstance(exc, SpecError) and exc.field in FLAGS:
-        return f"{FLAGS[exc.field]} {exc.problem}"
-    return str(exc)
+    """The error as the command line says it: each setting it names becomes the flag that sets it."""
+    return exc.render(flag)
 
 
 @contextmanager

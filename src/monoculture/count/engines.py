@@ -104,8 +104,8 @@ def count_external(engine: str, spec: AuditSpec) -> Counted:
     on_missing, on_duplicate, on_group_conflict = link.on_missing, link.on_duplicate, link.on_group_conflict
     memory_limit, spark_master, id_shards = spec.engine.memory_limit, spec.engine.spark_master, spec.engine.id_shards
     if layout not in (None, "files"):
-        raise UsageError(f"--engine {engine} reads the files layout (one file per decision-maker); "
-                         "use --engine memory for other layouts")
+        raise UsageError(f"{{engine.engine={engine}}} reads the files layout (one file per decision-maker); "
+                         "use {engine.engine=memory} for other layouts")
     sql_options = dict(id_column=id_column, decision=decision, label=label, groups=groups, rule=rule, join=join,
                        layout=layout)
     files = [named_path(a) for a in expand_paths(list(inputs))]
@@ -168,7 +168,7 @@ def _tally(
 
 
 # Said after an external engine's complaint about rows: only the in-memory engine knows row numbers.
-_WHERE = " (--engine memory names the first such row)"
+_WHERE = " ({engine.engine=memory} names the first such row)"
 
 
 def _checked_sources(
@@ -223,7 +223,7 @@ def _duckdb_session(memory_limit: str | None) -> Iterator[tuple[Callable[[str], 
     try:
         import duckdb
     except ImportError:
-        raise UsageError("--engine duckdb needs DuckDB: pip install 'monoculture[duckdb]'") from None
+        raise UsageError("{engine.engine=duckdb} needs DuckDB: pip install 'monoculture[duckdb]'") from None
     with tempfile.TemporaryDirectory(prefix="monoculture-spill-") as spill:
         con = duckdb.connect()
         avail = available_bytes()
@@ -291,7 +291,8 @@ def _spark_views(
         from pyspark.errors import PySparkException
         from pyspark.sql import SparkSession
     except ImportError:
-        raise UsageError("--engine spark needs PySpark (and Java 17+): pip install 'monoculture[spark]'") from None
+        raise UsageError("{engine.engine=spark} needs PySpark (and Java 17+): "
+                         "pip install 'monoculture[spark]'") from None
     from py4j.protocol import Py4JError
 
     try:

@@ -289,20 +289,21 @@ def input_ctes(
     else:
         integral_of = _integral_parquet_columns
     if dialect not in DIALECTS:
-        raise UsageError(f"--sql-dialect must be one of {', '.join(DIALECTS)}; got '{dialect}'")
+        raise UsageError(f"{{engine.sql_dialect}} must be one of {', '.join(DIALECTS)}; got '{dialect}'")
     if layout not in (None, "files"):
-        raise UsageError("--emit-sql supports the files layout (one input file per decision-maker)")
+        raise UsageError("{engine.sql} supports the files layout (one input file per decision-maker)")
     if rule.top_fraction is not None:
-        raise UsageError("--emit-sql does not support --top-fraction (a per-decision-maker ranking); use --threshold")
+        raise UsageError("{engine.sql} does not support {rule.top_fraction} (a per-decision-maker ranking); "
+                         "use {rule.threshold}")
     if rule.kind not in FAILURE_KINDS:
         raise UsageError(f"unknown failure rule '{rule.kind}'; expected one of {', '.join(FAILURE_KINDS)}")
     if rule.kind != "outcome" and label is None:
-        raise UsageError("no failure rule: pass --label COLUMN or --failure outcome")
+        raise UsageError("no failure rule: pass {columns.label=COLUMN} or {rule.kind=outcome}")
     if join not in ("inner", "outer"):
-        raise UsageError(f"--join must be inner or outer; got '{join}'")
+        raise UsageError(f"{{link.join}} must be inner or outer; got '{join}'")
     paths = [named_path(a) for a in expand_paths(list(inputs))]  # as the reader resolves them (sources.py)
     if len(paths) < 2:
-        raise UsageError("--emit-sql needs at least two input files")
+        raise UsageError("{engine.sql} needs at least two input files")
     names = [n for n, _ in paths]
     q = lambda s: quote(s, dialect)  # noqa: E731
     ctes = []

@@ -73,7 +73,7 @@ def read_patterns(paths: list[str]) -> Counted:
     """Read one or several pattern tables and sum them (they must describe the same decision-makers,
     groups, rule and join)."""
     if not paths:
-        raise UsageError("--patterns needs at least one file")
+        raise UsageError("{patterns} needs at least one file")
     parts = [_read_one(p) for p in paths]
     first_path, first = parts[0]
     for path, other in parts[1:]:

@@ -62,18 +62,18 @@ class InputResult:
 
 def missing_rows_message(rows: int, what: str) -> str:
     """The error for rows missing a value under --missing error (every engine words it alike)."""
-    return f"{rows} rows {what}; fix them or pass --drop-missing"
+    return f"{rows} rows {what}; fix them or pass {{link.on_missing=drop}}"
 
 
 def group_conflict_message(individuals: int) -> str:
     return (f"{individuals} linked individuals have conflicting values of this group attribute in different "
-            "files; fix the inputs or pass --group-conflicts missing")
+            "files; fix the inputs or pass {link.on_group_conflict=missing}")
 
 
 def duplicate_ids_message(ids: int, rows: int) -> str:
     """The error for IDs an input gives more than once under --duplicates error (every engine alike)."""
     return (f"{ids} IDs occur more than once ({rows} rows); each decision-maker may decide once per individual. "
-            "Fix the input or pass --duplicates drop")
+            "Fix the input or pass {link.on_duplicate=drop}")
 
 
 

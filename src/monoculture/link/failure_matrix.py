@@ -47,9 +47,10 @@ def failure_matrix(linker: Linker, names: list[str], coded: IdCodes, warnings: l
     )
     if n_linked == 0:
         need = "every decision-maker" if options.join == "inner" else "at least two decision-makers"
-        hint = " (try --join outer)" if options.join == "inner" and (seen_by >= 2).any() else ""
+        hint = " (try {link.join=outer})" if options.join == "inner" and (seen_by >= 2).any() else ""
         hint += "".join(f" ({w})" for w in coded.warnings if "do not match" in w)
-        raise InputError(f"no individual is seen by {need}: nothing to audit{hint}. Check --id and the inputs")
+        raise InputError(f"no individual is seen by {need}: nothing to audit{hint}. "
+                         "Check {columns.id} and the inputs")
 
     cell_u, cell_labels = cells(linker.groups, keep, seen_any, options, coverage)
     n_cells = len(cell_labels)

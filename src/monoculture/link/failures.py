@@ -54,7 +54,7 @@ def resolve(rule: FailureRule, decision_tokens: set[str], label_tokens: set[str]
             raise InputError(
                 f"no decision value ever equals a label value (decisions: {_show(decision_tokens)}; "
                 f"labels: {_show(label_tokens)}), so every decision would count as an error; "
-                "recode one of them or use --failure outcome"
+                "recode one of them or use {rule.kind=outcome}"
             )
         return ResolvedRule(rule, None, None, "failure = error (decision ≠ label)")
     if rule.kind == "outcome":
@@ -63,25 +63,26 @@ def resolve(rule: FailureRule, decision_tokens: set[str], label_tokens: set[str]
                 unfav = "0"
             else:
                 raise UsageError(
-                    f"--failure outcome needs --unfavorable VALUE (or --favorable VALUE); decisions take "
-                    f"the values {_show(decision_tokens)}"
+                    "{rule.kind=outcome} needs {rule.unfavorable=VALUE} (or {rule.favorable=VALUE}); "
+                    f"decisions take the values {_show(decision_tokens)}"
                 )
         if unfav is not None:
             if unfav not in decision_tokens:
                 raise InputError(
-                    f"--unfavorable '{unfav}' never occurs among the decisions ({_show(decision_tokens)})"
+                    f"{{rule.unfavorable}} '{unfav}' never occurs among the decisions ({_show(decision_tokens)})"
                 )
             return ResolvedRule(rule, fav, unfav, f"failure = unfavourable outcome (decision = {unfav})")
         assert fav is not None
         if fav not in decision_tokens:
-            raise InputError(f"--favorable '{fav}' never occurs among the decisions ({_show(decision_tokens)})")
+            raise InputError(f"{{rule.favorable}} '{fav}' never occurs among the decisions ({_show(decision_tokens)})")
         return ResolvedRule(rule, fav, None, f"failure = unfavourable outcome (decision ≠ {fav})")
     if fav is None:
         if decision_tokens <= binary and label_tokens <= binary:
             fav = "1"
         else:
-            raise UsageError(f"--failure {rule.kind} needs --favorable VALUE (the favourable decision and label)")
-    _check_label_vocab(label_tokens, {fav}, "--favorable value")
+            raise UsageError(f"{{rule.kind={rule.kind}}} needs {{rule.favorable=VALUE}} "
+                             "(the favourable decision and label)")
+    _check_label_vocab(label_tokens, {fav}, "{rule.favorable} value")
     what = ("label favourable and decision not" if rule.kind == "false-negative"
             else "label not favourable and decision favourable")
     return ResolvedRule(rule, fav, None, f"failure = {rule.kind} ({what}; favourable = {fav})")
@@ -96,7 +97,7 @@ def _check_label_vocab(label_tokens: set[str], needed: set[str], what: str) -> N
     if label_tokens and not (label_tokens & needed):
         raise InputError(
             f"the {what} ({_show(needed)}) never occurs among the labels ({_show(label_tokens)}); "
-            "name it with --favorable"
+            "name it with {rule.favorable}"
         )
 
 

@@ -84,7 +84,8 @@ class Linker:
         """Check and take decision-maker i's rows (`code`: each row's ID code, -1 where missing)."""
         rule, options, vocab = self.rule, self.options, self.vocab
         if rule.needs_label and s.label is None and self.people_label is None:
-            raise UsageError(f"--failure {rule.kind} needs labels: pass --label COLUMN (or use --failure outcome)")
+            raise UsageError(f"{{rule.kind={rule.kind}}} needs labels: pass {{columns.label=COLUMN}} "
+                             "(or use {rule.kind=outcome})")
         cov = SourceCoverage(name=s.name, file=s.file, rows=s.rows)
         # The rows' values, per row or (from the reader) as combinations: the checks below need only which
         # rows lack a decision or a label, and those come from the combinations by one lookup each.

@@ -147,7 +147,7 @@ def _check_link(
     if len(names) < 2:
         raise UsageError(
             f"an audit needs at least 2 decision-makers; got {len(names)} ({', '.join(names) or 'none'}). "
-            "Give one file per decision-maker, or a wide/stacked file with --layout"
+            "Give one file per decision-maker, or a wide/stacked file with {layout}"
         )
     rule.validate(names)
     for attr in attributes:

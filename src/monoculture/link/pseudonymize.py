@@ -36,7 +36,7 @@ def keygen(path: str | os.PathLike, force: bool = False) -> None:
     try:
         fd = os.open(path, flags, 0o600)
     except FileExistsError:
-        raise UsageError("key file exists; pass --force to replace it", file=str(path)) from None
+        raise UsageError("key file exists; pass {keys.force} to replace it", file=str(path)) from None
     except OSError as exc:
         raise UsageError(f"cannot create the key file ({exc.strerror})", file=str(path)) from None
     with os.fdopen(fd, "w") as fh:
@@ -99,7 +99,8 @@ def pseudonymize(
 
 def _pseudonymize(src: str, dst: str, *, id_column: str, key: bytes, casefold: bool, drop: tuple[str, ...]) -> int:
     header = read_header(src)
-    require_columns(src, header, [id_column, *drop], {id_column: "ID (--id)", **dict.fromkeys(drop, "--drop")})
+    roles = {id_column: "ID ({columns.id})", **dict.fromkeys(drop, "{keys.drop}")}
+    require_columns(src, header, [id_column, *drop], roles)
     keep = [c for c in header if c not in drop]
     fmt = file_format(src)
     rows = 0

@@ -70,7 +70,7 @@ def multiplicity(inputs: Sequence[str] | MultiplicitySpec = (), **options: Any) 
     base = None
     if baseline is not None:
         if baseline not in names:
-            raise UsageError(f"--baseline '{baseline}' is not among the candidates ({', '.join(names)})")
+            raise UsageError(f"{{multiplicity.baseline}} '{baseline}' is not among the candidates ({', '.join(names)})")
         base = names.index(baseline)
     in_set, base = mm.rashomon_set(error, epsilon if label else np.inf, base)
     members = np.flatnonzero(in_set)
@@ -294,7 +294,7 @@ def _split_lda(args: tuple, table: PatternTable, split: str, select_on: str, rep
     values = dict(table.groups(split))
     for v in (select_on, report_on):
         if v not in values:
-            raise UsageError(f"--split {split} has no value '{v}' (values: {', '.join(sorted(values))})")
+            raise UsageError(f"{{multiplicity.split}} {split} has no value '{v}' (values: {', '.join(sorted(values))})")
 
     def rows(v: str) -> np.ndarray:
         return np.isin(cell_of_row, np.unique(table.row_cell[values[v]]))

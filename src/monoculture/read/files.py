@@ -94,7 +94,7 @@ def _sha256(path: str) -> str:
 
 def _check_readable(path: str) -> None:
     if "://" in path and not os.path.exists(path):
-        raise InputError("a URI: this engine reads local files; read URIs with --engine spark", file=path)
+        raise InputError("a URI: this engine reads local files; read URIs with {engine.engine=spark}", file=path)
     if not os.path.exists(path):
         raise InputError("file not found", file=path)
     if (piped := pipe_content(path)) is not None:

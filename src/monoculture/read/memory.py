@@ -59,7 +59,7 @@ def check_memory(paths: list[str], available: int | None = None) -> None:
         raise InputError(
             f"this audit needs about {need / 2**30:.1f} GiB of memory to read its inputs, but only "
             f"{available / 2**30:.1f} GiB is available. Read fewer columns, audit shards of the ID range "
-            "separately (count, then audit --patterns), or use --engine duckdb, which spills to disk"
+            "separately (count, then audit {patterns}), or use {engine.engine=duckdb}, which spills to disk"
         )
 
 

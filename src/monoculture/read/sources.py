@@ -112,14 +112,14 @@ def stem(path: str) -> str:
 
 
 def _roles(cols: Columns) -> dict[str, str]:
-    roles = {cols.id: "ID (--id)", cols.decision: "decision (--decision)"}
+    roles = {cols.id: "ID ({columns.id})", cols.decision: "decision ({columns.decision})"}
     if cols.label:
-        roles[cols.label] = "label (--label)"
+        roles[cols.label] = "label ({columns.label})"
     if cols.score:
-        roles[cols.score] = "score (--score)"
-    roles[cols.decision_maker_column] = "decision-maker (--decision-maker-column)"
+        roles[cols.score] = "score ({columns.score})"
+    roles[cols.decision_maker_column] = "decision-maker ({columns.decision_maker_column})"
     for g in cols.groups:
-        roles[g] = "group (--group)"
+        roles[g] = "group ({columns.groups})"
     return roles
 
 
@@ -228,7 +228,7 @@ def _needed(cols: Columns) -> list[str]:
 def _label_needed(cols: Columns, header_has_label: bool, file: str, people_has: set[str]) -> None:
     if cols.label and not header_has_label and cols.label not in people_has:
         raise InputError(
-            "label column not found in this file nor in the people file (--people)",
+            "label column not found in this file nor in the people file ({inputs.people})",
             file=file,
             column=cols.label,
         )
@@ -268,7 +268,7 @@ def match_columns(header: list[str], patterns: tuple[str, ...], exclude: set[str
     for pat in patterns:
         hits = [h for h in header if fnmatch.fnmatchcase(h, pat) and h not in exclude]
         if not hits:
-            raise InputError(f"no column matches --decision-columns '{pat}'", file=file)
+            raise InputError(f"no column matches {{columns.decision_columns}} '{pat}'", file=file)
         chosen.extend(h for h in hits if h not in chosen)
     return [h for h in header if h in chosen]
 
@@ -276,7 +276,7 @@ def match_columns(header: list[str], patterns: tuple[str, ...], exclude: set[str
 def _wide(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
     _, path = split_name(arg)
     if not cols.decision_columns:
-        raise UsageError("the wide layout needs --decision-columns (names or glob patterns)")
+        raise UsageError("the wide layout needs {columns.decision_columns} (names or glob patterns)")
     if path == STDIN:
         full, info = read_table(path, as_text=_text_columns(cols))
         header = full.column_names
@@ -354,7 +354,7 @@ def _transposed(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Sou
             file=info.path, column=name_col,
         )
     if cols.label and cols.label not in people_has:
-        raise InputError("in the transposed layout the label must come from the people file (--people)",
+        raise InputError("in the transposed layout the label must come from the people file ({inputs.people})",
                          file=info.path, column=cols.label)
     item_cols = [c for c in table.column_names if c != name_col]
     if cols.decision_columns:
@@ -382,7 +382,7 @@ def load_people(path: str, cols: Columns) -> People:
         wanted.append(cols.label)
     if not wanted:
         raise InputError(
-            "the people file has none of the --group or --label columns", file=path
+            "the people file has none of the {columns.groups} or {columns.label} columns", file=path
         )
     table, info = read_table(path, [cols.id, *wanted], _roles(cols), categorical=wanted, as_text=_text_columns(cols))
     table = _integer_ids(table, cols.id)

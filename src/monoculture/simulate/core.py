@@ -93,13 +93,13 @@ def run(
     parameters of gradient learners (default 0); exact learners ignore them.
     """
     if not 0 < epsilon < 1:
-        raise UsageError(f"--epsilon must be in (0, 1); got {epsilon}")
+        raise UsageError(f"{{simulate.epsilon}} must be in (0, 1); got {epsilon}")
     if rounds < 1:
-        raise UsageError(f"--rounds must be at least 1; got {rounds}")
+        raise UsageError(f"{{simulate.rounds}} must be at least 1; got {rounds}")
     if update not in ("exact", "gradient"):
-        raise UsageError(f"--learner-update must be exact or gradient; got '{update}'")
+        raise UsageError(f"{{simulate.learner_update}} must be exact or gradient; got '{update}'")
     if update == "gradient" and not step_size > 0:
-        raise UsageError(f"--step-size must be positive; got {step_size}")
+        raise UsageError(f"{{simulate.step_size}} must be positive; got {step_size}")
     k = alphas.shape[1]
     theta = np.zeros((k, risks.dim)) if thetas is None else np.array(thetas, dtype=float)
     steps: list[Step] = []
@@ -141,7 +141,7 @@ def initial_allocations(init: str | np.ndarray, n_groups: int, k: int, rng: np.r
         return np.full((n_groups, k), 1.0 / k)
     if init == "random":
         return rng.dirichlet(np.ones(k), size=n_groups)
-    raise UsageError(f"--init must be uniform, random or a CSV file; got '{init}'")
+    raise UsageError(f"{{simulate.init}} must be uniform, random or a CSV file; got '{init}'")
 
 
 def segmentation(allocations: np.ndarray) -> list[tuple[int, float]]:

@@ -126,9 +126,9 @@ def data_setting(
 ) -> Setting:
     """Subpopulations from a people file: one per combination of --group values, sized by their rows."""
     if not features:
-        raise UsageError("name the feature columns with --features")
+        raise UsageError("name the feature columns with {simulate.features}")
     if not groups:
-        raise UsageError("name the subpopulation column with --group")
+        raise UsageError("name the subpopulation column with {simulate.group}")
     columns = list(dict.fromkeys([*features, target, *groups]))
     roles = {c: "feature" for c in features} | {target: "target"} | {g: "group" for g in groups}
     table, _ = read_table(people, columns, roles)
@@ -142,7 +142,7 @@ def data_setting(
     if missing.any() and not drop_missing:
         row = int(np.argmax(missing))
         col = next(c for c in columns if _is_missing(table[c], row))
-        raise InputError("missing value (pass --drop-missing to leave such rows out, counted)",
+        raise InputError("missing value (pass {simulate.drop_missing} to leave such rows out, counted)",
                          file=people, column=col, row=row + 1)
     keep = ~missing
     labels = list(zip(*[v[keep].astype(str) for v in group_text], strict=True))
@@ -157,7 +157,7 @@ def data_setting(
     if loss == "logistic" and not set(np.unique(y)) <= {0.0, 1.0}:
         raise InputError("logistic loss needs a 0/1 target", file=people, column=target)
     if loss not in ("squared", "logistic"):
-        raise UsageError(f"--loss must be auto, squared or logistic; got '{loss}'")
+        raise UsageError(f"{{simulate.loss}} must be auto, squared or logistic; got '{loss}'")
     raw = x[keep]
     risks = DataRisks(standardise(raw, features, people), y, cell, len(cells), loss, l2)
     sizes = np.bincount(cell, minlength=len(cells)).astype(float)
@@ -208,12 +208,12 @@ def dynamics(
     g = len(setting.groups)
     if setting.alphas is not None:
         if learners is not None and learners != setting.alphas.shape[1]:
-            raise UsageError(f"--learners {learners} contradicts the spec's alphas "
+            raise UsageError(f"{{simulate.learners}} {learners} contradicts the spec's alphas "
                              f"({setting.alphas.shape[1]} learners)")
         given: str | np.ndarray = setting.alphas
     else:
         if learners is not None and learners < 1:
-            raise UsageError(f"--learners must be at least 1; got {learners}")
+            raise UsageError(f"{{simulate.learners}} must be at least 1; got {learners}")
         given = init if init in ("uniform", "random") else read_allocations(init, setting.groups)
     alphas = dyn.initial_allocations(given, g, 2 if learners is None else learners, rng)
     k = alphas.shape[1]
@@ -283,7 +283,7 @@ def _failure_rule(data: DataRisks, theta_b: np.ndarray, fail_above: float | None
         return (f"absolute error above {fail_above:.4g} (the single learner's 90th percentile; "
                 "set it with --fail-above)", fail_above)
     if not fail_above >= 0:
-        raise UsageError(f"--fail-above must be non-negative; got {fail_above}")
+        raise UsageError(f"{{simulate.fail_above}} must be non-negative; got {fail_above}")
     return f"absolute error above {fail_above:.4g} (--fail-above)", fail_above
 
 

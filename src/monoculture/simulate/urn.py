@@ -50,17 +50,17 @@ class UrnModel:
 
     def check(self) -> None:
         if self.rule not in RULES:
-            raise UsageError(f"--rule must be one of {', '.join(RULES)}; got '{self.rule}'")
+            raise UsageError(f"{{urn.rule}} must be one of {', '.join(RULES)}; got '{self.rule}'")
         if self.reinforce not in REINFORCE:
-            raise UsageError(f"--reinforce must be one of {', '.join(REINFORCE)}; got '{self.reinforce}'")
+            raise UsageError(f"{{urn.reinforce}} must be one of {', '.join(REINFORCE)}; got '{self.reinforce}'")
         if not self.reinforcement >= 0:
-            raise UsageError(f"--reinforcement must be non-negative; got {self.reinforcement}")
+            raise UsageError(f"{{urn.reinforcement}} must be non-negative; got {self.reinforcement}")
         if not self.urn_size > 0:
-            raise UsageError(f"--urn-size must be positive; got {self.urn_size}")
+            raise UsageError(f"{{urn.urn_size}} must be positive; got {self.urn_size}")
         if self.draws < 1:
-            raise UsageError(f"--draws must be at least 1; got {self.draws}")
+            raise UsageError(f"{{urn.draws}} must be at least 1; got {self.draws}")
         if not 0 < self.cutoff <= 1:
-            raise UsageError(f"--cutoff must be in (0, 1]; got {self.cutoff}")
+            raise UsageError(f"{{urn.cutoff}} must be in (0, 1]; got {self.cutoff}")
 
     def options(self) -> dict:
         """The model's settings for the report (draws and cutoff only where the rule uses them)."""
@@ -207,13 +207,13 @@ def _group_means(x: np.ndarray, member: np.ndarray, sizes: np.ndarray) -> np.nda
 
 def _check(rounds: int, replications: int, p: np.ndarray, alpha: float) -> None:
     if rounds < 1:
-        raise UsageError(f"--rounds must be at least 1; got {rounds}")
+        raise UsageError(f"{{urn.rounds}} must be at least 1; got {rounds}")
     if replications < 2:
-        raise UsageError(f"--replications must be at least 2; got {replications}")
+        raise UsageError(f"{{urn.replications}} must be at least 2; got {replications}")
     if not 0 < alpha < 1:
-        raise UsageError(f"--alpha must be in (0, 1); got {alpha}")
+        raise UsageError(f"{{urn.alpha}} must be in (0, 1); got {alpha}")
     if ((np.asarray(p) < 0) | (np.asarray(p) > 1)).any():
-        raise UsageError("initial adverse rates must lie in [0, 1] (check --base-rate and --initial-bias)")
+        raise UsageError("initial adverse rates must lie in [0, 1] (check {urn.base_rate} and {urn.initial_bias})")
 
 
 def population(
@@ -234,14 +234,14 @@ def population(
     """
     if people is None:
         if group or decision:
-            raise UsageError("--group and --decision need --people")
+            raise UsageError("{urn.group} and {urn.decision} need {urn.people}")
         if size < 2:
-            raise UsageError(f"--population must be at least 2; got {size}")
+            raise UsageError(f"{{urn.population}} must be at least 2; got {size}")
         sizes = np.array([size - size // 2, size // 2])
         return (["reference", "disadvantaged"], sizes, np.array([base_rate, base_rate + initial_bias]),
                 {"source": "synthetic", "base_rate": base_rate, "initial_bias": initial_bias})
     if group is None:
-        raise UsageError("name the group column with --group")
+        raise UsageError("name the group column with {urn.group}")
     columns = [group] + ([decision] if decision else [])
     table, _ = read_table(people, columns, {group: "group"} | ({decision: "decision"} if decision else {}))
     g = pc.cast(table[group], pa.string()).to_numpy(zero_copy_only=False)
@@ -251,10 +251,10 @@ def population(
     names, inverse, sizes = np.unique(g.astype(str), return_inverse=True, return_counts=True)
     if decision:
         if adverse is None:
-            raise UsageError("name the adverse value of --decision with --adverse (e.g. --adverse 0)")
+            raise UsageError("name the adverse value of {urn.decision} with {urn.adverse} (e.g. {urn.adverse=0})")
         if initial_bias:
-            raise UsageError("--initial-bias applies to synthetic rates; with --decision the data give the rates "
-                             "(pass --initial-bias 0)")
+            raise UsageError("{urn.initial_bias} applies to synthetic rates; with --decision the data give the rates "
+                             "(pass {urn.initial_bias=0})")
         d = pc.cast(table[decision], pa.string()).to_numpy(zero_copy_only=False)
         known = np.array([v is not None and str(v).strip() != "" for v in d])
         is_adverse = np.array([known[i] and str(v).strip() == adverse for i, v in enumerate(d)])
