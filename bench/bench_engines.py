@@ -4,9 +4,12 @@ chain, each in its own process, on an ecosystem written by bench/generate.py.
 python bench/bench_engines.py bench/data/1m5p                    # every dm*.parquet / dm*.csv in the directory
 python bench/bench_engines.py bench/data/1m5p bench/data/1m5c    # several ecosystems, one table each
 python bench/bench_engines.py bench/data/10m10p --tasks read monoculture-memory duckdb-sql
+python bench/bench_engines.py bench/data/1m5c --tasks read monoculture-memory --compare-src ../before/src
 
 Wall times start after each task's imports (monoculture's start-up is printed apart). `--warm` times each
-task's second run in its process instead of its first.
+task's second run in its process instead of its first. `--compare-src DIR` adds the task
+`monoculture-memory@DIR`: the same audit imported from another checkout's src/ (its C scan built in place),
+in the same round-robin, so a change is measured against its parent in one run.
 Tasks: read (pyarrow reads the id/decision/label/group columns: the floor), monoculture-memory and
 monoculture-duckdb (the full `monoculture audit`: linking, every core metric, B = 1000 bootstrap,
 9,999 permutations), duckdb-sql (a hand-written k-way JOIN USING (id) + GROUP BY over the failure
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -99,15 +103,19 @@ def machine() -> str:
 
 
 def run(directory: Path, tasks: list[str], repeat: int, warm: bool = False) -> None:
-    """Each task `repeat` times, round-robin (so the machine's drift hits every task alike); the medians."""
+    """Each task `repeat` times, round-robin (so the machine's drift hits every task alike); the medians.
+
+    A task `NAME@DIR` is task NAME with monoculture imported from DIR (an other checkout's src/)."""
     runs: dict[str, list[dict]] = {}
     failed: set[str] = set()
     for _ in range(repeat):
         for task in tasks:
             if task in failed:
                 continue
-            command = [sys.executable, __file__, "--child", task, str(directory), *(["--warm"] if warm else [])]
-            proc = subprocess.run(command, capture_output=True, text=True)
+            name, _, src = task.partition("@")
+            command = [sys.executable, __file__, "--child", name, str(directory), *(["--warm"] if warm else [])]
+            env = {**os.environ, "PYTHONPATH": src} if src else None
+            proc = subprocess.run(command, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 print(f"{task}: failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}")
                 failed.add(task)
@@ -131,10 +139,11 @@ def run(directory: Path, tasks: list[str], repeat: int, warm: bool = False) -> N
         pairs = [r["seconds"] / f["seconds"] for r, f in zip(rs, runs.get("read", []), strict=False)]
         paired = (f"{statistics.median(pairs):.2f} ({min(pairs):.2f}–{max(pairs):.2f})"
                   if pairs and len(rs) == len(runs["read"]) else "-")
-        print(f"| {task:<20} | {median[task]:>9.2f} | {spread:>12} | {peak:>10.0f} | {ratio:>7} | {paired:>24} |")
-    if "monoculture-memory" in runs:
-        imports = statistics.median(r["imports"] for r in runs["monoculture-memory"])
-        print(f"(wall excludes imports; importing monoculture took {imports:.2f} s more, which every CLI run pays)")
+        print(f"| {task[:20]:<20} | {median[task]:>9.2f} | {spread:>12} | {peak:>10.0f} | {ratio:>7} | {paired:>24} |")
+    for task in [t for t in runs if t.startswith("monoculture-memory")]:
+        imports = statistics.median(r["imports"] for r in runs[task])
+        print(f"(wall excludes imports; importing {task}'s monoculture took {imports:.2f} s more, which every CLI "
+              "run pays)")
 
 
 def main() -> None:
@@ -144,6 +153,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directories", nargs="+", type=Path, help="ecosystems written by bench/generate.py")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=[*TASKS, *OPTIONAL])
+    parser.add_argument("--compare-src", type=Path, default=None,
+                        help="another checkout's src/: adds monoculture-memory imported from there")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each task, round-robin; medians reported")
     parser.add_argument("--warm", action="store_true",
                         help="time each task's second run in its process: the first one's cost of getting memory "
@@ -151,8 +162,9 @@ def main() -> None:
                              "drops out of every task")
     args = parser.parse_args()
     print(machine())
+    tasks = args.tasks + ([f"monoculture-memory@{args.compare_src.resolve()}"] if args.compare_src else [])
     for directory in args.directories:
-        run(directory, args.tasks, args.repeat, warm=args.warm)
+        run(directory, tasks, args.repeat, warm=args.warm)
 
 
 if __name__ == "__main__":
