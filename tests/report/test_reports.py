@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 
 import monoculture
-from monoculture.report import EXTENSIONS, RENDERERS, Format, render
+from monoculture.errors import UsageError
+from monoculture.measure.result import AuditResult, MultiplicityResult
+from monoculture.report import EXTENSIONS, REGISTRY, Format, render
 from monoculture.report.csv import neutralise
+from monoculture.simulate.result import DynamicsResult, UrnResult
 from monoculture.spec import InferenceOptions, Thresholds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,9 +35,18 @@ def result():
                              gates=Thresholds(max_homogenization=100, max_group_systemic_failure_ratio=1.25))
 
 
-def test_every_format_has_a_renderer():
-    assert set(RENDERERS) == set(Format)
+def test_every_kind_of_result_has_its_formats_and_refuses_the_others():
+    """The registry is exhaustive: audits and multiplicity come in every format, simulations in five."""
+    simulation_formats = {Format.table, Format.json, Format.csv, Format.markdown, Format.html}
+    expected = {AuditResult: set(Format), MultiplicityResult: set(Format), DynamicsResult: simulation_formats,
+                UrnResult: simulation_formats}
+    for kind, formats in expected.items():
+        assert {f for k, f in REGISTRY if k is kind} == formats, kind.__name__
+    assert {k for k, _ in REGISTRY} == set(expected)
     assert set(EXTENSIONS.values()) <= set(Format)
+    urn = UrnResult.__new__(UrnResult)
+    with pytest.raises(UsageError, match="simulate urn reports come as table, json, csv, markdown, html, not junit"):
+        render(urn, Format.junit)
 
 
 def test_csv_round_trips_to_the_result(result):

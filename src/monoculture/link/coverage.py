@@ -1,8 +1,13 @@
-"""What linking reports: every input row accounted for, and the messages every engine words alike."""
+"""What linking reports: every input row accounted for, the messages every engine words alike, and
+where in a file the first offending row is."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
 
 
 @dataclass
@@ -80,3 +85,24 @@ def duplicate_ids_message(ids: int, rows: int) -> str:
 
 def people_duplicates_message(ids: int) -> str:
     return f"{ids} IDs occur more than once in the people file"
+
+
+def first_row(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0]) + 1
+
+
+def first_repeat_row(code: np.ndarray, valid: np.ndarray) -> int:
+    """1-based row of the first occurrence of an ID already seen above it (among valid rows)."""
+    rows = np.flatnonzero(valid)
+    _, first = np.unique(code[rows], return_index=True)
+    repeat = np.ones(len(rows), dtype=bool)
+    repeat[first] = False
+    return int(rows[repeat][0]) + 1
+
+
+def check_people_duplicates(pcodes: np.ndarray, file: str) -> None:
+    ok = pcodes >= 0
+    counts = np.bincount(pcodes[ok]) if ok.any() else np.zeros(0, dtype=np.int64)
+    if (counts > 1).any():
+        raise InputError(people_duplicates_message(int((counts > 1).sum())), file=file,
+                         row=first_repeat_row(pcodes, ok))

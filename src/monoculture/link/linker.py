@@ -12,7 +12,14 @@ from ..errors import InputError, UsageError
 from ..read.sources import People, Source
 from ..read.values import Vocabulary, as_numbers
 from ..spec import FailureRule, LinkOptions
-from .coverage import SourceCoverage, duplicate_ids_message, missing_rows_message, people_duplicates_message
+from .coverage import (
+    SourceCoverage,
+    check_people_duplicates,
+    duplicate_ids_message,
+    first_repeat_row,
+    first_row,
+    missing_rows_message,
+)
 from .failure_matrix import failure_matrix
 from .failures import ResolvedRule, failures, favourable_from_scores
 from .group_values import GroupValues, dictionary_of, group_codes, group_word_codes
@@ -70,7 +77,7 @@ class Linker:
         self.universe = universe
 
     def add_people(self, people: People, codes: np.ndarray) -> None:
-        _check_people_duplicates(codes, people.file)
+        check_people_duplicates(codes, people.file)
         self.people, self.people_codes = people, codes
         if people.label is not None:
             ok = codes >= 0
@@ -82,7 +89,7 @@ class Linker:
 
     def add(self, i: int, s: Source, code: np.ndarray, sort_keys: Callable[[], pa.Array]) -> None:
         """Check and take decision-maker i's rows (`code`: each row's ID code, -1 where missing)."""
-        rule, options, vocab = self.rule, self.options, self.vocab
+        rule = self.rule
         if rule.needs_label and s.label is None and self.people_label is None:
             raise UsageError(f"{{rule.kind={rule.kind}}} needs labels: pass {{columns.label=COLUMN}} "
                              "(or use {rule.kind=outcome})")
@@ -90,60 +97,10 @@ class Linker:
         # The rows' values, per row or (from the reader) as combinations: the checks below need only which
         # rows lack a decision or a label, and those come from the combinations by one lookup each.
         combos = self._combinations(s)
-        scores = dec = lab = None
-        if combos is not None:
-            dec_missing = _rows_where(combos[1][:, 0] < 0, combos[0])
-        elif rule.uses_scores:
-            scores = as_numbers(s.decision, s.file, "decision")
-            dec = np.zeros(s.rows, np.int16)
-            dec_missing = np.isnan(scores)
-        else:
-            dec, tokens = vocab.encode_tokens(s.decision)
-            self.dec_tokens |= tokens
-            dec_missing = dec < 0
-        s.release("decision")
-        if combos is not None:
-            lab_absent = _rows_where(combos[1][:, 1] < 0, combos[0]) if rule.needs_label else None
-        elif rule.needs_label:
-            if s.label is not None:
-                lab, tokens = vocab.encode_tokens(s.label)
-                self.lab_tokens |= tokens
-            else:  # a source without its own label column takes the people file's label for each ID
-                assert self.people_label is not None
-                lab = np.where(code >= 0, self.people_label[np.maximum(code, 0)], -1)
-                self.lab_tokens |= {vocab.tokens[c] for c in _used(lab)}
-            lab_absent = lab < 0
-        else:
-            lab_absent = None
-            if s.label is not None and self.labels is not None:
-                lab = vocab.encode(s.label)
-        s.release("label")
-
+        scores, dec, dec_missing = self._decisions(s, combos)
+        lab, lab_absent = self._labels(s, code, combos)
         has_id = code >= 0
-        valid = has_id.copy()
-        if not valid.all() and options.on_missing == "error":
-            raise InputError(missing_rows_message(int((~valid).sum()), "have a missing or blank ID"),
-                             file=s.file, column=None, row=_first_row(~valid))
-        cov.missing_id = s.rows - int(valid.sum())
-        dec_missing &= valid
-        missing_cells = dec_missing if lab_absent is None else dec_missing & ~lab_absent  # parity: failures
-        if s.blank_is_unseen:
-            cov.blank_cells = int(dec_missing.sum())
-        else:
-            if dec_missing.any() and options.on_missing == "error":
-                raise InputError(missing_rows_message(int(dec_missing.sum()), "have a missing decision"),
-                                 file=s.file, row=_first_row(dec_missing))
-            cov.missing_decision = int(dec_missing.sum())
-        valid &= ~dec_missing
-        if lab_absent is not None:
-            lab_missing = lab_absent & valid
-            if lab_missing.any() and options.on_missing == "error":
-                where = " in the people file" if s.label is None else ""
-                raise InputError(missing_rows_message(int(lab_missing.sum()), f"have no label{where}"),
-                                 file=s.file, row=_first_row(lab_missing))
-            cov.missing_label = int(lab_missing.sum())
-            valid &= ~lab_missing
-
+        valid, missing_cells = self._valid_rows(s, has_id, dec_missing, lab_absent, cov)
         if scores is not None:  # a top fraction is of the rows that count: drop duplicates first
             seen = np.zeros(self.universe, dtype=bool)
             seen[code[valid]] = True
@@ -163,29 +120,116 @@ class Linker:
         if self.groups:
             self._merge_group_values(col)
         cov.valid_rows = len(rows)
-        # Rows that do not count (a missing decision, a repeated ID) may still give a group value.
-        left_out = has_id & ~valid
-        if left_out.any():
-            first = len(parts) - len(self.groups)
-            for a, (attr, g) in enumerate(self.groups.items()):
-                if combos is not None:  # an attribute the input lacks is all -1 there: nothing to add
-                    g.add_codes(code[left_out], combos[1][combos[0][left_out], first + a])
-                elif attr in values:
-                    g.add_codes(code[left_out], values[attr][left_out])
-        if options.per_person:
-            assert dec is not None
-            decisions = np.full(self.universe, -1, dtype=np.int64)
-            decisions[rows] = dec[valid]
-            self.decisions.append(decisions)
-            if lab is not None and self.labels is not None:
-                self.labels[rows] = np.where(self.labels[rows] < 0, lab[valid], self.labels[rows])
-            score_col = None
-            if s.score is not None:
-                score_col = np.full(self.universe, np.nan)
-                score_col[rows] = as_numbers(s.score, s.file, "score")[valid]
-            self.scores.append(score_col)
+        self._take_left_out_group_values(code, has_id & ~valid, len(parts), values, combos)
+        if self.options.per_person:
+            self._keep_per_person(s, rows, valid, dec, lab)
         self.covs.append(cov)
         self.unseen.append(code[missing_cells] if missing_cells.any() else code[:0])
+
+    def _decisions(
+        self, s: Source, combos: tuple[np.ndarray, np.ndarray] | None,
+    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
+        """The input's scores (score rules), decision codes (per-row route) and which rows lack a decision."""
+        scores = dec = None
+        if combos is not None:
+            dec_missing = _rows_where(combos[1][:, 0] < 0, combos[0])
+        elif self.rule.uses_scores:
+            scores = as_numbers(s.decision, s.file, "decision")
+            dec = np.zeros(s.rows, np.int16)
+            dec_missing = np.isnan(scores)
+        else:
+            dec, tokens = self.vocab.encode_tokens(s.decision)
+            self.dec_tokens |= tokens
+            dec_missing = dec < 0
+        s.release("decision")
+        return scores, dec, dec_missing
+
+    def _labels(
+        self, s: Source, code: np.ndarray, combos: tuple[np.ndarray, np.ndarray] | None,
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The rows' label codes (per-row route, or kept for multiplicity) and, when the rule uses labels,
+        which rows lack one (None when it does not)."""
+        rule, vocab = self.rule, self.vocab
+        lab = None
+        if combos is not None:
+            lab_absent = _rows_where(combos[1][:, 1] < 0, combos[0]) if rule.needs_label else None
+        elif rule.needs_label:
+            if s.label is not None:
+                lab, tokens = vocab.encode_tokens(s.label)
+                self.lab_tokens |= tokens
+            else:  # a source without its own label column takes the people file's label for each ID
+                assert self.people_label is not None
+                lab = np.where(code >= 0, self.people_label[np.maximum(code, 0)], -1)
+                self.lab_tokens |= {vocab.tokens[c] for c in _used(lab)}
+            lab_absent = lab < 0
+        else:
+            lab_absent = None
+            if s.label is not None and self.labels is not None:
+                lab = vocab.encode(s.label)
+        s.release("label")
+        return lab, lab_absent
+
+    def _valid_rows(
+        self, s: Source, has_id: np.ndarray, dec_missing: np.ndarray, lab_absent: np.ndarray | None,
+        cov: SourceCoverage,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows with an ID, a decision and (when the rule uses labels) a label, each exclusion counted or
+        refused; and the rows with a label but no decision (parity mode counts them as failures)."""
+        on_missing = self.options.on_missing
+        valid = has_id.copy()
+        if not valid.all() and on_missing == "error":
+            raise InputError(missing_rows_message(int((~valid).sum()), "have a missing or blank ID"),
+                             file=s.file, column=None, row=first_row(~valid))
+        cov.missing_id = s.rows - int(valid.sum())
+        dec_missing &= valid
+        missing_cells = dec_missing if lab_absent is None else dec_missing & ~lab_absent
+        if s.blank_is_unseen:
+            cov.blank_cells = int(dec_missing.sum())
+        else:
+            if dec_missing.any() and on_missing == "error":
+                raise InputError(missing_rows_message(int(dec_missing.sum()), "have a missing decision"),
+                                 file=s.file, row=first_row(dec_missing))
+            cov.missing_decision = int(dec_missing.sum())
+        valid &= ~dec_missing
+        if lab_absent is not None:
+            lab_missing = lab_absent & valid
+            if lab_missing.any() and on_missing == "error":
+                where = " in the people file" if s.label is None else ""
+                raise InputError(missing_rows_message(int(lab_missing.sum()), f"have no label{where}"),
+                                 file=s.file, row=first_row(lab_missing))
+            cov.missing_label = int(lab_missing.sum())
+            valid &= ~lab_missing
+        return valid, missing_cells
+
+    def _take_left_out_group_values(
+        self, code: np.ndarray, left_out: np.ndarray, n_parts: int, values: dict[str, np.ndarray],
+        combos: tuple[np.ndarray, np.ndarray] | None,
+    ) -> None:
+        """Rows that do not count (a missing decision, a repeated ID) may still give a group value."""
+        if not left_out.any():
+            return
+        first = n_parts - len(self.groups)
+        for a, (attr, g) in enumerate(self.groups.items()):
+            if combos is not None:  # an attribute the input lacks is all -1 there: nothing to add
+                g.add_codes(code[left_out], combos[1][combos[0][left_out], first + a])
+            elif attr in values:
+                g.add_codes(code[left_out], values[attr][left_out])
+
+    def _keep_per_person(
+        self, s: Source, rows: np.ndarray, valid: np.ndarray, dec: np.ndarray | None, lab: np.ndarray | None,
+    ) -> None:
+        """Multiplicity: each linked individual's decision, label and score from this input."""
+        assert dec is not None
+        decisions = np.full(self.universe, -1, dtype=np.int64)
+        decisions[rows] = dec[valid]
+        self.decisions.append(decisions)
+        if lab is not None and self.labels is not None:
+            self.labels[rows] = np.where(self.labels[rows] < 0, lab[valid], self.labels[rows])
+        score_col = None
+        if s.score is not None:
+            score_col = np.full(self.universe, np.nan)
+            score_col[rows] = as_numbers(s.score, s.file, "score")[valid]
+        self.scores.append(score_col)
 
     def _combinations(self, s: Source) -> tuple[np.ndarray, np.ndarray] | None:
         """Each row's combination of values and, per combination, its parts as `_kind_column` takes them
@@ -222,7 +266,7 @@ class Linker:
         n_ids = int((counts > 1).sum())
         if self.options.on_duplicate == "error":
             raise InputError(duplicate_ids_message(n_ids, int(dup.sum())), file=s.file,
-                             row=_first_repeat_row(code, valid))
+                             row=first_repeat_row(code, valid))
         cov.duplicate_ids, cov.duplicate_rows = n_ids, int(dup.sum())
         return valid & ~dup
 
@@ -333,10 +377,6 @@ class Linker:
         return failure_matrix(self, names, coded, warnings)
 
 
-def _first_row(mask: np.ndarray) -> int:
-    return int(np.flatnonzero(mask)[0]) + 1
-
-
 def shifted(codes: np.ndarray, shift: int) -> np.ndarray:
     """Codes moved up by `shift` (missing, -1, stays missing)."""
     return codes + np.where(codes >= 0, shift, 0)
@@ -345,23 +385,6 @@ def shifted(codes: np.ndarray, shift: int) -> np.ndarray:
 def _used(codes: np.ndarray) -> list[int]:
     """The distinct non-negative codes present (codes are small: vocabulary indices)."""
     return np.flatnonzero(np.bincount(codes[codes >= 0])).tolist()
-
-
-def _first_repeat_row(code: np.ndarray, valid: np.ndarray) -> int:
-    """1-based row of the first occurrence of an ID already seen above it (among valid rows)."""
-    rows = np.flatnonzero(valid)
-    _, first = np.unique(code[rows], return_index=True)
-    repeat = np.ones(len(rows), dtype=bool)
-    repeat[first] = False
-    return int(rows[repeat][0]) + 1
-
-
-def _check_people_duplicates(pcodes: np.ndarray, file: str) -> None:
-    ok = pcodes >= 0
-    counts = np.bincount(pcodes[ok]) if ok.any() else np.zeros(0, dtype=np.int64)
-    if (counts > 1).any():
-        raise InputError(people_duplicates_message(int((counts > 1).sum())), file=file,
-                         row=_first_repeat_row(pcodes, ok))
 
 
 def _rows_where(flag: np.ndarray, combo: np.ndarray) -> np.ndarray:

@@ -1,9 +1,10 @@
-"""Renderers: each takes an `AuditResult` and returns text. None of them computes a metric."""
+"""Renderers: one per (kind of result, format), each returning text. None of them computes a metric."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
 
 from ..errors import UsageError
 from ..measure.result import AuditResult, MultiplicityResult
@@ -14,6 +15,8 @@ from .json import render_json
 from .jsonl import render_jsonl
 from .junit import render_junit
 from .markdown import render_markdown
+from .multiplicity import RENDERERS as MULTIPLICITY
+from .simulate import render_simulation
 from .terminal import render_terminal
 
 
@@ -27,16 +30,6 @@ class Format(StrEnum):
     junit = "junit"
 
 
-RENDERERS: dict[Format, Callable[[AuditResult], str]] = {
-    Format.table: render_terminal,
-    Format.json: render_json,
-    Format.jsonl: render_jsonl,
-    Format.csv: render_csv,
-    Format.markdown: render_markdown,
-    Format.html: render_html,
-    Format.junit: render_junit,
-}
-
 EXTENSIONS = {
     ".json": Format.json, ".jsonl": Format.jsonl, ".ndjson": Format.jsonl, ".csv": Format.csv,
     ".md": Format.markdown, ".markdown": Format.markdown, ".html": Format.html, ".htm": Format.html,
@@ -44,20 +37,41 @@ EXTENSIONS = {
 }
 
 
-def render(result: AuditResult | MultiplicityResult | DynamicsResult | UrnResult, fmt: Format, *,
-           width: int = 100, color: bool = False) -> str:
+Result = AuditResult | MultiplicityResult | DynamicsResult | UrnResult
+# Every renderer as (result, width, color) -> text; only the table format reads width and colour.
+Renderer = Callable[[Any, int, bool], str]
+
+
+def _plain(fn: Callable[[Any], str]) -> Renderer:
+    return lambda result, _width, _color: fn(result)
+
+
+def _simulation(fmt: Format) -> Renderer:
+    return lambda result, width, color: render_simulation(result, fmt.value, width=width, color=color)
+
+
+# The one registry: (kind of result, format) -> renderer. A pair that is absent is a format that kind of
+# result does not come in, and `render` says so.
+REGISTRY: dict[tuple[type, Format], Renderer] = {
+    (AuditResult, Format.table): lambda r, width, color: render_terminal(r, width=width, color=color),
+    **{(AuditResult, f): _plain(fn) for f, fn in [
+        (Format.json, render_json), (Format.jsonl, render_jsonl), (Format.csv, render_csv),
+        (Format.markdown, render_markdown), (Format.html, render_html), (Format.junit, render_junit)]},
+    (MultiplicityResult, Format.table): lambda r, width, color: MULTIPLICITY["table"](r, width=width, color=color),
+    **{(MultiplicityResult, f): _plain(MULTIPLICITY[f.value]) for f in Format if f is not Format.table},
+    **{(kind, f): _simulation(f) for kind in (DynamicsResult, UrnResult)
+       for f in (Format.table, Format.json, Format.csv, Format.markdown, Format.html)},
+}
+
+
+def render(result: Result, fmt: Format, *, width: int = 100, color: bool = False) -> str:
     """The report in one format (the table format takes a width and colour)."""
-    if isinstance(result, DynamicsResult | UrnResult):
-        from .simulate import render_simulation
+    renderer = REGISTRY.get((type(result), fmt))
+    if renderer is None:
+        offered = ", ".join(f.value for kind, f in REGISTRY if kind is type(result))
+        raise UsageError(f"{_KIND_NAMES[type(result)]} reports come as {offered}, not {fmt.value}")
+    return renderer(result, width, color)
 
-        if fmt in (Format.jsonl, Format.junit):
-            raise UsageError(f"simulate writes table, json, csv, markdown or html, not {fmt.value}")
-        return render_simulation(result, fmt.value, width=width, color=color)
-    if isinstance(result, MultiplicityResult):
-        from .multiplicity import RENDERERS as MULTIPLICITY
 
-        fn = MULTIPLICITY[fmt.value]
-        return fn(result, width=width, color=color) if fmt is Format.table else fn(result)
-    if fmt is Format.table:
-        return render_terminal(result, width=width, color=color)
-    return RENDERERS[fmt](result)
+_KIND_NAMES: dict[type, str] = {AuditResult: "audit", MultiplicityResult: "multiplicity",
+                                DynamicsResult: "simulate dynamics", UrnResult: "simulate urn"}
