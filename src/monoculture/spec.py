@@ -23,6 +23,9 @@ ON_DUPLICATE = ("error", "drop")
 ON_MISSING = ("error", "drop")
 ON_GROUP_CONFLICT = ("error", "missing")
 FAILURE_KINDS = ("error", "outcome", "false-negative", "false-positive")
+# Among whom a false-negative or false-positive rule is measured: the people it can fail (label favourable,
+# resp. not: the conditional error rates everyone reports) or everyone (the share of all people).
+POPULATIONS = ("can-fail", "everyone")
 CI_METHODS = ("percentile", "bca")
 ADJUSTMENTS = ("holm", "bh", "none")
 PARITY_MODES = ("bommasani2022",)
@@ -92,6 +95,10 @@ class FailureRule:
         Turn numeric scores into decisions: favourable when ``score >= threshold`` (``<=`` with
         `lower_is_favorable`), per decision-maker overrides in `thresholds`; or the top `top_fraction`
         of each decision-maker's own rows, ties broken by ID so row order never matters.
+    population
+        ``can-fail`` (default): a false-negative rule is measured among the people whose label is
+        favourable, a false-positive rule among those whose label is not (FNR = FN / positives, FPR = FP /
+        negatives); ``everyone``: among all people (FN / everyone). Other rules can fail anyone.
     """
 
     kind: str = "error"
@@ -101,9 +108,11 @@ class FailureRule:
     thresholds: Mapping[str, float] = field(default_factory=dict)
     top_fraction: float | None = None
     lower_is_favorable: bool = False
+    population: str = "can-fail"
 
     def __post_init__(self) -> None:
         one_of("rule.kind", self.kind, FAILURE_KINDS)
+        one_of("rule.population", self.population, POPULATIONS)
         if self.top_fraction is not None and (self.threshold is not None or self.thresholds):
             raise SpecError("rule.top_fraction", "and a threshold exclude each other: give one")
         if self.top_fraction is not None and not 0 < self.top_fraction < 1:
@@ -120,6 +129,11 @@ class FailureRule:
     def needs_label(self) -> bool:
         return self.kind != "outcome"
 
+    @property
+    def conditional(self) -> bool:
+        """Measured only among the people the rule can fail (false-negative and false-positive rules)."""
+        return self.kind in ("false-negative", "false-positive") and self.population == "can-fail"
+
     def validate(self, names: list[str]) -> None:
         """Check the per-decision-maker thresholds against the decision-makers the inputs hold."""
         unknown = sorted(set(self.thresholds) - set(names))
@@ -135,7 +149,7 @@ class FailureRule:
     def of(
         cls, kind: str | None, label: str | None, *, favorable: str | None = None, unfavorable: str | None = None,
         threshold: float | None = None, thresholds: Mapping[str, float] | None = None,
-        top_fraction: float | None = None, lower_is_favorable: bool = False,
+        top_fraction: float | None = None, lower_is_favorable: bool = False, population: str = "can-fail",
     ) -> FailureRule:
         """The rule the options describe. Without a kind the rule is ``error``, which needs a label."""
         if kind is None:
@@ -145,7 +159,7 @@ class FailureRule:
             kind = "error"
         return cls(kind=kind, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
                    thresholds=dict(thresholds or {}), top_fraction=top_fraction,
-                   lower_is_favorable=lower_is_favorable)
+                   lower_is_favorable=lower_is_favorable, population=population)
 
     def echo(self) -> dict:
         return asdict(self) | {"thresholds": dict(sorted(self.thresholds.items()))}
@@ -305,6 +319,7 @@ class AuditSpec:
         thresholds: Mapping[str, float] | None = None,
         top_fraction: float | None = None,
         lower_is_favorable: bool = False,
+        population: str = "can-fail",
         join: str = "inner",
         on_duplicate: str = "error",
         on_missing: str = "error",
@@ -335,7 +350,8 @@ class AuditSpec:
             # A pattern table carries its own rule: none is needed (nor checked) to read one.
             rule=FailureRule() if patterns else FailureRule.of(
                 failure, columns.label, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
-                thresholds=thresholds, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable),
+                thresholds=thresholds, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable,
+                population=population),
             link=LinkOptions(join=join, on_duplicate=on_duplicate, on_missing=on_missing,
                              on_group_conflict=on_group_conflict),
             inference=inference or InferenceOptions(),

@@ -45,7 +45,7 @@ def test_spark_engine_gives_the_same_pattern_table(tmp_path, rule, join, people)
     kw = {"id_column": "id", "decision": decision, "label": "label", "groups": ["group"], "people": people_path,
           "join": join, "failure": rule.kind, "favorable": rule.favorable, "unfavorable": rule.unfavorable,
           "threshold": rule.threshold, "thresholds": rule.thresholds,
-          "lower_is_favorable": rule.lower_is_favorable}
+          "lower_is_favorable": rule.lower_is_favorable, "population": rule.population}
     ours = count(inputs, on_missing="drop", engine="memory", **kw)
     spark = count(inputs, on_missing="drop", engine="spark", spark_master=MASTER, **kw)
     assert table_dict(spark.table) == table_dict(ours.table)

@@ -31,7 +31,7 @@ def test_emitted_sql_in_duckdb_gives_the_same_pattern_table(tmp_path, rule, join
     kw = {"id_column": "id", "decision": decision, "label": "label", "groups": ["group"], "people": people_path}
     ours = count(inputs, join=join, on_missing="drop", failure=rule.kind, favorable=rule.favorable,
                  unfavorable=rule.unfavorable, threshold=rule.threshold, thresholds=rule.thresholds,
-                 lower_is_favorable=rule.lower_is_favorable, **kw)
+                 lower_is_favorable=rule.lower_is_favorable, population=rule.population, **kw)
     sql = emit_sql(inputs, rule=rule, join=join, **kw)
     result = duckdb.connect().sql(sql).arrow()
     result = result.read_all() if hasattr(result, "read_all") else result

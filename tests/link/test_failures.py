@@ -52,14 +52,18 @@ def test_false_negative_and_false_positive(tmp_path):
     # label 1 = qualified. FN: qualified and rejected. FP: unqualified and accepted.
     text = "id,decision,label\n1,0,1\n2,1,1\n3,1,0\n4,0,0\n"
     a, b = _write(tmp_path, "a", text), _write(tmp_path, "b", text)
-    assert _rates(monoculture.audit([a, b], label="label", failure="false-negative")) == {"a": 0.25, "b": 0.25}
-    assert _rates(monoculture.audit([a, b], label="label", failure="false-positive")) == {"a": 0.25, "b": 0.25}
+    # Among the people each rule can fail (2 qualified, 2 not): FNR = 1/2, FPR = 1/2; among everyone: 1/4.
+    assert _rates(monoculture.audit([a, b], label="label", failure="false-negative")) == {"a": 0.5, "b": 0.5}
+    assert _rates(monoculture.audit([a, b], label="label", failure="false-positive")) == {"a": 0.5, "b": 0.5}
+    for kind in ("false-negative", "false-positive"):
+        everyone = monoculture.audit([a, b], label="label", failure=kind, population="everyone")
+        assert _rates(everyone) == {"a": 0.25, "b": 0.25}
     yn = "id,decision,label\n1,no,yes\n2,yes,yes\n3,yes,no\n4,no,no\n"
     c, d = _write(tmp_path, "c", yn), _write(tmp_path, "d", yn)
     with pytest.raises(UsageError, match=r"needs rule\.favorable"):
         monoculture.audit([c, d], label="label", failure="false-negative")
     r = monoculture.audit([c, d], label="label", failure="false-negative", favorable="yes")
-    assert _rates(r) == {"c": 0.25, "d": 0.25}
+    assert _rates(r) == {"c": 0.5, "d": 0.5}
 
 
 def test_threshold_with_per_source_override(tmp_path):

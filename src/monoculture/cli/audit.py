@@ -48,7 +48,8 @@ def counting_spec(inputs: list[str] | None, o: dict[str, Any], **more: Any) -> A
     return AuditSpec.of(
         inputs or [], **opt.reading(o), **opt.rows(o), failure=o["failure"].value if o["failure"] else None,
         favorable=o["favorable"], unfavorable=o["unfavorable"], threshold=default_t, thresholds=per_t,
-        top_fraction=o["top_fraction"], lower_is_favorable=o["lower_is_favorable"], join=o["join"].value,
+        top_fraction=o["top_fraction"], lower_is_favorable=o["lower_is_favorable"],
+        population=o["population"].value, join=o["join"].value,
         on_group_conflict=o["group_conflicts"].value, engine=o["engine"], memory_limit=o["memory_limit"],
         spark_master=o["spark_master"], id_shards=o["id_shards"], **more)
 

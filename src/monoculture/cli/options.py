@@ -21,6 +21,11 @@ class FailureKind(StrEnum):
     false_positive = "false-positive"
 
 
+class Population(StrEnum):
+    can_fail = "can-fail"
+    everyone = "everyone"
+
+
 class Layout(StrEnum):
     files = "files"
     wide = "wide"
@@ -89,6 +94,10 @@ TopFraction = Annotated[float | None, typer.Option(
     help="Scores: the top Q of each decision-maker's rows are favourable (ties broken by ID).")]
 LowerIsFavorable = Annotated[bool, typer.Option(
     "--lower-is-favorable", help="Scores: lower scores are favourable (score <= T).")]
+PopulationOpt = Annotated[Population, typer.Option(
+    help="Among whom false-negative and false-positive rules are measured: can-fail (people whose label is "
+    "favourable, resp. not: FNR = FN / positives and FPR = FP / negatives, as error rates are reported; "
+    "every number, S and H included, is over that population) or everyone (the share of all people).")]
 JoinOpt = Annotated[Join, typer.Option(help=JOIN_HELP)]
 Duplicates = Annotated[OnDuplicate, typer.Option(
     help="An ID twice in one input: error, or drop all its rows (counted in coverage).")]
@@ -238,7 +247,7 @@ READ = _group(id_column=(IdColumn, "id"), decision=(Decision, "decision"), label
               decision_columns=(DecisionColumns, None), decision_maker_column=(DecisionMakerColumn, "decision_maker"))
 RULE = _group(failure=(Failure, None), favorable=(Favorable, None), unfavorable=(Unfavorable, None),
               threshold=(Threshold, None), top_fraction=(TopFraction, None),
-              lower_is_favorable=(LowerIsFavorable, False))
+              lower_is_favorable=(LowerIsFavorable, False), population=(PopulationOpt, Population.can_fail))
 ROWS = _group(duplicates=(Duplicates, OnDuplicate.error), drop_missing=(DropMissing, False))
 JOIN = _group(join=(JoinOpt, Join.inner), group_conflicts=(GroupConflicts, OnConflict.error))
 ENGINE = _group(engine=(Engine, "auto"), memory_limit=(MemoryLimit, None), spark_master=(SparkMaster, None),

@@ -295,6 +295,9 @@ def input_ctes(
     if rule.top_fraction is not None:
         raise UsageError("{engine.sql} does not support {rule.top_fraction} (a per-decision-maker ranking); "
                          "use {rule.threshold}")
+    if rule.conditional:
+        raise UsageError(f"{{engine.sql}} measures {{rule.kind={rule.kind}}} among everyone only: pass "
+                         "{rule.population=everyone}, or count with {engine.engine=memory}")
     if rule.kind not in FAILURE_KINDS:
         raise UsageError(f"unknown failure rule '{rule.kind}'; expected one of {', '.join(FAILURE_KINDS)}")
     if rule.kind != "outcome" and label is None:

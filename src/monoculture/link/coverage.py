@@ -12,7 +12,9 @@ from ..errors import InputError
 
 @dataclass
 class SourceCoverage:
-    """What happened to each row of one decision-maker's input. The row counts add up to `rows`."""
+    """What happened to each row of one decision-maker's input. The row counts add up to `rows`:
+    missing_id + missing_decision + missing_label + blank_cells + duplicate_rows + outside_population +
+    not_linked + linked."""
 
     name: str
     file: str
@@ -23,6 +25,7 @@ class SourceCoverage:
     blank_cells: int = 0  # wide/transposed layouts: the decision-maker did not see this individual
     duplicate_rows: int = 0  # rows dropped because their ID occurs more than once in this input
     duplicate_ids: int = 0
+    outside_population: int = 0  # valid rows of people the rule cannot fail (conditional error rates)
     not_linked: int = 0  # valid rows of individuals the join excludes
     linked: int = 0
     linked_individuals_unseen: int = 0  # outer join: linked individuals this decision-maker did not see

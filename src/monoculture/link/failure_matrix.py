@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import InputError
 from .coverage import Coverage, PeopleCoverage
-from .failures import resolve
+from .failures import ResolvedRule, failures, in_population, resolve
 from .group_values import cells
 from .id_codes import IdCodes
 from .linked import IdRows, Linked
@@ -22,20 +22,31 @@ def failure_matrix(linker: Linker, names: list[str], coded: IdCodes, warnings: l
     """Resolve the rule, form the failure matrix of the linked individuals, their cells and coverage."""
     options, k, universe = linker.options, linker.k, linker.universe
     resolved = resolve(linker.rule, linker.dec_tokens, linker.lab_tokens if linker.rule.needs_label else set())
-    failing = linker.failing_kinds(resolved)
+    failing = failing_kinds(linker, resolved)
+    # A decision-maker "sees" a person when it has a valid row for them that the rule can fail: under a
+    # conditional false-negative (false-positive) rule, rows whose label is not (is) favourable are outside
+    # the rule's population, counted apart, and take no part in any number.
+    counts_in = applicable_kinds(linker, resolved)
+    if counts_in is None:
+        counts_in = np.ones(len(failing), dtype=bool)
+        counts_in[-1] = False  # the index -1: no valid row
+    else:
+        for cov, col in zip(linker.covs, linker.kind_cols, strict=True):
+            cov.outside_population = int(np.count_nonzero((col >= 0) & ~counts_in[col]))
+            cov.valid_rows -= cov.outside_population
+    failing = failing & counts_in
     # Each individual's failures (bit i) and presence (bit k + i) in one integer, when 2k bits fit in one.
     bits, fail_cols, present_cols = None, [], []
     if 2 * k <= 62:
         bits = np.zeros(universe, dtype=np.int32 if 2 * k <= 31 else np.int64)
         for i, col in enumerate(linker.kind_cols):
-            table = np.where(failing, 1 << i, 0) | (1 << (k + i))
-            table[-1] = 0  # the index -1: no valid row
+            table = np.where(failing, 1 << i, 0) | np.where(counts_in, 1 << (k + i), 0)
             bits |= table.astype(bits.dtype)[col]
         seen_by = _popcount(bits >> k, k)
     else:
         for col in linker.kind_cols:
             fail_cols.append(failing[col])
-            present_cols.append(col >= 0)
+            present_cols.append(counts_in[col])
         seen_by = np.sum(present_cols, axis=0, dtype=np.int32)
     linker.kind_cols = []
     keep = seen_by == k if options.join == "inner" else seen_by >= 2
@@ -115,3 +126,27 @@ def _popcount(words: np.ndarray, width: int) -> np.ndarray:
     for j in range(width):
         count += ((words >> j) & 1).astype(np.uint8)
     return count
+
+
+def failing_kinds(linker: Linker, resolved: ResolvedRule) -> np.ndarray:
+    """Whether each kind is a failure, with False appended for the index -1."""
+    if not linker.kinds:
+        return np.zeros(1, dtype=bool)
+    dec = linker.kind_table(0)[:-1]
+    lab = linker.kind_table(1)[:-1] if linker.rule.needs_label else None
+    pred = dec == 1 if linker.rule.uses_scores else None
+    return np.append(np.asarray(failures(resolved, linker.vocab, dec, lab, pred), dtype=bool), False)
+
+
+def applicable_kinds(linker: Linker, resolved: ResolvedRule) -> np.ndarray | None:
+    """Whether each kind is among the people the rule can fail (False appended for the index -1), or
+    None when the rule can fail everyone (`failures.in_population`)."""
+    if not resolved.rule.conditional:
+        return None
+    if not linker.kinds:
+        return np.zeros(1, dtype=bool)
+    lab = linker.kind_table(1)[:-1]
+    pred = linker.kind_table(0)[:-1] == 1 if linker.rule.uses_scores else None
+    got = in_population(resolved, linker.vocab, lab, pred)
+    assert got is not None
+    return np.append(np.asarray(got, dtype=bool), False)

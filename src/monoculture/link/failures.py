@@ -48,7 +48,7 @@ def resolve(rule: FailureRule, decision_tokens: set[str], label_tokens: set[str]
         _check_label_vocab(label_tokens, {fav}, "favourable label")
         what = {"error": "decision ≠ label", "false-negative": "label favourable and decision not",
                 "false-positive": "label not favourable and decision favourable"}[rule.kind]
-        return ResolvedRule(rule, fav, None, f"failure = {what} (favourable label = {fav}); {how}")
+        return ResolvedRule(rule, fav, None, f"failure = {what} (favourable label = {fav}); {how}{_among(rule, fav)}")
     if rule.kind == "error":
         if label_tokens and decision_tokens and not (label_tokens & decision_tokens):
             raise InputError(
@@ -83,9 +83,21 @@ def resolve(rule: FailureRule, decision_tokens: set[str], label_tokens: set[str]
             raise UsageError(f"{{rule.kind={rule.kind}}} needs {{rule.favorable=VALUE}} "
                              "(the favourable decision and label)")
     _check_label_vocab(label_tokens, {fav}, "{rule.favorable} value")
+    if decision_tokens and fav not in decision_tokens:
+        # Every row would then count as 'decision not favourable': the rate reported would be the share of
+        # favourable labels, whatever the decision-makers did.
+        raise InputError(f"{{rule.favorable}} '{fav}' never occurs among the decisions ({_show(decision_tokens)}); "
+                         "name the favourable decision value, or turn scores into decisions with {rule.threshold}")
     what = ("label favourable and decision not" if rule.kind == "false-negative"
             else "label not favourable and decision favourable")
-    return ResolvedRule(rule, fav, None, f"failure = {rule.kind} ({what}; favourable = {fav})")
+    return ResolvedRule(rule, fav, None, f"failure = {rule.kind} ({what}; favourable = {fav}){_among(rule, fav)}")
+
+
+def _among(rule: FailureRule, fav: str) -> str:
+    """The population a false-negative or false-positive rule is measured in, in words."""
+    if not rule.conditional:
+        return "; measured among everyone" if rule.kind in ("false-negative", "false-positive") else ""
+    return f"; among people whose label is {'' if rule.kind == 'false-negative' else 'not '}{fav}"
 
 
 def _show(tokens: set[str], limit: int = 6) -> str:
@@ -119,6 +131,23 @@ def favourable_from_scores(
     out = np.zeros(len(scores), dtype=bool)
     out[rows[order[:n_select]]] = True
     return out
+
+
+def in_population(
+    resolved: ResolvedRule, vocab: Vocabulary, label: np.ndarray | None, favourable_pred: np.ndarray | None,
+) -> np.ndarray | None:
+    """Whether each row is among the people the rule can fail (None: everyone is).
+
+    A conditional false-negative rule (`FailureRule.conditional`) can fail only people whose label is
+    favourable, a false-positive rule only those whose label is not: the denominators of the false-negative
+    and false-positive rates (metrics.md §0). Rows with a missing label get an arbitrary value; the caller
+    masks them.
+    """
+    if not resolved.rule.conditional:
+        return None
+    assert label is not None and resolved.favorable is not None
+    positive = label == vocab.code(resolved.favorable)
+    return positive if resolved.rule.kind == "false-negative" else ~positive
 
 
 def failures(

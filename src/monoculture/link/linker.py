@@ -21,7 +21,7 @@ from .coverage import (
     missing_rows_message,
 )
 from .failure_matrix import failure_matrix
-from .failures import ResolvedRule, failures, favourable_from_scores
+from .failures import favourable_from_scores
 from .group_values import GroupValues, dictionary_of, group_codes, group_word_codes
 from .id_codes import IdCodes
 from .linked import Linked
@@ -342,20 +342,11 @@ class Linker:
             return lookup[key], dtype
         return np.asarray(index, dtype=dtype)[inverse.reshape(-1)], dtype
 
-    def _kind_table(self, position: int) -> np.ndarray:
+    def kind_table(self, position: int) -> np.ndarray:
         """Part `position` of every kind (-1 appended, for the index -1 of no valid row)."""
         if not self.kinds:
             return np.full(1, -1, dtype=np.int64)
         return np.append(np.array(list(self.kinds), dtype=np.int64).reshape(len(self.kinds), -1)[:, position], -1)
-
-    def failing_kinds(self, resolved: ResolvedRule) -> np.ndarray:
-        """Whether each kind is a failure, with False appended for the index -1."""
-        if not self.kinds:
-            return np.zeros(1, dtype=bool)
-        dec = self._kind_table(0)[:-1]
-        lab = self._kind_table(1)[:-1] if self.rule.needs_label else None
-        pred = dec == 1 if self.rule.uses_scores else None
-        return np.append(np.asarray(failures(resolved, self.vocab, dec, lab, pred), dtype=bool), False)
 
     def _merge_group_values(self, col: np.ndarray) -> None:
         """Fold one input's group values (held in its kind column) into the attributes' values: as it is
@@ -364,7 +355,7 @@ class Linker:
             return
         first = len(next(iter(self.kinds))) - len(self.groups)
         for a, g in enumerate(self.groups.values()):
-            table = self._kind_table(first + a)
+            table = self.kind_table(first + a)
             if len(g.vocab) > np.iinfo(g.value.dtype).max:
                 g.value = g.value.astype(np.int32)
             v = table.astype(g.value.dtype)[col]

@@ -1,0 +1,157 @@
+"""False-negative and false-positive rules measured among the people they can fail (conditional error rates).
+
+FNR = FN / people whose label is favourable, FPR = FP / people whose label is not; S, H and the histogram
+are over that population. Checked by hand and against an independent route: the error rule on the people
+of that population alone (among positives, a false negative is exactly a decision that differs from the
+label).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import monoculture
+from monoculture.errors import UsageError
+from monoculture.spec import InferenceOptions
+from profiles import examples
+
+FAST = InferenceOptions(bootstrap=0, permutations=0)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write(directory: Path, decisions: np.ndarray, labels: np.ndarray, groups: list[str] | None = None,
+           keep: np.ndarray | None = None) -> list[str]:
+    """One CSV per decision-maker (columns id, decision, label[, g]) of the people `keep` selects."""
+    n, k = decisions.shape
+    keep = np.ones(n, dtype=bool) if keep is None else keep
+    paths = []
+    for i in range(k):
+        frame = pd.DataFrame({"id": np.arange(n), "decision": decisions[:, i], "label": labels})
+        if groups is not None:
+            frame["g"] = groups
+        path = directory / f"dm{i}.csv"
+        frame[keep].to_csv(path, index=False)
+        paths.append(f"dm{i}={path}")
+    return paths
+
+
+def test_hand_worked_false_negative_and_false_positive_rates(tmp_path):
+    # Six people: three positives (label 1), three negatives. dm0 misses positives 0 and 1 and approves
+    # negative 3; dm1 misses positive 0 and approves negatives 3 and 4.
+    labels = np.array([1, 1, 1, 0, 0, 0])
+    decisions = np.array([[0, 0], [0, 1], [1, 1], [1, 1], [0, 1], [0, 0]])
+    inputs = _write(tmp_path, decisions, labels)
+
+    fn = monoculture.audit(inputs, label="label", failure="false-negative", inference=FAST)
+    assert fn.overall.n == 3
+    assert [d.failure_rate.value for d in fn.decision_makers] == pytest.approx([2 / 3, 1 / 3])
+    assert [d.input_failure_rate.value for d in fn.decision_makers] == pytest.approx([2 / 3, 1 / 3])
+    assert fn.overall.systemic_failure.value == pytest.approx(1 / 3)  # person 0, failed by both
+    assert fn.overall.homogenization.value == pytest.approx((1 / 3) / (2 / 3 * 1 / 3))
+    assert [b.observed.value for b in fn.overall.failure_count_histogram] == pytest.approx([1 / 3, 1 / 3, 1 / 3])
+    assert "among people whose label is 1" in fn.rule
+    for s in fn.coverage.sources:
+        assert s.outside_population == 3 and s.linked == 3 and s.valid_rows == 3
+        assert s.missing_id + s.missing_decision + s.missing_label + s.blank_cells + s.duplicate_rows \
+            + s.outside_population + s.not_linked + s.linked == s.rows
+
+    fp = monoculture.audit(inputs, label="label", failure="false-positive", inference=FAST)
+    assert fp.overall.n == 3
+    assert [d.failure_rate.value for d in fp.decision_makers] == pytest.approx([1 / 3, 2 / 3])
+    assert fp.overall.systemic_failure.value == pytest.approx(1 / 3)  # person 3
+    assert "among people whose label is not 1" in fp.rule
+
+    everyone = monoculture.audit(inputs, label="label", failure="false-negative", population="everyone",
+                                 inference=FAST)
+    assert everyone.overall.n == 6
+    assert [d.failure_rate.value for d in everyone.decision_makers] == pytest.approx([2 / 6, 1 / 6])
+    assert everyone.coverage.sources[0].outside_population == 0
+    assert "measured among everyone" in everyone.rule
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(st.data())
+def test_conditional_rates_equal_the_error_rule_on_that_population(tmp_path_factory, data):
+    n = data.draw(st.integers(8, 40), label="n")
+    k = data.draw(st.integers(2, 4), label="k")
+    kind = data.draw(st.sampled_from(["false-negative", "false-positive"]), label="kind")
+    join = data.draw(st.sampled_from(["inner", "outer"]), label="join")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    labels = rng.integers(0, 2, n)
+    labels[:2] = [0, 1]  # both populations occur
+    decisions = rng.integers(0, 2, (n, k))
+    groups = [str(g) for g in rng.choice(["a", "b"], n)]
+    base = tmp_path_factory.mktemp("population")
+    (base / "all").mkdir()
+    (base / "only").mkdir()
+    inputs = _write(base / "all", decisions, labels, groups)
+    population = labels == (1 if kind == "false-negative" else 0)
+    subset = _write(base / "only", decisions, labels, groups, keep=population)
+    try:
+        conditional = monoculture.audit(inputs, label="label", failure=kind, groups=["g"], join=join,
+                                        inference=FAST, min_group_size=0)
+    except monoculture.InputError as exc:  # too few people in the population to link: the route agrees
+        with pytest.raises(monoculture.InputError):
+            monoculture.audit(subset, label="label", groups=["g"], join=join, inference=FAST)
+        assert "nothing to audit" in str(exc)
+        return
+    reference = monoculture.audit(subset, label="label", groups=["g"], join=join, inference=FAST, min_group_size=0)
+    for got, want in [(conditional.overall, reference.overall),
+                      *zip(conditional.groups, reference.groups, strict=True)]:
+        assert got.n == want.n
+        for name in ("systemic_failure", "expected_systemic_failure", "homogenization"):
+            assert getattr(got, name).value == pytest.approx(getattr(want, name).value, nan_ok=True), name
+        assert [b.observed.value for b in got.failure_count_histogram] == pytest.approx(
+            [b.observed.value for b in want.failure_count_histogram])
+    assert [d.failure_rate.value for d in conditional.decision_makers] == pytest.approx(
+        [d.failure_rate.value for d in reference.decision_makers])
+    assert [d.input_failure_rate.value for d in conditional.decision_makers] == pytest.approx(
+        [d.input_failure_rate.value for d in reference.decision_makers])
+    for s in conditional.coverage.sources:
+        assert s.outside_population == int((~population).sum())
+
+
+def test_the_cli_reads_the_population_and_the_sql_engines_refuse_it(tmp_path):
+    inputs = _write(tmp_path, np.array([[0, 1], [1, 1], [1, 0], [0, 0]]), np.array([1, 1, 0, 0]))
+    base = [sys.executable, "-m", "monoculture", "audit", *inputs, "--label", "label", "--failure",
+            "false-negative", "--bootstrap", "0", "--permutations", "0", "-f", "json"]
+    got = json.loads(subprocess.run(base, capture_output=True, check=True, cwd=ROOT).stdout)
+    assert got["overall"]["n"] == 2 and got["options"]["failure"]["population"] == "can-fail"
+    everyone = json.loads(subprocess.run([*base, "--population", "everyone"], capture_output=True, check=True,
+                                         cwd=ROOT).stdout)
+    assert everyone["overall"]["n"] == 4
+    refused = subprocess.run([*base, "--emit-sql"], capture_output=True, cwd=ROOT)
+    assert refused.returncode == 2
+    assert refused.stderr.decode().strip() == (
+        "Error: --emit-sql measures --failure false-negative among everyone only: pass --population everyone, "
+        "or count with --engine memory")
+    with pytest.raises(UsageError, match="among everyone only"):
+        monoculture.audit(inputs, label="label", failure="false-positive", engine="duckdb", inference=FAST)
+
+
+def test_a_favourable_value_no_decision_takes_is_an_error_not_a_rate(tmp_path):
+    """COMPAS's score_text is Low/Medium/High: `--favorable 0` must not report P(label = 0) as a rate."""
+    for i in range(2):
+        (tmp_path / f"d{i}.csv").write_text("id,decision,label\n1,Low,0\n2,High,1\n3,Medium,0\n4,Low,1\n")
+    inputs = [str(tmp_path / "d0.csv"), str(tmp_path / "d1.csv")]
+    for kind in ("false-negative", "false-positive"):
+        with pytest.raises(monoculture.InputError) as caught:
+            monoculture.audit(inputs, label="label", failure=kind, favorable="0", inference=FAST)
+        assert str(caught.value) == (
+            "rule.favorable '0' never occurs among the decisions ('High', 'Low', 'Medium'); name the favourable "
+            "decision value, or turn scores into decisions with rule.threshold")
+    got = subprocess.run([sys.executable, "-m", "monoculture", "audit", *inputs, "--label", "label", "--failure",
+                          "false-negative", "--favorable", "0"], capture_output=True, cwd=ROOT)
+    assert got.returncode == 2
+    assert got.stderr.decode().strip().endswith(
+        "--favorable '0' never occurs among the decisions ('High', 'Low', 'Medium'); name the favourable "
+        "decision value, or turn scores into decisions with --threshold")
