@@ -102,17 +102,21 @@ class FailureRule:
     """
 
     kind: str = "error"
-    favorable: str | None = None
-    unfavorable: str | None = None
+    favorable: str | None = None  # the favourable decision (and label, unless favorable_label is given)
+    unfavorable: str | None = None  # the unfavourable decision (and label, unless unfavorable_label is given)
     threshold: float | None = None
     thresholds: Mapping[str, float] = field(default_factory=dict)
     top_fraction: float | None = None
     lower_is_favorable: bool = False
     population: str = "can-fail"
+    favorable_label: str | None = None  # the label's own vocabulary, when it is not the decisions'
+    unfavorable_label: str | None = None
 
     def __post_init__(self) -> None:
         one_of("rule.kind", self.kind, FAILURE_KINDS)
         one_of("rule.population", self.population, POPULATIONS)
+        if self.favorable_label is not None and self.unfavorable_label is not None:
+            raise SpecError("rule.favorable_label", "and an unfavourable label exclude each other: give one")
         if self.top_fraction is not None and (self.threshold is not None or self.thresholds):
             raise SpecError("rule.top_fraction", "and a threshold exclude each other: give one")
         if self.top_fraction is not None and not 0 < self.top_fraction < 1:
@@ -128,6 +132,11 @@ class FailureRule:
     @property
     def needs_label(self) -> bool:
         return self.kind != "outcome"
+
+    @property
+    def own_label_vocabulary(self) -> bool:
+        """Labels have values of their own (0/1 against Low/Medium/High): compared as favourable or not."""
+        return self.favorable_label is not None or self.unfavorable_label is not None
 
     @property
     def conditional(self) -> bool:
@@ -150,6 +159,7 @@ class FailureRule:
         cls, kind: str | None, label: str | None, *, favorable: str | None = None, unfavorable: str | None = None,
         threshold: float | None = None, thresholds: Mapping[str, float] | None = None,
         top_fraction: float | None = None, lower_is_favorable: bool = False, population: str = "can-fail",
+        favorable_label: str | None = None, unfavorable_label: str | None = None,
     ) -> FailureRule:
         """The rule the options describe. Without a kind the rule is ``error``, which needs a label."""
         if kind is None:
@@ -159,7 +169,8 @@ class FailureRule:
             kind = "error"
         return cls(kind=kind, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
                    thresholds=dict(thresholds or {}), top_fraction=top_fraction,
-                   lower_is_favorable=lower_is_favorable, population=population)
+                   lower_is_favorable=lower_is_favorable, population=population,
+                   favorable_label=favorable_label, unfavorable_label=unfavorable_label)
 
     def echo(self) -> dict:
         return asdict(self) | {"thresholds": dict(sorted(self.thresholds.items()))}
@@ -320,6 +331,8 @@ class AuditSpec:
         top_fraction: float | None = None,
         lower_is_favorable: bool = False,
         population: str = "can-fail",
+        favorable_label: str | None = None,
+        unfavorable_label: str | None = None,
         join: str = "inner",
         on_duplicate: str = "error",
         on_missing: str = "error",
@@ -351,7 +364,7 @@ class AuditSpec:
             rule=FailureRule() if patterns else FailureRule.of(
                 failure, columns.label, favorable=favorable, unfavorable=unfavorable, threshold=threshold,
                 thresholds=thresholds, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable,
-                population=population),
+                population=population, favorable_label=favorable_label, unfavorable_label=unfavorable_label),
             link=LinkOptions(join=join, on_duplicate=on_duplicate, on_missing=on_missing,
                              on_group_conflict=on_group_conflict),
             inference=inference or InferenceOptions(),

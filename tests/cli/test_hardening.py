@@ -120,6 +120,11 @@ MALFORMED = [
     ("outcome on non-binary decisions", lambda d: [w(d, "n1.csv", "id,decision\n1,a\n2,b\n3,c\n"),
                                                    w(d, "n2.csv", "id,decision\n1,a\n2,b\n3,c\n"),
                                                    "--failure", "outcome"], "needs --unfavorable VALUE"),
+    ("header repeats a column", lambda d: [w(d, "r.csv", "id,decision,decision,label\n1,1,0,1\n"), ok(d)],
+     "r.csv, column 'decision': the header names this column 2 times (columns 2, 3); rename all but one"),
+    ("wide header repeats a decision column", lambda d: [w(d, "wr.csv", "id,a,b,a,label\n1,1,0,1,1\n"),
+                                                         "--decision-columns", "a", "--decision-columns", "b"],
+     "wr.csv, column 'a': the header names this column 2 times (columns 2, 4)"),
     ("no rule and no label", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--label", ""],
      "--failure is not given and there is no label"),
 ]

@@ -155,3 +155,69 @@ def test_a_favourable_value_no_decision_takes_is_an_error_not_a_rate(tmp_path):
     assert got.stderr.decode().strip().endswith(
         "--favorable '0' never occurs among the decisions ('High', 'Low', 'Medium'); name the favourable "
         "decision value, or turn scores into decisions with --threshold")
+
+
+def _compas_like(directory: Path, n: int = 400, seed: int = 5) -> Path:
+    """A wide file shaped like ProPublica's: two scores in words, a 0/1 outcome, race."""
+    rng = np.random.default_rng(seed)
+    race = rng.choice(["African-American", "Caucasian", "Hispanic"], n, p=[0.5, 0.35, 0.15])
+    recid = rng.integers(0, 2, n)
+    words = np.array(["Low", "Medium", "High"])
+    frame = pd.DataFrame({"id": np.arange(1, n + 1), "decile_score": rng.integers(1, 11, n),
+                          "score_text": words[np.clip(recid + rng.integers(-1, 2, n), 0, 2)],
+                          "v_score_text": words[rng.integers(0, 3, n)], "two_year_recid": recid, "race": race})
+    path = directory / "compas.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["false-negative", "false-positive"])
+def test_two_vocabularies_reproduce_the_truth_table_by_group(tmp_path, kind):
+    """Decisions Low/Medium/High, labels 0/1: `--favorable-decision Low --favorable-label 0`. ProPublica's
+    false-positive rate (high risk among the not re-arrested) is the false-negative rule here."""
+    path = _compas_like(tmp_path)
+    frame = pd.read_csv(path)
+    result = monoculture.audit([str(path)], decision_columns=["score_text", "v_score_text"],
+                               label="two_year_recid", failure=kind, favorable="Low", favorable_label="0",
+                               groups=["race"], inference=FAST, min_group_size=0)
+    population = frame[frame.two_year_recid == (0 if kind == "false-negative" else 1)]
+    for name in ("score_text", "v_score_text"):
+        failed = population[name] != "Low" if kind == "false-negative" else population[name] == "Low"
+        rate = next(d for d in result.decision_makers if d.name == name).failure_rate.value
+        assert rate == pytest.approx(failed.mean())
+        for g in result.groups:
+            members = population.race == g.group
+            assert g.n == members.sum()
+            assert g.failure_rates[name].value == pytest.approx(failed[members].mean())
+    both = (population.score_text != "Low") & (population.v_score_text != "Low") if kind == "false-negative" \
+        else (population.score_text == "Low") & (population.v_score_text == "Low")
+    assert result.overall.systemic_failure.value == pytest.approx(both.mean())
+
+
+def test_the_label_vocabulary_in_the_sql_engine_and_on_the_command_line(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    del duckdb
+    inputs = []
+    rng = np.random.default_rng(3)
+    for i in range(3):
+        frame = pd.DataFrame({"id": np.arange(60), "decision": rng.choice(["Low", "High"], 60),
+                              "label": rng.choice(["yes", "no"], 60)})
+        frame.to_csv(tmp_path / f"d{i}.csv", index=False)
+        inputs.append(str(tmp_path / f"d{i}.csv"))
+    for kind in ("error", "false-negative", "false-positive"):
+        kw = dict(label="label", failure=kind, favorable="Low", favorable_label="no", population="everyone",
+                  inference=FAST)
+        memory, sql = (monoculture.audit(inputs, engine=e, **kw) for e in ("memory", "duckdb"))
+        assert memory.overall.systemic_failure.value == pytest.approx(sql.overall.systemic_failure.value)
+        assert [d.failure_rate.value for d in memory.decision_makers] == pytest.approx(
+            [d.failure_rate.value for d in sql.decision_makers])
+    error = monoculture.audit(inputs, label="label", failure="error", unfavorable_label="yes", favorable="Low",
+                              inference=FAST)
+    frame = pd.read_csv(inputs[0])
+    assert error.decision_makers[0].failure_rate.value == pytest.approx(
+        ((frame.decision == "Low") != (frame.label == "no")).mean())
+    both = subprocess.run([sys.executable, "-m", "monoculture", "audit", *inputs, "--label", "label",
+                           "--favorable", "Low", "--favorable-decision", "Low"], capture_output=True, cwd=ROOT)
+    assert both.returncode == 2
+    assert both.stderr.decode().strip() == (
+        "Error: --favorable sets the decision's value and the label's; give it or --favorable-decision, not both")

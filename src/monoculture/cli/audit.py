@@ -47,11 +47,22 @@ def counting_spec(inputs: list[str] | None, o: dict[str, Any], **more: Any) -> A
     default_t, per_t = thresholds(o["threshold"] or [])
     return AuditSpec.of(
         inputs or [], **opt.reading(o), **opt.rows(o), failure=o["failure"].value if o["failure"] else None,
-        favorable=o["favorable"], unfavorable=o["unfavorable"], threshold=default_t, thresholds=per_t,
+        favorable=_one_value(o, "favorable", "favorable_decision"),
+        unfavorable=_one_value(o, "unfavorable", "unfavorable_decision"),
+        favorable_label=o["favorable_label"], unfavorable_label=o["unfavorable_label"],
+        threshold=default_t, thresholds=per_t,
         top_fraction=o["top_fraction"], lower_is_favorable=o["lower_is_favorable"],
         population=o["population"].value, join=o["join"].value,
         on_group_conflict=o["group_conflicts"].value, engine=o["engine"], memory_limit=o["memory_limit"],
         spark_master=o["spark_master"], id_shards=o["id_shards"], **more)
+
+
+def _one_value(o: dict[str, Any], both: str, decision: str) -> str | None:
+    """`--favorable` (decisions and labels) or `--favorable-decision` (decisions only), not both."""
+    if o[both] is not None and o[decision] is not None:
+        flag = "--" + decision.replace("_", "-")
+        raise UsageError(f"--{both} sets the decision's value and the label's; give it or {flag}, not both")
+    return o[decision] if o[decision] is not None else o[both]
 
 
 @app.command(no_args_is_help=True)

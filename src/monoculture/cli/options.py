@@ -94,6 +94,15 @@ TopFraction = Annotated[float | None, typer.Option(
     help="Scores: the top Q of each decision-maker's rows are favourable (ties broken by ID).")]
 LowerIsFavorable = Annotated[bool, typer.Option(
     "--lower-is-favorable", help="Scores: lower scores are favourable (score <= T).")]
+FavorableDecision = Annotated[str | None, typer.Option(
+    help="The favourable decision value, when decisions and labels use different words (Low/Medium/High "
+    "against 0/1); --favorable sets both.")]
+FavorableLabel = Annotated[str | None, typer.Option(
+    help="The favourable label value, when labels use words of their own (e.g. 0 = not re-arrested).")]
+UnfavorableDecision = Annotated[str | None, typer.Option(
+    help="The unfavourable decision value (--failure outcome), when decisions and labels use different words.")]
+UnfavorableLabel = Annotated[str | None, typer.Option(
+    help="The unfavourable label value: every other label is favourable.")]
 PopulationOpt = Annotated[Population, typer.Option(
     help="Among whom false-negative and false-positive rules are measured: can-fail (people whose label is "
     "favourable, resp. not: FNR = FN / positives and FPR = FP / negatives, as error rates are reported; "
@@ -247,7 +256,9 @@ READ = _group(id_column=(IdColumn, "id"), decision=(Decision, "decision"), label
               decision_columns=(DecisionColumns, None), decision_maker_column=(DecisionMakerColumn, "decision_maker"))
 RULE = _group(failure=(Failure, None), favorable=(Favorable, None), unfavorable=(Unfavorable, None),
               threshold=(Threshold, None), top_fraction=(TopFraction, None),
-              lower_is_favorable=(LowerIsFavorable, False), population=(PopulationOpt, Population.can_fail))
+              lower_is_favorable=(LowerIsFavorable, False), population=(PopulationOpt, Population.can_fail),
+              favorable_decision=(FavorableDecision, None), favorable_label=(FavorableLabel, None),
+              unfavorable_decision=(UnfavorableDecision, None), unfavorable_label=(UnfavorableLabel, None))
 ROWS = _group(duplicates=(Duplicates, OnDuplicate.error), drop_missing=(DropMissing, False))
 JOIN = _group(join=(JoinOpt, Join.inner), group_conflicts=(GroupConflicts, OnConflict.error))
 ENGINE = _group(engine=(Engine, "auto"), memory_limit=(MemoryLimit, None), spark_master=(SparkMaster, None),

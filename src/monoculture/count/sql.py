@@ -75,23 +75,28 @@ def _source(path: str, index: int, dialect: str) -> str:
 
 def _failure(rule: FailureRule, name: str, d: str, y: str) -> str:
     """The failure expression for one decision-maker, over its canonical decision d and label y."""
-    fav = _canon(_text(_literal(rule.favorable if rule.favorable is not None else "1")))
+    lit = lambda value: _canon(_text(_literal(value)))  # noqa: E731
+    fav = lit(rule.favorable if rule.favorable is not None else "1")
+    if rule.unfavorable_label is not None:
+        y_fav = f"({y} <> {lit(rule.unfavorable_label)})"
+    else:
+        y_fav = f"({y} = {lit(rule.favorable_label) if rule.favorable_label is not None else fav})"
     if rule.uses_scores:
         t = rule.thresholds.get(name, rule.threshold)
         op = "<=" if rule.lower_is_favorable else ">="
         dec_fav = f"(TRY_CAST({d} AS DOUBLE) {op} {float(t)!r})"
-        return {"error": f"({dec_fav} <> ({y} = {fav}))", "outcome": f"(NOT {dec_fav})",
-                "false-negative": f"({y} = {fav} AND NOT {dec_fav})",
-                "false-positive": f"({y} <> {fav} AND {dec_fav})"}[rule.kind]
+        return {"error": f"({dec_fav} <> {y_fav})", "outcome": f"(NOT {dec_fav})",
+                "false-negative": f"({y_fav} AND NOT {dec_fav})",
+                "false-positive": f"(NOT {y_fav} AND {dec_fav})"}[rule.kind]
     if rule.kind == "error":
-        return f"({d} <> {y})"
+        return f"(({d} = {fav}) <> {y_fav})" if rule.own_label_vocabulary else f"({d} <> {y})"
     if rule.kind == "outcome":
         if rule.unfavorable is not None or rule.favorable is None:
-            unfav = _canon(_text(_literal(rule.unfavorable if rule.unfavorable is not None else "0")))
+            unfav = lit(rule.unfavorable if rule.unfavorable is not None else "0")
             return f"({d} = {unfav})"
         return f"({d} <> {fav})"
-    return {"false-negative": f"({y} = {fav} AND {d} <> {fav})",
-            "false-positive": f"({y} <> {fav} AND {d} = {fav})"}[rule.kind]
+    return {"false-negative": f"({y_fav} AND {d} <> {fav})",
+            "false-positive": f"(NOT {y_fav} AND {d} = {fav})"}[rule.kind]
 
 
 def emit_sql(

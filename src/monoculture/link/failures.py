@@ -23,9 +23,11 @@ class ResolvedRule:
     """A rule with its defaults filled in from the data, and the sentence every report prints."""
 
     rule: FailureRule
-    favorable: str | None
-    unfavorable: str | None
+    favorable: str | None  # the favourable decision
+    unfavorable: str | None  # the unfavourable decision (outcome rule)
     description: str
+    label_favorable: str | None = None  # the label side: favourable when equal to this...
+    label_unfavorable: str | None = None  # ... or when not equal to this (the label's own vocabulary)
 
 
 def resolve(rule: FailureRule, decision_tokens: set[str], label_tokens: set[str]) -> ResolvedRule:
@@ -45,10 +47,16 @@ def resolve(rule: FailureRule, decision_tokens: set[str], label_tokens: set[str]
         if rule.kind == "outcome":
             return ResolvedRule(rule, None, None, f"failure = unfavourable decision; {how}")
         fav = fav if fav is not None else "1"
-        _check_label_vocab(label_tokens, {fav}, "favourable label")
+        lf, lu = _label_side(rule, fav, label_tokens)
         what = {"error": "decision ≠ label", "false-negative": "label favourable and decision not",
                 "false-positive": "label not favourable and decision favourable"}[rule.kind]
-        return ResolvedRule(rule, fav, None, f"failure = {what} (favourable label = {fav}); {how}{_among(rule, fav)}")
+        return ResolvedRule(rule, fav, None, f"failure = {what} ({_label_words(lf, lu)}); {how}{_among(rule, lf, lu)}",
+                            lf, lu)
+    if rule.kind == "error" and rule.own_label_vocabulary:
+        fav = _decision_favourable(rule, fav, decision_tokens)
+        lf, lu = _label_side(rule, fav, label_tokens)
+        return ResolvedRule(rule, fav, None, f"failure = error: the decision is favourable (= {fav}) and the label "
+                                             f"not, or the reverse ({_label_words(lf, lu)})", lf, lu)
     if rule.kind == "error":
         if label_tokens and decision_tokens and not (label_tokens & decision_tokens):
             raise InputError(
@@ -76,28 +84,57 @@ def resolve(rule: FailureRule, decision_tokens: set[str], label_tokens: set[str]
         if fav not in decision_tokens:
             raise InputError(f"{{rule.favorable}} '{fav}' never occurs among the decisions ({_show(decision_tokens)})")
         return ResolvedRule(rule, fav, None, f"failure = unfavourable outcome (decision ≠ {fav})")
+    if fav is None and not rule.own_label_vocabulary and not (decision_tokens <= binary and label_tokens <= binary):
+        raise UsageError(f"{{rule.kind={rule.kind}}} needs {{rule.favorable=VALUE}} "
+                         "(the favourable decision and label)")
+    fav = _decision_favourable(rule, fav, decision_tokens)
+    lf, lu = _label_side(rule, fav, label_tokens)
+    what = ("label favourable and decision not" if rule.kind == "false-negative"
+            else "label not favourable and decision favourable")
+    words = f"favourable = {fav}" if lf == fav else f"favourable decision = {fav}, {_label_words(lf, lu)}"
+    return ResolvedRule(rule, fav, None, f"failure = {rule.kind} ({what}; {words}){_among(rule, lf, lu)}", lf, lu)
+
+
+def _decision_favourable(rule: FailureRule, fav: str | None, decision_tokens: set[str]) -> str:
+    """The favourable decision: as given, or 1 for 0/1 decisions; it must occur among the decisions."""
     if fav is None:
-        if decision_tokens <= binary and label_tokens <= binary:
+        if decision_tokens <= {"0", "1"}:
             fav = "1"
         else:
-            raise UsageError(f"{{rule.kind={rule.kind}}} needs {{rule.favorable=VALUE}} "
-                             "(the favourable decision and label)")
-    _check_label_vocab(label_tokens, {fav}, "{rule.favorable} value")
+            raise UsageError(f"{{rule.kind={rule.kind}}} needs {{rule.favorable=VALUE}} (the favourable decision; "
+                             f"decisions take the values {_show(decision_tokens)})")
     if decision_tokens and fav not in decision_tokens:
         # Every row would then count as 'decision not favourable': the rate reported would be the share of
         # favourable labels, whatever the decision-makers did.
         raise InputError(f"{{rule.favorable}} '{fav}' never occurs among the decisions ({_show(decision_tokens)}); "
                          "name the favourable decision value, or turn scores into decisions with {rule.threshold}")
-    what = ("label favourable and decision not" if rule.kind == "false-negative"
-            else "label not favourable and decision favourable")
-    return ResolvedRule(rule, fav, None, f"failure = {rule.kind} ({what}; favourable = {fav}){_among(rule, fav)}")
+    return fav
 
 
-def _among(rule: FailureRule, fav: str) -> str:
+def _label_side(rule: FailureRule, fav: str, label_tokens: set[str]) -> tuple[str | None, str | None]:
+    """The label's favourable value (or its unfavourable one), which must occur among the labels."""
+    if rule.unfavorable_label is not None:
+        lu = canonical(rule.unfavorable_label)
+        _check_label_vocab(label_tokens, {lu}, "{rule.unfavorable_label} value")
+        return None, lu
+    lf = canonical(rule.favorable_label) if rule.favorable_label is not None else fav
+    _check_label_vocab(label_tokens, {lf}, "{rule.favorable_label} value" if rule.own_label_vocabulary
+                       else "{rule.favorable} value")
+    return lf, None
+
+
+def _label_words(lf: str | None, lu: str | None) -> str:
+    return f"favourable label = {lf}" if lu is None else f"unfavourable label = {lu}"
+
+
+def _among(rule: FailureRule, lf: str | None, lu: str | None) -> str:
     """The population a false-negative or false-positive rule is measured in, in words."""
     if not rule.conditional:
         return "; measured among everyone" if rule.kind in ("false-negative", "false-positive") else ""
-    return f"; among people whose label is {'' if rule.kind == 'false-negative' else 'not '}{fav}"
+    positive = rule.kind == "false-negative"
+    if lu is not None:
+        return f"; among people whose label is {'not ' if positive else ''}{lu}"
+    return f"; among people whose label is {'' if positive else 'not '}{lf}"
 
 
 def _show(tokens: set[str], limit: int = 6) -> str:
@@ -145,9 +182,18 @@ def in_population(
     """
     if not resolved.rule.conditional:
         return None
-    assert label is not None and resolved.favorable is not None
-    positive = label == vocab.code(resolved.favorable)
+    assert label is not None
+    positive = label_favourable(resolved, vocab, label)
     return positive if resolved.rule.kind == "false-negative" else ~positive
+
+
+def label_favourable(resolved: ResolvedRule, vocab: Vocabulary, label: np.ndarray) -> np.ndarray:
+    """Whether each row's label (codes in `vocab`) is favourable under the resolved rule."""
+    if resolved.label_unfavorable is not None:
+        return label != vocab.code(resolved.label_unfavorable)
+    favourable = resolved.label_favorable if resolved.label_favorable is not None else resolved.favorable
+    assert favourable is not None
+    return label == vocab.code(favourable)
 
 
 def failures(
@@ -166,12 +212,12 @@ def failures(
     if favourable_pred is not None:
         if kind == "outcome":
             return ~favourable_pred
-        assert label is not None and fav is not None
-        y_fav = label == fav
+        assert label is not None
+        y_fav = label_favourable(resolved, vocab, label)
         if kind == "error":
             return favourable_pred != y_fav
         return (y_fav & ~favourable_pred) if kind == "false-negative" else (~y_fav & favourable_pred)
-    if kind == "error":
+    if kind == "error" and not resolved.rule.own_label_vocabulary:
         assert label is not None
         return decision != label
     if kind == "outcome":
@@ -179,6 +225,9 @@ def failures(
             return decision == vocab.code(resolved.unfavorable)
         return decision != fav
     assert label is not None and fav is not None
+    y_fav = label_favourable(resolved, vocab, label)
+    if kind == "error":
+        return (decision == fav) != y_fav
     if kind == "false-negative":
-        return (label == fav) & (decision != fav)
-    return (label != fav) & (decision == fav)
+        return y_fav & (decision != fav)
+    return ~y_fav & (decision == fav)

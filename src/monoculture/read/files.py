@@ -129,8 +129,13 @@ def read_header(path: str) -> list[str]:
 
 
 def require_columns(path: str, header: list[str], needed: list[str], what: dict[str, str]) -> None:
-    """Raise naming the first needed column the file lacks, and listing what it has."""
+    """Raise naming the first needed column the file lacks, and listing what it has; or the first needed
+    column its header names twice (which of the two would be read is not for us to guess)."""
     for col in needed:
+        if header.count(col) > 1:
+            at = [i + 1 for i, h in enumerate(header) if h == col]
+            raise InputError(f"the header names this column {len(at)} times (columns {', '.join(map(str, at))}); "
+                             "rename all but one, or drop the copies", file=path, column=col)
         if col not in header:
             shown = ", ".join(h[:40] for h in header[:12]) + (", ..." if len(header) > 12 else "")
             role = what.get(col, "column")

@@ -270,6 +270,7 @@ def match_columns(header: list[str], patterns: tuple[str, ...], exclude: set[str
         if not hits:
             raise InputError(f"no column matches {{columns.decision_columns}} '{pat}'", file=file)
         chosen.extend(h for h in hits if h not in chosen)
+    require_columns(file, header, chosen, {})  # a decision column named twice in the header is refused
     return [h for h in header if h in chosen]
 
 
