@@ -21,10 +21,9 @@ LAYOUTS = ("files", "wide", "stacked", "transposed")
 JOINS = ("inner", "outer")
 ON_DUPLICATE = ("error", "drop")
 ON_MISSING = ("error", "drop")
+MISSING_DECISION = ("error", "drop", "fail")
 ON_GROUP_CONFLICT = ("error", "missing")
 FAILURE_KINDS = ("error", "outcome", "false-negative", "false-positive")
-# Among whom a false-negative or false-positive rule is measured: the people it can fail (label favourable,
-# resp. not: the conditional error rates everyone reports) or everyone (the share of all people).
 POPULATIONS = ("can-fail", "everyone")
 CI_METHODS = ("percentile", "bca")
 ADJUSTMENTS = ("holm", "bh", "none")
@@ -42,7 +41,6 @@ class SpecError(UsageError):
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{{{field}}} {problem}")
         self.field, self.problem = field, problem
-
 
 def one_of(name: str, value: object, allowed: Sequence[str]) -> None:
     if value not in allowed:
@@ -183,6 +181,7 @@ class LinkOptions:
     join: str = "inner"
     on_duplicate: str = "error"  # or "drop": drop every row of an ID that occurs twice in one input
     on_missing: str = "error"  # or "drop": drop rows with a missing ID, decision or label
+    missing_decision: str | None = None  # error, drop or fail (a blank decision fails); None: as on_missing
     on_group_conflict: str = "error"  # or "missing": treat the individual's group as missing
     per_person: bool = False  # keep each linked individual's decisions, label and scores (multiplicity)
 
@@ -190,6 +189,13 @@ class LinkOptions:
         one_of("link.join", self.join, JOINS)
         one_of("link.on_duplicate", self.on_duplicate, ON_DUPLICATE)
         one_of("link.on_missing", self.on_missing, ON_MISSING)
+        if self.missing_decision is not None:
+            one_of("link.missing_decision", self.missing_decision, MISSING_DECISION)
+
+    @property
+    def on_missing_decision(self) -> str:
+        """What a row without a decision does: error, drop, or fail (it counts as a failure)."""
+        return self.missing_decision if self.missing_decision is not None else self.on_missing
         one_of("link.on_group_conflict", self.on_group_conflict, ON_GROUP_CONFLICT)
 
 
@@ -278,9 +284,7 @@ def reading(
     patterns: Sequence[str] | None = None,
 ) -> tuple[Inputs, Columns]:
     """What to read and which columns, from the keywords every command shares (the CLI options' names).
-
-    The layout defaults to ``wide`` when decision columns are named, else ``files``.
-    """
+    The layout defaults to ``wide`` when decision columns are named, else ``files``."""
     where = Inputs(paths=tuple(inputs), layout=layout or ("wide" if decision_columns else "files"), people=people,
                    patterns=tuple(patterns or ()))
     return where, Columns(id=id_column, decision=decision, label=label, groups=tuple(groups),
@@ -289,16 +293,12 @@ def reading(
 
 
 class LinkSpec(Protocol):
-    """What read → link needs, as every command's spec has it."""
+    """What read → link needs, as every command's spec has it (read-only)."""
 
-    @property
-    def inputs(self) -> Inputs: ...
-    @property
-    def columns(self) -> Columns: ...
-    @property
-    def rule(self) -> FailureRule: ...
-    @property
-    def link(self) -> LinkOptions: ...
+    inputs: Inputs
+    columns: Columns
+    rule: FailureRule
+    link: LinkOptions
 
 
 @dataclass(frozen=True)
@@ -315,6 +315,9 @@ class AuditSpec:
     emit_ids: str | None = None  # where to write the IDs of those failed by all (the only way IDs leave)
 
     def __post_init__(self) -> None:
+        if self.link.on_missing_decision == "fail" and self.rule.uses_scores:
+            raise SpecError("link.missing_decision", "fail takes decisions, not scores: a missing score has no "
+                                                     "decision to count as a failure")
         if self.emit_ids is not None and self.inputs.patterns:
             raise SpecError("emit_ids", "needs the input files: a pattern table holds no IDs")
 
@@ -337,6 +340,7 @@ class AuditSpec:
         on_duplicate: str = "error",
         on_missing: str = "error",
         on_group_conflict: str = "error",
+        missing_decision: str | None = None,
         inference: InferenceOptions | None = None,
         intersect: bool = False,
         min_group_size: int = 30,
@@ -366,7 +370,7 @@ class AuditSpec:
                 thresholds=thresholds, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable,
                 population=population, favorable_label=favorable_label, unfavorable_label=unfavorable_label),
             link=LinkOptions(join=join, on_duplicate=on_duplicate, on_missing=on_missing,
-                             on_group_conflict=on_group_conflict),
+                             on_group_conflict=on_group_conflict, missing_decision=missing_decision),
             inference=inference or InferenceOptions(),
             measure=MeasureOptions(intersect=intersect, min_group_size=min_group_size, suppress_below=suppress_below,
                                    parity=parity, components=components, gates=gates or Thresholds()),
@@ -385,7 +389,7 @@ class AuditSpec:
             "decision_maker_column": c.decision_maker_column if layout in ("stacked", "transposed") else None,
             "failure": self.rule.echo(),
             "join": link.join, "on_duplicate": link.on_duplicate, "on_missing": link.on_missing,
-            "on_group_conflict": link.on_group_conflict,
+            "on_group_conflict": link.on_group_conflict, "missing_decision": link.on_missing_decision,
         }
 
     def echo_measuring(self) -> dict:

@@ -44,7 +44,7 @@ def test_coverage_counts_add_up_with_partial_overlap(tmp_path):
     a = _write(tmp_path, "a.csv", "id,decision,label\n1,1,1\n2,0,1\n3,1,1\n4,,1\n")
     b = _write(tmp_path, "b.csv", "id,decision,label\n2,0,1\n3,1,1\n5,0,0\n,1,1\n")
     c = _write(tmp_path, "c.csv", "id,decision,label\n1,1,1\n2,1,1\n3,0,1\n5,1,0\n")
-    with pytest.raises(InputError, match="missing decision"):
+    with pytest.raises(InputError, match=r"missing or blank ID|missing decision"):
         monoculture.audit([a, b, c], label="label")
     r = monoculture.audit([a, b, c], label="label", on_missing="drop")
     assert r.coverage.linked == 2  # IDs 2 and 3

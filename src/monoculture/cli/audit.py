@@ -53,7 +53,9 @@ def counting_spec(inputs: list[str] | None, o: dict[str, Any], **more: Any) -> A
         threshold=default_t, thresholds=per_t,
         top_fraction=o["top_fraction"], lower_is_favorable=o["lower_is_favorable"],
         population=o["population"].value, join=o["join"].value,
-        on_group_conflict=o["group_conflicts"].value, engine=o["engine"], memory_limit=o["memory_limit"],
+        on_group_conflict=o["group_conflicts"].value,
+        missing_decision=o["missing_decision"].value if o["missing_decision"] else None, engine=o["engine"],
+        memory_limit=o["memory_limit"],
         spark_master=o["spark_master"], id_shards=o["id_shards"], **more)
 
 

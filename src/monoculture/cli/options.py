@@ -21,6 +21,12 @@ class FailureKind(StrEnum):
     false_positive = "false-positive"
 
 
+class MissingDecision(StrEnum):
+    error = "error"
+    drop = "drop"
+    fail = "fail"
+
+
 class Population(StrEnum):
     can_fail = "can-fail"
     everyone = "everyone"
@@ -103,6 +109,10 @@ UnfavorableDecision = Annotated[str | None, typer.Option(
     help="The unfavourable decision value (--failure outcome), when decisions and labels use different words.")]
 UnfavorableLabel = Annotated[str | None, typer.Option(
     help="The unfavourable label value: every other label is favourable.")]
+MissingDecisionOpt = Annotated[MissingDecision | None, typer.Option(
+    help="A row with an ID but no decision: error, drop it (counted in coverage), or fail (a failure of the "
+    "person, as LLM evaluations score an answer that could not be extracted; never a false positive). "
+    "Default: as --drop-missing says. Wide layouts read a blank cell as 'not seen' whatever this says.")]
 PopulationOpt = Annotated[Population, typer.Option(
     help="Among whom false-negative and false-positive rules are measured: can-fail (people whose label is "
     "favourable, resp. not: FNR = FN / positives and FPR = FP / negatives, as error rates are reported; "
@@ -260,7 +270,8 @@ RULE = _group(failure=(Failure, None), favorable=(Favorable, None), unfavorable=
               favorable_decision=(FavorableDecision, None), favorable_label=(FavorableLabel, None),
               unfavorable_decision=(UnfavorableDecision, None), unfavorable_label=(UnfavorableLabel, None))
 ROWS = _group(duplicates=(Duplicates, OnDuplicate.error), drop_missing=(DropMissing, False))
-JOIN = _group(join=(JoinOpt, Join.inner), group_conflicts=(GroupConflicts, OnConflict.error))
+JOIN = _group(join=(JoinOpt, Join.inner), group_conflicts=(GroupConflicts, OnConflict.error),
+              missing_decision=(MissingDecisionOpt, None))
 ENGINE = _group(engine=(Engine, "auto"), memory_limit=(MemoryLimit, None), spark_master=(SparkMaster, None),
                 id_shards=(IdShards, None), emit_sql=(EmitSql, False), sql_dialect=(SqlDialect, "duckdb"))
 SEED = _group(seed=(Seed, 0), alpha=(Alpha, 0.05))

@@ -32,6 +32,7 @@ from ..link.coverage import (
     SourceCoverage,
     duplicate_ids_message,
     group_conflict_message,
+    missing_decisions_message,
     missing_rows_message,
     people_duplicates_message,
 )
@@ -103,6 +104,10 @@ def count_external(engine: str, spec: AuditSpec) -> Counted:
     id_column, decision, label, groups, join = cols.id, cols.decision, cols.label, cols.groups, link.join
     on_missing, on_duplicate, on_group_conflict = link.on_missing, link.on_duplicate, link.on_group_conflict
     memory_limit, spark_master, id_shards = spec.engine.memory_limit, spec.engine.spark_master, spec.engine.id_shards
+    if link.missing_decision not in (None, link.on_missing):
+        raise UsageError(f"{{engine.engine={engine}}} treats a missing decision as any missing value "
+                         f"({{link.on_missing={link.on_missing}}}): count with {{engine.engine=memory}} to "
+                         f"{link.missing_decision} it apart")
     if layout not in (None, "files"):
         raise UsageError(f"{{engine.engine={engine}}} reads the files layout (one file per decision-maker); "
                          "use {engine.engine=memory} for other layouts")
@@ -176,16 +181,18 @@ def _checked_sources(
 ) -> list[SourceCoverage]:
     """Each input's coverage from its check counts, or the in-memory engine's error for the first problem
     (in its order: ID, decision, label, repeated IDs; without the row number, which only it knows)."""
-    out = []
+    out, missing = [], []
     for (name, path), c in zip(files, checks, strict=True):
         if c["not_numeric"]:
             raise InputError(f"a threshold or top fraction needs numeric scores; found {c['not_numeric']} values "
                              "that are not numbers" + _WHERE, file=path)
         if on_missing == "error":
-            for key, what in (("missing_id", "have a missing or blank ID"), ("missing_decision",
-                              "have a missing decision"), ("missing_label", "have no label")):
-                if c[key]:
-                    raise InputError(missing_rows_message(c[key], what) + _WHERE, file=path)
+            if c["missing_id"]:
+                raise InputError(missing_rows_message(c["missing_id"], "a missing or blank ID") + _WHERE, file=path)
+            if c["missing_decision"]:  # counted over every input, told at the end (as the memory engine does)
+                missing.append((path, c["missing_decision"]))
+            if c["missing_label"]:
+                raise InputError(missing_rows_message(c["missing_label"], "no label") + _WHERE, file=path)
         if c["duplicate_ids"] and on_duplicate == "error":
             raise InputError(duplicate_ids_message(c["duplicate_ids"], c["duplicate_rows"]) + _WHERE, file=path)
         out.append(SourceCoverage(
@@ -193,6 +200,9 @@ def _checked_sources(
             missing_decision=c["missing_decision"], missing_label=c["missing_label"],
             duplicate_rows=c["duplicate_rows"], duplicate_ids=c["duplicate_ids"], valid_rows=c["valid_rows"],
             failed_rows=c["failed_rows"]))
+    if missing:
+        total = sum(n for _, n in missing)
+        raise InputError(missing_decisions_message(total, len(missing), len(files)) + _WHERE, file=missing[0][0])
     return out
 
 

@@ -26,6 +26,7 @@ class SourceCoverage:
     duplicate_rows: int = 0  # rows dropped because their ID occurs more than once in this input
     duplicate_ids: int = 0
     outside_population: int = 0  # valid rows of people the rule cannot fail (conditional error rates)
+    missing_decision_failed: int = 0  # rows without a decision, kept as failures (missing_decision = fail)
     not_linked: int = 0  # valid rows of individuals the join excludes
     linked: int = 0
     linked_individuals_unseen: int = 0  # outer join: linked individuals this decision-maker did not see
@@ -69,8 +70,20 @@ class InputResult:
 
 
 def missing_rows_message(rows: int, what: str) -> str:
-    """The error for rows missing a value under --missing error (every engine words it alike)."""
-    return f"{rows} rows {what}; fix them or pass {{link.on_missing=drop}}"
+    """The error for rows missing a value (`what`: 'a missing decision', 'no label'...) under
+    on_missing = error; every engine words it alike."""
+    return f"{_rows(rows)} {what}; fix them or pass {{link.on_missing=drop}}"
+
+
+def missing_decisions_message(rows: int, inputs_with: int, inputs: int) -> str:
+    """The error for missing decisions, counted over every decision-maker (every engine words it alike)."""
+    where = f" (from {inputs_with} of {inputs} decision-makers; the first here)" if inputs_with > 1 else ""
+    return (f"{_rows(rows)} a missing decision{where}; fix them, pass {{link.on_missing=drop}}, or count a "
+            "missing decision as a failure with {link.missing_decision=fail}")
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row has" if n == 1 else f"{n:,} rows have"
 
 
 def group_conflict_message(individuals: int) -> str:

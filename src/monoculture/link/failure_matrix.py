@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError
-from .coverage import Coverage, PeopleCoverage
+from .coverage import Coverage, PeopleCoverage, missing_decisions_message
 from .failures import ResolvedRule, failures, in_population, resolve
 from .group_values import cells
 from .id_codes import IdCodes
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 def failure_matrix(linker: Linker, names: list[str], coded: IdCodes, warnings: list[str]) -> Linked:
     """Resolve the rule, form the failure matrix of the linked individuals, their cells and coverage."""
     options, k, universe = linker.options, linker.k, linker.universe
+    if linker.missing_decisions:
+        file, _, row = linker.missing_decisions[0]
+        total = sum(n for _, n, _ in linker.missing_decisions)
+        raise InputError(missing_decisions_message(total, len(linker.missing_decisions), k), file=file, row=row)
     resolved = resolve(linker.rule, linker.dec_tokens, linker.lab_tokens if linker.rule.needs_label else set())
     failing = failing_kinds(linker, resolved)
     # A decision-maker "sees" a person when it has a valid row for them that the rule can fail: under a
@@ -135,7 +139,11 @@ def failing_kinds(linker: Linker, resolved: ResolvedRule) -> np.ndarray:
     dec = linker.kind_table(0)[:-1]
     lab = linker.kind_table(1)[:-1] if linker.rule.needs_label else None
     pred = dec == 1 if linker.rule.uses_scores else None
-    return np.append(np.asarray(failures(resolved, linker.vocab, dec, lab, pred), dtype=bool), False)
+    failing = np.asarray(failures(resolved, linker.vocab, dec, lab, pred), dtype=bool)
+    # A decision kept though missing (missing_decision = fail, as LLM evaluations score an answer that could
+    # not be extracted): a failure under every rule but false-positive (no favourable decision was given).
+    failing[dec < 0] = resolved.rule.kind != "false-positive"
+    return np.append(failing, False)
 
 
 def applicable_kinds(linker: Linker, resolved: ResolvedRule) -> np.ndarray | None:

@@ -44,6 +44,7 @@ class Linker:
         self.kinds: dict[tuple[int, ...], int] = {}
         self.kind_cols: list[np.ndarray] = []
         self.covs: list[SourceCoverage] = []
+        self.missing_decisions: list[tuple[str, int, int]] = []  # (file, rows, first row) under "error"
         self.unseen: list[np.ndarray] = []  # per source: IDs of rows with a label but no decision (parity)
         self.dec_tokens: set[str] = set()
         self.lab_tokens: set[str] = set()
@@ -178,24 +179,28 @@ class Linker:
         on_missing = self.options.on_missing
         valid = has_id.copy()
         if not valid.all() and on_missing == "error":
-            raise InputError(missing_rows_message(int((~valid).sum()), "have a missing or blank ID"),
+            raise InputError(missing_rows_message(int((~valid).sum()), "a missing or blank ID"),
                              file=s.file, column=None, row=first_row(~valid))
         cov.missing_id = s.rows - int(valid.sum())
         dec_missing &= valid
         missing_cells = dec_missing if lab_absent is None else dec_missing & ~lab_absent
         if s.blank_is_unseen:
             cov.blank_cells = int(dec_missing.sum())
+            valid &= ~dec_missing
+        elif self.options.on_missing_decision == "fail":  # kept: the kind's decision code -1 is a failure
+            cov.missing_decision_failed = int(dec_missing.sum())
+            missing_cells = np.zeros_like(dec_missing)  # parity: already counted as failures
         else:
-            if dec_missing.any() and on_missing == "error":
-                raise InputError(missing_rows_message(int(dec_missing.sum()), "have a missing decision"),
-                                 file=s.file, row=first_row(dec_missing))
+            if dec_missing.any() and self.options.on_missing_decision == "error":
+                # Counted over every decision-maker before anyone is told: the error comes at the end of linking.
+                self.missing_decisions.append((s.file, int(dec_missing.sum()), first_row(dec_missing)))
             cov.missing_decision = int(dec_missing.sum())
-        valid &= ~dec_missing
+            valid &= ~dec_missing
         if lab_absent is not None:
             lab_missing = lab_absent & valid
             if lab_missing.any() and on_missing == "error":
                 where = " in the people file" if s.label is None else ""
-                raise InputError(missing_rows_message(int(lab_missing.sum()), f"have no label{where}"),
+                raise InputError(missing_rows_message(int(lab_missing.sum()), f"no label{where}"),
                                  file=s.file, row=first_row(lab_missing))
             cov.missing_label = int(lab_missing.sum())
             valid &= ~lab_missing
