@@ -10,7 +10,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "monoculture"
 
 # The pipeline, bottom up. A module may import its own stage and those before it, never one after.
-STAGES = ["errors", "lazy_imports", "spec", "read", "link", "count", "measure", "multiplicity", "simulate",
+STAGES = ["errors", "lazy_imports", "choices", "spec", "read", "link", "count", "measure", "multiplicity", "simulate",
           "report", "audit", "cli"]
 # Stages on one floor do not import each other either.
 FLOOR = {name: i for i, name in enumerate(STAGES)}

@@ -15,21 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from . import choices
 from .errors import UsageError
-
-LAYOUTS = ("files", "wide", "stacked", "transposed")
-JOINS = ("inner", "outer")
-ON_DUPLICATE = ("error", "drop")
-ON_MISSING = ("error", "drop")
-MISSING_DECISION = ("error", "drop", "fail")
-ON_GROUP_CONFLICT = ("error", "missing")
-FAILURE_KINDS = ("error", "outcome", "false-negative", "false-positive")
-POPULATIONS = ("can-fail", "everyone")
-CI_METHODS = ("percentile", "bca")
-ADJUSTMENTS = ("holm", "bh", "none")
-PARITY_MODES = ("bommasani2022",)
-GATE_ON = ("point", "ci")
-ENGINES = ("auto", "memory", "duckdb", "spark")
 
 
 class SpecError(UsageError):
@@ -74,7 +61,7 @@ class Inputs:
     patterns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        one_of("layout", self.layout, LAYOUTS)
+        one_of("layout", self.layout, choices.LAYOUTS)
         if self.patterns and self.paths:
             raise SpecError("patterns", "are read instead of input files: give either, not both")
         if not self.patterns and not self.paths:
@@ -111,8 +98,8 @@ class FailureRule:
     unfavorable_label: str | None = None
 
     def __post_init__(self) -> None:
-        one_of("rule.kind", self.kind, FAILURE_KINDS)
-        one_of("rule.population", self.population, POPULATIONS)
+        one_of("rule.kind", self.kind, choices.FAILURE_KINDS)
+        one_of("rule.population", self.population, choices.POPULATIONS)
         if self.favorable_label is not None and self.unfavorable_label is not None:
             raise SpecError("rule.favorable_label", "and an unfavourable label exclude each other: give one")
         if self.top_fraction is not None and (self.threshold is not None or self.thresholds):
@@ -186,17 +173,17 @@ class LinkOptions:
     per_person: bool = False  # keep each linked individual's decisions, label and scores (multiplicity)
 
     def __post_init__(self) -> None:
-        one_of("link.join", self.join, JOINS)
-        one_of("link.on_duplicate", self.on_duplicate, ON_DUPLICATE)
-        one_of("link.on_missing", self.on_missing, ON_MISSING)
+        one_of("link.join", self.join, choices.JOINS)
+        one_of("link.on_duplicate", self.on_duplicate, choices.ON_DUPLICATE)
+        one_of("link.on_missing", self.on_missing, choices.ON_MISSING)
         if self.missing_decision is not None:
-            one_of("link.missing_decision", self.missing_decision, MISSING_DECISION)
+            one_of("link.missing_decision", self.missing_decision, choices.MISSING_DECISION)
 
     @property
     def on_missing_decision(self) -> str:
         """What a row without a decision does: error, drop, or fail (it counts as a failure)."""
         return self.missing_decision if self.missing_decision is not None else self.on_missing
-        one_of("link.on_group_conflict", self.on_group_conflict, ON_GROUP_CONFLICT)
+        one_of("link.on_group_conflict", self.on_group_conflict, choices.ON_GROUP_CONFLICT)
 
 
 @dataclass(frozen=True)
@@ -209,6 +196,9 @@ class InferenceOptions:
     ci: str = "percentile"
     permutations: int = 9999
     adjust: str = "holm"
+    # Bootstrap intervals of the pairwise measures: auto (when there are at most choices.PAIR_INTERVALS_MAX pairs:
+    # their cost grows as B·N·k²), all, or none. Point values are always given.
+    pair_intervals: str = "auto"
 
     def __post_init__(self) -> None:
         if self.bootstrap < 0:
@@ -217,8 +207,14 @@ class InferenceOptions:
             raise SpecError("inference.permutations", f"takes a count >= 0; got {self.permutations}")
         if not 0 < self.alpha < 1:
             raise SpecError("inference.alpha", f"must be between 0 and 1 (exclusive); got {self.alpha}")
-        one_of("inference.ci", self.ci, CI_METHODS)
-        one_of("inference.adjust", self.adjust, ADJUSTMENTS)
+        one_of("inference.ci", self.ci, choices.CI_METHODS)
+        one_of("inference.adjust", self.adjust, choices.ADJUSTMENTS)
+        one_of("inference.pair_intervals", self.pair_intervals, choices.PAIR_INTERVALS)
+
+    def intervals_for_pairs(self, k: int) -> bool:
+        """Whether the k decision-makers' pairs get bootstrap intervals."""
+        few = k * (k - 1) // 2 <= choices.PAIR_INTERVALS_MAX
+        return self.pair_intervals == "all" or (self.pair_intervals == "auto" and few)
 
 
 @dataclass(frozen=True)
@@ -231,7 +227,7 @@ class Thresholds:
     gate_on: str = "point"
 
     def __post_init__(self) -> None:
-        one_of("gates.gate_on", self.gate_on, GATE_ON)
+        one_of("gates.gate_on", self.gate_on, choices.GATE_ON)
 
     @property
     def any(self) -> bool:
@@ -252,7 +248,7 @@ class MeasureOptions:
 
     def __post_init__(self) -> None:
         if self.parity is not None:
-            one_of("measure.parity", self.parity, PARITY_MODES)
+            one_of("measure.parity", self.parity, choices.PARITY_MODES)
 
 
 @dataclass(frozen=True)
@@ -265,7 +261,7 @@ class EngineOptions:
     id_shards: int | None = None
 
     def __post_init__(self) -> None:
-        one_of("engine.engine", self.engine, ENGINES)
+        one_of("engine.engine", self.engine, choices.ENGINES)
 
 
 def reading(

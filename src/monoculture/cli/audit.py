@@ -75,6 +75,7 @@ def audit(
     ci: opt.CI = opt.CIMethod.percentile,
     permutations: opt.Permutations = 9999,
     adjust: opt.AdjustOpt = opt.Adjust.holm,
+    pair_intervals: opt.PairIntervalsOpt = opt.PairIntervals.auto,
     min_group_size: opt.MinGroupSize = 30,
     suppress_below: opt.SuppressBelow = 0,
     parity: opt.ParityOpt = None,
@@ -109,7 +110,8 @@ def audit(
             components=components, min_group_size=min_group_size, suppress_below=suppress_below,
             parity=parity.value if parity else None,
             inference=InferenceOptions(bootstrap=o["bootstrap"], seed=o["seed"], alpha=o["alpha"], ci=ci.value,
-                                       permutations=permutations, adjust=adjust.value),
+                                       permutations=permutations, adjust=adjust.value,
+                                       pair_intervals=pair_intervals.value),
             gates=Thresholds(max_homogenization=max_homogenization, max_systemic_failure=max_systemic_failure,
                              max_group_systemic_failure_ratio=max_group_systemic_failure_ratio,
                              gate_on=gate_on.value))

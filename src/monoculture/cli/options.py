@@ -113,6 +113,16 @@ MissingDecisionOpt = Annotated[MissingDecision | None, typer.Option(
     help="A row with an ID but no decision: error, drop it (counted in coverage), or fail (a failure of the "
     "person, as LLM evaluations score an answer that could not be extracted; never a false positive). "
     "Default: as --drop-missing says. Wide layouts read a blank cell as 'not seen' whatever this says.")]
+class PairIntervals(StrEnum):
+    auto = "auto"
+    all = "all"
+    none = "none"
+
+
+PairIntervalsOpt = Annotated[PairIntervals, typer.Option(
+    help="Bootstrap intervals of the pairwise measures (error consistency, lift, ...): auto (when there are at "
+    "most 1,225 pairs, i.e. 50 decision-makers; their cost grows as B·N·k²), all, or none. Point values are "
+    "always given.")]
 PopulationOpt = Annotated[Population, typer.Option(
     help="Among whom false-negative and false-positive rules are measured: can-fail (people whose label is "
     "favourable, resp. not: FNR = FN / positives and FPR = FP / negatives, as error rates are reported; "

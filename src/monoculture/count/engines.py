@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import pyarrow as pa
 
+from ..choices import ENGINES
 from ..errors import InputError, UsageError
 from ..link.coverage import (
     SourceCoverage,
@@ -41,7 +42,7 @@ from ..read.csv_text import delimiter
 from ..read.files import STDIN, expand_paths, file_format, require_columns
 from ..read.memory import available_bytes, estimate_bytes, estimate_streaming_bytes
 from ..read.sources import named_path
-from ..spec import ENGINES, AuditSpec, FailureRule, SpecError
+from ..spec import AuditSpec, FailureRule, SpecError
 from .spark_values import spark_group_text
 from .sql import check_rows, check_sql, emit_sql
 from .table_file import Counted, from_arrow

@@ -19,11 +19,12 @@ from collections.abc import Callable, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..choices import FAILURE_KINDS
 from ..errors import UsageError
 from ..read.csv_text import delimiter
 from ..read.files import expand_paths, file_format, read_header
 from ..read.sources import named_path
-from ..spec import FAILURE_KINDS, FailureRule
+from ..spec import FailureRule
 
 DIALECTS = ("duckdb", "spark")
 

@@ -55,6 +55,8 @@ class Coverage:
     excluded_by_join: int
     people: PeopleCoverage | None = None
     group_conflicts: dict[str, int] = field(default_factory=dict)
+    # Linked individuals seen by exactly m decision-makers, m = 0, 1, ... (from the pattern table: measure)
+    seen_by: list[int] = field(default_factory=list)
     missing_group: dict[str, int] = field(default_factory=dict)
 
 

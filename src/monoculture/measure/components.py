@@ -91,7 +91,7 @@ def analyse(
             s_mean, o_mean = _pair_means(matrix, share, other)
             ms, mo = Metric.of(s_mean, "no sharing pair"), Metric.of(o_mean, "no pair without sharing")
             diff = Metric.of(s_mean - o_mean, "needs both sharing and non-sharing pairs")
-            if est.reps is not None and diff.defined:
+            if est.reps is not None and "error_consistency" in est.reps and diff.defined:
                 reps = est.reps["cofailure_lift" if key == "lift" else "error_consistency"]
                 rs, ro = _pair_means(reps, share, other)
                 for m, r in ((ms, rs), (mo, ro), (diff, rs - ro)):

@@ -74,13 +74,14 @@ class Estimate:
     _ci: dict[str, tuple] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, c: Counts, options: InferenceOptions, weights: np.ndarray | None, with_pairs: bool) -> Estimate:
+    def of(cls, c: Counts, options: InferenceOptions, weights: np.ndarray | None, with_pairs: bool,
+           pair_replicates: bool = True) -> Estimate:
         """Point values, plus bootstrap replicates over `weights` (B, R) — from `bootstrap_weights`; None:
-        no bootstrap."""
+        no bootstrap. `pair_replicates`: the pairwise measures are bootstrapped too (else point values)."""
         point = scope_stats(c, with_pairs)
         est = cls(c, point, options)
         if weights is not None:
-            fn = lambda v: scope_stats(v, with_pairs)  # noqa: E731
+            fn = lambda v: scope_stats(v, with_pairs and pair_replicates)  # noqa: E731
             est.reps = evaluate(fn, c, weights)
             if options.ci == "bca":
                 est.jack = jackknife(fn, c)
@@ -91,8 +92,8 @@ class Estimate:
         return round(float(np.asarray(self.counts.weights).sum()))
 
     def interval(self, key: str, index: tuple = ()) -> Interval | None:
-        """The bootstrap interval of one element of a statistic (None without replicates)."""
-        if self.reps is None:
+        """The bootstrap interval of one element of a statistic (None without replicates of it)."""
+        if self.reps is None or key not in self.reps:
             return None
         if not self._ci:
             self._ci = self._intervals(self.reps)
@@ -197,13 +198,17 @@ def scope_result(est: Estimate, names: list[str], *, with_pairs: bool) -> ScopeR
         h.flags.append(f"unstable: N·S_ind = {n * s_ind:.2g} < 5 expected systemic failures")
     outer = "needs every decision-maker to see every individual (inner join)"
     k_way_reason = empty if n == 0 else (outer if not c.complete else "undefined for these failure rates (0/0)")
+    # Nobody can be failed by more decision-makers than saw them: under the outer join the histogram stops
+    # at the largest number of decision-makers that saw one person (the bins past it are empty by design).
+    some = np.asarray(c.weights) > 0
+    top = len(names) if c.complete or not some.any() else int(c.present[some].sum(axis=1).max())
     hist = [
         HistogramBin(m, est.metric("histogram_observed", empty, (m,), proportion_of=float(n)),
                      est.metric("histogram_expected", unseen, (m,)))
-        for m in range(len(names) + 1)
+        for m in range(top + 1)
     ]
     if est.options.permutations > 0 and n > 0:
-        pvals = histogram_bin_pvalues(p["histogram_observed"] * n, n, p["histogram_expected"])
+        pvals = histogram_bin_pvalues(p["histogram_observed"] * n, n, p["histogram_expected"])[:top + 1]
         for b, pv in zip(hist, pvals, strict=True):
             b.observed.p_value = pv
     return ScopeResult(

@@ -8,6 +8,7 @@ from itertools import chain
 import numpy as np
 
 from .. import __version__
+from ..choices import PAIR_INTERVALS_MAX
 from ..count.table_file import Counted
 from ..spec import InferenceOptions, MeasureOptions, SpecError
 from .components import analyse, cluster_order
@@ -56,11 +57,13 @@ def measure(
                      group_draws(table, inference, rng_groups, intersect))) as draws:
         weights = draws.take("overall weights")
         pattern_weights = None if weights is None else table.by_pattern(weights)
-        est = Estimate.of(c, inference, pattern_weights, with_pairs=True)
+        pair_replicates = components is not None or inference.intervals_for_pairs(len(names))
+        est = Estimate.of(c, inference, pattern_weights, with_pairs=True, pair_replicates=pair_replicates)
         overall = scope_result(est, names, with_pairs=True)
         overall.homogenization.p_value = permutation_p_value(c, draws.take("overall null"))
         groups = group_results(table, names, inference, draws, intersect, options.min_group_size,
                                options.suppress_below)
+    counted.coverage.seen_by = np.bincount(c.present.sum(axis=1), weights=c.weights).round().astype(int).tolist()
     dms = []
     by_name = {cov.name: cov for cov in counted.coverage.sources}
     for i, name in enumerate(names):
@@ -96,6 +99,11 @@ def measure(
         rng_components = np.random.default_rng(np.random.SeedSequence(inference.seed).spawn(5)[4])
         result.components = analyse(est, names, components, inference, rng_components, pattern_weights)
     result.warnings = list(counted.warnings) + _warnings(result, options.min_group_size)
+    if not pair_replicates and weights is not None:
+        pairs = len(names) * (len(names) - 1) // 2
+        result.warnings.append(f"the {pairs:,} pairs of decision-makers have point values without intervals "
+                               f"(more than {PAIR_INTERVALS_MAX:,} pairs: the cost grows as B·N·k²); "
+                               "--pair-intervals all computes them")
     result.options["gates"] = asdict(options.gates)
     result.gates = evaluate_gates(result, options.gates)
     result.verdict = verdict(result.gates)

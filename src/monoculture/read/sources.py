@@ -20,8 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..choices import LAYOUTS
 from ..errors import InputError, UsageError
-from ..spec import LAYOUTS, Columns, SpecError
+from ..spec import Columns, SpecError
 from .csvscan import Scanned, scan_table
 from .files import STDIN, InputFile, file_format, read_header, read_table, require_columns
 from .ids import DenseIds, integer_ids

@@ -54,9 +54,29 @@ def _coverage(r: AuditResult) -> Table:
         t.add_row(escape(s.name), f"{s.rows:,}", f"{s.linked:,}", f"{s.not_linked:,}", f"{dropped:,}",
                   f"{s.blank_cells:,}", f"{s.linked_individuals_unseen:,}")
     t.caption = ("dropped = missing ID/decision/label or duplicate ID; blank = empty cell (not seen); "
-                 "unseen = linked individuals this decision-maker did not see")
+                 "unseen = linked individuals this decision-maker did not see" + _seen_by(c.seen_by)
+                 + (f"; outside the rule's population: {sum(s.outside_population for s in c.sources):,} rows"
+                    if any(s.outside_population for s in c.sources) else "")
+                 + (f"; missing decisions counted as failures: {sum(s.missing_decision_failed for s in c.sources):,}"
+                    if any(s.missing_decision_failed for s in c.sources) else ""))
     t.caption_justify = "left"
     return t
+
+
+def _seen_by(seen_by: list[int]) -> str:
+    """How many decision-makers saw each linked person, when that varies (the outer join)."""
+    if sum(1 for n in seen_by if n) <= 1:
+        return ""
+    counts = [(m, n) for m, n in enumerate(seen_by) if n]
+    total = sum(n for _, n in counts)
+    half, run, median = total / 2, 0, counts[-1][0]
+    for m, n in counts:
+        run += n
+        if run >= half:
+            median = m
+            break
+    return (f"; each linked person was seen by {counts[0][0]}–{counts[-1][0]} decision-makers "
+            f"(median {median}; JSON .coverage.seen_by)")
 
 
 def _decision_makers(r: AuditResult) -> Table:

@@ -81,7 +81,16 @@ def expected_failure_count_histogram(c: Counts) -> np.ndarray:
     onehot = np.zeros((len(inverse), len(masks)))
     onehot[np.arange(len(inverse)), inverse] = 1.0
     mask_share = divide(w @ onehot, w.sum(axis=-1)[..., None])  # (..., D)
-    total = np.zeros((*e.shape[:-1], size))
+    # Every mask's rates in one batch: padded with zeros to the widest mask (a member that never fails
+    # leaves the Poisson-binomial unchanged), so one scipy call serves thousands of distinct masks.
+    width = int(masks.sum(axis=1).max())
+    members = np.zeros((len(masks), width), dtype=np.int64)
+    used = np.zeros((len(masks), width), dtype=bool)
     for d, mask in enumerate(masks):
-        total = total + mask_share[..., d, None] * poisson_binomial_pmf(e[..., mask], size)
+        idx = np.flatnonzero(mask)
+        members[d, :len(idx)], used[d, :len(idx)] = idx, True
+    rates = np.where(used, e[..., members], 0.0)  # (..., D, width)
+    pmf = poisson_binomial_pmf(rates, width + 1)  # (..., D, width + 1)
+    total = np.zeros((*e.shape[:-1], size))
+    total[..., :width + 1] = (mask_share[..., None] * pmf).sum(axis=-2)
     return total

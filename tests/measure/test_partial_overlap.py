@@ -1,0 +1,81 @@
+"""Partial overlap (the outer join): the independence baseline over many distinct sets of decision-makers,
+the histogram that stops at the largest coverage, the coverage distribution, and pairwise intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+import monoculture
+from monoculture.count.table import Counts
+from monoculture.measure.metrics.ecosystem import expected_failure_count_histogram, failure_rates
+from monoculture.spec import InferenceOptions
+from profiles import examples
+
+
+@settings(max_examples=examples(80), deadline=None)
+@given(st.data())
+def test_the_batched_baseline_is_the_mixture_of_per_mask_poisson_binomials(data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    k = data.draw(st.integers(2, 8))
+    rows = data.draw(st.integers(2, 30))
+    present = rng.random((rows, k)) < 0.6
+    present[:, :2] = True  # everyone seen by at least two
+    fail = (rng.random((rows, k)) < 0.4) & present
+    weights = rng.integers(1, 5, (3, rows)).astype(float)  # a batch of three weightings, as the bootstrap
+    c = Counts(fail, present, weights)
+    got = expected_failure_count_histogram(c)
+    e = failure_rates(c)
+    for b in range(3):
+        want = np.zeros(k + 1)
+        for row in range(rows):  # one scipy call per individual: the definition, independently of masks
+            mask = present[row]
+            pmf = stats.poisson_binom.pmf(np.arange(mask.sum() + 1), e[b, mask])
+            want[:mask.sum() + 1] += weights[b, row] * pmf
+        np.testing.assert_allclose(got[b], want / weights[b].sum(), rtol=1e-10, atol=1e-14)
+
+
+def _crowd(tmp_path, items: int = 60, workers: int = 12, per: int = 4, seed: int = 2) -> str:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, items)
+    cells = np.full((items, workers), "", dtype=object)
+    for i in range(items):
+        for j in rng.choice(workers, per, replace=False):
+            cells[i, j] = str(truth[i] if rng.random() < 0.7 else 1 - truth[i])
+    frame = pd.DataFrame(cells, columns=[f"w{j:02d}" for j in range(workers)])
+    frame.insert(0, "truth", truth)
+    frame.insert(0, "id", np.arange(items))
+    path = tmp_path / "crowd.csv"
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def test_the_histogram_stops_at_the_largest_coverage_and_coverage_is_reported(tmp_path):
+    path = _crowd(tmp_path)
+    r = monoculture.audit([path], decision_columns=["w*"], label="truth", join="outer",
+                          inference=InferenceOptions(bootstrap=50, permutations=99))
+    assert len(r.decision_makers) == 12
+    assert [b.failures for b in r.overall.failure_count_histogram] == [0, 1, 2, 3, 4]  # 4 workers per item
+    assert r.coverage.seen_by == [0, 0, 0, 0, 60]
+    observed = sum(b.observed.value for b in r.overall.failure_count_histogram)
+    expected = sum(b.expected.value for b in r.overall.failure_count_histogram)
+    assert observed == pytest.approx(1.0) and expected == pytest.approx(1.0)
+
+
+def test_pair_intervals_are_computed_for_the_pairs_a_reader_can_read(tmp_path):
+    path = _crowd(tmp_path, workers=52, per=6)
+    fast = InferenceOptions(bootstrap=30, permutations=0)
+    auto = monoculture.audit([path], decision_columns=["w*"], label="truth", join="outer", inference=fast)
+    assert len(auto.overall.pairwise) == 52 * 51 // 2
+    assert all(p.error_consistency.ci is None for p in auto.overall.pairwise)
+    assert any("1,326 pairs of decision-makers have point values without intervals" in w for w in auto.warnings)
+    every = monoculture.audit([path], decision_columns=["w*"], label="truth", join="outer",
+                              inference=InferenceOptions(bootstrap=30, permutations=0, pair_intervals="all"))
+    assert any(p.error_consistency.ci is not None for p in every.overall.pairwise)
+    assert [p.error_consistency.value for p in auto.overall.pairwise] == \
+        [p.error_consistency.value for p in every.overall.pairwise]
+    assert auto.overall.homogenization.ci == every.overall.homogenization.ci  # only the pairs differ
