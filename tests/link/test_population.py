@@ -221,3 +221,13 @@ def test_the_label_vocabulary_in_the_sql_engine_and_on_the_command_line(tmp_path
     assert both.returncode == 2
     assert both.stderr.decode().strip() == (
         "Error: --favorable sets the decision's value and the label's; give it or --favorable-decision, not both")
+
+
+def test_scores_given_as_decisions_get_a_hint(tmp_path):
+    rows = "id,decision\n" + "".join(f"{i},{i / 40:.3f}\n" for i in range(40))
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.csv").write_text(rows)
+    with pytest.raises(UsageError) as caught:
+        monoculture.audit([str(tmp_path / "a.csv"), str(tmp_path / "b.csv")], failure="outcome", inference=FAST)
+    assert str(caught.value).endswith("40 distinct numbers look like scores; turn them into decisions with "
+                                      "rule.threshold")

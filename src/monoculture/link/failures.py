@@ -138,8 +138,20 @@ def _among(rule: FailureRule, lf: str | None, lu: str | None) -> str:
 
 
 def _show(tokens: set[str], limit: int = 6) -> str:
+    """Some of the values, and a hint when they look like scores rather than decisions."""
     shown = sorted(tokens)[:limit]
-    return ", ".join(repr(t) for t in shown) + (", ..." if len(tokens) > limit else "")
+    text = ", ".join(repr(t) for t in shown) + (", ..." if len(tokens) > limit else "")
+    if len(tokens) > 10 and all(_is_number(t) for t in tokens):
+        text += f": {len(tokens):,} distinct numbers look like scores; turn them into decisions with {{rule.threshold}}"
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_label_vocab(label_tokens: set[str], needed: set[str], what: str) -> None:
