@@ -46,6 +46,7 @@ class Columns:
     decision_maker_column: str = "decision_maker"
     score: str | None = None  # multiplicity: probability of the favourable class, per decision-maker
     round: str | None = None  # stacked layout: a round/version column; decision-makers become NAME@ROUND
+    people_id: str | None = None  # the people file's ID column, when not named as the inputs' `id`
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,7 @@ def reading(
     decision_maker_column: str = "decision_maker",
     score: str | None = None,
     round_column: str | None = None,
+    people_id: str | None = None,
     patterns: Sequence[str] | None = None,
 ) -> tuple[Inputs, Columns]:
     """What to read and which columns, from the keywords every command shares (the CLI options' names).
@@ -285,7 +287,7 @@ def reading(
                    patterns=tuple(patterns or ()))
     return where, Columns(id=id_column, decision=decision, label=label, groups=tuple(groups),
                           decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column,
-                          score=score, round=round_column)
+                          score=score, round=round_column, people_id=people_id)
 
 
 class LinkSpec(Protocol):
@@ -380,7 +382,8 @@ class AuditSpec:
         c, layout, link = self.columns, self.inputs.layout, self.link
         return {
             "id": c.id, "decision": c.decision, "label": c.label, "groups": list(c.groups),
-            "intersect": self.measure.intersect, "people": self.inputs.people, "layout": layout,
+            "intersect": self.measure.intersect, "people": self.inputs.people, "people_id": c.people_id,
+            "layout": layout,
             "decision_columns": list(c.decision_columns),
             "decision_maker_column": c.decision_maker_column if layout in ("stacked", "transposed") else None,
             "failure": self.rule.echo(),

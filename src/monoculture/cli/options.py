@@ -85,6 +85,8 @@ Groups = Annotated[list[str] | None, typer.Option("--group", "-g", help="Group a
 Intersect = Annotated[bool, typer.Option(
     "--intersect", help="Also report the intersections of all --group attributes.")]
 People = Annotated[str | None, typer.Option(help="People file keyed by --id with group (and label) columns.")]
+PeopleId = Annotated[str | None, typer.Option(
+    help="The people file's ID column, when it is not named as the inputs' --id column.")]
 LayoutOpt = Annotated[Layout | None, typer.Option(help=LAYOUT_HELP)]
 DecisionColumns = Annotated[list[str] | None, typer.Option(
     "--decision-columns", help="Wide layout: decision columns, names or glob patterns (e.g. 'label_*'); repeatable.")]
@@ -272,7 +274,7 @@ def _group(**params: tuple[Any, Any]) -> tuple[Parameter, ...]:
 
 
 READ = _group(id_column=(IdColumn, "id"), decision=(Decision, "decision"), label=(Label, None),
-              group=(Groups, None), people=(People, None), layout=(LayoutOpt, None),
+              group=(Groups, None), people=(People, None), people_id=(PeopleId, None), layout=(LayoutOpt, None),
               decision_columns=(DecisionColumns, None), decision_maker_column=(DecisionMakerColumn, "decision_maker"))
 RULE = _group(failure=(Failure, None), favorable=(Favorable, None), unfavorable=(Unfavorable, None),
               threshold=(Threshold, None), top_fraction=(TopFraction, None),
@@ -305,7 +307,7 @@ def shares(*groups: tuple[Parameter, ...]) -> Callable[[Callable[..., None]], Ca
 def reading(o: dict[str, Any]) -> dict[str, Any]:
     """The READ group's values as the library's keywords (`spec.reading`)."""
     return {"id_column": o["id_column"], "decision": o["decision"], "label": o["label"], "groups": o["group"] or [],
-            "people": o["people"], "layout": o["layout"].value if o["layout"] else None,
+            "people": o["people"], "people_id": o["people_id"], "layout": o["layout"].value if o["layout"] else None,
             "decision_columns": o["decision_columns"] or [], "decision_maker_column": o["decision_maker_column"]}
 
 

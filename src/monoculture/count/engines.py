@@ -105,6 +105,9 @@ def count_external(engine: str, spec: AuditSpec) -> Counted:
     id_column, decision, label, groups, join = cols.id, cols.decision, cols.label, cols.groups, link.join
     on_missing, on_duplicate, on_group_conflict = link.on_missing, link.on_duplicate, link.on_group_conflict
     memory_limit, spark_master, id_shards = spec.engine.memory_limit, spec.engine.spark_master, spec.engine.id_shards
+    if cols.people_id not in (None, cols.id):
+        raise UsageError(f"{{engine.engine={engine}}} reads the people file's IDs from {{columns.id}}: rename its "
+                         "key column, or count with {engine.engine=memory}")
     if link.missing_decision not in (None, link.on_missing):
         raise UsageError(f"{{engine.engine={engine}}} treats a missing decision as any missing value "
                          f"({{link.on_missing={link.on_missing}}}): count with {{engine.engine=memory}} to "

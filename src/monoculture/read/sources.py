@@ -386,11 +386,13 @@ def load_people(path: str, cols: Columns) -> People:
         raise InputError(
             "the people file has none of the {columns.groups} or {columns.label} columns", file=path
         )
-    table, info = read_table(path, [cols.id, *wanted], _roles(cols), categorical=wanted, as_text=_text_columns(cols))
-    table = _integer_ids(table, cols.id)
+    key = cols.people_id or cols.id  # the people file's key may have a name of its own
+    roles = _roles(cols) | ({key: "people-file ID ({columns.people_id})"} if cols.people_id else {})
+    table, info = read_table(path, [key, *wanted], roles, categorical=wanted, as_text=[key, *_text_columns(cols)])
+    table = _integer_ids(table, key)
     return People(
         file=info.path,
-        ids=table[cols.id],
+        ids=table[key],
         groups={g: table[g] for g in cols.groups if g in table.column_names},
         label=table[cols.label] if cols.label and cols.label in table.column_names else None,
         rows=info.rows,
