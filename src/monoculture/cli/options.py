@@ -11,47 +11,37 @@ from typing import Annotated, Any
 
 import typer
 
+from .. import choices
+from ..multiplicity.spec import DISPARITIES, UTILITIES
 from ..report import Format
 
 
-class FailureKind(StrEnum):
-    error = "error"
-    outcome = "outcome"
-    false_negative = "false-negative"
-    false_positive = "false-positive"
+def _choices(name: str, values: tuple[str, ...]) -> type[StrEnum]:
+    """The CLI's choices for an option, from the values the spec accepts (one list for both)."""
+    return StrEnum(name, [(v.replace("-", "_"), v) for v in values])  # type: ignore[return-value]
 
 
-class MissingDecision(StrEnum):
-    error = "error"
-    drop = "drop"
-    fail = "fail"
 
 
-class Population(StrEnum):
-    can_fail = "can-fail"
-    everyone = "everyone"
+FailureKind = _choices("FailureKind", choices.FAILURE_KINDS)
 
 
-class Layout(StrEnum):
-    files = "files"
-    wide = "wide"
-    stacked = "stacked"
-    transposed = "transposed"
+MissingDecision = _choices("MissingDecision", choices.MISSING_DECISION)
 
 
-class Join(StrEnum):
-    inner = "inner"
-    outer = "outer"
+Population = _choices("Population", choices.POPULATIONS)
 
 
-class OnDuplicate(StrEnum):
-    error = "error"
-    drop = "drop"
+Layout = _choices("Layout", choices.LAYOUTS)
 
 
-class OnConflict(StrEnum):
-    error = "error"
-    missing = "missing"
+Join = _choices("Join", choices.JOINS)
+
+
+OnDuplicate = _choices("OnDuplicate", choices.ON_DUPLICATE)
+
+
+OnConflict = _choices("OnConflict", choices.ON_GROUP_CONFLICT)
 
 
 INPUTS_HELP = (
@@ -115,10 +105,7 @@ MissingDecisionOpt = Annotated[MissingDecision | None, typer.Option(
     help="A row with an ID but no decision: error, drop it (counted in coverage), or fail (a failure of the "
     "person, as LLM evaluations score an answer that could not be extracted; never a false positive). "
     "Default: as --drop-missing says. Wide layouts read a blank cell as 'not seen' whatever this says.")]
-class PairIntervals(StrEnum):
-    auto = "auto"
-    all = "all"
-    none = "none"
+PairIntervals = _choices("PairIntervals", choices.PAIR_INTERVALS)
 
 
 PairIntervalsOpt = Annotated[PairIntervals, typer.Option(
@@ -136,15 +123,10 @@ DropMissing = Annotated[bool, typer.Option("--drop-missing",
     help="Drop (and count) rows with a missing ID, decision or label instead of stopping.")]
 GroupConflicts = Annotated[OnConflict, typer.Option(
     help="Group values that differ between files: error, or treat as missing (counted).")]
-class CIMethod(StrEnum):
-    percentile = "percentile"
-    bca = "bca"
+CIMethod = _choices("CIMethod", choices.CI_METHODS)
 
 
-class Adjust(StrEnum):
-    holm = "holm"
-    bh = "bh"
-    none = "none"
+Adjust = _choices("Adjust", choices.ADJUSTMENTS)
 
 
 Bootstrap = Annotated[int, typer.Option(
@@ -162,16 +144,13 @@ MinGroupSize = Annotated[int, typer.Option(
 SuppressBelow = Annotated[int, typer.Option(
     help="Groups smaller than this (and the complements that would reveal them) publish no count or rate; "
     "0 = off.")]
-class Parity(StrEnum):
-    bommasani2022 = "bommasani2022"
+Parity = _choices("Parity", choices.PARITY_MODES)
 
 
 ParityOpt = Annotated[Parity | None, typer.Option(
     "--parity", help="Also reproduce a reference implementation's choices exactly (bommasani2022: whole-input "
     "rates, empty group rate 1, missing cells as failures); the default numbers are unchanged.")]
-class GateOn(StrEnum):
-    point = "point"
-    ci = "ci"
+GateOn = _choices("GateOn", choices.GATE_ON)
 
 
 MaxHomogenization = Annotated[float | None, typer.Option(
@@ -204,14 +183,10 @@ ArbitraryThreshold = Annotated[float, typer.Option(
     help="A person is highly arbitrary when the set's pairwise disagreement on them is at least this.")]
 
 
-class Utility(StrEnum):
-    accuracy = "accuracy"
-    tpr_fpr = "tpr-fpr"
+Utility = _choices("Utility", UTILITIES)
 
 
-class Disparity(StrEnum):
-    selection_rate_ratio = "selection-rate-ratio"
-    failure_rate_gap = "failure-rate-gap"
+Disparity = _choices("Disparity", DISPARITIES)
 
 
 UtilityOpt = Annotated[Utility, typer.Option(
