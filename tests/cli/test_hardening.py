@@ -67,7 +67,8 @@ MALFORMED = [
     ("missing label column", lambda d: [w(d, "m.csv", "id,decision\n1,1\n"), ok(d)],
      "column 'label': label column not found"),
     ("missing group column", lambda d: [ok(d), w(d, "o2.csv", OK_ROWS), "--group", "race"],
-     "column 'race': group column not found"),
+     "column 'race': group column not found in any input file nor in the people file; the inputs have: "
+     "decision, id, label"),
     ("duplicate IDs", lambda d: [w(d, "d.csv", "id,decision,label\n1,1,1\n1,0,1\n"), ok(d)],
      "d.csv, row 2: 1 IDs occur more than once"),
     ("blank IDs", lambda d: [w(d, "i.csv", "id,decision,label\n1,1,1\n ,0,1\n"), ok(d)],

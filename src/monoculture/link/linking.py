@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import InputError, UsageError
+from ..read.files import STDIN, read_header
 from ..read.sources import People, Source
 from ..spec import FailureRule, LinkOptions
 from .id_codes import code_ids
@@ -42,7 +43,8 @@ def link(
     large audit does not hold its inputs twice.
     """
     names = [s.name for s in sources]
-    _check_link(names, rule, attributes, options, [set(s.groups) for s in sources], people)
+    _check_link(names, rule, attributes, options, [set(s.groups) for s in sources], people,
+                _header_of(sources[0].file) if sources else None)
     id_arrays = [s.ids for s in sources] + ([people.ids] if people else [])
     id_files = [s.file for s in sources] + ([people.file] if people else [])
     coded = code_ids(id_arrays, id_files)
@@ -79,7 +81,8 @@ def link_streaming(
     `read_ahead`: how many inputs may be read (or being read) beside the one being linked, each holding its
     rows; they are read by up to as many threads as there are cores.
     """
-    _check_link(names, rule, attributes if headers is not None else [], options, headers or [], people)
+    _check_link(names, rule, attributes if headers is not None else [], options, headers or [], people,
+                sorted(set().union(*headers)) if headers else None)
     on_rows()
     coder = coder if coder is not None else DenseStream()
     keep_ids = coder.keys_need_ids and rule.uses_scores
@@ -142,8 +145,10 @@ def _text_keys(ids: pa.ChunkedArray) -> pa.Array:
 
 def _check_link(
     names: list[str], rule: FailureRule, attributes: list[str], options: LinkOptions,
-    source_groups: list[set[str]], people: People | None,
+    source_groups: list[set[str]], people: People | None, columns: list[str] | None = None,
 ) -> None:
+    """Refuse what cannot be linked; `columns` (an input's header, when known) is listed when a group
+    column is nowhere to be found."""
     if len(names) < 2:
         raise UsageError(
             f"an audit needs at least 2 decision-makers; got {len(names)} ({', '.join(names) or 'none'}). "
@@ -152,7 +157,16 @@ def _check_link(
     rule.validate(names)
     for attr in attributes:
         if not any(attr in g for g in source_groups) and not (people and attr in people.groups):
-            raise InputError(
-                "group column not found in any input file nor in the people file",
-                column=attr,
-            )
+            shown = ""
+            if columns:
+                shown = "; the inputs have: " + ", ".join(c[:40] or "''" for c in columns[:12]) + (
+                    ", ..." if len(columns) > 12 else "")
+            raise InputError(f"group column not found in any input file nor in the people file{shown}", column=attr)
+
+
+def _header_of(path: str) -> list[str] | None:
+    """A file's column names, to list in an error (None for standard input, a pipe, or a file gone)."""
+    try:
+        return read_header(path) if path != STDIN else None
+    except (InputError, OSError):
+        return None
