@@ -18,12 +18,10 @@ from ..report import EXTENSIONS, Format, render
 EXIT_OK, EXIT_THRESHOLD, EXIT_ERROR = 0, 1, 2
 
 # The settings a message names (`errors.SETTING`) as the command line spells them, where the flag is not
-# `--` and the field's last part with dashes (`simulate.step_size` is `--step-size`).
+# `--` and the field's last part with dashes (`simulate.step_size` is `--step-size`, `emit_ids` `--emit-ids`).
 FLAGS = {
-    "inputs": "INPUTS", "patterns": "--patterns", "layout": "--layout", "emit_ids": "--emit-ids",
-    "columns.groups": "--group", "rule.kind": "--failure", "link.on_duplicate": "--duplicates",
-    "link.on_missing": "--drop-missing", "link.on_group_conflict": "--group-conflicts", "gates.gate_on": "--gate-on",
-    "measure.parity": "--parity", "engine.sql": "--emit-sql", "multiplicity.split": "--split",
+    "inputs": "INPUTS", "columns.groups": "--group", "rule.kind": "--failure", "link.on_duplicate": "--duplicates",
+    "link.on_missing": "--drop-missing", "link.on_group_conflict": "--group-conflicts", "engine.sql": "--emit-sql",
 }
 # Settings whose flag and value are not `FLAG VALUE`.
 FLAG_VALUES = {("link.on_missing", "drop"): "--drop-missing"}

@@ -26,19 +26,14 @@ def failure_matrix(linker: Linker, names: list[str], coded: IdCodes, warnings: l
         total = sum(n for _, n, _ in linker.missing_decisions)
         raise InputError(missing_decisions_message(total, len(linker.missing_decisions), k), file=file, row=row)
     resolved = resolve(linker.rule, linker.dec_tokens, linker.lab_tokens if linker.rule.needs_label else set())
-    failing = failing_kinds(linker, resolved)
     # A decision-maker "sees" a person when it has a valid row for them that the rule can fail: under a
     # conditional false-negative (false-positive) rule, rows whose label is not (is) favourable are outside
     # the rule's population, counted apart, and take no part in any number.
-    counts_in = applicable_kinds(linker, resolved)
-    if counts_in is None:
-        counts_in = np.ones(len(failing), dtype=bool)
-        counts_in[-1] = False  # the index -1: no valid row
-    else:
+    failing, counts_in = kind_flags(linker, resolved)
+    if resolved.rule.conditional:
         for cov, col in zip(linker.covs, linker.kind_cols, strict=True):
             cov.outside_population = int(np.count_nonzero((col >= 0) & ~counts_in[col]))
             cov.valid_rows -= cov.outside_population
-    failing = failing & counts_in
     # Each individual's failures (bit i) and presence (bit k + i) in one integer, when 2k bits fit in one.
     bits, fail_cols, present_cols = None, [], []
     if 2 * k <= 62:
@@ -132,10 +127,10 @@ def _popcount(words: np.ndarray, width: int) -> np.ndarray:
     return count
 
 
-def failing_kinds(linker: Linker, resolved: ResolvedRule) -> np.ndarray:
-    """Whether each kind is a failure, with False appended for the index -1."""
-    if not linker.kinds:
-        return np.zeros(1, dtype=bool)
+def kind_flags(linker: Linker, resolved: ResolvedRule) -> tuple[np.ndarray, np.ndarray]:
+    """Per kind, with False appended for the index -1 (no valid row): whether a row of it is a failure, and
+    whether it counts at all (a conditional false-negative or false-positive rule counts only the people
+    it can fail: `failures.in_population`)."""
     dec = linker.kind_table(0)[:-1]
     lab = linker.kind_table(1)[:-1] if linker.rule.needs_label else None
     pred = dec == 1 if linker.rule.uses_scores else None
@@ -143,18 +138,6 @@ def failing_kinds(linker: Linker, resolved: ResolvedRule) -> np.ndarray:
     # A decision kept though missing (missing_decision = fail, as LLM evaluations score an answer that could
     # not be extracted): a failure under every rule but false-positive (no favourable decision was given).
     failing[dec < 0] = resolved.rule.kind != "false-positive"
-    return np.append(failing, False)
-
-
-def applicable_kinds(linker: Linker, resolved: ResolvedRule) -> np.ndarray | None:
-    """Whether each kind is among the people the rule can fail (False appended for the index -1), or
-    None when the rule can fail everyone (`failures.in_population`)."""
-    if not resolved.rule.conditional:
-        return None
-    if not linker.kinds:
-        return np.zeros(1, dtype=bool)
-    lab = linker.kind_table(1)[:-1]
-    pred = linker.kind_table(0)[:-1] == 1 if linker.rule.uses_scores else None
-    got = in_population(resolved, linker.vocab, lab, pred)
-    assert got is not None
-    return np.append(np.asarray(got, dtype=bool), False)
+    counts = in_population(resolved, linker.vocab, lab)
+    counts = np.ones(len(dec), dtype=bool) if counts is None else np.asarray(counts, dtype=bool)
+    return np.append(failing & counts, False), np.append(counts, False)

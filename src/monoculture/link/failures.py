@@ -80,9 +80,7 @@ def resolve(rule: FailureRule, decision_tokens: set[str], label_tokens: set[str]
                     f"{{rule.unfavorable}} '{unfav}' never occurs among the decisions ({_show(decision_tokens)})"
                 )
             return ResolvedRule(rule, fav, unfav, f"failure = unfavourable outcome (decision = {unfav})")
-        assert fav is not None
-        if fav not in decision_tokens:
-            raise InputError(f"{{rule.favorable}} '{fav}' never occurs among the decisions ({_show(decision_tokens)})")
+        fav = _decision_favourable(rule, fav, decision_tokens)
         return ResolvedRule(rule, fav, None, f"failure = unfavourable outcome (decision ≠ {fav})")
     if fav is None and not rule.own_label_vocabulary and not (decision_tokens <= binary and label_tokens <= binary):
         raise UsageError(f"{{rule.kind={rule.kind}}} needs {{rule.favorable=VALUE}} "
@@ -115,11 +113,10 @@ def _label_side(rule: FailureRule, fav: str, label_tokens: set[str]) -> tuple[st
     """The label's favourable value (or its unfavourable one), which must occur among the labels."""
     if rule.unfavorable_label is not None:
         lu = canonical(rule.unfavorable_label)
-        _check_label_vocab(label_tokens, {lu}, "{rule.unfavorable_label} value")
+        _check_label_vocab(label_tokens, lu, "rule.unfavorable_label")
         return None, lu
     lf = canonical(rule.favorable_label) if rule.favorable_label is not None else fav
-    _check_label_vocab(label_tokens, {lf}, "{rule.favorable_label} value" if rule.own_label_vocabulary
-                       else "{rule.favorable} value")
+    _check_label_vocab(label_tokens, lf, "rule.favorable_label" if rule.own_label_vocabulary else "rule.favorable")
     return lf, None
 
 
@@ -154,11 +151,12 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _check_label_vocab(label_tokens: set[str], needed: set[str], what: str) -> None:
-    if label_tokens and not (label_tokens & needed):
+def _check_label_vocab(label_tokens: set[str], value: str, setting: str) -> None:
+    """The label value `setting` names must occur among the labels; the error says which setting to fix."""
+    if label_tokens and value not in label_tokens:
         raise InputError(
-            f"the {what} ({_show(needed)}) never occurs among the labels ({_show(label_tokens)}); "
-            "name it with {rule.favorable}"
+            f"the {{{setting}}} value ({_show({value})}) never occurs among the labels ({_show(label_tokens)}); "
+            f"name it with {{{setting}}}"
         )
 
 
@@ -182,9 +180,7 @@ def favourable_from_scores(
     return out
 
 
-def in_population(
-    resolved: ResolvedRule, vocab: Vocabulary, label: np.ndarray | None, favourable_pred: np.ndarray | None,
-) -> np.ndarray | None:
+def in_population(resolved: ResolvedRule, vocab: Vocabulary, label: np.ndarray | None) -> np.ndarray | None:
     """Whether each row is among the people the rule can fail (None: everyone is).
 
     A conditional false-negative rule (`FailureRule.conditional`) can fail only people whose label is

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from itertools import chain
 
 import numpy as np
@@ -37,7 +37,7 @@ def measure(
     options: MeasureOptions = MeasureOptions(),
     components: dict[str, dict[str, str]] | None = None,
 ) -> AuditResult:
-    """Every metric, interval and test from a counted patttable table alone (no row is read again).
+    """Every metric, interval and test from a counted pattern table alone (no row is read again).
 
     `counted`: the table with what counting recorded (rule, join, options echo, inputs, coverage, warnings),
     from `monoculture.count` or `count.table_file.read_patterns`. `components`: each decision-maker's shared
@@ -63,9 +63,11 @@ def measure(
         overall.homogenization.p_value = permutation_p_value(c, draws.take("overall null"))
         groups = group_results(table, names, inference, draws, intersect, options.min_group_size,
                                options.suppress_below)
-    counted.coverage.seen_by = np.bincount(c.present.sum(axis=1), weights=c.weights).round().astype(int).tolist()
+    # The caller's coverage is left as counted: the result's copy adds how many saw each linked person.
+    coverage = replace(counted.coverage,
+                       seen_by=np.bincount(c.present.sum(axis=1), weights=c.weights).round().astype(int).tolist())
     dms = []
-    by_name = {cov.name: cov for cov in counted.coverage.sources}
+    by_name = {cov.name: cov for cov in coverage.sources}
     for i, name in enumerate(names):
         cov = by_name[name]
         dms.append(DecisionMakerResult(
@@ -85,7 +87,7 @@ def measure(
     result = AuditResult(
         schema_version=SCHEMA_VERSION, tool_version=__version__, rule=counted.rule, join=counted.join,
         options=echo, inputs=counted.inputs, decision_makers=dms, overall=overall, groups=groups,
-        coverage=counted.coverage,
+        coverage=coverage,
         warnings=[],
         group_homogenization=group_h,
         parity=parity_overall,
