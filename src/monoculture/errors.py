@@ -18,6 +18,13 @@ def library_words(field: str, value: str | None) -> str:
     return field if value is None else f"{field}={value}"
 
 
+def where_in_file(file: str | None, row: int) -> str:
+    """A 1-based data row as a user finds it: the line of a text file (its header is line 1; a quoted
+    value spanning lines would shift it), the row of a Parquet file or of no file."""
+    binary = file is None or file.lower().endswith((".parquet", ".pq", ".parq"))
+    return f"row {row:,}" if binary else f"line {row + 1:,}"
+
+
 class MonocultureError(Exception):
     """Base class: an input, option or configuration the audit cannot proceed with.
 
@@ -47,7 +54,7 @@ class MonocultureError(Exception):
         if self.column is not None:
             where.append(f"column '{self.column}'")
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(where_in_file(self.file, self.row))
         prefix = ", ".join(where) + ": " if where else ""
         return prefix + SETTING.sub(lambda m: setting(m.group(1), m.group(2)), self.message)
 

@@ -115,7 +115,7 @@ def test_duplicate_ids_are_an_error_naming_file_and_row(tmp_path):
     proc = run("audit", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--label", "label")
     err = proc.stderr.decode()
     assert proc.returncode == 2
-    assert "a.csv, row 3: 1 IDs occur more than once (2 rows)" in err
+    assert "a.csv, line 4: 1 ID occurs more than once (2 rows)" in err
     proc = run("audit", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--label", "label",
                "--duplicates", "drop", "--format", "json")
     assert proc.returncode == 0, proc.stderr.decode()

@@ -206,7 +206,7 @@ def test_duckdb_engine_finds_group_conflicts_with_the_people_file(tmp_path, join
     kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["g"], "join": join,
           "people": str(people)}
     for engine in ("memory", "duckdb"):
-        with pytest.raises(monoculture.InputError, match="1 linked individuals have conflicting values"):
+        with pytest.raises(monoculture.InputError, match="1 linked individual has conflicting values"):
             count([str(a), str(b)], engine=engine, **kw)
     ours = count([str(a), str(b)], engine="memory", on_group_conflict="missing", **kw)
     duck = count([str(a), str(b)], engine="duckdb", on_group_conflict="missing", **kw)

@@ -95,7 +95,7 @@ def test_threshold_on_text_column_is_an_error_naming_the_row(tmp_path):
     b = _write(tmp_path, "b", "id,decision,label\n1,0.9,1\n2,0.1,1\n")
     with pytest.raises(InputError) as exc:
         monoculture.audit([a, b], label="label", threshold=0.5)
-    assert "row 2" in str(exc.value) and "a.csv" in str(exc.value)
+    assert "line 3" in str(exc.value) and "a.csv" in str(exc.value)
 
 
 def test_label_set_that_never_matches_decisions_is_an_error(tmp_path):

@@ -89,7 +89,7 @@ def test_groups_from_people_file_and_conflicts(tmp_path):
     a = _write(tmp_path, "a.csv", "id,decision,label,g\n1,1,1,x\n2,0,1,y\n3,1,1,y\n")
     b = _write(tmp_path, "b.csv", "id,decision,label\n1,1,1\n2,1,1\n3,0,1\n")
     people = _write(tmp_path, "people.csv", "id,g,h\n1,x,u\n2,y,u\n3,x,v\n")
-    with pytest.raises(InputError, match="1 linked individuals have conflicting values"):
+    with pytest.raises(InputError, match="1 linked individual has conflicting values"):
         monoculture.audit([a, b], label="label", groups=["g"], people=people)
     r = monoculture.audit([a, b], label="label", groups=["g", "h"], people=people, on_group_conflict="missing",
                           intersect=True)

@@ -112,7 +112,7 @@ def test_blank_id_is_an_error_with_its_row(tmp_path):
     src = tmp_path / "d.csv"
     src.write_text("id,decision\n1,0\n ,1\n")
     r = cli("pseudonymize", str(src), "--key-file", str(_key(tmp_path)), "-o", str(tmp_path / "o.csv"))
-    assert r.exit_code == 2 and "row 2: blank ID" in r.output
+    assert r.exit_code == 2 and "line 3: blank ID" in r.output
 
 
 def test_other_columns_pass_through_untouched(tmp_path):

@@ -188,7 +188,7 @@ def test_missing_values_are_an_error_or_counted(tmp_path):
     proc = run("simulate", "dynamics", "--people", str(f), "--features", "x", "--target", "y", "-g", "g")
     assert proc.returncode == 2
     err = proc.stderr.decode().strip()
-    assert len(err.splitlines()) == 1 and "'x'" in err and "row 3" in err and "Traceback" not in err
+    assert len(err.splitlines()) == 1 and "'x'" in err and "line 4" in err and "Traceback" not in err
     setting = data_setting(str(f), ["x"], "y", ["g"], drop_missing=True)
     assert setting.excluded == 1 and setting.rows == 6
 

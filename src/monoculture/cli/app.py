@@ -60,7 +60,10 @@ def config_defaults(explicit: Path | None) -> tuple[Path | None, dict]:
     command = typer.main.get_command(app).commands["audit"]  # type: ignore[attr-defined]
     known = [o.lstrip("-") for p in command.params if p.name not in ("inputs", "config") for o in p.opts
              if o.startswith("--")]
-    return path, to_defaults(load_config(Path(path)), _setting_names(), Path(path), known)
+    defaults = to_defaults(load_config(Path(path)), _setting_names(), Path(path), known)
+    repeatable = {p.name for p in command.params if getattr(p, "multiple", False)}
+    # A repeatable option given one value in the file (`id = "applicant_no"`) is a list of one.
+    return path, {k: [v] if k in repeatable and isinstance(v, str) else v for k, v in defaults.items()}
 
 
 def _config_arg(argv: list[str]) -> Path | None:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import choices
+from ..errors import UsageError
 from ..multiplicity.spec import DISPARITIES, UTILITIES
 from ..report import Format
 
@@ -68,9 +69,17 @@ Patterns = Annotated[list[str] | None, typer.Option(
     "--patterns", help="Audit from pattern tables written by `monoculture count` instead of input files; "
     "repeat (or give several) to sum shards of one population.")]
 IdColumn = Annotated[str, typer.Option("--id", help="Column holding the individual's ID (the link key).")]
-Decision = Annotated[str, typer.Option(help="Column holding the decision (or score, with --threshold/--top-fraction).")]
-Label = Annotated[str | None, typer.Option(
-    help="Column holding the true outcome; from the input or the --people file.")]
+PER_INPUT = " NAME=COLUMN gives one input's own name for it (files layout); repeatable."
+IdColumns = Annotated[list[str] | None, typer.Option(
+    "--id", help="Column holding the individual's ID (the link key); default: id." + PER_INPUT, show_default=False)]
+Decision = Annotated[list[str] | None, typer.Option(
+    help="Column holding the decision (or score, with --threshold/--top-fraction); default: decision." + PER_INPUT,
+    show_default=False)]
+Label = Annotated[list[str] | None, typer.Option(
+    help="Column holding the true outcome; from the input or the --people file." + PER_INPUT, show_default=False)]
+Delimiter = Annotated[str | None, typer.Option(
+    help="Field separator of CSV inputs and the people file, e.g. ';' or '\\t' (default: tab for .tsv, else "
+    "comma).")]
 Groups = Annotated[list[str] | None, typer.Option("--group", "-g", help="Group attribute column; repeat for several.")]
 Intersect = Annotated[bool, typer.Option(
     "--intersect", help="Also report the intersections of all --group attributes.")]
@@ -248,7 +257,7 @@ def _group(**params: tuple[Any, Any]) -> tuple[Parameter, ...]:
                  for name, (annotation, default) in params.items())
 
 
-READ = _group(id_column=(IdColumn, "id"), decision=(Decision, "decision"), label=(Label, None),
+READ = _group(id_column=(IdColumns, None), decision=(Decision, None), label=(Label, None), delimiter=(Delimiter, None),
               group=(Groups, None), people=(People, None), people_id=(PeopleId, None), layout=(LayoutOpt, None),
               decision_columns=(DecisionColumns, None), decision_maker_column=(DecisionMakerColumn, "decision_maker"))
 RULE = _group(failure=(Failure, None), favorable=(Favorable, None), unfavorable=(Unfavorable, None),
@@ -281,9 +290,34 @@ def shares(*groups: tuple[Parameter, ...]) -> Callable[[Callable[..., None]], Ca
 
 def reading(o: dict[str, Any]) -> dict[str, Any]:
     """The READ group's values as the library's keywords (`spec.reading`)."""
-    return {"id_column": o["id_column"], "decision": o["decision"], "label": o["label"], "groups": o["group"] or [],
-            "people": o["people"], "people_id": o["people_id"], "layout": o["layout"].value if o["layout"] else None,
-            "decision_columns": o["decision_columns"] or [], "decision_maker_column": o["decision_maker_column"]}
+    per_input: dict[str, dict[str, str]] = {}
+    names = {}
+    for role, key, flag, default in (("id", "id_column", "--id", "id"), ("decision", "decision", "--decision",
+                                     "decision"), ("label", "label", "--label", None)):
+        names[key], own = column_names(flag, o[key], default)
+        for name, column in own.items():
+            per_input.setdefault(name, {})[role] = column
+    return {**names, "groups": o["group"] or [], "people": o["people"], "people_id": o["people_id"],
+            "layout": o["layout"].value if o["layout"] else None, "decision_columns": o["decision_columns"] or [],
+            "decision_maker_column": o["decision_maker_column"], "per_input": per_input, "delimiter": o["delimiter"]}
+
+
+def column_names(flag: str, values: list[str] | str | None, default: str | None) -> tuple[str | None, dict[str, str]]:
+    """`--id COLUMN` and `--id NAME=COLUMN`: the column every input uses, and the inputs' own names for it."""
+    if isinstance(values, str):  # a config file's single value
+        values = [values]
+    plain = [v for v in values or [] if "=" not in v]
+    if len(plain) > 1:
+        raise UsageError(f"{flag} takes one column for every input (and NAME=COLUMN for one input's own); got "
+                         f"{', '.join(repr(v) for v in plain)}")
+    own: dict[str, str] = {}
+    for value in values or []:
+        if "=" in value:
+            name, _, column = value.partition("=")
+            if not name.strip() or not column.strip():
+                raise UsageError(f"{flag} takes COLUMN or NAME=COLUMN; got '{value}'")
+            own[name.strip()] = column.strip()
+    return (plain[0] if plain else default), own
 
 
 def rows(o: dict[str, Any]) -> dict[str, Any]:

@@ -38,10 +38,10 @@ from ..link.coverage import (
     people_duplicates_message,
 )
 from ..link.group_values import MISSING_GROUP
-from ..read.csv_text import delimiter
+from ..read.csv_text import declared_delimiter, delimiter
 from ..read.files import STDIN, expand_paths, file_format, require_columns
 from ..read.memory import available_bytes, estimate_bytes, estimate_streaming_bytes
-from ..read.sources import named_path
+from ..read.names import named_path
 from ..spec import AuditSpec, FailureRule, SpecError
 from .spark_values import spark_group_text
 from .sql import check_rows, check_sql, emit_sql
@@ -108,6 +108,9 @@ def count_external(engine: str, spec: AuditSpec) -> Counted:
     if cols.people_id not in (None, cols.id):
         raise UsageError(f"{{engine.engine={engine}}} reads the people file's IDs from {{columns.id}}: rename its "
                          "key column, or count with {engine.engine=memory}")
+    if cols.per_input:
+        raise UsageError(f"{{engine.engine={engine}}} reads one ID, decision and label column name for every "
+                         "input: rename the columns, or count with {engine.engine=memory}")
     if link.missing_decision not in (None, link.on_missing):
         raise UsageError(f"{{engine.engine={engine}}} treats a missing decision as any missing value "
                          f"({{link.on_missing={link.on_missing}}}): count with {{engine.engine=memory}} to "
@@ -121,7 +124,7 @@ def count_external(engine: str, spec: AuditSpec) -> Counted:
     notes: list[str] = []
     opened = (_duckdb_session(memory_limit) if engine == "duckdb"
               else _spark_session(files, people, sql_options, spark_master or "local[*]"))
-    with opened as (run, dialect):
+    with declared_delimiter(spec.inputs.delimiter), opened as (run, dialect):
         shards = 1
         if engine == "duckdb":
             shards = id_shards or _shards_for_disk(inputs)
@@ -379,6 +382,10 @@ def _first_line(exc: BaseException) -> str:
 def sql_of(spec: AuditSpec, dialect: str = "duckdb") -> str:
     """The SQL that computes the spec's pattern table (`--emit-sql`): run it where the data sit."""
     cols = spec.columns
-    return emit_sql(spec.inputs.paths, id_column=cols.id, decision=cols.decision, label=cols.label,
-                    groups=cols.groups, people=spec.inputs.people, rule=spec.rule, join=spec.link.join,
-                    layout=spec.inputs.layout, dialect=dialect)
+    if cols.per_input:
+        raise UsageError("{engine.sql} writes one ID, decision and label column name for every input: rename "
+                         "the columns first")
+    with declared_delimiter(spec.inputs.delimiter):
+        return emit_sql(spec.inputs.paths, id_column=cols.id, decision=cols.decision, label=cols.label,
+                        groups=cols.groups, people=spec.inputs.people, rule=spec.rule, join=spec.link.join,
+                        layout=spec.inputs.layout, dialect=dialect)

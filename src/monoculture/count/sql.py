@@ -23,7 +23,7 @@ from ..choices import FAILURE_KINDS
 from ..errors import UsageError
 from ..read.csv_text import delimiter
 from ..read.files import expand_paths, file_format, read_header
-from ..read.sources import named_path
+from ..read.names import named_path
 from ..spec import FailureRule
 
 DIALECTS = ("duckdb", "spark")
@@ -70,7 +70,8 @@ def _source(path: str, index: int, dialect: str) -> str:
         return f"src_{index}"
     if file_format(path) == "parquet":
         return f"read_parquet({_literal(path)})"
-    delim = "\\t" if delimiter(path) == "\t" else ","
+    sep = delimiter(path)
+    delim = "\\t" if sep == "\t" else _literal(sep)[1:-1]
     return f"read_csv({_literal(path)}, header = true, all_varchar = true, delim = '{delim}')"
 
 

@@ -85,24 +85,27 @@ def missing_decisions_message(rows: int, inputs_with: int, inputs: int) -> str:
 
 
 def _rows(n: int) -> str:
-    return f"{n:,} row has" if n == 1 else f"{n:,} rows have"
+    return _count(n, "row has", "rows have")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one}" if n == 1 else f"{n:,} {many}"
 
 
 def group_conflict_message(individuals: int) -> str:
-    return (f"{individuals} linked individuals have conflicting values of this group attribute in different "
-            "files; fix the inputs or pass {link.on_group_conflict=missing}")
+    who = _count(individuals, "linked individual has", "linked individuals have")
+    return (f"{who} conflicting values of this group attribute in different files; fix the inputs or pass "
+            "{link.on_group_conflict=missing}")
 
 
 def duplicate_ids_message(ids: int, rows: int) -> str:
     """The error for IDs an input gives more than once under --duplicates error (every engine alike)."""
-    return (f"{ids} IDs occur more than once ({rows} rows); each decision-maker may decide once per individual. "
-            "Fix the input or pass {link.on_duplicate=drop}")
-
-
+    return (f"{_count(ids, 'ID occurs', 'IDs occur')} more than once ({rows:,} rows); each decision-maker may "
+            "decide once per individual. Fix the input or pass {link.on_duplicate=drop}")
 
 
 def people_duplicates_message(ids: int) -> str:
-    return f"{ids} IDs occur more than once in the people file"
+    return f"{_count(ids, 'ID occurs', 'IDs occur')} more than once in the people file"
 
 
 def first_row(mask: np.ndarray) -> int:

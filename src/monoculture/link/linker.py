@@ -180,7 +180,7 @@ class Linker:
         valid = has_id.copy()
         if not valid.all() and on_missing == "error":
             raise InputError(missing_rows_message(int((~valid).sum()), "a missing or blank ID"),
-                             file=s.file, column=None, row=first_row(~valid))
+                             file=s.file, column=None, row=s.row_in_file(first_row(~valid)))
         cov.missing_id = s.rows - int(valid.sum())
         dec_missing &= valid
         missing_cells = dec_missing if lab_absent is None else dec_missing & ~lab_absent
@@ -193,7 +193,7 @@ class Linker:
         else:
             if dec_missing.any() and self.options.on_missing_decision == "error":
                 # Counted over every decision-maker before anyone is told: the error comes at the end of linking.
-                self.missing_decisions.append((s.file, int(dec_missing.sum()), first_row(dec_missing)))
+                self.missing_decisions.append((s.file, int(dec_missing.sum()), s.row_in_file(first_row(dec_missing))))
             cov.missing_decision = int(dec_missing.sum())
             valid &= ~dec_missing
         if lab_absent is not None:
@@ -201,7 +201,7 @@ class Linker:
             if lab_missing.any() and on_missing == "error":
                 where = " in the people file" if s.label is None else ""
                 raise InputError(missing_rows_message(int(lab_missing.sum()), f"no label{where}"),
-                                 file=s.file, row=first_row(lab_missing))
+                                 file=s.file, row=s.row_in_file(first_row(lab_missing)))
             cov.missing_label = int(lab_missing.sum())
             valid &= ~lab_missing
         return valid, missing_cells
@@ -271,7 +271,7 @@ class Linker:
         n_ids = int((counts > 1).sum())
         if self.options.on_duplicate == "error":
             raise InputError(duplicate_ids_message(n_ids, int(dup.sum())), file=s.file,
-                             row=first_repeat_row(code, valid))
+                             row=s.row_in_file(first_repeat_row(code, valid)))
         cov.duplicate_ids, cov.duplicate_rows = n_ids, int(dup.sum())
         return valid & ~dup
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from ..errors import UsageError
+from ..read.csv_text import declared_delimiter
 from ..read.files import STDIN, InputFile, expand_paths, head_column
 from ..read.ids import integer_ids, parse_dense
 from ..read.memory import check_memory, read_ahead
+from ..read.names import named_path
 from ..read.pipes import pipes_kept
-from ..read.sources import file_loaders, load_people, load_sources, named_path
+from ..read.sources import file_loaders, load_people, load_sources
 from ..spec import LinkSpec
 from .coverage import InputResult
 from .linking import Linked, link, link_streaming
@@ -24,7 +26,7 @@ def load_and_link(
 
     `on_rows` is called when the inputs' headers have passed their checks and their rows begin to be read
     (an audit starts its imports then); again if the streaming link gives up and the inputs are read anew."""
-    with pipes_kept():
+    with pipes_kept(), declared_delimiter(spec.inputs.delimiter):
         return _load_and_link(spec, on_stage, on_rows)
 
 
@@ -45,7 +47,7 @@ def _load_and_link(
             people_has.add(cols.label)
     files_read = [named_path(p)[1] for p in paths] if layout == "files" else []
     streamable = layout == "files" and STDIN not in files_read and not link_options.per_person
-    coder = _stream_coder(files_read[0], cols.id) if streamable else None
+    coder = _stream_coder(files_read[0], cols.for_input(named_path(paths[0])[0]).id) if streamable else None
     if streamable and coder is None:
         on_stage("reading every input at once (the first input's IDs can be coded only with all in hand)")
     if coder is not None:

@@ -10,8 +10,9 @@ import gzip
 import hashlib
 import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -19,10 +20,32 @@ import pyarrow.csv as pacsv
 from ..errors import InputError
 from .pipes import STDIN, arrow_owned, pipe_content
 
+_DECLARED: list[str] = []  # the delimiter an audit was told (`declared_delimiter`), innermost last
+
 
 def delimiter(path: str) -> str:
-    """The field separator of a CSV-family file, as every engine reads it: tab for .tsv, else comma."""
+    """The field separator of a CSV-family file, as every engine reads it: the one the audit was told
+    (``--delimiter``), else tab for .tsv and comma for the rest."""
+    if _DECLARED:
+        return _DECLARED[-1]
     return "\t" if ".tsv" in path.lower() else ","
+
+
+@contextmanager
+def declared_delimiter(sep: str | None) -> Iterator[None]:
+    """Read every CSV input with `sep` while inside (None: by the files' suffixes).
+
+    Held by the process, not passed down: the delimiter is read at the bottom of every reader, some on
+    reader threads, and an audit reads its inputs one way. Audits run at once in one process must agree.
+    """
+    if sep is None:
+        yield
+        return
+    _DECLARED.append(sep)
+    try:
+        yield
+    finally:
+        _DECLARED.pop()
 
 
 def _first_ragged_row(data: bytes, delimiter: str) -> int | None:

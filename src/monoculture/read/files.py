@@ -142,8 +142,8 @@ def require_columns(path: str, header: list[str], needed: list[str], what: dict[
             hint = "Name the right one with the matching option."
             if len(header) == 1 and any(d in header[0] for d in ";\t|"):
                 sep = next(d for d in ";\t|" if d in header[0])
-                hint = (f"The header looks {sep!r}-separated: monoculture reads comma-separated .csv and "
-                        "tab-separated .tsv files.")
+                hint = (f"The header looks {sep!r}-separated: pass {{inputs.delimiter={sep!r}}} (without it, .csv "
+                        "files are read as comma-separated and .tsv files as tab-separated).")
             raise InputError(f"{role} column not found; the file has: {shown}. {hint}", file=path, column=col)
 
 

@@ -12,7 +12,6 @@ Layouts:
 from __future__ import annotations
 
 import fnmatch
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +25,7 @@ from ..spec import Columns, SpecError
 from .csvscan import Scanned, scan_table
 from .files import STDIN, InputFile, file_format, read_header, read_table, require_columns
 from .ids import DenseIds, integer_ids
+from .names import named_path, split_name
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,15 @@ class Source:
     score: pa.ChunkedArray | None = None
     parsed_ids: DenseIds | None = None  # the IDs as `ids.parse_dense` gives them, from `csvscan`
     combinations: Combinations | None = None  # from `csvscan`: the columns above are dictionary arrays
+    file_rows: np.ndarray | None = None  # stacked: each row's 0-based data row in the file (else the same)
     rows: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.rows = len(self.decision)
+
+    def row_in_file(self, row: int) -> int:
+        """The file's 1-based data row of this source's 1-based `row` (errors name where a user looks)."""
+        return row if self.file_rows is None else int(self.file_rows[row - 1]) + 1
 
     def release(self, *columns: str) -> None:
         """Drop the named arrays once they are coded (linking ten large inputs would hold them twice)."""
@@ -77,39 +82,6 @@ class People:
     groups: dict[str, pa.ChunkedArray]
     label: pa.ChunkedArray | None
     rows: int
-
-
-def split_name(arg: str) -> tuple[str | None, str]:
-    """``NAME=PATH`` → (NAME, PATH); a plain path (even one containing '=') → (None, PATH).
-
-    The name is the part before the first '=' whose remainder names an existing file (or '-'), so both
-    names and paths may contain '='. A name may not contain a path separator.
-    """
-    if os.path.exists(arg) or "=" not in arg:
-        return None, arg
-    positions = [i for i, ch in enumerate(arg) if ch == "="]
-    for i in positions:
-        name, path = arg[:i], arg[i + 1:]
-        if name and os.sep not in name and (path == STDIN or os.path.exists(path)):
-            return name.strip(), path
-    name, path = arg.split("=", 1)
-    if name and os.sep not in name:
-        return name.strip(), path
-    return None, arg
-
-
-def named_path(arg: str) -> tuple[str, str]:
-    """(decision-maker name, path) of one files-layout argument: NAME=PATH, or the path named by its stem."""
-    name, path = split_name(arg)
-    return name or (stem(path) if path != STDIN else "stdin"), path
-
-
-def stem(path: str) -> str:
-    base = os.path.basename(path)
-    for suffix in (".csv.gz", ".tsv.gz", ".txt.gz", ".parquet", ".csv", ".tsv", ".txt", ".pq", ".parq"):
-        if base.lower().endswith(suffix):
-            return base[: -len(suffix)]
-    return base.rsplit(".", 1)[0] if "." in base else base
 
 
 def _roles(cols: Columns) -> dict[str, str]:
@@ -173,6 +145,8 @@ def load_sources(
     if layout not in LAYOUTS:
         raise SpecError("layout", f"must be one of {', '.join(LAYOUTS)}; got '{layout}'")
     loaders = {"files": _files, "wide": _wide, "stacked": _stacked, "transposed": _transposed}
+    if layout == "files":
+        cols.check_inputs([named_path(arg)[0] for arg in args])
     sources: list[Source] = []
     inputs: list[InputFile] = []
     for arg in args:
@@ -205,10 +179,12 @@ def file_loaders(
     `scan_ids`: CSV inputs are read by `csvscan` where it can, their IDs parsed (`Source.parsed_ids`)."""
     named = [named_path(arg) for arg in args]
     _check_names(named)
+    cols.check_inputs([name for name, _path in named])
     headers = [read_header(path) for _name, path in named]
-    for (_name, path), header in zip(named, headers, strict=True):
-        require_columns(path, header, _needed(cols), _roles(cols))
-        _label_needed(cols, cols.label in header, path, people_has)
+    for (name, path), header in zip(named, headers, strict=True):
+        own = cols.for_input(name)
+        require_columns(path, header, _needed(own), _roles(own))
+        _label_needed(own, own.label in header, path, people_has)
     infos: list[InputFile | None] = [None] * len(args)  # by input: loaders may run at once
 
     def loader(i: int, arg: str) -> Callable[[], Source]:
@@ -237,6 +213,7 @@ def _label_needed(cols: Columns, header_has_label: bool, file: str, people_has: 
 
 def _files(arg: str, cols: Columns, people_has: set[str], scan_ids: bool = False) -> tuple[list[Source], InputFile]:
     name, path = named_path(arg)
+    cols = cols.for_input(name)
     optional = ([cols.label] if cols.label else []) + list(cols.groups)
     loaded = _load(path, _needed(cols), optional, cols, scan_ids)
     scanned = loaded if isinstance(loaded, Scanned) else None
@@ -333,8 +310,8 @@ def _stacked(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source
         return (name.rsplit("@", 1)[0], first_seen[c]) if cols.round else (name, 0)
 
     for code in sorted(range(len(encoded.dictionary)), key=order_key):
-        rows = pa.array(order[bounds[code]:bounds[code + 1]])
-        part = table.take(rows)
+        rows = order[bounds[code]:bounds[code + 1]]
+        part = table.take(pa.array(rows))
         sources.append(Source(
             name=str(encoded.dictionary[code].as_py()),
             file=info.path,
@@ -342,6 +319,7 @@ def _stacked(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source
             decision=part[cols.decision],
             label=part[cols.label] if cols.label and cols.label in part.column_names else None,
             groups={g: part[g] for g in cols.groups if g in part.column_names},
+            file_rows=rows,
         ))
     return sources, info
 
