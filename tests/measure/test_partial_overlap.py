@@ -12,7 +12,11 @@ from scipy import stats
 
 import monoculture
 from monoculture.count.table import Counts
-from monoculture.measure.metrics.ecosystem import expected_failure_count_histogram, failure_rates
+from monoculture.measure.metrics.ecosystem import (
+    expected_failure_count_histogram,
+    failure_rates,
+    poisson_binomial_pmf,
+)
 from monoculture.spec import InferenceOptions
 from profiles import examples
 
@@ -37,6 +41,40 @@ def test_the_batched_baseline_is_the_mixture_of_per_mask_poisson_binomials(data)
             pmf = stats.poisson_binom.pmf(np.arange(mask.sum() + 1), e[b, mask])
             want[:mask.sum() + 1] += weights[b, row] * pmf
         np.testing.assert_allclose(got[b], want / weights[b].sum(), rtol=1e-10, atol=1e-14)
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=0, max_size=40), st.integers(1, 45), st.integers(1, 3))
+def test_the_poisson_binomial_pmf_is_scipys(p, size, rows):
+    """All masses at once, for a batch of rows, equal scipy.stats.poisson_binom's mass by mass."""
+    p = np.tile(np.array(p, dtype=float), (rows, 1))
+    got = poisson_binomial_pmf(p, size)
+    want = (stats.poisson_binom.pmf(np.arange(size)[:, None], p).T if p.shape[-1]
+            else np.eye(1, size).repeat(rows, axis=0))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-15)
+    if len(p[0]):
+        p[0, 0] = np.nan
+        assert np.isnan(poisson_binomial_pmf(p, size)[0]).all()
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(st.data())
+def test_mask_weights_sum_each_masks_rows_and_survive_reweighting(data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    k, rows = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 25))
+    present = rng.random((rows, k)) < 0.5
+    present[:, 0] = True
+    c = Counts(present & (rng.random((rows, k)) < 0.5), present, rng.integers(0, 5, rows).astype(float))
+    masks, inverse = c.masks
+    want = np.array([c.weights[inverse == d].sum() for d in range(len(masks))])
+    np.testing.assert_allclose(c.mask_weights(), want)
+    batch = rng.integers(0, 5, (4, rows)).astype(float)
+    again = c.with_weights(batch)
+    np.testing.assert_allclose(again.mask_weights(), [[b[inverse == d].sum() for d in range(len(masks))]
+                                                      for b in batch])
+    index, used = c.members
+    for d, mask in enumerate(masks):  # each mask's members, in order, then padding
+        assert index[d, used[d]].tolist() == np.flatnonzero(mask).tolist() and used[d].sum() == mask.sum()
 
 
 def _crowd(tmp_path, items: int = 60, workers: int = 12, per: int = 4, seed: int = 2) -> str:

@@ -46,8 +46,39 @@ class Counts:
         uniq, inverse = np.unique(self.present, axis=0, return_inverse=True)
         return uniq, inverse.reshape(-1)
 
+    @cached_property
+    def members(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each distinct mask's decision-makers, padded to the widest mask: indices (D, width) and which of
+        them are real (D, width). With thousands of decision-makers and a few per person, per-mask work
+        over `width` columns is far smaller than over k."""
+        masks, _ = self.masks
+        width = int(masks.sum(axis=1).max()) if len(masks) else 0
+        used = np.arange(width)[None, :] < masks.sum(axis=1)[:, None]
+        index = np.zeros((len(masks), width), dtype=np.int64)
+        index[used] = np.nonzero(masks)[1]  # row-major: each mask's members in order
+        return index, used
+
+    @cached_property
+    def _mask_order(self) -> tuple[np.ndarray, np.ndarray]:
+        _, inverse = self.masks
+        order = np.argsort(inverse, kind="stable")
+        return order, np.searchsorted(inverse[order], np.arange(len(self.masks[0])))
+
+    def mask_weights(self) -> np.ndarray:
+        """The weight of each distinct presence mask (..., D): the rows' weights summed by mask."""
+        order, starts = self._mask_order
+        w = np.asarray(self.weights, dtype=float)
+        if not len(starts):
+            return np.zeros((*w.shape[:-1], 0))
+        return np.add.reduceat(w[..., order], starts, axis=-1)
+
     def with_weights(self, weights: np.ndarray) -> Counts:
-        return Counts(self.fail, self.present, weights)
+        """The same rows under other weights (a bootstrap batch); what depends on the rows alone is kept."""
+        other = Counts(self.fail, self.present, weights)
+        for name in ("complete", "masks", "members", "_mask_order"):
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other
 
 
 @dataclass(frozen=True)

@@ -69,10 +69,10 @@ def bootstrap_weights(c: Counts, options: InferenceOptions, rng: np.random.Gener
 
 def evaluate(fn: StatFn, c: Counts, weights: np.ndarray, chunk_elems: int = 4_000_000) -> dict[str, np.ndarray]:
     """fn over a batch of weight vectors (B, R), in chunks that bound memory: a replicate's largest arrays
-    are (R, k) (the pair tables' weighted rows) and (k + 1, k) (the Poisson-binomial pmf), so a chunk holds
-    about `chunk_elems` elements of each."""
-    k = max(1, c.k)
-    per = max(1, chunk_elems // (c.fail.shape[0] * k + (k + 1) * k))
+    are (R, k) (the pair tables' weighted rows) and (D, width + 1) (the Poisson-binomial pmf of each of D
+    coverage sets of up to `width` decision-makers), so a chunk holds about `chunk_elems` elements of each."""
+    index, _ = c.members
+    per = max(1, chunk_elems // (c.fail.shape[0] * max(1, c.k) + index.shape[0] * (index.shape[1] + 1)))
     parts: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(weights), per):
         out = fn(c.with_weights(weights[start:start + per]))

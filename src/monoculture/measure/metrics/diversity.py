@@ -18,8 +18,11 @@ from .homogenization import expected_systemic_failure, failure_rates, systemic_f
 
 
 def _hist(c: Counts) -> np.ndarray:
-    h = failure_count_histogram(c)
-    return h if c.complete else np.full_like(h, np.nan)
+    """The failure-count histogram under the inner join; NaN under the outer (the measures below need
+    every decision-maker's decision on every person)."""
+    if not c.complete:
+        return np.full((*np.shape(c.weights)[:-1], c.k + 1), np.nan)
+    return failure_count_histogram(c)
 
 
 def kohavi_wolpert_variance(c: Counts) -> np.ndarray:
@@ -95,6 +98,8 @@ def bounded_homogenization(c: Counts) -> np.ndarray:
     allow, −1 = as spread apart as they allow. Unlike H it is comparable across ecosystem sizes.
     Undefined when the relevant bound equals S_ind (e.g. a rate of 0 or 1), and under the outer join.
     """
+    if not c.complete:
+        return np.full(np.shape(c.weights)[:-1], np.nan)
     e = failure_rates(c)
     s = systemic_failure(c)
     s_ind = expected_systemic_failure(c)
@@ -102,5 +107,4 @@ def bounded_homogenization(c: Counts) -> np.ndarray:
     lower = np.maximum(0.0, e.sum(axis=-1) - (c.k - 1))
     up = divide(s - s_ind, upper - s_ind)
     down = divide(s - s_ind, s_ind - lower)
-    out = np.where(s >= s_ind, up, down)
-    return out if c.complete else np.full_like(out, np.nan)
+    return np.where(s >= s_ind, up, down)

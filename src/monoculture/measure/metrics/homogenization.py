@@ -72,13 +72,10 @@ def systemic_failure(c: Counts) -> np.ndarray:
 def _per_row_product(c: Counts, factors: np.ndarray) -> np.ndarray:
     """Σ_r w_r Π_{i seen in row r} factors_i / N, grouping rows by presence mask (few distinct masks)."""
     w = np.asarray(c.weights, dtype=float)
-    masks, inverse = c.masks
-    # (..., D): product over each mask's decision-makers.
-    prod = np.prod(np.where(masks, factors[..., None, :], 1.0), axis=-1)
-    onehot = np.zeros((len(inverse), len(masks)))
-    onehot[np.arange(len(inverse)), inverse] = 1.0
-    mask_weight = w @ onehot
-    return divide((mask_weight * prod).sum(axis=-1), w.sum(axis=-1))
+    index, used = c.members
+    # (..., D): product over each mask's decision-makers; a padding slot contributes a factor of 1.
+    prod = np.prod(np.where(used, factors[..., index], 1.0), axis=-1)
+    return divide((c.mask_weights() * prod).sum(axis=-1), w.sum(axis=-1))
 
 
 def expected_systemic_failure(c: Counts) -> np.ndarray:
