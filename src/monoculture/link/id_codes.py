@@ -75,19 +75,25 @@ def code_ids(arrays: list[pa.ChunkedArray], files: list[str]) -> IdCodes:
         # Sparse: hashing int64 is still far cheaper than hashing text.
         keys = [pa.array(v, pa.int64(), mask=None if m.all() else ~m) for v, m in numbers]
         return _hashed(keys, lengths, id_type, [], prefix, width)
-    warnings: list[str] = []
-    if any(k == "int" for k in kinds):
-        ints = sorted({f for f, k in zip(files, kinds, strict=True) if k == "int"})
-        texts = sorted({f for f, k in zip(files, kinds, strict=True) if k == "str"})
-        warnings.append(
-            f"IDs are integers in {', '.join(ints)} but text in {', '.join(texts)}: all are compared as "
-            "trimmed text, so '007' and '7' do not match"
-        )
+    by_file: dict[str, set[str]] = {}
+    for f, k in zip(files, kinds, strict=True):
+        by_file.setdefault(f, set()).add(k)
+    warnings = mixed_id_warning(by_file)
     texts = [as_text(a, k) for a, k in zip(arrays, kinds, strict=True)]
     printed = fingerprint_codes(texts)
     if printed is not None:
         return IdCodes(printed.codes, texts, len(printed.distinct), "string", "hashed", warnings, printed.distinct)
     return _hashed(texts, lengths, "string", warnings)
+
+
+def mixed_id_warning(kinds: dict[str, set[str]]) -> list[str]:
+    """The warning when some inputs hold integer IDs and others text (`kinds`: file -> "int", "str")."""
+    ints = sorted(f for f, k in kinds.items() if "int" in k)
+    texts = sorted(f for f, k in kinds.items() if "str" in k)
+    if not ints or not texts:
+        return []
+    return [f"IDs are integers in {', '.join(ints)} but text in {', '.join(texts)}: all are compared as "
+            "trimmed text, so '007' and '7' do not match"]
 
 
 def _hashed(
@@ -145,3 +151,22 @@ class DenseCoder:
         prefix = None if self.prefix is None else self.prefix.decode("ascii")
         return IdCodes([], None, universe, id_type, "dense", [], pa.array([], pa.int64()), offset, prefix,
                        self.width)
+
+
+def recoded(codes: np.ndarray, shift: int = 0, mapping: np.ndarray | None = None) -> np.ndarray:
+    """Codes moved up by `shift`, or each code c to `mapping[c]`; missing (-1) stays missing."""
+    if mapping is None:
+        return codes + np.where(codes >= 0, shift, 0)
+    return np.where(codes >= 0, mapping[np.maximum(codes, 0)], -1)
+
+
+def relocated(a: np.ndarray, fill: object, universe: int, shift: int = 0,
+              mapping: np.ndarray | None = None) -> np.ndarray:
+    """A per-code array in the moved code space of `universe` codes (see `recoded`); new codes get `fill`."""
+    out = np.full(universe, fill, dtype=a.dtype)
+    if mapping is None:
+        out[shift:shift + len(a)] = a
+    else:
+        kept = mapping >= 0
+        out[mapping[kept]] = a[:len(mapping)][kept]
+    return out

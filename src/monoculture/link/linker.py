@@ -23,7 +23,7 @@ from .coverage import (
 from .failure_matrix import failure_matrix
 from .failures import favourable_from_scores
 from .group_values import GroupValues, dictionary_of, group_codes, group_word_codes
-from .id_codes import IdCodes
+from .id_codes import IdCodes, recoded, relocated
 from .linked import Linked
 
 
@@ -57,18 +57,17 @@ class Linker:
         self.labels = np.full(universe, -1, dtype=np.int64) if options.per_person else None
         self.scores: list[np.ndarray | None] = []
 
-    def grow(self, shift: int, universe: int) -> None:
-        """Widen the code range: `shift` new codes before the old ones, `universe` codes in all."""
+    def grow(self, shift: int, universe: int, mapping: np.ndarray | None = None) -> None:
+        """Move the codes: `shift` new codes before the old ones, or each old code c to `mapping[c]` (-1 for
+        codes nothing is held for); `universe` codes in all."""
         def widen(a: np.ndarray, fill: object) -> np.ndarray:
-            out = np.full(universe, fill, dtype=a.dtype)
-            out[shift:shift + len(a)] = a
-            return out
+            return relocated(a, fill, universe, shift, mapping)
 
         self.kind_cols = [widen(c, -1) for c in self.kind_cols]
         if self.people_label is not None:
             self.people_label = widen(self.people_label, -1)
-        self.people_codes = shifted(self.people_codes, shift)
-        self.unseen = [u + shift for u in self.unseen]
+        self.people_codes = recoded(self.people_codes, shift, mapping)
+        self.unseen = [recoded(u, shift, mapping) for u in self.unseen]
         self.decisions = [widen(d, -1) for d in self.decisions]
         self.scores = [None if s is None else widen(s, np.nan) for s in self.scores]
         if self.labels is not None:
@@ -76,6 +75,17 @@ class Linker:
         for g in self.groups.values():
             g.value, g.differs = widen(g.value, -1), widen(g.differs, False)
         self.universe = universe
+
+    def used_codes(self) -> np.ndarray:
+        """Which codes the link holds anything for (an individual some input or the people file gave)."""
+        used = np.zeros(self.universe, dtype=bool)
+        for col in self.kind_cols:
+            used |= col >= 0
+        for codes in [self.people_codes, *self.unseen]:
+            used[codes[codes >= 0]] = True
+        for g in self.groups.values():
+            used |= g.value >= 0
+        return used
 
     def add_people(self, people: People, codes: np.ndarray) -> None:
         check_people_duplicates(codes, people.file)
@@ -371,11 +381,6 @@ class Linker:
     def finish(self, names: list[str], coded: IdCodes, warnings: list[str]) -> Linked:
         """Resolve the rule and form the failure matrix of the linked individuals (`failure_matrix`)."""
         return failure_matrix(self, names, coded, warnings)
-
-
-def shifted(codes: np.ndarray, shift: int) -> np.ndarray:
-    """Codes moved up by `shift` (missing, -1, stays missing)."""
-    return codes + np.where(codes >= 0, shift, 0)
 
 
 def _used(codes: np.ndarray) -> list[int]:

@@ -18,16 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from ..errors import InputError, UsageError
 from ..read.files import STDIN, read_header
 from ..read.sources import People, Source
 from ..spec import FailureRule, LinkOptions
-from .id_codes import code_ids
+from .id_codes import code_ids, recoded
 from .linked import Linked
-from .linker import Linker, shifted
-from .stream_ids import DenseStream, StreamCoder
+from .linker import Linker
+from .stream_ids import IdStream
 
 
 def link(
@@ -67,33 +66,41 @@ def link_streaming(
     attributes: list[str],
     options: LinkOptions = LinkOptions(),
     headers: list[set[str]] | None = None,
-    coder: StreamCoder | None = None,
+    coder: IdStream | None = None,
     on_rows: Callable[[], None] = lambda: None,
     read_ahead: int = 1,
 ) -> Linked | None:
     """`link`, reading one decision-maker's input at a time (`loaders[i]()` reads input i).
 
     Only the per-individual state stays in memory (about two bytes per individual and decision-maker, and
-    what `coder` keeps per distinct ID), so inputs far larger than memory link in one pass. It needs IDs
-    that `coder` codes (`stream_ids`; default: dense IDs); when an input's IDs are not such, it returns None
-    and the caller links in memory. `headers` (each input's column names), when given, lets a group column
-    that no input has stop the link before any is read; `on_rows` is called after those checks.
-    `read_ahead`: how many inputs may be read (or being read) beside the one being linked, each holding its
-    rows; they are read by up to as many threads as there are cores.
+    what `coder` keeps per distinct ID: `stream_ids`), so inputs far larger than memory link in one pass.
+    Any IDs stream; it returns None, and the caller links in memory, only where `IdStream.add` says the
+    stream cannot give the in-memory link's answer. `headers` (each input's column names), when given, lets
+    a group column that no input has stop the link before any is read; `on_rows` is called after those
+    checks. `read_ahead`: how many inputs may be read (or being read) beside the one being linked, each
+    holding its rows; they are read by up to as many threads as there are cores.
     """
     _check_link(names, rule, attributes if headers is not None else [], options, headers or [], people,
                 sorted(set().union(*headers)) if headers else None)
     on_rows()
-    coder = coder if coder is not None else DenseStream()
-    keep_ids = coder.keys_need_ids and rule.uses_scores
+    coder = coder if coder is not None else IdStream(ordered=rule.top_fraction is not None)
+    keep_ids = rule.uses_scores  # a score rule may sort by ID text (top-fraction ties)
     eco: Linker | None = None
 
     people_codes = None
     if people is not None:
-        got = coder.add(coder.parse(people.ids))
+        got = coder.add(coder.parse(people.ids), people.file, lambda: np.zeros(coder.universe, bool))
         if got is None:
             return None
         people_codes = got[0]
+
+    def used() -> np.ndarray:
+        if eco is not None:
+            return eco.used_codes()
+        held = np.zeros(coder.universe, dtype=bool)
+        if people_codes is not None:
+            held[people_codes[people_codes >= 0]] = True
+        return held
 
     def read(i: int) -> tuple[Source, Any]:
         s = loaders[i]()
@@ -114,33 +121,27 @@ def link_streaming(
             if i + ahead < len(loaders):
                 pending.append(reader.submit(read, i + ahead))
             groups_seen.append(set(s.groups))
-            got = coder.add(parsed)
-            del parsed
+            got = coder.add(parsed, s.file, used)
             if got is None or coder.universe == 0:
                 for later in pending:
                     later.cancel()
                 return None
-            code, shift = got
+            code, recode = got
             if eco is None:
+                if people is not None and people_codes is not None:
+                    people_codes = recoded(people_codes, recode.shift, recode.mapping)
                 eco = Linker(len(loaders), rule, attributes, options, coder.universe)
                 if people is not None and people_codes is not None:
-                    eco.add_people(people, shifted(people_codes, shift))
-            elif shift or coder.universe != eco.universe:
-                eco.grow(shift, coder.universe)
+                    eco.add_people(people, people_codes)
+            elif recode.moved or coder.universe != eco.universe:
+                eco.grow(recode.shift, coder.universe, recode.mapping)
             ids = s.ids if keep_ids else None
-            eco.add(i, s, code, lambda code=code, ids=ids: _dense_keys(code) if ids is None else _text_keys(ids))
-            del s, code
+            eco.add(i, s, code, lambda parsed=parsed, code=code, ids=ids: coder.sort_keys(parsed, code, ids))
+            del s, code, parsed
     _check_link(names, rule, attributes, options, groups_seen, people)
     assert eco is not None
-    return eco.finish(names, coder.id_codes(), [])
-
-
-def _dense_keys(code: np.ndarray) -> pa.Array:
-    return pa.array(code, pa.int64(), mask=code < 0)
-
-
-def _text_keys(ids: pa.ChunkedArray) -> pa.Array:
-    return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    coded = coder.id_codes()
+    return eco.finish(names, coded, list(coded.warnings))
 
 
 def _check_link(

@@ -15,7 +15,7 @@ from ..read.sources import file_loaders, load_people, load_sources
 from ..spec import LinkSpec
 from .coverage import InputResult
 from .linking import Linked, link, link_streaming
-from .stream_ids import DenseStream, PrintStream, StreamCoder, parse_printed
+from .stream_ids import IdStream
 
 
 def load_and_link(
@@ -47,19 +47,20 @@ def _load_and_link(
             people_has.add(cols.label)
     files_read = [named_path(p)[1] for p in paths] if layout == "files" else []
     streamable = layout == "files" and STDIN not in files_read and not link_options.per_person
-    coder = _stream_coder(files_read[0], cols.for_input(named_path(paths[0])[0]).id) if streamable else None
-    if streamable and coder is None:
-        on_stage("reading every input at once (the first input's IDs can be coded only with all in hand)")
-    if coder is not None:
-        names, loaders, files, headers = file_loaders(paths, cols, people_has, isinstance(coder, DenseStream))
-        on_stage(f"reading and linking inputs one at a time ({coder.route} IDs)")
+    if streamable:
+        first = cols.for_input(named_path(paths[0])[0]).id
+        coder = IdStream(_first_route(files_read[0], first), ordered=rule.top_fraction is not None)
+        names, loaders, files, headers = file_loaders(paths, cols, people_has,
+                                                     coder.route == "dense" and not rule.uses_scores)
+        on_stage(f"reading and linking inputs one at a time ({coder.route} IDs first)")
         streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options,
                                   [set(h) for h in headers], coder, on_rows=on_rows, read_ahead=read_ahead(paths))
         if streamed is not None:
             read = [f for f in files if f is not None]
             assert len(read) == len(files)  # a finished link has read every input
             return streamed, _input_results(read, _names_by_file(zip(names, [f.path for f in read], strict=True)))
-        on_stage(f"reading inputs again to link in memory (not all their IDs are {coder.route} IDs of one form)")
+        on_stage("reading inputs again to link in memory (two IDs share a fingerprint, or IDs ordered as "
+                 "numbers turned out to be text)")
     check_memory([*paths, *([people] if people else [])])
     on_rows()
     sources, files = load_sources(paths, layout, cols, people_has)
@@ -68,15 +69,12 @@ def _load_and_link(
     return linked, _input_results(files, _names_by_file((s.name, s.file) for s in sources))
 
 
-def _stream_coder(path: str, column: str) -> StreamCoder | None:
-    """The coder the streaming link is worth trying with, from the first input's first IDs: dense, or
-    fingerprints of fixed-width text; None for other IDs. (The link needs every input's IDs to code so, and
-    gives up otherwise — after reading a whole input that is then read again.)"""
+def _first_route(path: str, column: str) -> str:
+    """The route the stream starts on, from the first input's first IDs: ``dense`` when they parse as
+    numbers (the stream moves on if later IDs do not), else ``text``, which reads no ID as a number."""
     head = head_column(path, column)
     head = None if head is None else integer_ids(head)
-    if head is None or parse_dense(head) is not None:
-        return DenseStream()
-    return PrintStream() if parse_printed(head) is not None else None
+    return "dense" if head is None or parse_dense(head) is not None else "text"
 
 
 def _names_by_file(named: Iterable[tuple[str, str]]) -> dict[str, list[str]]:

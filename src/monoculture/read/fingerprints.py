@@ -23,7 +23,7 @@ _SEED = np.uint64(0x9E3779B97F4A7C15)
 _MULTIPLIER = np.uint64(0xFF51AFD7ED558CCD)  # the 64-bit finaliser constants of MurmurHash3
 _MULTIPLIER2 = np.uint64(0xC4CEB9FE1A85EC53)
 _SHIFT = np.uint64(33)
-_MAX_WIDTH = 256  # bytes; longer IDs are left to the text hash
+_MAX_WIDTH = 1024  # bytes; longer IDs are left to the text hash
 _BLOCK = 1 << 16  # rows compared at once: the gathered bytes stay in cache
 
 
@@ -56,33 +56,46 @@ def may_need_trimming(ends: np.ndarray) -> bool:
     return bool(((ends <= 0x20) | (ends >= 0x7F)).any())
 
 
-def words(a: pa.Array) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """(present-row mask, the present rows' bytes as 64-bit words, width) when every present ID has one
-    width and the array stores nothing for the absent rows; else None."""
+def words(a: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(present-row mask, the present rows' bytes as 64-bit words zero-padded to the longest — a view of
+    the Arrow buffer when all have one width that is a multiple of 8 and lie back to back —, their byte
+    lengths); None for IDs longer than `_MAX_WIDTH` bytes."""
     offsets, lengths, present = present_ids(a)
-    if ((lengths > 0) & ~present).any():  # a null row that still holds bytes
-        return None
     rows = int(present.sum())
     if rows == 0:
-        return present, np.zeros((0, 1), np.uint64), 0
-    width = int(lengths[present][0])
-    if width > _MAX_WIDTH or (lengths[present] != width).any():
+        return present, np.zeros((0, 1), np.uint64), np.zeros(0, np.int32)
+    held = lengths[present]
+    width = int(held.max())
+    if width > _MAX_WIDTH:
         return None
-    # Present IDs of one width, absent rows empty: the values lie back to back, one row of bytes each.
-    start = int(offsets[0])
-    data = np.frombuffer(a.buffers()[2], dtype=np.uint8, count=rows * width, offset=start)
+    data = np.frombuffer(a.buffers()[2], dtype=np.uint8)
     padded = -(-width // 8) * 8
-    if padded == width:
-        matrix = data.reshape(rows, width)
-    else:
+    if (held == width).all() and not ((lengths > 0) & ~present).any():
+        # One width, absent rows empty: the values lie back to back, one row of bytes each; every length
+        # is one number, held as a view that takes no memory.
+        held = np.broadcast_to(np.int32(width), (rows,))
+        block = data[int(offsets[0]):int(offsets[0]) + rows * width].reshape(rows, width)
+        if padded == width:
+            return present, np.ascontiguousarray(block).view(np.uint64), held
         matrix = np.zeros((rows, padded), np.uint8)
-        matrix[:, :width] = data.reshape(rows, width)
-    return present, np.ascontiguousarray(matrix).view(np.uint64), width
+        matrix[:, :width] = block
+        return present, matrix.view(np.uint64), held
+    held = held.astype(np.int32)
+    starts = offsets[:-1][present]
+    matrix = np.zeros((rows, padded), np.uint8)
+    column = np.arange(padded)
+    for lo in range(0, rows, _BLOCK):  # the gather's index stays in cache
+        hi = min(lo + _BLOCK, rows)
+        inside = column[None, :] < held[lo:hi, None]
+        index = starts[lo:hi, None] + np.where(inside, column[None, :], 0)
+        matrix[lo:hi] = np.where(inside, data[index], 0)
+    return present, matrix.view(np.uint64), held
 
 
-def fingerprint(words: np.ndarray) -> np.ndarray:
-    """One 64-bit value per row, every word of the row folded in (multiply-xorshift mixing)."""
-    h = np.full(len(words), _SEED, np.uint64)
+def fingerprint(words: np.ndarray, lengths: np.ndarray | int = 0) -> np.ndarray:
+    """One 64-bit value per row, its byte length and every word of the row folded in (multiply-xorshift
+    mixing; the length tells apart IDs that differ only in trailing zero bytes)."""
+    h = np.full(len(words), _SEED, np.uint64) ^ (np.asarray(lengths, dtype=np.uint64) * _MULTIPLIER2)
     for j in range(words.shape[1]):
         h ^= words[:, j]
         h *= _MULTIPLIER
@@ -93,8 +106,9 @@ def fingerprint(words: np.ndarray) -> np.ndarray:
 
 
 def fingerprint_codes(texts: list[pa.Array]) -> Fingerprinted | None:
-    """Codes of every input's text IDs (one code space), or None when they do not all have one width or
-    two different IDs share a fingerprint. `texts`: one array per input, canonical IDs, null = missing."""
+    """Codes of every input's text IDs (one code space), or None when two different IDs share a
+    fingerprint or an ID is longer than `_MAX_WIDTH` bytes. `texts`: one array per input, canonical IDs,
+    null = missing."""
     coder = PrintCoder()
     codes = []
     for text in texts:
@@ -112,56 +126,85 @@ class PrintedIds:
 
     present: np.ndarray  # rows holding an ID (missing and "" are not IDs)
     words: list[np.ndarray]  # per Arrow chunk, its present rows' bytes as 64-bit words (rows × words)
+    lengths: list[np.ndarray]  # per chunk, its present rows' byte lengths
     prints: np.ndarray  # the present rows' fingerprints, in row order
-    width: int  # bytes per ID (0: no ID at all)
+    width: int  # the longest ID's bytes (0: no ID at all)
+    kind: str = "str"  # "int" when the input holds integers (compared as their decimal text)
 
 
 def parse_printed(ids: pa.ChunkedArray | pa.Array, canonical: bool = False) -> PrintedIds | None:
-    """`PrintedIds` of text IDs of one width that need no trimming (`canonical`: known to be trimmed
-    already); None for any other IDs."""
+    """`PrintedIds` of text IDs that need no trimming (`canonical`: known to be trimmed already); None for
+    IDs that might (see `parse_text`) or are longer than `_MAX_WIDTH` bytes."""
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
-    present, matrices, prints, widths = [], [], [], set()
+    present, matrices, lengths, prints, width = [], [], [], [], 0
     for chunk in chunks:
         if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
             return None
         found = words(chunk)
         if found is None:
             return None
-        mask, matrix, width = found
+        mask, matrix, held = found
         if len(matrix):
-            data = matrix.view(np.uint8)
-            if not canonical and may_need_trimming(data[:, [0, width - 1]]):
-                return None
-            widths.add(width)
+            if not canonical:
+                data, ends = np.frombuffer(chunk.buffers()[2], np.uint8), text_offsets(chunk)
+                if may_need_trimming(np.concatenate([data[ends[:-1][mask]], data[ends[1:][mask] - 1]])):
+                    return None
+            width = max(width, int(held.max()))
         present.append(mask)
         matrices.append(matrix)
-        prints.append(fingerprint(matrix).view(np.int64))
-    if len(widths) > 1:
-        return None
+        lengths.append(held)
+        prints.append(fingerprint(matrix, held[0] if _uniform(held) else held).view(np.int64))
     return PrintedIds(
-        np.concatenate(present) if present else np.zeros(0, bool), matrices,
-        np.concatenate(prints) if prints else np.zeros(0, np.int64), widths.pop() if widths else 0,
+        np.concatenate(present) if present else np.zeros(0, bool), matrices, lengths,
+        np.concatenate(prints) if prints else np.zeros(0, np.int64), width,
     )
+
+
+def _uniform(lengths: np.ndarray) -> bool:
+    """Lengths that are one number held as a view (`words` of one-width IDs)."""
+    return len(lengths) > 0 and lengths.strides == (0,)
+
+
+def parse_text(ids: pa.ChunkedArray | pa.Array, kind: str) -> PrintedIds | None:
+    """Any input's IDs as their canonical text (`ids.as_text`: integers in decimal, white space trimmed,
+    blank = missing), fingerprinted chunk by chunk without copying IDs that need no trimming."""
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    canonical = []
+    for chunk in chunks:
+        if kind == "int":
+            chunk = pc.cast(pc.cast(chunk, pa.int64()), pa.string())
+        elif not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            chunk = pc.cast(chunk, pa.string())
+        offsets, _lengths, present = present_ids(chunk)
+        if present.any():
+            data = np.frombuffer(chunk.buffers()[2], np.uint8)
+            if may_need_trimming(np.concatenate([data[offsets[:-1][present]], data[offsets[1:][present] - 1]])):
+                chunk = pc.utf8_trim_whitespace(chunk)
+        canonical.append(chunk)
+    parsed = parse_printed(pa.chunked_array(canonical, canonical[0].type) if canonical else ids, canonical=True)
+    return None if parsed is None else PrintedIds(parsed.present, parsed.words, parsed.lengths, parsed.prints,
+                                                  parsed.width, kind)
 
 
 class PrintCoder:
     """Fingerprints coded in the order they first occur, input after input; each code keeps the bytes of
-    its first ID, which every later row of the code must equal."""
+    its first ID (zero-padded to the longest ID so far) and its length, which every later row of the code
+    must equal."""
 
     def __init__(self) -> None:
-        self.width = 0
         self.count = 0  # codes handed out
         self._table = PrintTable()
         self._bytes = np.zeros((0, 1), np.uint64)  # by code, each ID's bytes; capacity grows by doubling
+        self._lengths = np.zeros(0, np.int32)
+        self._widths: set[int] = set()  # the lengths of the IDs kept
 
     def add(self, parsed: PrintedIds) -> np.ndarray | None:
-        """Every row's code (-1: no ID), or None when the IDs have another width or two different IDs share
-        a fingerprint."""
-        if parsed.width and parsed.width != self.width:
-            if self.width:
-                return None
-            self.width = parsed.width
-            self._bytes = np.zeros((0, -(-parsed.width // 8)), np.uint64)
+        """Every row's code (-1: no ID), or None when two different IDs share a fingerprint."""
+        columns = max((m.shape[1] for m in parsed.words if len(m)), default=1)
+        if columns > self._bytes.shape[1]:  # longer IDs than any before: pad what is kept
+            wider = np.zeros((len(self._bytes), columns), np.uint64)
+            wider[:, :self._bytes.shape[1]] = self._bytes
+            self._bytes = wider
         rows = self._codes(parsed)
         if rows is None:
             return None
@@ -172,93 +215,111 @@ class PrintCoder:
     def _codes(self, parsed: PrintedIds) -> np.ndarray | None:
         """The present rows' codes (new fingerprints get the next codes), or None on a fingerprint that two
         different IDs share."""
-        prints = parsed.prints
-        rows = self._table.find(prints)
-        new = np.flatnonzero(rows < 0)
-        if len(new):
-            encoded = pc.dictionary_encode(pa.array(prints[new]))
-            local = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-            # Arrow numbers the new fingerprints in the order they first occur: where the running maximum
-            # rises are the rows that introduce codes 0, 1, 2, ... in turn.
-            rises = np.ones(len(local), dtype=bool)
-            rises[1:] = local[1:] > np.maximum.accumulate(local)[:-1]
-            distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
-            self._table.insert(distinct, np.arange(self.count, self.count + len(distinct)))
-            rows[new] = self.count + local
-            self._append(parsed.words, new[rises])
-        # Every row's bytes must equal those its code keeps: else two IDs share a fingerprint.
+        rows, first = self._table.code(parsed.prints, self.count)
+        if len(first):
+            self._append(parsed, first)
+        # Every row's bytes and length must equal those its code keeps: else two IDs share a fingerprint.
+        # A kept ID longer than the row's matrix has another length; one as long is zero beyond it.
         start = 0
-        for matrix in parsed.words:
+        for chunk, matrix in enumerate(parsed.words):
+            held = parsed.lengths[chunk]
             for lo in range(0, len(matrix), _BLOCK):
                 block = matrix[lo:lo + _BLOCK]
-                if not np.array_equal(block, np.take(self._bytes, rows[start + lo:start + lo + len(block)], axis=0)):
+                at = rows[start + lo:start + lo + len(block)]
+                kept = np.take(self._bytes, at, axis=0)[:, :block.shape[1]]
+                if not np.array_equal(block, kept):
+                    return None
+                # Lengths differ only where some ID has another width than this one.
+                if (self._widths != {int(held[0])} if _uniform(held) else True) and not np.array_equal(
+                        held[lo:lo + _BLOCK], self._lengths[at]):
                     return None
             start += len(matrix)
         return rows
 
-    def _append(self, matrices: list[np.ndarray], rows: np.ndarray) -> None:
-        """Keep the bytes of `rows` (ascending, counted across the chunks' matrices) for the next codes."""
+    def _append(self, parsed: PrintedIds, rows: np.ndarray) -> None:
+        """Keep the bytes and lengths of `rows` (ascending, counted across the chunks) for the next codes."""
         end = self.count + len(rows)
         if end > len(self._bytes):
-            more = np.zeros((max(end, 2 * len(self._bytes)), self._bytes.shape[1]), np.uint64)
+            size = max(end, 2 * len(self._bytes))
+            more = np.zeros((size, self._bytes.shape[1]), np.uint64)
             more[:self.count] = self._bytes[:self.count]
-            self._bytes = more
-        bounds = np.cumsum([0, *(len(m) for m in matrices)])
+            lengths = np.zeros(size, np.int32)
+            lengths[:self.count] = self._lengths[:self.count]
+            self._bytes, self._lengths = more, lengths
+        bounds = np.cumsum([0, *(len(m) for m in parsed.words)])
         cuts = np.searchsorted(rows, bounds)
-        for m, lo, a, b in zip(matrices, bounds[:-1], cuts[:-1], cuts[1:], strict=True):
+        for chunk, (m, lo, a, b) in enumerate(zip(parsed.words, bounds[:-1], cuts[:-1], cuts[1:], strict=True)):
             if b > a:
-                np.take(m, rows[a:b] - lo, axis=0, out=self._bytes[self.count + a:self.count + b])
+                here = rows[a:b] - lo
+                self._bytes[self.count + a:self.count + b, :m.shape[1]] = np.take(m, here, axis=0)
+                lengths = parsed.lengths[chunk]
+                self._lengths[self.count + a:self.count + b] = lengths[here]
+                self._widths |= {int(lengths[0])} if _uniform(lengths) else set(np.unique(lengths[here]).tolist())
         self.count = end
 
     def distinct(self) -> pa.Array:
         """The distinct IDs, by code."""
-        width, count = self.width, self.count
-        data = np.ascontiguousarray(self._bytes[:count].view(np.uint8)[:, :width]).reshape(-1)
-        offsets = np.arange(count + 1, dtype=np.int64) * width
+        count = self.count
+        lengths = self._lengths[:count].astype(np.int64)
+        as_bytes = self._bytes[:count].view(np.uint8)
+        data = as_bytes[np.arange(as_bytes.shape[1])[None, :] < lengths[:, None]]  # row-major: each ID in turn
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         return pa.Array.from_buffers(pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 class PrintTable:
-    """Fingerprint → code, an open-addressing hash table probed for a whole array at once.
+    """An exact map from 64-bit keys (fingerprints, or mixed numbers) to codes: an open-addressing hash
+    table probed for a whole array at once.
 
-    Fingerprints are already well mixed, so their low bits pick the slot; a full slot holding another
-    fingerprint sends the probe to the next slot. The table is kept at most half full, so few rows need a
-    second round, and each slot holds its fingerprint beside its code, so a probe is one read from memory.
-    0 marks an empty slot, so a fingerprint 0 is stored as 1: the byte check after coding catches the rare
-    IDs that this, or any collision, would merge.
+    Keys are already well mixed, so their low bits pick the slot; a full slot holding another key sends
+    the probe to the next slot. The table is kept at most half full, so few rows need a second round, and
+    each slot holds its key beside its code, so a probe is one read from memory. 0 marks an empty slot,
+    so the key 0 is held apart (`zero`).
     """
 
     def __init__(self) -> None:
-        self.slots = np.zeros((1 << 10, 2), np.int64)  # (fingerprint, code)
+        self.slots = np.zeros((1 << 10, 2), np.int64)  # (key, code)
         self.size = 0
+        self.zero = -1  # the code of the key 0, if it was inserted
 
     def find(self, prints: np.ndarray) -> np.ndarray:
-        """The code of each fingerprint, -1 for those not in the table."""
+        """The code of each key, -1 for those not in the table."""
         out = np.full(len(prints), -1, np.int64)
         if self.size == 0:
             return out
-        prints = _nonzero(prints)
         mask = len(self.slots) - 1
-        rows = np.arange(len(prints))
+        # The first probe of every row at once, without indexing the rows (most keys sit in their slot).
         at = prints & mask
+        held = np.take(self.slots, at, axis=0)
+        hit = held[:, 0] == prints
+        out[hit] = held[hit, 1]
+        rows = np.flatnonzero(~hit & (held[:, 0] != 0))
+        at = (at[rows] + 1) & mask
         while len(rows):
             held = np.take(self.slots, at, axis=0)
             hit = held[:, 0] == prints[rows]
             out[rows[hit]] = held[hit, 1]
             on = (held[:, 0] != 0) & ~hit
             rows, at = rows[on], (at[on] + 1) & mask
+        zero = prints == 0  # an empty slot "matched" these: 0 is held apart
+        if zero.any():
+            out[zero] = self.zero
         return out
 
     def insert(self, prints: np.ndarray, codes: np.ndarray) -> None:
-        """Add distinct fingerprints, none of them in the table yet, with their codes."""
+        """Add distinct keys, none of them in the table yet, with their codes."""
+        zero = prints == 0
+        if zero.any():
+            self.zero, self.size = int(codes[zero][0]), self.size + 1
+            prints, codes = prints[~zero], codes[~zero]
         if 2 * (self.size + len(prints)) > len(self.slots):
             size = len(self.slots)
             while 2 * (self.size + len(prints)) > size:
                 size *= 2
             kept = self.slots[self.slots[:, 0] != 0]
-            self.slots, self.size = np.zeros((size, 2), np.int64), 0
+            self.slots, self.size = np.zeros((size, 2), np.int64), int(self.zero >= 0)
             self._place(kept[:, 0], kept[:, 1])
-        self._place(_nonzero(prints), codes)
+        self._place(prints, codes)
 
     def _place(self, prints: np.ndarray, codes: np.ndarray) -> None:
         mask = len(self.slots) - 1
@@ -271,6 +332,20 @@ class PrintTable:
             self.size += int(won.sum())
             prints, codes, at = prints[~won], codes[~won], (at[~won] + 1) & mask
 
-
-def _nonzero(prints: np.ndarray) -> np.ndarray:
-    return np.where(prints == 0, 1, prints) if (prints == 0).any() else prints
+    def code(self, keys: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every key's code, new keys getting codes `count`, `count` + 1, ... in the order they first occur;
+        and the positions (into `keys`) of the rows that introduce them."""
+        rows = self.find(keys)
+        new = np.flatnonzero(rows < 0)
+        if not len(new):
+            return rows, new
+        encoded = pc.dictionary_encode(pa.array(keys[new]))
+        local = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        # Arrow numbers the new keys in the order they first occur: where the running maximum rises are the
+        # rows that introduce codes 0, 1, 2, ... in turn.
+        rises = np.ones(len(local), dtype=bool)
+        rises[1:] = local[1:] > np.maximum.accumulate(local)[:-1]
+        distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+        self.insert(distinct, np.arange(count, count + len(distinct)))
+        rows[new] = count + local
+        return rows, new[rises]

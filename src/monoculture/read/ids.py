@@ -5,14 +5,16 @@ white space removed (see `link`). A CSV's IDs are its text: `integer_ids` makes 
 each is written as Python and SQL write an integer (no leading zero, no sign but minus), so `007` stays
 text, differs from `7`, and meets another file's `007` — as where a warehouse reads the CSV as text.
 
-Coding (`link.id_codes`) is where a large audit spends its time, so it takes the cheapest exact route:
+Coding (`link.id_codes` in memory, `link.stream_ids` one input at a time) is where a large audit spends
+its time, so it takes the cheapest exact route:
 
 - **dense**: integer IDs — or text IDs that all share one prefix followed by a fixed number of ASCII
   digits, like ``p000123456`` — become integers, and when those span a range not much wider than the
-  number of rows, an ID's code is its offset in the range (no hashing at all);
-- **hashed**: other text IDs of one fixed width (pseudonymised tokens, UUIDs) are coded through 64-bit
-  fingerprints, checked byte for byte (`fingerprints`); any other IDs go through one Arrow dictionary
-  encoding of every input's IDs together.
+  number of rows, an ID's code is its offset in the range (no hashing at all); spread wider, the numbers
+  are coded through a lookup over their range or an exact hash table of them;
+- **hashed**: other text IDs (pseudonymised tokens, UUIDs, names of any width) are coded through 64-bit
+  fingerprints of their canonical text, checked byte for byte (`fingerprints`); should two IDs share a
+  fingerprint, through one Arrow dictionary encoding of every input's IDs together.
 
 Both give the same links: two IDs get the same code exactly when their canonical forms are equal (a fixed
 prefix and width make the text → integer map one-to-one). Codes may leave gaps (offsets no input uses);
