@@ -160,7 +160,8 @@ def test_intervals_and_replicates_do_not_depend_on_how_they_are_blocked(ci):
     options = InferenceOptions(bootstrap=60, ci=ci)
     weights = bootstrap_weights(c, options, np.random.default_rng(5))
     whole = Estimate.of(c, options, weights, with_pairs=True)
-    fn = lambda v: scope_stats(v, with_pairs=True)  # noqa: E731
+    rasch = None if whole.rasch is None else whole.rasch.stepper(c)
+    fn = lambda v: scope_stats(v, True, rasch, whole.conditional)  # noqa: E731
     chunked = evaluate(fn, c, weights, chunk_elems=1)  # one replicate per chunk
     assert whole.reps.keys() == chunked.keys()
     for key in chunked:

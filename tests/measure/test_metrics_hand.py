@@ -119,3 +119,15 @@ def test_docs_worked_example_numbers():
     assert float(diversity.kohavi_wolpert_variance(C)) == pytest.approx(1 / 9)
     assert float(diversity.generalized_diversity(C)) == pytest.approx(1 / 3)
     assert float(diversity.bounded_homogenization(C)) == pytest.approx(1 / 3)
+
+
+def test_panels_and_recourse_by_hand():
+    # A and B fail the same people (φ = 1), C neither's (φ = 0): ρ̄ = 1/3, n_eff = 3 / (1 + 2/3) = 1.8.
+    assert math.isclose(float(metrics.effective_decision_makers(C)), 1.8)
+    # Failed by at least 0, 1, 2, 3: 1, 3/4, 1/2, 1/4; independent (Poisson-binomial of ½, ½, ½): 1, 7/8, 1/2, 1/8.
+    assert metrics.harm_at_least(C).tolist() == [1.0, 0.75, 0.5, 0.25]
+    from monoculture.measure.metrics.panels import expected_harm_at_least
+    np.testing.assert_allclose(expected_harm_at_least(C), [1.0, 0.875, 0.5, 0.125])
+    # Recourse from each: 1 − S/e_i = 1 − 0.25/0.5; if the other two were independent: 1 − 0.5·0.5.
+    assert metrics.recourse(C).tolist() == [0.5, 0.5, 0.5]
+    assert metrics.expected_recourse(C).tolist() == [0.75, 0.75, 0.75]

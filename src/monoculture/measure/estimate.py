@@ -11,8 +11,10 @@ from ..count.table import Counts
 from ..spec import InferenceOptions
 from . import metrics
 from .inference import Interval, evaluate, histogram_bin_pvalues, intervals, jackknife, wilson
-from .metrics import diversity
+from .metrics import diversity, panels
 from .metrics._base import divide
+from .metrics.local_dependence import ConditionalFit, local_dependence_lift
+from .metrics.rasch import RaschSteps
 from .result import HistogramBin, Metric, PairResult, ScopeResult
 
 UNSTABLE_EXPECTED = 5.0  # metrics.md §1: flag H when N·S_ind < 5
@@ -33,8 +35,11 @@ PAIR_METRICS = {
 }
 
 
-def scope_stats(c: Counts, with_pairs: bool = True) -> dict[str, np.ndarray]:
-    """Every statistic of one view, as arrays broadcast over the weight batch (the bootstrap's input)."""
+def scope_stats(c: Counts, with_pairs: bool = True, rasch: RaschSteps | None = None,
+                conditional: ConditionalFit | None = None) -> dict[str, np.ndarray]:
+    """Every statistic of one view, as arrays broadcast over the weight batch (the bootstrap's input).
+    `rasch`, `conditional`: the marginal and conditional Rasch fits of the view (metrics.md §10), for the
+    numbers beyond difficulty."""
     e = metrics.failure_rates(c)
     s = metrics.systemic_failure(c)
     s_ind = metrics.expected_systemic_failure(c)
@@ -54,10 +59,39 @@ def scope_stats(c: Counts, with_pairs: bool = True) -> dict[str, np.ndarray]:
         "histogram_expected": metrics.expected_failure_count_histogram(c),
     }
     out.update({name: fn(c) for name, fn in DIVERSITY.items()})
+    out.update(panel_stats(c, out))
+    if rasch is not None:
+        out.update(rasch_stats(c, rasch, s))
     if with_pairs:
         t = metrics.pair_tables(c)
         out.update({name: fn(t) for name, fn in PAIR_METRICS.items()})
         out["pair_n"] = t.n
+        out["effective_decision_makers"] = panels.effective_decision_makers_of(t, c.k)
+        if conditional is not None:
+            out["local_dependence_lift"] = local_dependence_lift(c, conditional)
+    return out
+
+
+def panel_stats(c: Counts, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Harm by decision rule and recourse (metrics.md §12), from the histograms already computed."""
+    return {
+        "harm_at_least": panels.tail(out["histogram_observed"]),
+        "expected_harm_at_least": panels.tail(out["histogram_expected"]),
+        "recourse": panels.recourse(c),
+        "expected_recourse": panels.expected_recourse(c),
+    }
+
+
+def rasch_stats(c: Counts, rasch: RaschSteps, s: np.ndarray) -> dict[str, np.ndarray]:
+    """The numbers beyond difficulty under the fitted (or, per replicate, one-step) marginal Rasch model.
+    Under the outer join the replicates skip its histogram (a Poisson-binomial per coverage set, node and
+    replicate): it is given without an interval."""
+    theta = rasch.theta(c.weights)
+    s_rasch = metrics.rasch_expected_systemic_failure(c, theta)
+    out = {"rasch_sigma": np.exp(theta[..., -1]), "rasch_expected_systemic_failure": s_rasch,
+           "rasch_homogenization": divide(s, s_rasch)}
+    if c.complete or np.ndim(c.weights) == 1:
+        out["histogram_rasch"] = metrics.rasch_failure_count_histogram(c, theta)
     return out
 
 
@@ -71,6 +105,8 @@ class Estimate:
     reps: dict[str, np.ndarray] | None = None
     jack: tuple[dict[str, np.ndarray], np.ndarray] | None = None
     p_value: float | None = None
+    rasch: metrics.RaschFit | None = None  # the view's marginal Rasch fit (None: k < 3, or a rate of 0 or 1)
+    conditional: ConditionalFit | None = None  # its conditional Rasch fit (pairs; inner join only)
     _ci: dict[str, tuple] = field(default_factory=dict)
 
     @classmethod
@@ -78,10 +114,13 @@ class Estimate:
            pair_replicates: bool = True) -> Estimate:
         """Point values, plus bootstrap replicates over `weights` (B, R) — from `bootstrap_weights`; None:
         no bootstrap. `pair_replicates`: the pairwise measures are bootstrapped too (else point values)."""
-        point = scope_stats(c, with_pairs)
-        est = cls(c, point, options)
+        fit = metrics.RaschFit.of(c)
+        rasch = None if fit is None else fit.stepper(c)
+        conditional = ConditionalFit.of(c) if with_pairs else None
+        point = scope_stats(c, with_pairs, rasch, conditional)
+        est = cls(c, point, options, rasch=None if rasch is None else rasch.fit, conditional=conditional)
         if weights is not None:
-            fn = lambda v: scope_stats(v, with_pairs and pair_replicates)  # noqa: E731
+            fn = lambda v: scope_stats(v, with_pairs and pair_replicates, rasch, conditional)  # noqa: E731
             est.reps = evaluate(fn, c, weights)
             if options.ci == "bca":
                 est.jack = jackknife(fn, c)
@@ -182,6 +221,7 @@ def never_fails_reason(e: np.ndarray, names: list[str]) -> str:
 
 def scope_result(est: Estimate, names: list[str], *, with_pairs: bool) -> ScopeResult:
     """The ScopeResult of one estimate: every number with its interval, or undefined with a reason."""
+    from . import beyond  # it builds on this module's Estimate
     c, p = est.counts, est.point
     n = est.n
     empty = "no individuals in this group"
@@ -224,6 +264,9 @@ def scope_result(est: Estimate, names: list[str], *, with_pairs: bool) -> ScopeR
         failure_count_histogram=hist,
         diversity={name: est.metric(name, k_way_reason) for name in DIVERSITY},
         pairwise=pair_results(est, names) if with_pairs else [],
+        rasch=beyond.rasch_result(est, len(names), top),
+        effective_decision_makers=beyond.effective_decision_makers(est),
+        harm_by_rule=beyond.harm_by_rule(est, len(names), top),
     )
 
 
@@ -238,8 +281,21 @@ def pair_results(est: Estimate, names: list[str]) -> list[PairResult]:
             out.append(PairResult(
                 a=names[a], b=names[b], n=n_ab,
                 **{name: est.metric(name, reasons[name], (a, b)) for name in PAIR_METRICS},
+                local_dependence_lift=_local_dependence(est, a, b),
             ))
     return out
+
+
+def _local_dependence(est: Estimate, a: int, b: int) -> Metric:
+    if "local_dependence_lift" not in est.point:
+        reason = ("needs every decision-maker to see every individual (inner join)" if not est.counts.complete
+                  else "needs at least 3 decision-makers, each failing some but not all of the people with an "
+                  "informative raw score")
+        return Metric(None, reason)
+    m = est.metric("local_dependence_lift", "the model expects no one failed by both", (a, b))
+    if m.ci_method is not None:
+        m.ci_method += "-fixed-beta"
+    return m
 
 
 def _pair_reasons(est: Estimate, a: int, b: int, names: list[str], n_ab: int) -> dict[str, str]:

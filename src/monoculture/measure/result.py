@@ -56,6 +56,48 @@ class PairResult:
     q_statistic: Metric
     correlation: Metric
     disagreement: Metric
+    # Observed over expected co-failure given each person's raw score (conditional Rasch, metrics.md §10)
+    local_dependence_lift: Metric = field(default_factory=lambda: Metric(None, "not computed"))
+
+
+@dataclass
+class HarmBin:
+    """The share failed by at least `at_least` decision-makers, against independence (metrics.md §12)."""
+
+    at_least: int
+    rule: str | None  # "systemic" (r = k: nobody says yes), "majority" (r = ⌈k/2⌉), else None
+    observed: Metric
+    expected: Metric
+
+
+@dataclass
+class RaschBin:
+    failures: int
+    expected: Metric
+
+
+@dataclass
+class RaschFitResult:
+    """G² of the failure-count histogram against the fitted model (an approximate check; metrics.md §10)."""
+
+    g2: Metric
+    df: int | None
+    p_value: Metric
+    log_likelihood: float | None
+    converged: bool
+
+
+@dataclass
+class RaschResult:
+    """The marginal Rasch null: one latent difficulty per person, nothing else shared (metrics.md §10)."""
+
+    null: str
+    sigma: Metric
+    expected_systemic_failure: Metric
+    homogenization: Metric  # S / S_rasch: homogenization beyond difficulty
+    failure_count_histogram: list[RaschBin]
+    fit: RaschFitResult
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -74,6 +116,9 @@ class ScopeResult:
     failure_count_histogram: list[HistogramBin]
     diversity: dict[str, Metric] = field(default_factory=dict)
     pairwise: list[PairResult] = field(default_factory=list)
+    rasch: RaschResult | None = None  # None: not computed for this population
+    effective_decision_makers: Metric = field(default_factory=lambda: Metric(None, "not computed"))
+    harm_by_rule: list[HarmBin] = field(default_factory=list)
 
 
 @dataclass
@@ -128,6 +173,8 @@ class DecisionMakerResult:
     failure_rate: Metric
     input_rows: int
     input_failure_rate: Metric  # over every valid row of its own input, before linking
+    recourse: Metric = field(default_factory=lambda: Metric(None, "not computed"))
+    expected_recourse: Metric = field(default_factory=lambda: Metric(None, "not computed"))
 
 
 @dataclass

@@ -11,6 +11,7 @@ from .. import __version__
 from ..choices import PAIR_INTERVALS_MAX
 from ..count.table_file import Counted
 from ..spec import InferenceOptions, MeasureOptions, SpecError
+from . import beyond
 from .components import analyse, cluster_order
 from .draws import Draws, population_draws
 from .estimate import Estimate, scope_result
@@ -77,6 +78,7 @@ def measure(
             input_rows=cov.rows,
             input_failure_rate=Metric.of(cov.failed_rows / cov.valid_rows if cov.valid_rows else np.nan,
                                          "no valid row in the input"),
+            **dict(zip(("recourse", "expected_recourse"), beyond.recourse(est, i), strict=True)),
         ))
     echo = counted.options | {"inference": asdict(inference), "min_group_size": options.min_group_size,
                               "suppress_below": options.suppress_below, "parity": parity}

@@ -27,7 +27,7 @@ figure{margin:8px 0 16px}.grid{display:flex;flex-wrap:wrap;gap:4px 18px}
 h3{font-size:14px}figcaption{color:#57606a;font-size:12px}
 @media print{body{max-width:none;margin:0}h2{break-after:avoid}figure,table{break-inside:avoid}}
 """
-OBS, EXP = "#0969da", "#afb8c1"
+OBS, EXP, RASCH = "#0969da", "#afb8c1", "#bf8700"
 
 
 def _e(text: object) -> str:
@@ -44,13 +44,17 @@ def _table(header: list[str], rows: list[list[str]], left: int = 1, row_class: l
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def histogram_svg(bins: list[HistogramBin], title: str, width: int = 520, height: int = 180) -> str:
-    """Grouped bars: observed share vs the independence baseline, for m = 0..k failures."""
+def histogram_svg(bins: list[HistogramBin], title: str, width: int = 520, height: int = 180,
+                  difficulty: list[Metric] | None = None) -> str:
+    """Grouped bars: observed share vs the independence baseline (and, when given, the marginal Rasch
+    baseline: difficulty only), for m = 0..k failures."""
     left, bottom, top = 44, 28, 18
     plot_w, plot_h = width - left - 10, height - bottom - top
-    top_value = max([b.observed.value or 0 for b in bins] + [b.expected.value or 0 for b in bins] + [1e-9])
+    rasch = difficulty or []
+    top_value = max([b.observed.value or 0 for b in bins] + [b.expected.value or 0 for b in bins]
+                    + [m.value or 0 for m in rasch] + [1e-9])
     slot = plot_w / max(1, len(bins))
-    bar = max(1.0, min(18.0, slot * 0.38))
+    bar = max(1.0, min(18.0, slot * (0.26 if rasch else 0.38)))
     parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="{_e(title)}"><title>{_e(title)}</title>']
     for frac in (0, 0.5, 1):
@@ -60,10 +64,13 @@ def histogram_svg(bins: list[HistogramBin], title: str, width: int = 520, height
     step = max(1, len(bins) // 20)
     for i, b in enumerate(bins):
         x = left + i * slot + slot / 2
-        for offset, m, color in ((-bar, b.observed, OBS), (0, b.expected, EXP)):
+        series = [(-bar, b.observed, OBS, "observed"), (0, b.expected, EXP, "independent")]
+        if i < len(rasch):
+            series.append((bar, rasch[i], RASCH, "difficulty only"))
+        for offset, m, color, name in series:
             v = m.value or 0.0
             h = plot_h * v / top_value
-            label = f"failed by {b.failures}: {'observed' if color == OBS else 'independent'} {fmt_pct(m, 2)}"
+            label = f"failed by {b.failures}: {name} {fmt_pct(m, 2)}"
             parts.append(f'<rect x="{x + offset:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" '
                          f'height="{h:.1f}" fill="{color}"><title>{_e(label)}</title></rect>')
         if i % step == 0:
@@ -73,7 +80,11 @@ def histogram_svg(bins: list[HistogramBin], title: str, width: int = 520, height
     parts.append(f'<rect x="{width - 200}" y="2" width="10" height="10" fill="{OBS}"/>'
                  f'<text x="{width - 186}" y="11">observed</text>'
                  f'<rect x="{width - 120}" y="2" width="10" height="10" fill="{EXP}"/>'
-                 f'<text x="{width - 106}" y="11">independent</text></svg>')
+                 f'<text x="{width - 106}" y="11">independent</text>')
+    if rasch:
+        parts.append(f'<rect x="{width - 300}" y="2" width="10" height="10" fill="{RASCH}"/>'
+                     f'<text x="{width - 286}" y="11">difficulty only</text>')
+    parts.append("</svg>")
     return "".join(parts)
 
 
@@ -184,7 +195,10 @@ def render_html(r: AuditResult) -> str:
             f"<div>Expected if independent<b>{fmt_pct(o.expected_systemic_failure, 2)}</b></div>"
             f"<div>Homogenization H<b>{_e(fmt_num(o.homogenization))}</b>{_e(ci_text(o.homogenization))} "
             f"{_e(p_text(o.homogenization))}</div>"
-            f"<div>Consistent success<b>{fmt_pct(o.consistent_success)}</b>expected "
+            + (f"<div>H beyond difficulty<b>{_e(fmt_num(o.rasch.homogenization))}</b>"
+               f"{_e(ci_text(o.rasch.homogenization))} σ = {_e(fmt_num(o.rasch.sigma))}</div>"
+               if o.rasch and o.rasch.homogenization.defined else "")
+            + f"<div>Consistent success<b>{fmt_pct(o.consistent_success)}</b>expected "
             f"{fmt_pct(o.expected_consistent_success)}</div></div>"]
     for flag in o.homogenization.flags:
         body.append(f'<div class="warn">H {_e(flag)}</div>')
@@ -194,9 +208,14 @@ def render_html(r: AuditResult) -> str:
                            [[f'<span class="{g.status}">{_e(g.status.upper())}</span>', _e(g.name),
                              _e("overall" if g.scope == "overall" else f"{g.attribute}={g.group}"), f"{g.limit:g}",
                              _e(g.reason)] for g in r.gates], left=5))
-    body.append("<h2>Ecosystem view</h2><figure>" + histogram_svg(o.failure_count_histogram, "all linked individuals")
-                + "<figcaption>Share of people failed by exactly m decision-makers, observed and under "
-                "independence (Poisson-binomial of the failure rates).</figcaption></figure>")
+    rasch = o.rasch.failure_count_histogram if o.rasch else []
+    body.append("<h2>Ecosystem view</h2><figure>"
+                + histogram_svg(o.failure_count_histogram, "all linked individuals",
+                                difficulty=[b.expected for b in rasch])
+                + "<figcaption>Share of people failed by exactly m decision-makers, observed, under "
+                "independence (Poisson-binomial of the failure rates)"
+                + (" and with people differing in difficulty only (the marginal Rasch null)" if rasch else "")
+                + ".</figcaption></figure>")
     body.append("<h2>Decision-makers</h2>")
     body.append(_table(["decision-maker", "n", "failure rate [CI]", "own-input failure rate"],
                        [[_e(d.name), f"{d.n:,}", fmt_pct(d.failure_rate) + _e(ci_text(d.failure_rate, True)),

@@ -47,14 +47,22 @@ def render_markdown(r: AuditResult) -> str:
     ]
     for flag in o.homogenization.flags:
         parts.append(f"- ⚠️ H {md_cell(flag)}")
+    if o.rasch is not None and o.rasch.homogenization.defined:
+        parts.append(f"- H beyond difficulty (marginal Rasch null, σ = {fmt_num(o.rasch.sigma)}) = "
+                     f"{fmt_num(o.rasch.homogenization)}{ci_text(o.rasch.homogenization)}: 1 = the hard cases "
+                     "explain it")
+    if o.effective_decision_makers.defined:
+        parts.append(f"- {k} decision-makers ≈ {fmt_num(o.effective_decision_makers)} independent opinions (n_eff)")
     parts.append(_gates(r))
     parts.append("## Decision-makers\n")
     parts.append(_table(["decision-maker", "n", "failure rate [CI]"],
                         [[md_cell(d.name), f"{d.n:,}", fmt_pct(d.failure_rate) + ci_text(d.failure_rate, True)]
                          for d in r.decision_makers]))
     parts.append("\n## Ecosystem view: failed by m decision-makers\n")
-    parts.append(_table(["m", "observed", "independent"],
-                        [[str(b.failures), fmt_pct(b.observed), fmt_pct(b.expected)]
+    rasch = {b.failures: b.expected for b in (o.rasch.failure_count_histogram if o.rasch else [])}
+    parts.append(_table(["m", "observed", "independent", *(["difficulty only"] if rasch else [])],
+                        [[str(b.failures), fmt_pct(b.observed), fmt_pct(b.expected),
+                          *([fmt_pct(rasch[b.failures])] if rasch else [])]
                          for b in o.failure_count_histogram]))
     if r.groups:
         parts.append("\n## By group\n")

@@ -11,7 +11,8 @@ COLUMNS = ("scope", "attribute", "group", "metric", "decision_maker", "failures"
            "p_value", "p_adjusted", "note")
 SCALARS = ("systemic_failure", "expected_systemic_failure", "homogenization", "log_homogenization",
            "bounded_homogenization", "consistent_success", "expected_consistent_success")
-PAIR = ("error_consistency", "cofailure_lift", "double_fault", "q_statistic", "correlation", "disagreement")
+PAIR = ("error_consistency", "cofailure_lift", "double_fault", "q_statistic", "correlation", "disagreement",
+        "local_dependence_lift")
 
 
 def _row(scope: str, metric: str, m: Metric | float | int | None, *, attribute: str = "", group: str = "",
@@ -39,6 +40,15 @@ def _scope_rows(scope: str, s: ScopeResult, attribute: str = "", group: str = ""
         yield _row(scope, "failure_count_expected", b.expected, failures=b.failures, **kw)
     for name, m in s.diversity.items():
         yield _row(scope, name, m, **kw)
+    if s.rasch is not None:
+        for name in ("sigma", "expected_systemic_failure", "homogenization"):
+            yield _row(scope, f"rasch_{name}", getattr(s.rasch, name), **kw)
+        for rb in s.rasch.failure_count_histogram:
+            yield _row(scope, "failure_count_rasch", rb.expected, failures=rb.failures, **kw)
+    yield _row(scope, "effective_decision_makers", s.effective_decision_makers, **kw)
+    for h in s.harm_by_rule:
+        yield _row(scope, "harm_at_least_observed", h.observed, failures=h.at_least, **kw)
+        yield _row(scope, "harm_at_least_expected", h.expected, failures=h.at_least, **kw)
     for p in s.pairwise:
         for name in PAIR:
             yield _row("pair", name, getattr(p, name), decision_maker=f"{p.a}|{p.b}", **kw)
@@ -49,6 +59,8 @@ def tidy_rows(r: AuditResult) -> Iterator[dict[str, Any]]:
     yield from _scope_rows("overall", r.overall)
     for d in r.decision_makers:
         yield _row("decision_maker", "input_failure_rate", d.input_failure_rate, decision_maker=d.name)
+        yield _row("decision_maker", "recourse", d.recourse, decision_maker=d.name)
+        yield _row("decision_maker", "expected_recourse", d.expected_recourse, decision_maker=d.name)
     for g in r.groups:
         kw = {"attribute": g.attribute, "group": g.group}
         if g.suppressed:

@@ -18,7 +18,11 @@ METRIC_SCHEMA: dict[str, Any] = {
         "value": {"type": ["number", "null"]},
         "reason": {"type": "string"},
         "ci": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
-        "ci_method": {"type": "string", "enum": ["wilson", "bootstrap-percentile", "bootstrap-bca"]},
+        # -one-step: each replicate's model is one Newton step from the fit (the marginal Rasch null);
+        # -fixed-beta: the replicates re-count the data under the fitted model (the local dependence lift).
+        "ci_method": {"type": "string", "enum": [
+            "wilson", *(f"bootstrap-{m}{how}" for m in ("percentile", "bca") for how in ("", "-one-step",
+                                                                                        "-fixed-beta"))]},
         "p_value": {"type": "number", "minimum": 0, "maximum": 1},
         "p_adjusted": {"type": "number", "minimum": 0, "maximum": 1},
         "flags": {"type": "array", "items": {"type": "string"}},

@@ -39,8 +39,28 @@ def _headline(r: AuditResult) -> Panel:
         Text(f"Consistent success = {pct(o.consistent_success)} (expected {pct(o.expected_consistent_success)})"),
         verdict,
         *(Text(f"* {f}", style="dim") for f in h.flags),
+        *_beyond_lines(r),
     )
     return Panel(body, title="monoculture audit", title_align="left")
+
+
+def _beyond_lines(r: AuditResult) -> list[Text]:
+    """H beyond difficulty beside H, and the number of independent opinions (metrics.md §10, §12)."""
+    o, k, out = r.overall, len(r.decision_makers), []
+    rasch = o.rasch
+    if rasch is not None and rasch.homogenization.defined:
+        hr = rasch.homogenization
+        out.append(Text(f"H beyond difficulty = {num(hr)}{_ci(hr)} against a null where people differ in "
+                        f"difficulty (σ = {num(rasch.sigma)}) and nothing else is shared (S_rasch = "
+                        f"{pct(rasch.expected_systemic_failure, 2)}); 1 = the hard cases explain it."))
+        out.extend(Text(f"* {f}", style="dim") for f in [*hr.flags, *rasch.flags])
+    elif rasch is not None:
+        out.append(Text(f"H beyond difficulty undefined: {rasch.homogenization.reason}", style="dim"))
+    n_eff = o.effective_decision_makers
+    if n_eff.defined:
+        out.append(Text(f"{k} decision-makers ≈ {num(n_eff)}{_ci(n_eff)} independent opinions (n_eff, from the "
+                        "mean pairwise correlation of failures)."))
+    return out
 
 
 def _coverage(r: AuditResult) -> Table:
@@ -85,9 +105,14 @@ def _decision_makers(r: AuditResult) -> Table:
     t.add_column("n", justify="right")
     t.add_column("failure rate (linked)", justify="right")
     t.add_column("failure rate (own input)", justify="right")
+    t.add_column("recourse (indep.)", justify="right")
     for d in r.decision_makers:
         rate = pct(d.failure_rate) + _ci(d.failure_rate, "pct")
-        t.add_row(escape(d.name), f"{d.n:,}", rate, pct(d.input_failure_rate))
+        t.add_row(escape(d.name), f"{d.n:,}", rate, pct(d.input_failure_rate),
+                  f"{pct(d.recourse)} ({pct(d.expected_recourse)})")
+    t.caption = ("recourse: of the people it fails, the share some other decision-maker does not fail "
+                 "(over the people all saw); in brackets, if the others were independent of it")
+    t.caption_justify = "left"
     return t
 
 
@@ -97,6 +122,9 @@ def _histogram(o: ScopeResult, width: int) -> Table:
     t.add_column("observed", justify="right")
     t.add_column("independent", justify="right")
     t.add_column("obs/indep", justify="right")
+    rasch = {b.failures: b.expected for b in (o.rasch.failure_count_histogram if o.rasch else [])}
+    if rasch:
+        t.add_column("difficulty only", justify="right")
     t.add_column("", no_wrap=True)
     bar_width = max(10, min(30, width - 50))
     top = max([b.observed.value or 0 for b in o.failure_count_histogram]
@@ -110,8 +138,10 @@ def _histogram(o: ScopeResult, width: int) -> Table:
         ratio = f"{ov / ev:.2f}" if ov is not None and ev else "—"
         bar = Text("█" * round((ov or 0) / top * bar_width), style="cyan")
         bar.append("\n" + "░" * round((ev or 0) / top * bar_width), style="dim")
-        t.add_row(str(b.failures), pct(b.observed), pct(b.expected), ratio, bar)
+        extra = [pct(rasch[b.failures])] if rasch else []
+        t.add_row(str(b.failures), pct(b.observed), pct(b.expected), ratio, *extra, bar)
     t.caption = "█ observed  ░ independence baseline (Poisson-binomial of the failure rates)" + (
+        "; difficulty only: the marginal Rasch null" if rasch else "") + (
         f"; {hidden} rows below 0.05% in both columns not shown" if hidden else "")
     t.caption_justify = "left"
     return t

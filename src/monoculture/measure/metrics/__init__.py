@@ -24,23 +24,32 @@ from .pairwise import (
     pair_tables,
     q_statistic,
 )
+from .panels import effective_decision_makers, expected_recourse, harm_at_least, recourse
+from .rasch import RaschFit, rasch_expected_systemic_failure, rasch_failure_count_histogram
 
 __all__ = [
     "PairTables",
+    "RaschFit",
     "cofailure_lift",
     "consistent_success",
     "correlation",
     "disagreement",
     "double_fault",
+    "effective_decision_makers",
     "error_consistency",
     "expected_consistent_success",
     "expected_failure_count_histogram",
+    "expected_recourse",
     "expected_systemic_failure",
     "failure_count_histogram",
     "failure_rates",
+    "harm_at_least",
     "homogenization",
     "pair_tables",
     "population",
     "q_statistic",
+    "rasch_expected_systemic_failure",
+    "rasch_failure_count_histogram",
+    "recourse",
     "systemic_failure",
 ]
