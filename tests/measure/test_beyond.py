@@ -225,3 +225,29 @@ def test_the_interval_of_h_beyond_difficulty_covers_one_at_the_nominal_rate():
         ci = est.interval("rasch_homogenization")
         covered += ci.low <= 1.0 <= ci.high
     assert 0.92 * trials <= covered <= 0.98 * trials, covered / trials
+
+
+def test_h_within_strata_is_s_over_independence_within_each_stratum_from_rows(tmp_path):
+    """--strata: S_strat = Σ_s w_s Π_i e_(s,i), computed here from the rows with pandas."""
+    import pandas as pd
+
+    import monoculture
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[2] / "sample_data"
+    files = [str(root / n) for n in ("lender_a.csv", "lender_b.csv", "lender_c.parquet")]
+    r = monoculture.audit(files, id_column="applicant_id", decision="approved", label="repaid",
+                          people=str(root / "people.csv"), strata="race",
+                          inference=InferenceOptions(bootstrap=50, permutations=0))
+    frames = [pd.read_parquet(f) if f.endswith(".parquet") else pd.read_csv(f) for f in files]
+    wide = frames[0][["applicant_id", "approved", "repaid"]].rename(columns={"approved": "d0"})
+    for i, f in enumerate(frames[1:], 1):
+        wide = wide.merge(f[["applicant_id", "approved"]].rename(columns={"approved": f"d{i}"}), on="applicant_id")
+    wide = wide.merge(pd.read_csv(root / "people.csv")[["applicant_id", "race"]], on="applicant_id")
+    fail = pd.DataFrame({i: wide[f"d{i}"] != wide["repaid"] for i in range(3)})
+    s = fail.all(axis=1).mean()
+    s_strat = sum(len(g) / len(fail) * fail.loc[g.index].mean().prod() for _, g in wide.groupby("race"))
+    assert r.stratified.attribute == "race" and r.stratified.strata == wide["race"].nunique()
+    assert np.isclose(r.stratified.homogenization.value, s / s_strat)
+    assert np.isclose(r.stratified.expected_systemic_failure.value, s_strat)
+    assert r.stratified.homogenization.ci is not None
+    assert {g.attribute for g in r.groups} == {"race"}  # the strata are reported as groups too

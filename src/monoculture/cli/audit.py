@@ -79,6 +79,7 @@ def audit(
     min_group_size: opt.MinGroupSize = 30,
     suppress_below: opt.SuppressBelow = 0,
     parity: opt.ParityOpt = None,
+    strata: opt.Strata = None,
     max_homogenization: opt.MaxHomogenization = None,
     max_systemic_failure: opt.MaxSystemicFailure = None,
     max_group_systemic_failure_ratio: opt.MaxGroupRatio = None,
@@ -108,7 +109,7 @@ def audit(
         spec = counting_spec(
             inputs, o, intersect=intersect, round_column=round_column, patterns=patterns, emit_ids=emit_ids,
             components=components, min_group_size=min_group_size, suppress_below=suppress_below,
-            parity=parity.value if parity else None,
+            parity=parity.value if parity else None, strata=strata,
             inference=InferenceOptions(bootstrap=o["bootstrap"], seed=o["seed"], alpha=o["alpha"], ci=ci.value,
                                        permutations=permutations, adjust=adjust.value,
                                        pair_intervals=pair_intervals.value),

@@ -153,6 +153,9 @@ MinGroupSize = Annotated[int, typer.Option(
 SuppressBelow = Annotated[int, typer.Option(
     help="Groups smaller than this (and the complements that would reveal them) publish no count or rate; "
     "0 = off.")]
+Strata = Annotated[str | None, typer.Option(
+    help="A column of known difficulty strata (exam subject, loan grade): also report H within strata, against "
+    "independence within each stratum (the column is reported as a --group too).")]
 Parity = _choices("Parity", choices.PARITY_MODES)
 
 

@@ -6,9 +6,19 @@ import math
 
 import numpy as np
 
+from ..count.table import PatternTable
+from ..spec import SpecError
 from .estimate import Estimate
 from .metrics.rasch import LOG_SIGMA, MIN_K, histogram_fit
-from .result import HarmBin, Metric, RaschBin, RaschFitResult, RaschResult
+from .result import (
+    GroupHomogenization,
+    HarmBin,
+    Metric,
+    RaschBin,
+    RaschFitResult,
+    RaschResult,
+    StratifiedResult,
+)
 
 NULL = ("marginal Rasch: each person has one latent difficulty d ~ N(0, σ²), and given it the decision-makers "
         "fail them independently, P(fail) = logistic(β_i + d); nothing else is shared")
@@ -81,3 +91,21 @@ def recourse(est: Estimate, i: int) -> tuple[Metric, Metric]:
     reason = "fails nobody seen by every decision-maker (no one needs recourse from it)"
     return (est.metric("recourse", reason, (i,)),
             est.metric("expected_recourse", "some decision-maker saw nobody here", (i,)))
+
+
+def stratified_result(table: PatternTable, group_h: list[GroupHomogenization], strata: str) -> StratifiedResult:
+    """H within the strata of `strata` (metrics.md §10): the within factor of the decomposition, named as
+    the null it is, with S_strat = S / H_strat."""
+    if strata not in table.attributes:
+        raise SpecError("measure.strata", f"names '{strata}', which is not a group column of the table "
+                                          f"({', '.join(table.attributes) or 'none'})")
+    level = next(g for g in group_h if g.attribute == strata)
+    within = level.within
+    c = table.counts()
+    s = float(np.asarray(c.weights, float) @ (c.fail | ~c.present).all(axis=1) / max(table.n, 1))
+    expected = (Metric.of(s / within.value, "H within strata is 0") if within.value else
+                Metric(None, within.reason or "H within strata is 0"))
+    return StratifiedResult(
+        attribute=strata,
+        null=f"independence within each stratum of '{strata}': S_strat = Σ_s w_s Π_i e_(s,i)",
+        strata=level.groups, expected_systemic_failure=expected, homogenization=within, between=level.between)

@@ -147,6 +147,18 @@ class GroupHomogenization:
 
 
 @dataclass
+class StratifiedResult:
+    """The stratified null (metrics.md §10): independence within each stratum of a known-difficulty column."""
+
+    attribute: str
+    null: str
+    strata: int
+    expected_systemic_failure: Metric  # S_strat = Σ_s w_s Π_i e_{s,i}
+    homogenization: Metric  # S / S_strat: the within factor of the between/within decomposition
+    between: Metric  # how much of H the strata's differing rates explain
+
+
+@dataclass
 class ParityResult:
     """The reference code's choices (--parity bommasani2022), reported beside, never instead of, the defaults."""
 
@@ -273,6 +285,7 @@ class AuditResult:
     rounds: RoundsResult | None = None
     leave_one_out: dict[str, Metric] = field(default_factory=dict)
     homogenization_by_size: list[SizeSensitivity] = field(default_factory=list)
+    stratified: StratifiedResult | None = None  # --strata COLUMN
 
 
 @dataclass

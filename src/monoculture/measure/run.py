@@ -12,6 +12,7 @@ from ..choices import PAIR_INTERVALS_MAX
 from ..count.table_file import Counted
 from ..spec import InferenceOptions, MeasureOptions, SpecError
 from . import beyond
+from .beyond import stratified_result
 from .components import analyse, cluster_order
 from .draws import Draws, population_draws
 from .estimate import Estimate, scope_result
@@ -86,6 +87,7 @@ def measure(
     if parity is not None:
         parity_overall, group_h = parity_results(table, intersect)
     withhold_group_level(group_h, groups)
+    stratified = None if options.strata is None else stratified_result(table, group_h, options.strata)
     result = AuditResult(
         schema_version=SCHEMA_VERSION, tool_version=__version__, rule=counted.rule, join=counted.join,
         options=echo, inputs=counted.inputs, decision_makers=dms, overall=overall, groups=groups,
@@ -95,6 +97,7 @@ def measure(
         parity=parity_overall,
         leave_one_out=leave_one_out(c, names, inference, pattern_weights),
         homogenization_by_size=by_size(c, rng_size),
+        stratified=stratified,
     )
     result.cluster_order = cluster_order(est.point["error_consistency"], names)
     result.rounds = analyse_rounds(c, names, inference.alpha)

@@ -145,10 +145,8 @@ def parse_printed(ids: pa.ChunkedArray | pa.Array, canonical: bool = False) -> P
             return None
         mask, matrix, held = found
         if len(matrix):
-            if not canonical:
-                data, ends = np.frombuffer(chunk.buffers()[2], np.uint8), text_offsets(chunk)
-                if may_need_trimming(np.concatenate([data[ends[:-1][mask]], data[ends[1:][mask] - 1]])):
-                    return None
+            if not canonical and may_need_trimming(_end_bytes(chunk, mask, matrix, held)):
+                return None
             width = max(width, int(held.max()))
         present.append(mask)
         matrices.append(matrix)
@@ -160,6 +158,15 @@ def parse_printed(ids: pa.ChunkedArray | pa.Array, canonical: bool = False) -> P
     )
 
 
+def _end_bytes(chunk: pa.Array, present: np.ndarray, matrix: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """The first and last byte of every present ID: two columns of the matrix when all have one width."""
+    if _uniform(held):
+        data = matrix.view(np.uint8)
+        return data[:, [0, int(held[0]) - 1]]
+    text, ends = np.frombuffer(chunk.buffers()[2], np.uint8), text_offsets(chunk)
+    return np.concatenate([text[ends[:-1][present]], text[ends[1:][present] - 1]])
+
+
 def _uniform(lengths: np.ndarray) -> bool:
     """Lengths that are one number held as a view (`words` of one-width IDs)."""
     return len(lengths) > 0 and lengths.strides == (0,)
@@ -167,21 +174,17 @@ def _uniform(lengths: np.ndarray) -> bool:
 
 def parse_text(ids: pa.ChunkedArray | pa.Array, kind: str) -> PrintedIds | None:
     """Any input's IDs as their canonical text (`ids.as_text`: integers in decimal, white space trimmed,
-    blank = missing), fingerprinted chunk by chunk without copying IDs that need no trimming."""
+    blank = missing), fingerprinted chunk by chunk; the IDs are copied only when some need trimming."""
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
-    canonical = []
-    for chunk in chunks:
-        if kind == "int":
-            chunk = pc.cast(pc.cast(chunk, pa.int64()), pa.string())
-        elif not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
-            chunk = pc.cast(chunk, pa.string())
-        offsets, _lengths, present = present_ids(chunk)
-        if present.any():
-            data = np.frombuffer(chunk.buffers()[2], np.uint8)
-            if may_need_trimming(np.concatenate([data[offsets[:-1][present]], data[offsets[1:][present] - 1]])):
-                chunk = pc.utf8_trim_whitespace(chunk)
-        canonical.append(chunk)
-    parsed = parse_printed(pa.chunked_array(canonical, canonical[0].type) if canonical else ids, canonical=True)
+    if kind == "int":
+        chunks = [pc.cast(pc.cast(c, pa.int64()), pa.string()) for c in chunks]
+    chunks = [c if pa.types.is_string(c.type) or pa.types.is_large_string(c.type) else pc.cast(c, pa.string())
+              for c in chunks]
+    text = pa.chunked_array(chunks, chunks[0].type) if chunks else ids
+    parsed = parse_printed(text)
+    if parsed is None:  # some ID may need trimming (or is longer than the fingerprints take)
+        parsed = parse_printed(pa.chunked_array([pc.utf8_trim_whitespace(c) for c in chunks], text.type),
+                               canonical=True)
     return None if parsed is None else PrintedIds(parsed.present, parsed.words, parsed.lengths, parsed.prints,
                                                   parsed.width, kind)
 
@@ -262,7 +265,10 @@ class PrintCoder:
         count = self.count
         lengths = self._lengths[:count].astype(np.int64)
         as_bytes = self._bytes[:count].view(np.uint8)
-        data = as_bytes[np.arange(as_bytes.shape[1])[None, :] < lengths[:, None]]  # row-major: each ID in turn
+        if self._widths == {int(lengths[0]) if count else 0}:  # one width: each ID's bytes, back to back
+            data = np.ascontiguousarray(as_bytes[:, :int(lengths[0]) if count else 0]).reshape(-1)
+        else:
+            data = as_bytes[np.arange(as_bytes.shape[1])[None, :] < lengths[:, None]]  # row-major: ID by ID
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         return pa.Array.from_buffers(pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 

@@ -51,6 +51,10 @@ def render_markdown(r: AuditResult) -> str:
         parts.append(f"- H beyond difficulty (marginal Rasch null, σ = {fmt_num(o.rasch.sigma)}) = "
                      f"{fmt_num(o.rasch.homogenization)}{ci_text(o.rasch.homogenization)}: 1 = the hard cases "
                      "explain it")
+    if r.stratified is not None and r.stratified.homogenization.defined:
+        hs = r.stratified.homogenization
+        parts.append(f"- H within strata of {md_cell(r.stratified.attribute)} = {fmt_num(hs)}{ci_text(hs)}: "
+                     "against independence within each stratum")
     if o.effective_decision_makers.defined:
         parts.append(f"- {k} decision-makers ≈ {fmt_num(o.effective_decision_makers)} independent opinions (n_eff)")
     parts.append(_gates(r))

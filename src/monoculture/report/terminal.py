@@ -56,6 +56,12 @@ def _beyond_lines(r: AuditResult) -> list[Text]:
         out.extend(Text(f"* {f}", style="dim") for f in [*hr.flags, *rasch.flags])
     elif rasch is not None:
         out.append(Text(f"H beyond difficulty undefined: {rasch.homogenization.reason}", style="dim"))
+    st = r.stratified
+    if st is not None:
+        hs = st.homogenization
+        out.append(Text(f"H within strata of {st.attribute} = {num(hs)}{_ci(hs)}: against independence within "
+                        f"each of its {st.strata} strata" if hs.defined else
+                        f"H within strata of {st.attribute} undefined: {hs.reason}"))
     n_eff = o.effective_decision_makers
     if n_eff.defined:
         out.append(Text(f"{k} decision-makers ≈ {num(n_eff)}{_ci(n_eff)} independent opinions (n_eff, from the "

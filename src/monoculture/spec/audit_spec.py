@@ -58,6 +58,7 @@ class AuditSpec:
         min_group_size: int = 30,
         suppress_below: int = 0,
         parity: str | None = None,
+        strata: str | None = None,
         gates: Thresholds | None = None,
         emit_ids: str | os.PathLike | None = None,
         components: str | None = None,
@@ -72,6 +73,8 @@ class AuditSpec:
 
         `read`: the keywords of `reading` (columns, layout, people file, round column).
         """
+        if strata is not None and strata not in read.get("groups", ()):  # strata are cells of the table too
+            read = read | {"groups": [*read.get("groups", ()), strata]}
         where, columns = reading(inputs, patterns=patterns, **read)
         return cls(
             inputs=where,
@@ -85,7 +88,8 @@ class AuditSpec:
                              on_group_conflict=on_group_conflict, missing_decision=missing_decision),
             inference=inference or InferenceOptions(),
             measure=MeasureOptions(intersect=intersect, min_group_size=min_group_size, suppress_below=suppress_below,
-                                   parity=parity, components=components, gates=gates or Thresholds()),
+                                   parity=parity, components=components, gates=gates or Thresholds(),
+                                   strata=strata),
             engine=EngineOptions(engine=engine, memory_limit=memory_limit, spark_master=spark_master,
                                  id_shards=id_shards),
             emit_ids=None if emit_ids is None else str(emit_ids),
@@ -109,4 +113,4 @@ class AuditSpec:
         """The measuring settings the report's `options` add to what was counted."""
         m = self.measure
         return {"inference": asdict(self.inference), "min_group_size": m.min_group_size,
-                "suppress_below": m.suppress_below, "parity": m.parity}
+                "suppress_below": m.suppress_below, "parity": m.parity, "strata": m.strata}

@@ -90,6 +90,7 @@ class MeasureOptions:
     min_group_size: int = 30
     suppress_below: int = 0
     parity: str | None = None
+    strata: str | None = None  # a group column of known difficulty strata: the stratified null (metrics.md §10)
     components: str | None = None  # a file naming each decision-maker's shared components
     gates: Thresholds = field(default_factory=Thresholds)
 
