@@ -282,6 +282,7 @@ class AuditResult:
         return sum(g.status == "fail" for g in self.gates)
     components: list[ComponentResult] = field(default_factory=list)
     cluster_order: list[str] = field(default_factory=list)  # decision-makers clustered on κ
+    lift_order: list[str] = field(default_factory=list)  # clustered on the local dependence lifts
     rounds: RoundsResult | None = None
     leave_one_out: dict[str, Metric] = field(default_factory=dict)
     homogenization_by_size: list[SizeSensitivity] = field(default_factory=list)

@@ -100,6 +100,10 @@ def measure(
         stratified=stratified,
     )
     result.cluster_order = cluster_order(est.point["error_consistency"], names)
+    if "local_dependence_lift" in est.point:  # similarity: log2 of the lift, from 0 (≤ 1) to 1 (≥ 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            similarity = np.clip(np.log2(est.point["local_dependence_lift"]), 0.0, 1.0)
+        result.lift_order = cluster_order(similarity, names)
     result.rounds = analyse_rounds(c, names, inference.alpha)
     suppress_small(result.rounds, options.suppress_below)
     if components:

@@ -6,6 +6,7 @@ Every label (group and decision-maker names are untrusted input) goes through `h
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from html import escape
 
 from ..measure.result import AuditResult, GroupResult, HistogramBin, Metric
@@ -100,16 +101,32 @@ def _kappa_color(v: float | None) -> str:
 
 
 def kappa_heatmap_svg(r: AuditResult, cell: int = 34) -> str:
-    names = r.cluster_order or [d.name for d in r.decision_makers]
+    return pair_heatmap_svg(r, "error_consistency", "κ", _kappa_color, r.cluster_order, 1.0, cell)
+
+
+def _lift_color(v: float | None) -> str:
+    """A lift on the κ colours through log2: 2 (twice the co-failures expected) is the deepest orange,
+    ½ the deepest blue."""
+    return _kappa_color(None if v is None or v <= 0 else math.log2(v))
+
+
+def lift_heatmap_svg(r: AuditResult, cell: int = 34) -> str:
+    return pair_heatmap_svg(r, "local_dependence_lift", "lift", _lift_color, r.lift_order, None, cell)
+
+
+def pair_heatmap_svg(r: AuditResult, key: str, symbol: str, color: Callable[[float | None], str],
+                     order: list[str], diagonal: float | None, cell: int = 34) -> str:
+    """A k × k heat map of one pairwise measure, decision-makers in `order` (clusters show as blocks)."""
+    names = order or [d.name for d in r.decision_makers]
     k = len(names)
     cell = max(8, min(cell, 640 // max(k, 1)))
     label_w = min(140, 7 * max(len(n) for n in names) + 8)
     size = label_w + k * cell + 10
     pairs = {}
     for p in r.overall.pairwise:
-        pairs[(p.a, p.b)] = pairs[(p.b, p.a)] = p.error_consistency
+        pairs[(p.a, p.b)] = pairs[(p.b, p.a)] = getattr(p, key)
     parts = [f'<svg width="{size}" height="{size}" viewBox="0 0 {size} {size}" role="img" '
-             'aria-label="error consistency heat map"><title>error consistency κ by pair</title>']
+             f'aria-label="{_e(key)} heat map"><title>{_e(symbol)} by pair</title>']
     show_text = cell >= 28
     for i, a in enumerate(names):
         y = label_w + i * cell
@@ -118,10 +135,10 @@ def kappa_heatmap_svg(r: AuditResult, cell: int = 34) -> str:
                      f'{_e(a[:18])}</text>')
         for j, b in enumerate(names):
             x = label_w + j * cell
-            m = Metric(1.0) if i == j else pairs.get((a, b), Metric(None, "not computed"))
-            tip = f"{a} – {b}: κ = {fmt_num(m)}{ci_text(m)}" if i != j else a
+            m = Metric(diagonal) if i == j else pairs.get((a, b), Metric(None, "not computed"))
+            tip = f"{a} – {b}: {symbol} = {fmt_num(m)}{ci_text(m)}" if i != j else a
             parts.append(f'<rect x="{x}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
-                         f'fill="{"#d0d7de" if i == j else _kappa_color(m.value)}"><title>{_e(tip)}</title></rect>')
+                         f'fill="{"#d0d7de" if i == j else color(m.value)}"><title>{_e(tip)}</title></rect>')
             if show_text and i != j:
                 parts.append(f'<text x="{x + cell / 2:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="middle">'
                              f'{"–" if m.value is None else f"{m.value:.2f}"}</text>')
@@ -224,6 +241,11 @@ def render_html(r: AuditResult) -> str:
         body.append("<h2>Error consistency between pairs</h2><figure>" + kappa_heatmap_svg(r)
                     + "<figcaption>Cohen's κ on right/wrong: 0 = failures coincide as by chance, 1 = identical."
                     "</figcaption></figure>")
+    if any(p.local_dependence_lift.defined for p in o.pairwise):
+        body.append("<h2>Shared beyond difficulty: local dependence lift</h2><figure>" + lift_heatmap_svg(r)
+                    + "<figcaption>People failed by both over the number expected given how many decision-makers "
+                    "fail each person (conditional Rasch): 1 = only their difficulty in common; orange blocks share "
+                    "something beyond it.</figcaption></figure>")
     if r.groups:
         body.append("<h2>By group</h2>")
         body.append("<figure>" + dots_svg(r.groups, "homogenization", "H by group (log scale)", log=True)
