@@ -224,7 +224,9 @@ RoundColumn = Annotated[str | None, typer.Option(
 OutputFormat = Annotated[Format | None, typer.Option(
     "--format", "-f", help="Report format (default: from the -o extension, else table).")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]
-Width = Annotated[int, typer.Option(help="Width of the table report in columns.")]
+Width = Annotated[int | None, typer.Option(
+    min=40, help="Width of the table report in columns (default: the terminal's when the report goes to a "
+    "terminal, else 100, so a file or pipe gets the same bytes wherever it runs).")]
 NoColor = Annotated[bool, typer.Option("--no-color", help="No colour (also when NO_COLOR is set).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings on stderr.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback of an error (for bug reports).")]
@@ -275,7 +277,7 @@ ENGINE = _group(engine=(Engine, "auto"), memory_limit=(MemoryLimit, None), spark
                 id_shards=(IdShards, None), emit_sql=(EmitSql, False), sql_dialect=(SqlDialect, "duckdb"))
 SEED = _group(seed=(Seed, 0), alpha=(Alpha, 0.05))
 BOOTSTRAP = _group(bootstrap=(Bootstrap, 1000))
-REPORT = _group(output_format=(OutputFormat, None), output=(Output, None), width=(Width, 100),
+REPORT = _group(output_format=(OutputFormat, None), output=(Output, None), width=(Width, None),
                 no_color=(NoColor, False), quiet=(Quiet, False), debug=(Debug, False))
 QUIET = _group(quiet=(Quiet, False), debug=(Debug, False))
 

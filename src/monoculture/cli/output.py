@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,12 +56,24 @@ def errors_to_exit(err: Console, debug: bool = False) -> Iterator[None]:
         raise typer.Exit(EXIT_ERROR) from None
 
 
-def render_for(result, output_format: Format | None, output: Path | None, width: int, no_color: bool) -> str:
-    """Pick the format (explicit, else from the -o extension, else table) and colour, and render."""
+FILE_WIDTH = 100  # columns of a table report written to a file or a pipe
+
+
+def report_width(width: int | None, output: Path | None, tty: bool, columns: int) -> int:
+    """The table report's width: `width` when given; the terminal's `columns` when the report goes to a
+    terminal (`tty`); else FILE_WIDTH, so that a file or a pipe gets the same bytes on every machine."""
+    if width is not None:
+        return width
+    return max(40, columns) if output is None and tty else FILE_WIDTH
+
+
+def render_for(result, output_format: Format | None, output: Path | None, width: int | None, no_color: bool) -> str:
+    """Pick the format (explicit, else from the -o extension, else table), width and colour, and render."""
     fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
-    color = (output is None and fmt is Format.table and sys.stdout.isatty() and not no_color
-             and "NO_COLOR" not in os.environ)
-    return render(result, fmt, width=width, color=color)
+    tty = sys.stdout.isatty()
+    color = output is None and fmt is Format.table and tty and not no_color and "NO_COLOR" not in os.environ
+    columns = shutil.get_terminal_size((FILE_WIDTH, 24)).columns
+    return render(result, fmt, width=report_width(width, output, tty, columns), color=color)
 
 
 def write_with_notes(notes: list[str], text: str, output: Path | None, err: Console, quiet: bool) -> None:

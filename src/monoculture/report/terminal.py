@@ -28,7 +28,9 @@ def _headline(r: AuditResult) -> Panel:
     k = len(r.decision_makers)
     h = o.homogenization
     style = "yellow" if h.value is None else ("bold" if h.value > 1 else "")
-    verdict = Text(f"H = {num(h)}{_ci(h)}. {verdict_sentence(r)}", style=style)
+    stable = h.value is not None and not any(f.startswith("unstable") for f in h.flags)
+    verdict = Text(f"H = {num(h)}{_ci(h)}. {verdict_sentence(r)}" if stable else verdict_sentence(r) +
+                   (f" (H = {num(h)}{_ci(h)})" if h.value is not None else ""), style=style)
     if h.p_value is not None:
         verdict.append(f"  (permutation test of independence: p = {h.p_value:.2g})")
     body = Group(

@@ -37,12 +37,53 @@ def p_text(m: Metric) -> str:
     return f"p = {p:.2g}" if p >= 1e-3 else "p < 0.001"
 
 
+ASTRONOMICAL = 1000.0  # an H above this compares with an independence baseline no one believes
+
+
+def people(share: float, n: int) -> str:
+    """A share of n people as a count a reader can picture (one decimal below ten)."""
+    count = share * n
+    if count == 0:
+        return "no one"
+    if count < 0.01:
+        return "fewer than 0.01"
+    return f"{count:,.0f}" if count >= 9.95 or count == round(count) else f"{count:.2g}"
+
+
 def verdict_sentence(r: AuditResult) -> str:
-    h = r.overall.homogenization
+    """The report's first sentence. H leads when it is stable; where it is unstable (fewer than five
+    systemic failures expected under independence), astronomical or undefined, the counts of people lead,
+    then the null that still reads (H beyond difficulty), and one plain sentence says why H does not."""
+    o = r.overall
+    h = o.homogenization
     k = len(r.decision_makers)
+    n = o.n or 0
+    unstable = any(f.startswith("unstable") for f in h.flags)
+    if h.value is not None and not unstable and h.value <= ASTRONOMICAL:
+        if h.value > 1:
+            return (f"The same people are failed by all {k} decision-makers {h.value:.3g}× as often as if they "
+                    "failed people independently.")
+        return "Systemic failure is no more common than if the decision-makers failed people independently."
+    s, s_ind = o.systemic_failure.value, o.expected_systemic_failure.value
+    counts = ""
+    if s is not None and s_ind is not None:
+        who = "No one" if s == 0 else people(s, n)
+        verb = "was" if s == 0 or round(s * n) == 1 else "were"
+        counts = (f"{who} of the {n:,} people {verb} failed by every decision-maker that saw them; "
+                  f"{people(s_ind, n)} would be if they failed people independently.")
     if h.value is None:
-        return f"Homogenization is undefined: {h.reason}."
-    if h.value > 1:
-        return (f"The same people are failed by all {k} decision-makers {h.value:.3g}× as often as if they "
-                "failed people independently.")
-    return "Systemic failure is no more common than if the decision-makers failed people independently."
+        why = f"H is undefined: {h.reason}."
+    elif unstable:
+        why = (f"H ({h.value:.3g}) is not the headline: with {people(s_ind, n)} systemic failures expected under "
+               "independence, the ratio is dominated by chance.")
+    else:
+        why = (f"H ({h.value:.3g}) is not the headline: independence, which ignores that some people are harder "
+               "for everyone, is no baseline at this scale.")
+    rasch = o.rasch
+    beyond = ""
+    if rasch is not None and rasch.homogenization.value is not None:
+        hr = rasch.homogenization
+        steady = not any(f.startswith("unstable") for f in hr.flags)
+        beyond = (f" Against people differing only in difficulty, systemic failure is {hr.value:.3g}× what that "
+                  f"model expects (H beyond difficulty{'' if steady else ', itself unstable'}).")
+    return " ".join(part for part in (counts, why) if part) + beyond
