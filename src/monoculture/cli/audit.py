@@ -125,7 +125,7 @@ def audit(
     if not o["quiet"]:
         for w in result.warnings:
             err.print(f"Warning: {escape(w)}", soft_wrap=True)
-    write_report(text, o["output"], err)
+    write_report(text, o["output"], err, o["quiet"])
     if github:
         github_outputs(result)
     failed = result.verdict == "fail"

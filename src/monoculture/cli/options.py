@@ -73,7 +73,8 @@ PER_INPUT = " NAME=COLUMN gives one input's own name for it (files layout); repe
 IdColumns = Annotated[list[str] | None, typer.Option(
     "--id", help="Column holding the individual's ID (the link key); default: id." + PER_INPUT, show_default=False)]
 Decision = Annotated[list[str] | None, typer.Option(
-    help="Column holding the decision (or score, with --threshold/--top-fraction); default: decision." + PER_INPUT,
+    help="Column holding the decision (or a score that a threshold or top-fraction rule turns into decisions); "
+    "default: decision." + PER_INPUT,
     show_default=False)]
 Label = Annotated[list[str] | None, typer.Option(
     help="Column holding the true outcome; from the input or the --people file." + PER_INPUT, show_default=False)]

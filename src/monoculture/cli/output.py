@@ -81,10 +81,11 @@ def write_with_notes(notes: list[str], text: str, output: Path | None, err: Cons
     if not quiet:
         for note in notes:
             err.print(f"Note: {escape(note)}", soft_wrap=True)
-    write_report(text, output, err)
+    write_report(text, output, err, quiet)
 
 
-def write_report(text: str, output: Path | None, err: Console) -> None:
+def write_report(text: str, output: Path | None, err: Console, quiet: bool = False) -> None:
+    """The report to stdout, or to -o FILE with a line on stderr saying so (unless --quiet)."""
     if output is None:
         sys.stdout.write(text)
         return
@@ -93,3 +94,5 @@ def write_report(text: str, output: Path | None, err: Console) -> None:
     except OSError as exc:
         err.print(f"Error: {escape(str(output))}: cannot write the report ({exc.strerror})")
         raise typer.Exit(EXIT_ERROR) from None
+    if not quiet:
+        err.print(f"wrote {escape(str(output))}", soft_wrap=True)

@@ -105,8 +105,8 @@ def simulate_urn(
         help="Without --people: people in each run, split into 'reference' and 'disadvantaged' halves.")] = 10_000,
     rounds: Annotated[int, typer.Option(help="Number of repeated uses of the score.")] = 10,
     rule: Annotated[str, typer.Option(
-        help="polya (adverse with the urn's adverse share) or threshold (adverse when a --draws-ball score "
-             "reaches --cutoff).")] = "polya",
+        help="polya (adverse with the urn's adverse share) or threshold (adverse when the share of adverse "
+             "balls among --draws drawn reaches --cutoff).")] = "polya",
     reinforce: Annotated[str, typer.Option(
         help="drawn (add balls of the decision's colour: the plain Pólya urn) or adverse (only adverse "
              "decisions add balls).")] = "drawn",
