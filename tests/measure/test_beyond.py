@@ -251,3 +251,18 @@ def test_h_within_strata_is_s_over_independence_within_each_stratum_from_rows(tm
     assert np.isclose(r.stratified.expected_systemic_failure.value, s_strat)
     assert r.stratified.homogenization.ci is not None
     assert {g.attribute for g in r.groups} == {"race"}  # the strata are reported as groups too
+
+
+def test_the_terminal_shows_harm_by_rule_and_the_strongest_lifts():
+    import monoculture
+    from monoculture.report.terminal import render_terminal
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[2] / "sample_data"
+    files = [str(root / n) for n in ("lender_a.csv", "lender_b.csv", "lender_c.parquet")]
+    r = monoculture.audit(files, id_column="applicant_id", decision="approved", label="repaid",
+                          inference=InferenceOptions(bootstrap=50, permutations=0))
+    text = render_terminal(r, width=120)
+    majority = next(h for h in r.overall.harm_by_rule if h.rule == "majority")
+    assert f"{100 * majority.observed.value:.1f}%" in text.split("majority panel")[1].splitlines()[0]
+    top = max(r.overall.pairwise, key=lambda p: p.local_dependence_lift.value)
+    assert "Shared beyond difficulty" in text and f"{top.local_dependence_lift.value:.3g}" in text

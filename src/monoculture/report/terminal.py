@@ -169,6 +169,31 @@ def _pairs(r: AuditResult) -> Table:
             cells = ["·" if a == b else num(lookup[(a, b)].error_consistency, 2) for b in names]
             t.add_row(escape(a), *cells)
         return t
+    return _ranked_pairs(pairs)
+
+
+def _lifts(r: AuditResult) -> Table | None:
+    """The pairs sharing most beyond difficulty (local dependence lift), and the least."""
+    pairs = [p for p in r.overall.pairwise if p.local_dependence_lift.defined]
+    if not pairs:
+        return None
+    ranked = sorted(pairs, key=lambda p: -p.local_dependence_lift.value)  # type: ignore[operator]
+    shown = ranked if len(ranked) <= 10 else ranked[:8] + ranked[-2:]
+    t = Table(title="Shared beyond difficulty — local dependence lift (1 = only the people's difficulty in common)",
+              title_justify="left")
+    for col in ("a", "b", "lift", "κ"):
+        t.add_column(col, justify="left" if col in "ab" else "right")
+    for p in shown:
+        m = p.local_dependence_lift
+        t.add_row(escape(p.a), escape(p.b), num(m, 3) + _ci(m), num(p.error_consistency, 3))
+    t.caption = ("people failed by both over the number expected given how many decision-makers fail each "
+                 "person (conditional Rasch)" + (f"; the 8 highest and 2 lowest of {len(ranked)} pairs"
+                                                 if len(ranked) > 10 else ""))
+    t.caption_justify = "left"
+    return t
+
+
+def _ranked_pairs(pairs: list) -> Table:
     t = Table(title=f"Strongest co-failing pairs (of {len(pairs)})", title_justify="left")
     for col in ("a", "b", "κ", "lift"):
         t.add_column(col, justify="left" if col in "ab" else "right")
@@ -198,6 +223,29 @@ def _groups(r: AuditResult) -> Table:
     t.caption = ("share of S = the group's share of everyone failed by every decision-maker; "
                  "* = unstable (N·S_ind < 5); dim = below --min-group-size (never flagged)")
     t.caption_justify = "left"
+    return t
+
+
+def _harm(r: AuditResult) -> Table | None:
+    """Harm by decision rule (metrics.md §12): the majority panel and systemic failure beside the best single
+    decision-maker, and every r when there are few."""
+    o = r.overall
+    if not o.harm_by_rule:
+        return None
+    rows = o.harm_by_rule if len(o.harm_by_rule) <= 12 else [h for h in o.harm_by_rule if h.rule]
+    t = Table(title="Harm by decision rule — failed by at least r of the decision-makers that saw them",
+              title_justify="left")
+    for col in ("r", "rule", "observed", "independent"):
+        t.add_column(col, justify="right")
+    for h in rows:
+        label = {"systemic": "nobody says yes", "majority": "majority panel"}.get(h.rule or "", "")
+        t.add_row(str(h.at_least), label, pct(h.observed) + _ci(h.observed, "pct"), pct(h.expected))
+    rates = [(d.failure_rate.value, d.name) for d in r.decision_makers if d.failure_rate.value is not None]
+    if rates:
+        best = min(rates)
+        t.caption = (f"independent: the Poisson-binomial tail (for the majority, Condorcet's value); the best "
+                     f"single decision-maker fails {100 * best[0]:.1f}% ({escape(best[1])})")
+        t.caption_justify = "left"
     return t
 
 
@@ -322,7 +370,13 @@ def render_terminal(r: AuditResult, *, width: int = 100, color: bool = False) ->
     console.print(_coverage(r))
     console.print(_decision_makers(r))
     console.print(_histogram(r.overall, width))
+    harm = _harm(r)
+    if harm is not None:
+        console.print(harm)
     console.print(_pairs(r))
+    lifts = _lifts(r)
+    if lifts is not None:
+        console.print(lifts)
     if r.components:
         console.print(_components(r))
     if r.rounds is not None:
