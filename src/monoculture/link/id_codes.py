@@ -5,6 +5,7 @@ The routes and why they give the same links are described in `read.ids`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,9 @@ class IdCodes:
     id_type: str  # how IDs were compared: "integer" or "string"
     method: str  # "dense" or "hashed"
     warnings: list[str]
-    _values: pa.Array  # hashed: the distinct IDs (numbers when a prefix is set); dense: unused
+    # hashed: the distinct IDs (numbers when a prefix is set), or a call that builds them when first decoded
+    # (the streaming link's text route keeps them as bytes; most audits never decode); dense: unused
+    _values: pa.Array | Callable[[], pa.Array]
     _offset: int = 0
     _prefix: str | None = None  # text IDs coded as numbers: prefix + zero-padded number
     _width: int = 0
@@ -44,7 +47,8 @@ class IdCodes:
     def decode(self, codes: np.ndarray) -> list[str]:
         """The canonical IDs of `codes` as text (used only when the user asks for IDs)."""
         if self.method == "hashed":
-            numbers = self._values.take(pa.array(codes)).to_pylist()
+            values = self._values() if callable(self._values) else self._values
+            numbers = values.take(pa.array(codes)).to_pylist()
         else:
             numbers = (codes.astype(np.int64) + self._offset).tolist()
         if self._prefix is None:

@@ -141,6 +141,7 @@ def link_streaming(
     _check_link(names, rule, attributes, options, groups_seen, people)
     assert eco is not None
     coded = coder.id_codes()
+    coder.release()
     return eco.finish(names, coded, list(coded.warnings))
 
 

@@ -85,7 +85,7 @@ class NumberCoder:
         self.table: PrintTable | None = None
         self.lookup = np.zeros(0, np.int32)  # code + 1 of number lo + i, 0 for none; empty once on the table
         self.lo = 0
-        self.numbers = np.zeros(0, np.int64)  # by code; capacity grows by doubling
+        self.numbers = np.zeros(0, np.int64)  # by code; capacity grows by an eighth
         self.count = 0
         self._longest = 0
 
@@ -104,7 +104,7 @@ class NumberCoder:
             first = values[first]
         end = self.count + len(first)
         if end > len(self.numbers):
-            grown = np.zeros(max(end, 2 * len(self.numbers)), np.int64)
+            grown = np.zeros(max(end + end // 8, len(self.numbers) + len(self.numbers) // 8), np.int64)
             grown[:self.count] = self.numbers[:self.count]
             self.numbers = grown
         self.numbers[self.count:end] = first
@@ -268,7 +268,12 @@ class IdStream:
                            pa.array(self._numbers.numbers[:self._numbers.count]), 0,
                            None if prefix is None else prefix.decode("ascii"), width)
         assert self._text is not None
-        return IdCodes([], None, self.universe, id_type, "hashed", warnings, self._text.distinct())
+        return IdCodes([], None, self.universe, id_type, "hashed", warnings, self._text.distinct_later())
+
+    def release(self) -> None:
+        """Let the hash tables go once every input is coded (`id_codes` keeps what decoding needs)."""
+        self._text = self._numbers = None
+        self._dense = DenseCoder()
 
     def _kinds(self) -> set[str]:
         return set().union(*self.kinds.values())

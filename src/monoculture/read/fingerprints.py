@@ -13,6 +13,7 @@ The coder keeps, per distinct ID, its bytes and two table slots (16 bytes each),
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -197,7 +198,7 @@ class PrintCoder:
     def __init__(self) -> None:
         self.count = 0  # codes handed out
         self._table = PrintTable()
-        self._bytes = np.zeros((0, 1), np.uint64)  # by code, each ID's bytes; capacity grows by doubling
+        self._bytes = np.zeros((0, 1), np.uint64)  # by code, each ID's bytes; capacity grows by an eighth
         self._lengths = np.zeros(0, np.int32)
         self._widths: set[int] = set()  # the lengths of the IDs kept
 
@@ -243,7 +244,9 @@ class PrintCoder:
         """Keep the bytes and lengths of `rows` (ascending, counted across the chunks) for the next codes."""
         end = self.count + len(rows)
         if end > len(self._bytes):
-            size = max(end, 2 * len(self._bytes))
+            # An eighth more than needed: the inputs after the first bring few new IDs, and doubling would
+            # hold twice the bytes of every distinct ID (640 MB more for 10M 64-character pseudonyms).
+            size = max(end + end // 8, len(self._bytes) + len(self._bytes) // 8)
             more = np.zeros((size, self._bytes.shape[1]), np.uint64)
             more[:self.count] = self._bytes[:self.count]
             lengths = np.zeros(size, np.int32)
@@ -259,6 +262,13 @@ class PrintCoder:
                 self._lengths[self.count + a:self.count + b] = lengths[here]
                 self._widths |= {int(lengths[0])} if _uniform(lengths) else set(np.unique(lengths[here]).tolist())
         self.count = end
+
+    def distinct_later(self) -> Callable[[], pa.Array]:
+        """A call that builds `distinct()` when first needed, holding the IDs' bytes but not the hash table
+        (which the coder's owner may then let go)."""
+        keep = PrintCoder()
+        keep.count, keep._bytes, keep._lengths, keep._widths = self.count, self._bytes, self._lengths, self._widths
+        return keep.distinct
 
     def distinct(self) -> pa.Array:
         """The distinct IDs, by code."""
