@@ -45,23 +45,55 @@ def _table(header: list[str], rows: list[list[str]], left: int = 1, row_class: l
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) covering [lo, hi], about `count` of them."""
+    span = hi - lo if hi > lo else abs(hi) or 1.0
+    raw = span / max(1, count - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.floor(lo / step + 1e-9) * step
+    ticks = []
+    t = first
+    while t < hi + step - 1e-9 * step:
+        ticks.append(round(t, 12))
+        t += step
+    return ticks
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Round values (1, 2 or 5 times a power of ten) from the largest at or below `lo` to the smallest at or
+    above `hi`; only the powers of ten between them when that is more than six."""
+    first, last = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    values = [m * 10.0**e for e in range(first, last + 1) for m in (1, 2, 5)]
+    start = max(v for v in values if v <= lo * (1 + 1e-12))
+    end = min(v for v in values if v >= hi * (1 - 1e-12))
+    inside = [v for v in values if start <= v <= end]
+    if len(inside) > 6:  # powers of ten only, every so many decades
+        lo_e, hi_e = math.floor(math.log10(start)), math.ceil(math.log10(end))
+        every = max(1, math.ceil((hi_e - lo_e) / 5))
+        inside = [10.0**e for e in range(lo_e, hi_e + every, every)]
+    return inside
+
+
 def histogram_svg(bins: list[HistogramBin], title: str, width: int = 520, height: int = 180,
                   difficulty: list[Metric] | None = None) -> str:
     """Grouped bars: observed share vs the independence baseline (and, when given, the marginal Rasch
     baseline: difficulty only), for m = 0..k failures."""
-    left, bottom, top = 44, 28, 18
+    left, bottom, top = 44, 32, 18
     plot_w, plot_h = width - left - 10, height - bottom - top
     rasch = difficulty or []
-    top_value = max([b.observed.value or 0 for b in bins] + [b.expected.value or 0 for b in bins]
-                    + [m.value or 0 for m in rasch] + [1e-9])
+    highest = max([b.observed.value or 0 for b in bins] + [b.expected.value or 0 for b in bins]
+                  + [m.value or 0 for m in rasch] + [1e-9])
+    ticks = nice_ticks(0.0, highest, 3)
+    top_value = ticks[-1]
     slot = plot_w / max(1, len(bins))
     bar = max(1.0, min(18.0, slot * (0.26 if rasch else 0.38)))
     parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="{_e(title)}"><title>{_e(title)}</title>']
-    for frac in (0, 0.5, 1):
-        y = top + plot_h * (1 - frac)
+    for tick in ticks:
+        y = top + plot_h * (1 - tick / top_value)
         parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eaeef2"/>')
-        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{100 * top_value * frac:.0f}%</text>')
+        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{100 * tick:g}%</text>')
     step = max(1, len(bins) // 20)
     for i, b in enumerate(bins):
         x = left + i * slot + slot / 2
@@ -75,8 +107,8 @@ def histogram_svg(bins: list[HistogramBin], title: str, width: int = 520, height
             parts.append(f'<rect x="{x + offset:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" '
                          f'height="{h:.1f}" fill="{color}"><title>{_e(label)}</title></rect>')
         if i % step == 0:
-            parts.append(f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle">{b.failures}</text>')
-    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 1}" text-anchor="middle">'
+            parts.append(f'<text x="{x:.1f}" y="{height - 17}" text-anchor="middle">{b.failures}</text>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">'
                  "number of decision-makers failing the person</text>")
     parts.append(f'<rect x="{width - 200}" y="2" width="10" height="10" fill="{OBS}"/>'
                  f'<text x="{width - 186}" y="11">observed</text>'
@@ -160,8 +192,12 @@ def dots_svg(groups: list[GroupResult], key: str, title: str, log: bool, width: 
         values += [m.value] + (list(m.ci) if m.ci else [])
     values = [v for v in values if v is not None and (not log or v > 0)]
     lo, hi = min(values), max(values)
-    if log:
-        lo, hi = math.log10(lo), math.log10(hi)
+    if log:  # H = 1 (the dashed line) always in view; the axis from one round value to another
+        ticks = [math.log10(v) for v in log_ticks(min(lo, 1.0), max(hi, 1.0))]
+        lo, hi = ticks[0], ticks[-1]
+    else:
+        ticks = nice_ticks(min(lo, 0.0), hi, 4)
+        lo, hi = ticks[0], ticks[-1]
     if hi - lo < 1e-12:
         lo, hi = lo - 0.5, hi + 0.5
     plot_w = width - label_w - 20
@@ -172,13 +208,13 @@ def dots_svg(groups: list[GroupResult], key: str, title: str, log: bool, width: 
 
     parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="{_e(title)}"><title>{_e(title)}</title>']
-    for t in (lo, (lo + hi) / 2, hi):
+    for t in ticks:
         v = 10**t if log else t
         xx = label_w + plot_w * (t - lo) / (hi - lo)
-        text = f"{v:.3g}" if log else f"{100 * v:.2g}%"
+        text = f"{v:g}" if log else f"{100 * v:g}%"
         parts.append(f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{top - 6}" y2="{height - 22}" stroke="#eaeef2"/>'
                      f'<text x="{xx:.1f}" y="{height - 8}" text-anchor="middle">{text}</text>')
-    if log and lo <= 0 <= hi:
+    if log:
         xx = x(1.0)
         parts.append(f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{top - 6}" y2="{height - 22}" stroke="#8c959f" '
                      'stroke-dasharray="3 3"/>')

@@ -1,0 +1,82 @@
+"""Charts that read: the dashed line the caption promises, axis titles inside the picture, round ticks."""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import monoculture
+from monoculture.report.html import log_ticks, nice_ticks, render_html
+from monoculture.spec import InferenceOptions
+
+ROOT = Path(__file__).resolve().parents[2] / "sample_data"
+FILES = [str(ROOT / n) for n in ("lender_a.csv", "lender_b.csv", "lender_c.parquet")]
+
+
+def _round(v: float) -> bool:
+    """0, or 1, 2, 2.5 or 5 times a power of ten."""
+    if v == 0:
+        return True
+    mantissa = abs(v) / 10 ** math.floor(math.log10(abs(v)))
+    return any(math.isclose(mantissa, m, rel_tol=1e-9) for m in (1, 2, 2.5, 5, 10))
+
+
+@pytest.fixture(scope="module")
+def svgs() -> list[ET.Element]:
+    r = monoculture.audit(FILES, id_column="applicant_id", decision="approved", label="repaid", groups=["race"],
+                          people=str(ROOT / "people.csv"), inference=InferenceOptions(bootstrap=50, permutations=99))
+    html = render_html(r)
+    return [ET.fromstring(m) for m in re.findall(r"<svg.*?</svg>", html, flags=re.S)]
+
+
+def test_the_h_by_group_chart_draws_the_dashed_line_at_one(svgs):
+    dots = [s for s in svgs if "H by group" in (s.get("aria-label") or "")]
+    assert dots and any(line.get("stroke-dasharray") for line in dots[0].iter("line"))
+
+
+def test_every_label_is_inside_the_picture(svgs):
+    for svg in svgs:
+        height = float(svg.get("height"))
+        for text in svg.iter("text"):
+            if text.get("y") is not None:
+                assert float(text.get("y")) <= height - 3, (svg.get("aria-label"), text.text)
+
+
+def _evenly_round(values: list[float]) -> bool:
+    """Multiples of one step that is 1, 2 or 5 times a power of ten."""
+    distinct = sorted(set(values))
+    if len(distinct) < 2:
+        return all(_round(v) for v in distinct)
+    step = distinct[1] - distinct[0]
+    return _round(step) and all(math.isclose((v / step) - round(v / step), 0, abs_tol=1e-6) for v in distinct)
+
+
+def test_axis_ticks_are_round(svgs):
+    checked = 0
+    for svg in svgs:
+        labels = [(t.text or "").strip() for t in svg.iter("text") if t.get("text-anchor") in ("end", "middle")]
+        ticks = [float(x.rstrip("%")) for x in labels if re.fullmatch(r"-?[0-9.]+(e[+-]?[0-9]+)?%?", x)]
+        if not ticks:
+            continue
+        checked += 1
+        if "H by group" in (svg.get("aria-label") or ""):  # a log scale: each tick a round value
+            assert all(_round(t) for t in ticks), ticks
+        else:
+            assert _evenly_round([t for t in ticks if not float(t).is_integer() or t >= 0]), ticks
+    assert checked >= 3
+
+
+@given(st.floats(1e-6, 1e3), st.floats(1e-6, 1e3))
+def test_tick_helpers_give_round_values_covering_the_range(a, b):
+    lo, hi = min(a, b), max(a, b)
+    ticks = nice_ticks(lo, hi, 4)
+    assert ticks[0] <= lo + 1e-12 and ticks[-1] >= hi - 1e-12 * max(1, hi) and _evenly_round(ticks)
+    logs = log_ticks(lo, hi)
+    assert logs[0] <= lo * (1 + 1e-9) and logs[-1] >= hi * (1 - 1e-9) and len(logs) <= 7
+    assert all(_round(t) for t in logs)
