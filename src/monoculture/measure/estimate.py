@@ -294,7 +294,7 @@ def _local_dependence(est: Estimate, a: int, b: int) -> Metric:
         return Metric(None, reason)
     m = est.metric("local_dependence_lift", "the model expects no one failed by both", (a, b))
     if m.ci_method is not None:
-        m.ci_method += "-fixed-beta"
+        m.ci_method += "-one-step" if est.conditional is not None and est.conditional.steps else "-fixed-beta"
     return m
 
 

@@ -54,7 +54,7 @@ def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
     first = math.floor(lo / step + 1e-9) * step
     ticks = []
     t = first
-    while t < hi + step - 1e-9 * step:
+    while t < hi + step - 1e-9 * step or len(ticks) < 2:  # two at least: one value is no scale
         ticks.append(round(t, 12))
         t += step
     return ticks

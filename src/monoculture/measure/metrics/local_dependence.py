@@ -28,6 +28,10 @@ from ._base import divide
 from .ecosystem import poisson_binomial_pmf
 from .rasch import MIN_K
 
+# Up to this many decision-makers the lifts' replicates refit β by one Newton step each (a k⁴ recursion per
+# replicate); beyond, they keep the fit's β.
+ONE_STEP_MAX_K = 20
+
 
 @dataclass(frozen=True)
 class ConditionalFit:
@@ -35,6 +39,24 @@ class ConditionalFit:
 
     beta: np.ndarray
     converged: bool
+    # One Newton step per bootstrap replicate (as `rasch.RaschSteps`): each row's conditional score at the
+    # fit and the pseudo-inverse of their outer-product information; None where replicates keep β.
+    scores: np.ndarray | None = None
+    inverse_information: np.ndarray | None = None
+
+    @property
+    def steps(self) -> bool:
+        return self.scores is not None
+
+    def beta_for(self, weights: np.ndarray) -> np.ndarray:
+        """β for a weighting of the fitted view's rows: the fit's for one vector; per replicate (B, R), one
+        Newton step from it when the fit keeps its scores, else the fit's for every replicate."""
+        w = np.asarray(weights, dtype=float)
+        if w.ndim == 1 or self.scores is None or self.inverse_information is None:
+            return self.beta if w.ndim == 1 else np.broadcast_to(self.beta, (len(w), len(self.beta)))
+        # Sums along each replicate's own axis, so a replicate's β does not depend on the batching.
+        score = (w[:, :, None] * self.scores[None]).sum(axis=1)
+        return self.beta[None, :] + (score[:, :, None] * self.inverse_information[None]).sum(axis=1)
 
     @classmethod
     def of(cls, c: Counts) -> ConditionalFit | None:
@@ -63,7 +85,18 @@ class ConditionalFit:
         done = optimize.minimize(cost, np.zeros(c.k), jac=True, method="L-BFGS-B",
                                  options={"maxiter": 500, "gtol": 1e-10, "ftol": 1e-15})
         beta = done.x - done.x.mean()
-        return cls(beta, bool(done.success))
+        if c.k > ONE_STEP_MAX_K:
+            return cls(beta, bool(done.success))
+        q = special.expit(beta)
+        expected = _expected_failures_given_score(q, poisson_binomial_pmf(q, c.k + 1))  # E[p | m]
+        scores = np.where(((m > 0) & (m < c.k))[:, None], c.fail - expected[m], 0.0)  # (R, k)
+        # The information is the conditional covariance of the pattern given the raw score, summed over
+        # people: Σ_m N_m (E[p pᵀ | m] − E[p | m] E[p | m]ᵀ), with E[p_a p_b | m] off the diagonal.
+        by_score = np.bincount(mi, weights=wi, minlength=c.k + 1)
+        second = pair_given_score(beta) + np.eye(c.k)[None] * expected[:, :, None]
+        cov = second - expected[:, :, None] * expected[:, None, :]
+        info = np.tensordot(by_score, cov, axes=([0], [0]))
+        return cls(beta, bool(done.success), scores, np.linalg.pinv(info))
 
 
 def _expected_failures_given_score(q: np.ndarray, pmf: np.ndarray) -> np.ndarray:
@@ -77,29 +110,34 @@ def _expected_failures_given_score(q: np.ndarray, pmf: np.ndarray) -> np.ndarray
 
 
 def pair_given_score(beta: np.ndarray) -> np.ndarray:
-    """P(a and b fail | m) for every m and pair: (k + 1, k, k), zero on the diagonal."""
-    k = len(beta)
-    q = special.expit(beta)
-    pmf = poisson_binomial_pmf(q, k + 1)
+    """P(a and b fail | m) for every m and pair: (..., k + 1, k, k) for β (..., k), zero on the diagonal."""
+    k = beta.shape[-1]
+    q = special.expit(beta)[..., None, None, :]  # (..., 1, 1, k)
+    pmf = poisson_binomial_pmf(special.expit(beta), k + 1)  # (..., k + 1)
     pair = np.eye(k, dtype=bool)[:, None, :] | np.eye(k, dtype=bool)[None, :, :]  # [a, b, i]: i is a or b
-    without = np.where(pair, 0.0, q[None, None, :])
-    pmf_without = poisson_binomial_pmf(without, k + 1)  # (k, k, k + 1)
+    without = np.where(pair, 0.0, q)
+    pmf_without = poisson_binomial_pmf(without, k + 1)  # (..., k, k, k + 1)
     shifted = np.zeros_like(pmf_without)
     shifted[..., 2:] = pmf_without[..., :-2]
-    out = divide(q[:, None, None] * q[None, :, None] * shifted, pmf[None, None, :])
-    out[np.arange(k), np.arange(k)] = 0.0
-    return np.moveaxis(out, -1, 0)
+    qa = np.swapaxes(q, -1, -3)  # (..., k, 1, 1): q_a
+    qb = np.swapaxes(q, -1, -2)  # (..., 1, k, 1): q_b
+    out = divide(qa * qb * shifted, pmf[..., None, None, :])
+    out[..., np.arange(k), np.arange(k), :] = 0.0
+    return np.moveaxis(out, -1, -3)
 
 
 def local_dependence_lift(c: Counts, fit: ConditionalFit) -> np.ndarray:
     """Observed over expected co-failure given the raw scores, for every pair (..., k, k); the diagonal and
-    undefined pairs are NaN. Replicate weights re-count both the pairs and the raw-score strata N_m, the
-    model's β held at the fit."""
+    undefined pairs are NaN. Replicate weights re-count the pairs and the raw-score strata N_m, and (up to
+    `ONE_STEP_MAX_K` decision-makers) move β by one Newton step each."""
     w = np.asarray(c.weights, dtype=float)
     f = c.fail.astype(float)
     observed = np.swapaxes(w[..., :, None] * f, -1, -2) @ f  # (..., k, k)
     by_score = w @ (c.fail.sum(axis=1)[:, None] == np.arange(c.k + 1)[None, :])  # N_m (..., k + 1)
-    expected = np.tensordot(by_score, pair_given_score(fit.beta), axes=([-1], [0]))
+    given = pair_given_score(fit.beta_for(w) if fit.steps and w.ndim == 2 else fit.beta)
+    # Σ_m N_m P(a, b | m): one model for every replicate, or each replicate's own (one Newton step).
+    expected = (np.einsum("...m,...mab->...ab", by_score, given) if given.ndim == 4
+                else np.tensordot(by_score, given, axes=([-1], [0])))
     out = divide(observed, expected)
     eye = np.eye(c.k, dtype=bool)
     return np.where(eye, np.nan, out)
