@@ -30,11 +30,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..read.fingerprints import PrintCoder, PrintedIds, PrintTable, parse_text
+from ..read.fingerprints import PrintCoder, PrintedIds, PrintTable, capacity, parse_text
 from ..read.ids import DenseIds, as_text, id_kind, parse_dense
 from .id_codes import DenseCoder, IdCodes, mixed_id_warning
 
-ROUTES = ("dense", "numbers", "text")
 # The numbers route reads codes from a lookup over the range while it spans at most this many times the
 # longest input (4 bytes per number in the range) and at most LOOKUP_MAX numbers; beyond, from a hash table.
 LOOKUP_SPAN = 32
@@ -104,7 +103,7 @@ class NumberCoder:
             first = values[first]
         end = self.count + len(first)
         if end > len(self.numbers):
-            grown = np.zeros(max(end + end // 8, len(self.numbers) + len(self.numbers) // 8), np.int64)
+            grown = np.zeros(capacity(end, len(self.numbers)), np.int64)
             grown[:self.count] = self.numbers[:self.count]
             self.numbers = grown
         self.numbers[self.count:end] = first
@@ -188,11 +187,6 @@ class IdStream:
         self._dense, self._base = DenseCoder(), 0
         self._numbers: NumberCoder | None = None
         self._text: PrintCoder | None = PrintCoder() if start == "text" else None
-        self._added = 0
-
-    @property
-    def keys_need_ids(self) -> bool:
-        return True  # the text route sorts by canonical text; which route ends up is known only at the end
 
     def parse(self, ids: pa.ChunkedArray) -> DenseIds | PrintedIds | None:
         """Numbers where the IDs parse as numbers (unless the stream codes text already), else canonical text."""
@@ -224,7 +218,6 @@ class IdStream:
             assert self._numbers is not None
             code = self._numbers.add(parsed)
             if code is not None:
-                self._added += 1
                 return code, self._grown(self._numbers.count, recode)
         if self.route != "text":
             moved = self._to_text(used() if self.route == "dense" else None)
@@ -239,7 +232,6 @@ class IdStream:
             return None
         if isinstance(parsed, DenseIds):  # codes of the present rows only: spread over every row
             code = _spread(code, parsed.mask)
-        self._added += 1
         return code, self._grown(self._text.count, recode)
 
     def sort_keys(self, parsed: DenseIds | PrintedIds, code: np.ndarray, ids: pa.ChunkedArray | None) -> pa.Array:
@@ -306,7 +298,6 @@ class IdStream:
         value, mask = numbers
         value -= self._base
         value[~mask] = -1
-        self._added += 1
         return value, Recode(shift=shift)
 
     def _used_numbers(self, used: np.ndarray) -> tuple[Recode, np.ndarray]:

@@ -93,17 +93,16 @@ def recourse(est: Estimate, i: int) -> tuple[Metric, Metric]:
             est.metric("expected_recourse", "some decision-maker saw nobody here", (i,)))
 
 
-def stratified_result(table: PatternTable, group_h: list[GroupHomogenization], strata: str) -> StratifiedResult:
+def stratified_result(table: PatternTable, group_h: list[GroupHomogenization], strata: str,
+                      s: float | None) -> StratifiedResult:
     """H within the strata of `strata` (metrics.md §10): the within factor of the decomposition, named as
-    the null it is, with S_strat = S / H_strat."""
+    the null it is, with S_strat = S / H_strat (`s`: the overall systemic failure)."""
     if strata not in table.attributes:
         raise SpecError("measure.strata", f"names '{strata}', which is not a group column of the table "
                                           f"({', '.join(table.attributes) or 'none'})")
     level = next(g for g in group_h if g.attribute == strata)
     within = level.within
-    c = table.counts()
-    s = float(np.asarray(c.weights, float) @ (c.fail | ~c.present).all(axis=1) / max(table.n, 1))
-    expected = (Metric.of(s / within.value, "H within strata is 0") if within.value else
+    expected = (Metric.of(s / within.value, "H within strata is 0") if within.value and s is not None else
                 Metric(None, within.reason or "H within strata is 0"))
     return StratifiedResult(
         attribute=strata,

@@ -12,7 +12,6 @@ from ..choices import PAIR_INTERVALS_MAX
 from ..count.table_file import Counted
 from ..spec import InferenceOptions, MeasureOptions, SpecError
 from . import beyond
-from .beyond import stratified_result
 from .components import analyse, cluster_order
 from .draws import Draws, population_draws
 from .estimate import Estimate, scope_result
@@ -87,7 +86,8 @@ def measure(
     if parity is not None:
         parity_overall, group_h = parity_results(table, intersect)
     withhold_group_level(group_h, groups)
-    stratified = None if options.strata is None else stratified_result(table, group_h, options.strata)
+    stratified = (None if options.strata is None else
+                  beyond.stratified_result(table, group_h, options.strata, overall.systemic_failure.value))
     result = AuditResult(
         schema_version=SCHEMA_VERSION, tool_version=__version__, rule=counted.rule, join=counted.join,
         options=echo, inputs=counted.inputs, decision_makers=dms, overall=overall, groups=groups,

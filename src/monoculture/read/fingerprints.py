@@ -14,7 +14,7 @@ The coder keeps, per distinct ID, its bytes and two table slots (16 bytes each),
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -49,6 +49,12 @@ def present_ids(a: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if a.null_count:
         present &= a.is_valid().to_numpy(zero_copy_only=False)
     return offsets, lengths, present
+
+
+def end_bytes(a: pa.Array, offsets: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """The first and last byte of every present ID (`offsets`, `present`: `present_ids(a)`)."""
+    data = np.frombuffer(a.buffers()[2], dtype=np.uint8)
+    return np.concatenate([data[offsets[:-1][present]], data[offsets[1:][present] - 1]])
 
 
 def may_need_trimming(ends: np.ndarray) -> bool:
@@ -129,7 +135,6 @@ class PrintedIds:
     words: list[np.ndarray]  # per Arrow chunk, its present rows' bytes as 64-bit words (rows × words)
     lengths: list[np.ndarray]  # per chunk, its present rows' byte lengths
     prints: np.ndarray  # the present rows' fingerprints, in row order
-    width: int  # the longest ID's bytes (0: no ID at all)
     kind: str = "str"  # "int" when the input holds integers (compared as their decimal text)
 
 
@@ -137,7 +142,7 @@ def parse_printed(ids: pa.ChunkedArray | pa.Array, canonical: bool = False) -> P
     """`PrintedIds` of text IDs that need no trimming (`canonical`: known to be trimmed already); None for
     IDs that might (see `parse_text`) or are longer than `_MAX_WIDTH` bytes."""
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
-    present, matrices, lengths, prints, width = [], [], [], [], 0
+    present, matrices, lengths, prints = [], [], [], []
     for chunk in chunks:
         if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
             return None
@@ -145,17 +150,15 @@ def parse_printed(ids: pa.ChunkedArray | pa.Array, canonical: bool = False) -> P
         if found is None:
             return None
         mask, matrix, held = found
-        if len(matrix):
-            if not canonical and may_need_trimming(_end_bytes(chunk, mask, matrix, held)):
-                return None
-            width = max(width, int(held.max()))
+        if len(matrix) and not canonical and may_need_trimming(_end_bytes(chunk, mask, matrix, held)):
+            return None
         present.append(mask)
         matrices.append(matrix)
         lengths.append(held)
         prints.append(fingerprint(matrix, held[0] if _uniform(held) else held).view(np.int64))
     return PrintedIds(
         np.concatenate(present) if present else np.zeros(0, bool), matrices, lengths,
-        np.concatenate(prints) if prints else np.zeros(0, np.int64), width,
+        np.concatenate(prints) if prints else np.zeros(0, np.int64),
     )
 
 
@@ -164,8 +167,7 @@ def _end_bytes(chunk: pa.Array, present: np.ndarray, matrix: np.ndarray, held: n
     if _uniform(held):
         data = matrix.view(np.uint8)
         return data[:, [0, int(held[0]) - 1]]
-    text, ends = np.frombuffer(chunk.buffers()[2], np.uint8), text_offsets(chunk)
-    return np.concatenate([text[ends[:-1][present]], text[ends[1:][present] - 1]])
+    return end_bytes(chunk, text_offsets(chunk), present)
 
 
 def _uniform(lengths: np.ndarray) -> bool:
@@ -186,8 +188,14 @@ def parse_text(ids: pa.ChunkedArray | pa.Array, kind: str) -> PrintedIds | None:
     if parsed is None:  # some ID may need trimming (or is longer than the fingerprints take)
         parsed = parse_printed(pa.chunked_array([pc.utf8_trim_whitespace(c) for c in chunks], text.type),
                                canonical=True)
-    return None if parsed is None else PrintedIds(parsed.present, parsed.words, parsed.lengths, parsed.prints,
-                                                  parsed.width, kind)
+    return None if parsed is None else replace(parsed, kind=kind)
+
+
+def capacity(needed: int, held: int) -> int:
+    """The new size of a per-ID store that must hold `needed`: an eighth more than that, or than it holds.
+    Not double: the inputs after the first bring few new IDs, and doubling would keep twice the bytes of
+    every distinct ID (640 MB more for 10M 64-character pseudonyms)."""
+    return max(needed + needed // 8, held + held // 8)
 
 
 class PrintCoder:
@@ -244,9 +252,7 @@ class PrintCoder:
         """Keep the bytes and lengths of `rows` (ascending, counted across the chunks) for the next codes."""
         end = self.count + len(rows)
         if end > len(self._bytes):
-            # An eighth more than needed: the inputs after the first bring few new IDs, and doubling would
-            # hold twice the bytes of every distinct ID (640 MB more for 10M 64-character pseudonyms).
-            size = max(end + end // 8, len(self._bytes) + len(self._bytes) // 8)
+            size = capacity(end, len(self._bytes))
             more = np.zeros((size, self._bytes.shape[1]), np.uint64)
             more[:self.count] = self._bytes[:self.count]
             lengths = np.zeros(size, np.int32)

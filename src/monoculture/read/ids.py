@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .fingerprints import may_need_trimming, present_ids, text_offsets
+from .fingerprints import end_bytes, may_need_trimming, present_ids, text_offsets
 
 _MAX_WIDTH = 18  # decimal digits that always fit in an int64
 _SLICE = 1 << 16  # rows per slice: the slice's byte matrix and numbers stay in cache
@@ -132,10 +132,7 @@ def as_text(a: pa.ChunkedArray, kind: str) -> pa.Array:
 def _ends_may_need_trimming(a: pa.Array, offsets: np.ndarray, present: np.ndarray) -> bool:
     """`may_need_trimming` of the IDs' first and last bytes: only then is trimming more than a copy of
     every ID (costly on large inputs). `offsets`, `present`: `present_ids(a)`."""
-    if not present.any():
-        return False
-    data = np.frombuffer(a.buffers()[2], dtype=np.uint8)
-    return may_need_trimming(np.concatenate([data[offsets[:-1][present]], data[offsets[1:][present] - 1]]))
+    return bool(present.any()) and may_need_trimming(end_bytes(a, offsets, present))
 
 
 def _shape(arrays: list[pa.Array]) -> tuple[bytes, int] | None:

@@ -17,6 +17,7 @@ independence.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ LOG_SIGMA = (-9.0, 4.0)  # σ from about 1e-4 (independence) to about 55 (every 
 MIN_K = 3  # k = 2 has 3 free pattern probabilities for 3 parameters: fit exactly, nothing left to test
 
 
+@functools.cache
 def _nodes() -> tuple[np.ndarray, np.ndarray]:
     x, w = special.roots_hermitenorm(NODES)
     return x, w / w.sum()
@@ -130,9 +132,9 @@ def _posterior(c: Counts, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return total, np.exp(joint - total[:, None]), pi, x
 
 
-def _row_scores(c: Counts, theta: np.ndarray) -> np.ndarray:
-    """d log L_r / dθ for every row (R, k + 1)."""
-    _, post, pi, x = _posterior(c, theta)
+def _row_scores(c: Counts, theta: np.ndarray, posterior: tuple | None = None) -> np.ndarray:
+    """d log L_r / dθ for every row (R, k + 1); `posterior`: `_posterior(c, theta)`, when computed already."""
+    _, post, pi, x = posterior if posterior is not None else _posterior(c, theta)
     present = c.present.astype(float)
     f = (c.fail & c.present).astype(float)
     d_beta = f - present * (post @ pi)
@@ -144,8 +146,8 @@ def _row_scores(c: Counts, theta: np.ndarray) -> np.ndarray:
 
 
 def _likelihood(c: Counts, w: np.ndarray, theta: np.ndarray) -> tuple[float, np.ndarray]:
-    total, _, _, _ = _posterior(c, theta)
-    return float(w @ total), w @ _row_scores(c, theta)
+    posterior = _posterior(c, theta)
+    return float(w @ posterior[0]), w @ _row_scores(c, theta, posterior)
 
 
 def _batch(theta: np.ndarray) -> np.ndarray:
