@@ -65,7 +65,7 @@ def _count(spec: AuditSpec, stage: Stage, on_rows: Callable[[], None]) -> tuple[
     else:
         linked, input_results = load_and_link(spec, on_stage=stage, on_rows=on_rows)
         counted = Counted(PatternTable.build(linked), linked.rule.description, spec.link.join, spec.echo_counting(),
-                          input_results, linked.coverage, list(linked.warnings))
+                          input_results, linked.coverage, list(linked.warnings), linked.answers)
     if why:
         counted.warnings.insert(0, why)
     return counted, linked

@@ -76,6 +76,8 @@ def audit(
     permutations: opt.Permutations = 9999,
     adjust: opt.AdjustOpt = opt.Adjust.holm,
     pair_intervals: opt.PairIntervalsOpt = opt.PairIntervals.auto,
+    answers: opt.AnswersOpt = opt.Answers.auto,
+    options: opt.AnswerOptions = None,
     min_group_size: opt.MinGroupSize = 30,
     suppress_below: opt.SuppressBelow = 0,
     parity: opt.ParityOpt = None,
@@ -109,7 +111,7 @@ def audit(
         spec = counting_spec(
             inputs, o, intersect=intersect, round_column=round_column, patterns=patterns, emit_ids=emit_ids,
             components=components, min_group_size=min_group_size, suppress_below=suppress_below,
-            parity=parity.value if parity else None, strata=strata,
+            parity=parity.value if parity else None, strata=strata, answers=answers.value, options=options,
             inference=InferenceOptions(bootstrap=o["bootstrap"], seed=o["seed"], alpha=o["alpha"], ci=ci.value,
                                        permutations=permutations, adjust=adjust.value,
                                        pair_intervals=pair_intervals.value),

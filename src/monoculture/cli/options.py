@@ -116,6 +116,15 @@ MissingDecisionOpt = Annotated[MissingDecision | None, typer.Option(
     "person, as LLM evaluations score an answer that could not be extracted; never a false positive). "
     "Default: as --drop-missing says. Wide layouts read a blank cell as 'not seen' whatever this says.")]
 PairIntervals = _choices("PairIntervals", choices.PAIR_INTERVALS)
+Answers = _choices("Answers", choices.ANSWERS)
+AnswersOpt = Annotated[Answers, typer.Option(
+    help="The same-wrong-answer measures (agreement, agreement when both are wrong, CAPA, the judge matrix; "
+    "--failure error only): auto (when decisions take more than two values, as multiple-choice answers do), "
+    "on, or off.")]
+AnswerOptions = Annotated[int | None, typer.Option(
+    "--options", min=2, metavar="N",
+    help="Answer options per item, for the chance rate of two wrong answers agreeing (1/(N − 1)). Default: "
+    "the number of distinct answers seen.")]
 
 
 PairIntervalsOpt = Annotated[PairIntervals, typer.Option(

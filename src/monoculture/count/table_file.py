@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import InputError, UsageError
+from ..link.answers import AnswerTable
 from ..link.coverage import Coverage, InputResult, PeopleCoverage, SourceCoverage
 from ..link.group_values import MISSING_GROUP
 from .table import PatternTable
@@ -40,6 +41,7 @@ class Counted:
     inputs: list[InputResult]
     coverage: Coverage
     warnings: list[str]
+    answers: AnswerTable | None = None  # multi-class decisions: the linked individuals' answers (§11)
 
 
 def to_arrow(c: Counted) -> pa.Table:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError
+from .answers import answer_table, wants_answers
 from .coverage import Coverage, PeopleCoverage, missing_decisions_message
 from .failures import ResolvedRule, failures, in_population, resolve
 from .group_values import cells
@@ -47,7 +48,9 @@ def failure_matrix(linker: Linker, names: list[str], coded: IdCodes, warnings: l
             fail_cols.append(failing[col])
             present_cols.append(counts_in[col])
         seen_by = np.sum(present_cols, axis=0, dtype=np.int32)
-    linker.kind_cols = []
+    keep_answers = wants_answers(resolved, options.answers)
+    if not keep_answers:
+        linker.kind_cols = []
     keep = seen_by == k if options.join == "inner" else seen_by >= 2
     seen_any = seen_by > 0
     n_linked = int(keep.sum())
@@ -98,6 +101,8 @@ def failure_matrix(linker: Linker, names: list[str], coded: IdCodes, warnings: l
             not_matched=int((~in_sources).sum()), linked_without_row=int((keep & ~has_row).sum()),
         )
     rows = np.flatnonzero(keep)
+    answers = answer_table(linker, rows, cell_u[rows], options.answers) if keep_answers else None
+    linker.kind_cols = []
     per_person = options.per_person
     return Linked(
         names=names,
@@ -113,7 +118,7 @@ def failure_matrix(linker: Linker, names: list[str], coded: IdCodes, warnings: l
         labels=None if linker.labels is None else linker.labels[rows],
         scores=(np.column_stack([np.full(len(rows), np.nan) if s is None else s[rows] for s in linker.scores])
                 if per_person and any(s is not None for s in linker.scores) else None),
-        tokens=list(linker.vocab.tokens),
+        tokens=list(linker.vocab.tokens), answers=answers,
     )
 
 

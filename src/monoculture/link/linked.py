@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .answers import AnswerTable
 from .coverage import Coverage
 from .failures import ResolvedRule
 from .id_codes import IdCodes
@@ -49,6 +50,7 @@ class Linked:
     labels: np.ndarray | None = None
     scores: np.ndarray | None = None
     tokens: list[str] = field(default_factory=list)
+    answers: AnswerTable | None = None  # multi-class decisions: each one's answer (metrics.md §11)
 
     @property
     def fail(self) -> np.ndarray:

@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ..link.coverage import Coverage, InputResult
+from .metric import OMIT_NONE, Metric
+from .result_answers import AnswerSummary, JudgeResult, SameWrongAnswer
+
+__all__ = ["AnswerSummary", "JudgeResult", "Metric", "SameWrongAnswer"]  # and the results below
 
 SCHEMA_VERSION = "1.0"
-
-
-@dataclass
-class Metric:
-    """One number with its provenance: ``value`` is None when undefined, and ``reason`` says why."""
-
-    value: float | None
-    reason: str | None = None
-    ci: tuple[float, float] | None = None
-    ci_method: str | None = None
-    p_value: float | None = None
-    p_adjusted: float | None = None
-    flags: list[str] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, value: float | np.floating | np.ndarray, reason: str) -> Metric:
-        """A metric from a computed value; NaN becomes undefined with `reason`."""
-        v = float(value)
-        if math.isnan(v) or math.isinf(v):
-            return cls(None, reason)
-        return cls(v)
-
-    @property
-    def defined(self) -> bool:
-        return self.value is not None
 
 
 @dataclass
@@ -58,6 +34,10 @@ class PairResult:
     disagreement: Metric
     # Observed over expected co-failure given each person's raw score (conditional Rasch, metrics.md §10)
     local_dependence_lift: Metric = field(default_factory=lambda: Metric(None, "not computed"))
+    # Multi-class decisions only (metrics.md §11); absent from the JSON otherwise
+    agreement: Metric | None = field(default=None, metadata=OMIT_NONE)
+    same_wrong_answer: SameWrongAnswer | None = field(default=None, metadata=OMIT_NONE)
+    capa: Metric | None = field(default=None, metadata=OMIT_NONE)
 
 
 @dataclass
@@ -119,6 +99,7 @@ class ScopeResult:
     rasch: RaschResult | None = None  # None: not computed for this population
     effective_decision_makers: Metric = field(default_factory=lambda: Metric(None, "not computed"))
     harm_by_rule: list[HarmBin] = field(default_factory=list)
+    answers: AnswerSummary | None = field(default=None, metadata=OMIT_NONE)  # multi-class decisions (§11)
 
 
 @dataclass
@@ -287,6 +268,7 @@ class AuditResult:
     leave_one_out: dict[str, Metric] = field(default_factory=dict)
     homogenization_by_size: list[SizeSensitivity] = field(default_factory=list)
     stratified: StratifiedResult | None = None  # --strata COLUMN
+    judges: list[JudgeResult] | None = field(default=None, metadata=OMIT_NONE)  # multi-class decisions (§11)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from .. import __version__
 from ..choices import PAIR_INTERVALS_MAX
 from ..count.table_file import Counted
 from ..spec import InferenceOptions, MeasureOptions, SpecError
-from . import beyond
+from . import answers, beyond
 from .components import analyse, cluster_order
 from .draws import Draws, population_draws
 from .estimate import Estimate, scope_result
@@ -104,6 +104,8 @@ def measure(
         with np.errstate(divide="ignore", invalid="ignore"):
             similarity = np.clip(np.log2(est.point["local_dependence_lift"]), 0.0, 1.0)
         result.lift_order = cluster_order(similarity, names)
+    if counted.answers is not None:
+        _answer_measures(result, counted, inference, options)
     result.rounds = analyse_rounds(c, names, inference.alpha)
     suppress_small(result.rounds, options.suppress_below)
     if components:
@@ -119,6 +121,19 @@ def measure(
     result.gates = evaluate_gates(result, options.gates)
     result.verdict = verdict(result.gates)
     return result
+
+
+def _answer_measures(result: AuditResult, counted: Counted, inference: InferenceOptions,
+                     options: MeasureOptions) -> None:
+    """The same-wrong-answer measures (metrics.md §11), from the linked individuals' answers."""
+    table = counted.answers
+    assert table is not None
+    rng = np.random.default_rng(np.random.SeedSequence(inference.seed).spawn(6)[5])
+    n_options, source = answers.item_options(table, options.options)
+    answers.attach_pairs(result.overall.pairwise, table, n_options, inference, rng)
+    result.overall.answers = answers.summary(table, n_options, None, inference, rng, source)
+    answers.group_summaries(result.groups, counted.table, table, n_options, inference, rng, options.intersect, source)
+    result.judges = answers.judges(table, n_options, [dm.name for dm in result.decision_makers])
 
 
 def _warnings(result: AuditResult, min_group_size: int) -> list[str]:

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
-from ..measure.result import AuditResult, Metric
+from ..measure.result import AuditResult, Metric, SameWrongAnswer
 
 
 def metric_dict(m: Metric) -> dict[str, Any]:
@@ -22,6 +22,8 @@ def metric_dict(m: Metric) -> dict[str, Any]:
         out["p_adjusted"] = m.p_adjusted
     if m.flags:
         out["flags"] = list(m.flags)
+    if isinstance(m, SameWrongAnswer):
+        out |= {"chance": m.chance, "both_wrong": m.both_wrong, "same": m.same}
     return out
 
 
@@ -30,7 +32,8 @@ def to_data(obj: Any) -> Any:
     if isinstance(obj, Metric):
         return metric_dict(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if not (f.metadata.get("omit_none") and getattr(obj, f.name) is None)}
     if isinstance(obj, dict):
         return {str(k): to_data(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..measure.result import AuditResult
+from . import answers
 from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
 
 
@@ -57,6 +58,8 @@ def render_markdown(r: AuditResult) -> str:
                      "against independence within each stratum")
     if o.effective_decision_makers.defined:
         parts.append(f"- {k} decision-makers ≈ {fmt_num(o.effective_decision_makers)} independent opinions (n_eff)")
+    if o.answers is not None:
+        parts.append(f"- {md_cell(answers.answer_sentence(r) or '')}")
     parts.append(_gates(r))
     parts.append("## Decision-makers\n")
     parts.append(_table(["decision-maker", "n", "failure rate [CI]"],
@@ -84,12 +87,29 @@ def render_markdown(r: AuditResult) -> str:
         parts.append(_table(["a", "b", "error consistency κ [CI]", "co-failure lift"],
                             [[md_cell(p.a), md_cell(p.b), fmt_num(p.error_consistency) + ci_text(p.error_consistency),
                               fmt_num(p.cofailure_lift)] for p in o.pairwise]))
+    parts.append(_answers(r))
     if r.warnings:
         parts.append("\n## Warnings\n")
         parts.extend(f"- {md_cell(w)}" for w in r.warnings)
     parts.append(f"\n<sub>monoculture {r.tool_version} · schema {r.schema_version} · "
                  f"{_interval_note(r)}</sub>\n")
     return "\n".join(parts) + "\n"
+
+
+def _answers(r: AuditResult) -> str:
+    """The same-wrong-answer measures (multi-class decisions), when the audit has them."""
+    pairs = answers.ranked_pairs(r)
+    if not pairs:
+        return ""
+    parts = ["\n## Same wrong answer\n", md_cell(answers.answer_sentence(r) or ""), ""]
+    parts.append(_table(answers.PAIR_HEADER, [[md_cell(c) for c in answers.pair_row(p)] for p in pairs[:25]]))
+    if len(pairs) > 25:
+        parts.append(f"\nThe 25 highest of {len(pairs)} pairs; the JSON has every pair.")
+    judges = answers.ranked_judges(r)
+    if judges:
+        parts.append("\n### Judges: accuracy when another's answers are the key (largest inflation)\n")
+        parts.append(_table(answers.JUDGE_HEADER, [[md_cell(c) for c in answers.judge_row(j)] for j in judges[:15]]))
+    return "\n".join(parts)
 
 
 def _interval_note(r: AuditResult) -> str:

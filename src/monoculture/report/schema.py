@@ -33,6 +33,14 @@ METRIC_SCHEMA: dict[str, Any] = {
 def _schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
     if tp is Metric:
         return {"$ref": "#/$defs/Metric"}
+    if isinstance(tp, type) and issubclass(tp, Metric):  # a Metric with a few more fields
+        if tp.__name__ not in defs:
+            hints = typing.get_type_hints(tp)
+            extra = [f.name for f in dataclasses.fields(tp) if f.name not in METRIC_SCHEMA["properties"]]
+            defs[tp.__name__] = METRIC_SCHEMA | {
+                "description": " ".join((tp.__doc__ or "").split()), "required": ["value", *extra],
+                "properties": METRIC_SCHEMA["properties"] | {f: _schema(hints[f], defs) for f in extra}}
+        return {"$ref": f"#/$defs/{tp.__name__}"}
     if dataclasses.is_dataclass(tp):
         name = tp.__name__
         if name not in defs:
@@ -41,7 +49,7 @@ def _schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
             fields = dataclasses.fields(tp)
             defs[name] = {
                 "type": "object",
-                "required": [f.name for f in fields],
+                "required": [f.name for f in fields if not f.metadata.get("omit_none")],
                 "properties": {f.name: _schema(hints[f.name], defs) for f in fields},
             }
             if tp.__doc__:

@@ -11,6 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..measure.result import AuditResult, Metric, ScopeResult
+from .answers import answer_sentence
+from .answers import terminal_tables as answer_tables
 from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
 
 MAX_MATRIX = 10  # above this many decision-makers the κ matrix becomes a list of the strongest pairs
@@ -42,6 +44,7 @@ def _headline(r: AuditResult) -> Panel:
         verdict,
         *(Text(f"* {f}", style="dim") for f in h.flags),
         *_beyond_lines(r),
+        *([Text(answer_sentence(r) or "")] if r.overall.answers is not None else []),
     )
     return Panel(body, title="monoculture audit", title_align="left")
 
@@ -370,17 +373,11 @@ def render_terminal(r: AuditResult, *, width: int = 100, color: bool = False) ->
     console.print(_coverage(r))
     console.print(_decision_makers(r))
     console.print(_histogram(r.overall, width))
-    harm = _harm(r)
-    if harm is not None:
-        console.print(harm)
-    console.print(_pairs(r))
-    lifts = _lifts(r)
-    if lifts is not None:
-        console.print(lifts)
-    if r.components:
-        console.print(_components(r))
-    if r.rounds is not None:
-        console.print(_rounds(r))
+    sections = [_harm(r), _pairs(r), _lifts(r), *answer_tables(r), _components(r) if r.components else None,
+                _rounds(r) if r.rounds is not None else None]
+    for section in sections:
+        if section is not None:
+            console.print(section)
     console.print(_k_way(r))
     if r.groups:
         console.print(_groups(r))

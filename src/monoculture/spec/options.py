@@ -18,6 +18,8 @@ class LinkOptions:
     missing_decision: str | None = None  # error, drop or fail (a blank decision fails); None: as on_missing
     on_group_conflict: str = "error"  # or "missing": treat the individual's group as missing
     per_person: bool = False  # keep each linked individual's decisions, label and scores (multiplicity)
+    # The chosen answers for the same-wrong-answer measures (error rule): auto (multi-class decisions), on, off
+    answers: str = "auto"
 
     def __post_init__(self) -> None:
         one_of("link.join", self.join, choices.JOINS)
@@ -26,6 +28,7 @@ class LinkOptions:
         if self.missing_decision is not None:
             one_of("link.missing_decision", self.missing_decision, choices.MISSING_DECISION)
         one_of("link.on_group_conflict", self.on_group_conflict, choices.ON_GROUP_CONFLICT)
+        one_of("link.answers", self.answers, choices.ANSWERS)
 
     @property
     def on_missing_decision(self) -> str:
@@ -93,10 +96,13 @@ class MeasureOptions:
     strata: str | None = None  # a group column of known difficulty strata: the stratified null (metrics.md §10)
     components: str | None = None  # a file naming each decision-maker's shared components
     gates: Thresholds = field(default_factory=Thresholds)
+    options: int | None = None  # answer options per item, for the chance rate of the same wrong answer (§11)
 
     def __post_init__(self) -> None:
         if self.parity is not None:
             one_of("measure.parity", self.parity, choices.PARITY_MODES)
+        if self.options is not None and self.options < 2:
+            raise SpecError("measure.options", f"takes the number of answer options, at least 2; got {self.options}")
 
 
 @dataclass(frozen=True)

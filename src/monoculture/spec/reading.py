@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -86,7 +87,7 @@ class Inputs:
 
 
 def reading(
-    inputs: Sequence[str] = (),
+    inputs: Sequence[str | os.PathLike] = (),
     *,
     id_column: str = "id",
     decision: str = "decision",
@@ -108,7 +109,8 @@ def reading(
 
     `per_input`: an input's own ID, decision or label column, ``{"lender_b": {"id": "applicant_no"}}``
     (files layout). `delimiter`: the CSV field separator (``\\t`` or ``tab`` for a tab), else by suffix."""
-    where = Inputs(paths=tuple(inputs), layout=layout or ("wide" if decision_columns else "files"), people=people,
+    where = Inputs(paths=tuple(os.fspath(p) for p in inputs),
+                   layout=layout or ("wide" if decision_columns else "files"), people=people,
                    patterns=tuple(patterns or ()), delimiter=TAB_NAMES.get(delimiter or "", delimiter))
     columns = Columns(id=id_column, decision=decision, label=label, groups=tuple(groups),
                       decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column,

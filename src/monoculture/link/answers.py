@@ -1,0 +1,70 @@
+"""The chosen answers of the linked individuals, for the same-wrong-answer measures (metrics.md §11).
+
+With multi-class decisions (an option of a multiple-choice question, a label among many) two decision-makers
+can fail a person the same way. The failure matrix cannot say so; the answers themselves can. They cost
+nothing to keep: each input's kind column already holds every row's decision and label code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .failures import ResolvedRule
+    from .linker import Linker
+
+UNSEEN = -2  # the decision-maker has no row for the person
+INVALID = -1  # it has a row, but no answer (a blank decision kept as a failure): never equal to another's
+
+
+@dataclass(frozen=True)
+class AnswerTable:
+    """Per linked individual: each decision-maker's answer code and the gold answer's code.
+
+    ``codes[j, i]`` is decision-maker i's answer for individual j (an index into `tokens`), `INVALID` when
+    its row has no answer, `UNSEEN` when it has no row. ``gold[j]`` is the label's code. A correct answer is
+    ``codes[j, i] == gold[j]``, exactly the failure rule ``decision ≠ label`` read the other way.
+    """
+
+    codes: np.ndarray  # (N, k) int32
+    gold: np.ndarray  # (N,) int32
+    cell: np.ndarray  # (N,) each individual's group cell (as the pattern table's cells)
+    tokens: list[str]
+
+    @property
+    def distinct_answers(self) -> int:
+        """How many distinct values the answers and gold answers take."""
+        used = np.union1d(np.unique(self.codes[self.codes >= 0]), np.unique(self.gold[self.gold >= 0]))
+        return len(used)
+
+
+def wants_answers(resolved: ResolvedRule, answers: str) -> bool:
+    """Whether the rule compares a decision with a label in one vocabulary (`error`), so that an answer and
+    the gold answer are comparable, and the user has not turned the answers off."""
+    rule = resolved.rule
+    return (answers != "off" and rule.kind == "error" and not rule.uses_scores
+            and not rule.own_label_vocabulary and rule.needs_label)
+
+
+def answer_table(linker: Linker, rows: np.ndarray, cell: np.ndarray, answers: str) -> AnswerTable | None:
+    """The answers of the linked individuals `rows` (ID codes), from the inputs' kind columns.
+
+    ``answers``: ``auto`` keeps them when the decisions are multi-class (more than two distinct values among
+    decisions and labels); ``on`` always. None when they are not kept."""
+    dec_of_kind = linker.kind_table(0)
+    lab_of_kind = linker.kind_table(1)
+    codes = np.empty((len(rows), len(linker.kind_cols)), dtype=np.int32)
+    gold = np.full(len(rows), -1, dtype=np.int32)
+    for i, col in enumerate(linker.kind_cols):
+        kind = col[rows].astype(np.int64)
+        dec = dec_of_kind[kind]
+        codes[:, i] = np.where(kind < 0, UNSEEN, np.where(dec < 0, INVALID, dec))
+        lab = lab_of_kind[kind]
+        np.copyto(gold, lab.astype(np.int32), where=(gold < 0) & (lab >= 0))
+    table = AnswerTable(codes=codes, gold=gold, cell=cell, tokens=list(linker.vocab.tokens))
+    if answers == "auto" and table.distinct_answers <= 2:
+        return None
+    return table

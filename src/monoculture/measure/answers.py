@@ -1,0 +1,174 @@
+"""The same-wrong-answer measures of an audit (metrics.md §11): per pair, per scope, and the judge matrix.
+
+Intervals resample people (items): each replicate's sums are one matrix product of resampling weights
+with the people's indicator columns, for the pairs a report shows (`InferenceOptions.intervals_for_pairs`)
+and for the pooled rates of every scope.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..count.table import PatternTable
+from ..link.answers import UNSEEN, AnswerTable
+from ..spec import InferenceOptions
+from .inference import intervals
+from .metrics import answers as m
+from .metrics._base import divide
+from .result import AnswerSummary, GroupResult, JudgeResult, Metric, PairResult, SameWrongAnswer
+
+CI_METHOD = "bootstrap-percentile"
+_BLOCK = 64  # pairs per product of resampling weights
+
+
+def item_options(table: AnswerTable, options: int | None) -> tuple[float, str]:
+    """|O|, the answer options of every item, and where it came from: ``--options``, else the distinct
+    answers seen (decisions and gold answers together; a lower bound when some option nobody chose)."""
+    if options is not None:
+        return float(options), "given (--options)"
+    return float(max(table.distinct_answers, 2)), "distinct answers seen (give --options N if items have more)"
+
+
+def attach_pairs(pairs: list[PairResult], table: AnswerTable, options: float, inference: InferenceOptions,
+                 rng: np.random.Generator) -> None:
+    """Add agreement, same wrong answer (with its chance rate) and CAPA to each pair, with intervals
+    when the pairs get them."""
+    c = m.answer_counts(table, options)
+    k = table.codes.shape[1]
+    iu = np.triu_indices(k, 1)
+    values = {"agreement": m.agreement(c)[iu], "same": m.same_wrong_answer(c)[iu], "capa": m.capa(c)[iu]}
+    chance, both_wrong, same = m.same_wrong_chance(c)[iu], c.both_wrong[iu], c.same_wrong[iu]
+    cis: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if inference.bootstrap > 0 and inference.intervals_for_pairs(k):
+        cis = _pair_intervals(table, options, iu, values, inference, rng)
+    reasons = {"agreement": "the pair saw nobody in common", "capa": "undefined: no person in common, or "
+               "chance agreement is 1 (both always right)", "same": "nobody is failed by both"}
+    for p, pair in enumerate(pairs):
+        def metric(key: str, p: int = p) -> Metric:
+            out = Metric.of(values[key][p], reasons[key])
+            if key in cis and out.defined and not np.isnan(cis[key][0][p]):
+                out.ci, out.ci_method = (float(cis[key][0][p]), float(cis[key][1][p])), CI_METHOD
+            return out
+        pair.agreement = metric("agreement")
+        swa = metric("same")
+        pair.same_wrong_answer = SameWrongAnswer(
+            **vars(swa), chance=None if np.isnan(chance[p]) else float(chance[p]),
+            both_wrong=round(float(both_wrong[p])), same=round(float(same[p])))
+        pair.capa = metric("capa")
+
+
+def _pair_intervals(
+    table: AnswerTable, options: float, iu: tuple[np.ndarray, np.ndarray], points: dict[str, np.ndarray],
+    inference: InferenceOptions, rng: np.random.Generator,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Percentile intervals of each pair's measures, people resampled (B replicate sums per product)."""
+    codes, gold = table.codes, table.gold
+    n = len(gold)
+    weights = _resampling_weights(n, inference.bootstrap, rng)
+    present = codes != UNSEEN
+    right = codes == gold[:, None]
+    q = 1.0 / (options - 1)
+    reps = {key: np.empty((inference.bootstrap, len(iu[0]))) for key in points}
+    for start in range(0, len(iu[0]), _BLOCK):
+        a, b = iu[0][start:start + _BLOCK], iu[1][start:start + _BLOCK]
+        both = present[:, a] & present[:, b]
+        agree = both & (codes[:, a] == codes[:, b]) & (codes[:, a] >= 0)
+        ra, rb = right[:, a], right[:, b]
+        wrong2 = both & ~ra & ~rb
+        # One product for the six sums of every pair in the block.
+        cols = np.concatenate([both, agree, ra & rb, wrong2, ra & both, rb & both], axis=1).astype(np.float32)
+        sums = (weights @ cols).reshape(len(weights), 6, len(a)).astype(np.float64)
+        nn, ag, br, bw, acc_a, acc_b = (sums[:, i] for i in range(6))
+        reps["agreement"][:, start:start + len(a)] = divide(ag, nn)
+        reps["same"][:, start:start + len(a)] = divide(ag - br, bw)
+        pa_, pb_ = divide(acc_a, nn), divide(acc_b, nn)
+        c_exp = pa_ * pb_ + q * (1 - pa_) * (1 - pb_)
+        reps["capa"][:, start:start + len(a)] = divide(divide(ag, nn) - c_exp, 1 - c_exp)
+    out = {}
+    for key, point in points.items():
+        lo, hi, _undefined, _same = intervals(point, reps[key], inference.alpha)
+        out[key] = (lo, hi)
+    return out
+
+
+def _resampling_weights(n: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
+    """(B, n) float32: how often each person is drawn in each resample of n people with replacement."""
+    drawn = rng.integers(0, n, size=(replicates, n)) + (np.arange(replicates) * n)[:, None]
+    return np.bincount(drawn.ravel(), minlength=replicates * n).reshape(replicates, n).astype(np.float32)
+
+
+def summary(table: AnswerTable, options: float, rows: np.ndarray | None, inference: InferenceOptions,
+            rng: np.random.Generator, options_from: str) -> AnswerSummary:
+    """The pooled rates over every pair of one scope (everyone when `rows` is None), with intervals."""
+    pooled = m.pooled_answers(table, options, rows)
+    sums = np.array([pooled.pairs, pooled.agreeing, pooled.wrong_pairs, pooled.same_wrong_pairs,
+                     pooled.chance_wrong])
+    total = sums.sum(axis=1)
+    same = Metric.of(divide(total[3], total[2]), "nobody is failed by two decision-makers")
+    agree = Metric.of(divide(total[1], total[0]), "no person is seen by two decision-makers")
+    chance = divide(total[4], total[2])
+    n = sums.shape[1]
+    if inference.bootstrap > 0 and n > 0:
+        reps = (_resampling_weights(n, inference.bootstrap, rng) @ sums.T.astype(np.float32)).astype(np.float64)
+        for metric, num, den in ((same, 3, 2), (agree, 1, 0)):
+            if metric.defined:
+                lo, hi, _u, _s = intervals(np.array([metric.value]), divide(reps[:, num], reps[:, den])[:, None],
+                                           inference.alpha)
+                if not np.isnan(lo[0]):
+                    metric.ci, metric.ci_method = (float(lo[0]), float(hi[0])), CI_METHOD
+    return AnswerSummary(
+        same_wrong_answer=SameWrongAnswer(**vars(same), chance=None if np.isnan(chance) else float(chance),
+                                          both_wrong=round(float(total[2])), same=round(float(total[3]))),
+        agreement=agree, options=options, options_from=options_from,
+    )
+
+
+def group_summaries(groups: list[GroupResult], pattern_table: PatternTable, table: AnswerTable, options: float,
+                    inference: InferenceOptions, rng: np.random.Generator, intersect: bool,
+                    options_from: str) -> None:
+    """Each shown group's pooled rates (suppressed groups get none: their numbers are withheld)."""
+    from .groups import group_members
+
+    masks = {}
+    for attr, members in group_members(pattern_table, intersect):
+        for group, rows in members:
+            masks[attr, group] = np.isin(table.cell, np.unique(pattern_table.row_cell[rows]))
+    for g in groups:
+        if not g.suppressed and (g.attribute, g.group) in masks:
+            g.answers = summary(table, options, np.flatnonzero(masks[g.attribute, g.group]), inference, rng,
+                                options_from)
+
+
+def judges(table: AnswerTable, options: float, names: list[str]) -> list[JudgeResult]:
+    """The judge matrix: each decision-maker's accuracy when another's answers are the key, and the ranks
+    it gets among those the judge judges (1 = best; ties share the best rank), against its true rank."""
+    c = m.answer_counts(table, options)
+    judged, true, inflation = m.judged_accuracy(c), m.true_accuracy(c), m.judge_inflation(c)
+    k = len(names)
+    out = []
+    for b in range(k):
+        others = np.array([a for a in range(k) if a != b])
+        judged_rank = _ranks(judged[others, b])
+        true_rank = _ranks(true[others, b])
+        for r, a in enumerate(others):
+            out.append(JudgeResult(
+                judge=names[b], judged=names[a], n=round(float(c.n[a, b])),
+                judged_accuracy=Metric.of(judged[a, b], "the pair saw nobody in common"),
+                true_accuracy=Metric.of(true[a, b], "the pair saw nobody in common"),
+                inflation=Metric.of(inflation[a, b], "the pair saw nobody in common"),
+                judged_rank=judged_rank[r], true_rank=true_rank[r],
+            ))
+    return out
+
+
+def _ranks(values: np.ndarray) -> list[int | None]:
+    """Competition ranks, highest value first (1, 2, 2, 4); None where undefined."""
+    from scipy import stats  # only here: commands that compute no statistic start without scipy.stats
+
+    defined = ~np.isnan(values)
+    ranks: list[int | None] = [None] * len(values)
+    if defined.any():
+        r = stats.rankdata(-values[defined], method="min")
+        for i, v in zip(np.flatnonzero(defined), r, strict=True):
+            ranks[i] = int(v)
+    return ranks

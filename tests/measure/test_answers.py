@@ -1,0 +1,168 @@
+"""The same-wrong-answer measures (metrics.md §11) against hand-worked cases, loops over rows and lm-sim."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import monoculture
+from monoculture.link.answers import UNSEEN, AnswerTable
+from monoculture.measure.metrics import answers as m
+from monoculture.spec import InferenceOptions
+
+FAST = InferenceOptions(bootstrap=200, permutations=0)
+
+
+def _stacked(tmp_path, rows: list[tuple[str, str, str, str]]) -> str:
+    path = tmp_path / "answers.csv"
+    pd.DataFrame(rows, columns=["item", "model", "pred", "gold"]).to_csv(path, index=False)
+    return str(path)
+
+
+def test_a_hand_worked_pair(tmp_path):
+    # Six items with four options (A-D). x and y: both right on 1-2, both wrong with the same answer on 3-4,
+    # both wrong with different answers on 5, x right and y wrong on 6.
+    gold = "AABBCD"
+    x = "AACCAD"
+    y = "AACCBA"
+    rows = [(str(j), name, ans[j], gold[j]) for name, ans in (("x", x), ("y", y)) for j in range(6)]
+    r = monoculture.audit([_stacked(tmp_path, rows)], layout="stacked", decision_maker_column="model",
+                          id_column="item", decision="pred", label="gold", options=4, inference=FAST)
+    (pair,) = r.overall.pairwise
+    assert pair.agreement.value == pytest.approx(4 / 6)
+    assert (pair.same_wrong_answer.both_wrong, pair.same_wrong_answer.same) == (3, 2)
+    assert pair.same_wrong_answer.value == pytest.approx(2 / 3)
+    assert pair.same_wrong_answer.chance == pytest.approx(1 / 3)
+    acc_x, acc_y = 3 / 6, 2 / 6
+    c_exp = acc_x * acc_y + (1 / 3) * (1 - acc_x) * (1 - acc_y)
+    assert pair.capa.value == pytest.approx((4 / 6 - c_exp) / (1 - c_exp))
+    judged = {(j.judge, j.judged): j for j in r.judges}
+    # y judged by x's answers: agreement 4/6 against a true accuracy of 2/6.
+    assert judged["x", "y"].judged_accuracy.value == pytest.approx(4 / 6)
+    assert judged["x", "y"].inflation.value == pytest.approx(4 / 6 - 2 / 6)
+    pooled = r.overall.answers.same_wrong_answer
+    assert (pooled.value, pooled.both_wrong) == (pytest.approx(2 / 3), 3)
+
+
+def test_binary_decisions_get_no_answer_measures_unless_asked(tmp_path):
+    rows = [(str(j), name, str((j + i) % 2), str(j % 2)) for i, name in enumerate("xyz") for j in range(8)]
+    path = _stacked(tmp_path, rows)
+    common = dict(layout="stacked", decision_maker_column="model", id_column="item", decision="pred", label="gold",
+                  inference=FAST)
+    assert monoculture.audit([path], **common).judges is None
+    forced = monoculture.audit([path], answers="on", **common)
+    # Binary: two wrong answers are the same answer.
+    assert all(p.same_wrong_answer.value in (1.0, None) for p in forced.overall.pairwise)
+
+
+def test_an_invalid_answer_is_wrong_and_never_the_same_as_another(tmp_path):
+    rows = [("1", "x", "", "A"), ("1", "y", "", "A"), ("2", "x", "B", "B"), ("2", "y", "C", "B"),
+            ("3", "x", "D", "A"), ("3", "y", "D", "A")]
+    r = monoculture.audit([_stacked(tmp_path, rows)], layout="stacked", decision_maker_column="model",
+                          id_column="item", decision="pred", label="gold", missing_decision="fail", inference=FAST)
+    (pair,) = r.overall.pairwise
+    assert (pair.same_wrong_answer.both_wrong, pair.same_wrong_answer.same) == (2, 1)
+    assert pair.agreement.value == pytest.approx(1 / 3)
+
+
+def _brute(codes: np.ndarray, gold: np.ndarray, q: np.ndarray) -> dict[str, np.ndarray]:
+    n, k = codes.shape
+    out = {key: np.zeros((k, k)) for key in ("n", "agree", "both_right", "both_wrong", "right", "cc", "cw")}
+    for a, b in itertools.product(range(k), repeat=2):
+        for j in range(n):
+            if codes[j, a] == UNSEEN or codes[j, b] == UNSEEN:
+                continue
+            ra, rb = codes[j, a] == gold[j], codes[j, b] == gold[j]
+            out["n"][a, b] += 1
+            out["agree"][a, b] += codes[j, a] == codes[j, b] and codes[j, a] >= 0
+            out["both_right"][a, b] += ra and rb
+            out["both_wrong"][a, b] += not ra and not rb
+            out["right"][a, b] += ra
+            out["cc"][a, b] += q[j]
+            out["cw"][a, b] += q[j] * (not ra and not rb)
+    return out
+
+
+answer_tables = st.integers(1, 30).flatmap(lambda n: st.tuples(
+    st.lists(st.lists(st.integers(UNSEEN, 4), min_size=4, max_size=4), min_size=n, max_size=n),
+    st.lists(st.integers(0, 4), min_size=n, max_size=n),
+    st.lists(st.integers(2, 6), min_size=n, max_size=n)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(answer_tables)
+def test_answer_counts_equal_a_loop_over_rows(data):
+    codes, gold, options = (np.array(v, dtype=np.int32) for v in data)
+    table = AnswerTable(codes, gold, np.zeros(len(gold), int), list("ABCDE"))
+    c = m.answer_counts(table, options)
+    want = _brute(codes, gold, 1.0 / (options - 1))
+    for mine, key in ((c.n, "n"), (c.agree, "agree"), (c.both_right, "both_right"), (c.both_wrong, "both_wrong"),
+                      (c.right, "right"), (c.chance_common, "cc"), (c.chance_wrong, "cw")):
+        np.testing.assert_allclose(mine, want[key], err_msg=key)
+    # The pooled rates are the pair sums over every pair, each counted once.
+    pooled = m.pooled_answers(table, options)
+    iu = np.triu_indices(4, 1)
+    assert pooled.wrong_pairs.sum() == pytest.approx(c.both_wrong[iu].sum())
+    assert pooled.same_wrong_pairs.sum() == pytest.approx(c.same_wrong[iu].sum())
+    assert pooled.agreeing.sum() == pytest.approx(c.agree[iu].sum())
+    assert pooled.pairs.sum() == pytest.approx(c.n[iu].sum())
+    assert pooled.chance_wrong.sum() == pytest.approx(c.chance_wrong[iu].sum())
+    # Reordering the decision-makers reorders the pairs and changes nothing else.
+    order = np.array([2, 0, 3, 1])
+    swapped = m.answer_counts(AnswerTable(codes[:, order], gold, table.cell, table.tokens), options)
+    np.testing.assert_allclose(m.capa(swapped), m.capa(c)[np.ix_(order, order)])
+    # Judged minus true accuracy: both wrong the same way, less a right and the judge wrong.
+    inflation = m.judge_inflation(c)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        identity = (c.same_wrong - (c.right - c.both_right)) / c.n
+    np.testing.assert_allclose(inflation, identity)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(3, 8), st.integers(5, 60), st.integers(0, 2**32 - 1))
+def test_discrete_capa_is_lm_sims(options, n, seed):
+    lmsim = pytest.importorskip("lmsim.metrics")
+    rng = np.random.default_rng(seed)
+    gold = rng.integers(0, options, n)
+    a = np.where(rng.random(n) < 0.6, gold, rng.integers(0, options, n))
+    b = np.where(rng.random(n) < 0.5, a, rng.integers(0, options, n))
+    eye = np.eye(options)
+    want = lmsim.CAPA(prob=False).compute_k(list(eye[a]), list(eye[b]), list(gold))
+    table = AnswerTable(np.column_stack([a, b]).astype(np.int32), gold.astype(np.int32), np.zeros(n, int),
+                        [str(i) for i in range(options)])
+    got = m.capa(m.answer_counts(table, options))[0, 1]
+    if np.isnan(got):
+        assert not np.isfinite(want) or want == pytest.approx(0, abs=1e-9)
+    else:
+        assert got == pytest.approx(want)
+
+
+def test_mmlu_pro_philosophy_pairs_match_the_data_readme(tmp_path):
+    """Both wrong / same wrong answer per pair, as ../shared/data/evallogs/README.md lists them."""
+    folder = Path(__file__).resolve().parents[3] / "shared" / "data" / "evallogs" / "other" / "mmlu_pro_philosophy"
+    if not folder.is_dir():
+        pytest.skip("the shared evaluation logs are not on this machine")
+    frames = []
+    for f in sorted(folder.glob("*.json")):
+        records = [r for r in json.loads(f.read_text()) if isinstance(r, dict)]
+        model = f.name.removeprefix("model_outputs_").removesuffix("_5shots.json")
+        frames.append(pd.DataFrame({"item": [r["question_id"] for r in records], "model": model,
+                                    "pred": [r["pred"] for r in records], "gold": [r["answer"] for r in records]}))
+    csv = tmp_path / "mmlu.csv"
+    pd.concat(frames).to_csv(csv, index=False)
+    # A pathlib.Path is an input as its string is.
+    r = monoculture.audit([csv], layout="stacked", decision_maker_column="model", id_column="item",
+                          decision="pred", label="gold", missing_decision="fail", inference=FAST)
+    got = {frozenset((p.a.split("-")[0], p.b.split("-")[0])): (p.same_wrong_answer.both_wrong,
+                                                              p.same_wrong_answer.same)
+           for p in r.overall.pairwise}
+    want = {("Llama", "Mistral"): (34, 8), ("Llama", "Yi"): (25, 8), ("Llama", "gemma"): (32, 4),
+            ("Mistral", "Yi"): (22, 9), ("Mistral", "gemma"): (27, 7), ("Yi", "gemma"): (22, 4)}
+    assert got == {frozenset(k): v for k, v in want.items()}
