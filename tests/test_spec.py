@@ -51,7 +51,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "monoculture"
     (lambda: Inputs(paths=("a.csv",), patterns=("p.parquet",)), "patterns",
      "are read instead of input files: give either, not both"),
     (lambda: Inputs(paths=("a.csv",), layout="long"), "layout",
-     "must be one of files, wide, stacked, transposed; got 'long'"),
+     "must be one of files, wide, stacked, transposed, helm, eee, lm-eval; got 'long'"),
     (lambda: AuditSpec.of(["a.csv"]), "rule.kind", "is not given and there is no label"),
     (lambda: AuditSpec.of(patterns=["p.parquet"], emit_ids="ids.txt"), "emit_ids", "needs the input files"),
     (lambda: AuditSpec.of(["a.csv"], label="y", parity="paper"), "measure.parity", "must be one of bommasani2022"),

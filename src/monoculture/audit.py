@@ -64,8 +64,12 @@ def _count(spec: AuditSpec, stage: Stage, on_rows: Callable[[], None]) -> tuple[
         counted = count_external(engine, spec)
     else:
         linked, input_results = load_and_link(spec, on_stage=stage, on_rows=on_rows)
-        counted = Counted(PatternTable.build(linked), linked.rule.description, spec.link.join, spec.echo_counting(),
-                          input_results, linked.coverage, list(linked.warnings), linked.answers)
+        notes = [f"{i.path}: {note}" for i in input_results if i.log for note in i.log["notes"]]
+        rule = linked.rule.description
+        if metrics := sorted({i.log["metric"] for i in input_results if i.log}):
+            rule = f"failure = the log's own scoring ({', '.join(metrics)}): the answer is not the gold answer"
+        counted = Counted(PatternTable.build(linked), rule, spec.link.join, spec.echo_counting(),
+                          input_results, linked.coverage, [*notes, *linked.warnings], linked.answers)
     if why:
         counted.warnings.insert(0, why)
     return counted, linked

@@ -1,6 +1,7 @@
 """The values each option of an audit may take (the spec checks them; the CLI offers them)."""
 
-LAYOUTS = ("files", "wide", "stacked", "transposed")
+LAYOUTS = ("files", "wide", "stacked", "transposed", "helm", "eee", "lm-eval")
+EVAL_LAYOUTS = ("helm", "eee", "lm-eval")  # evaluation logs, read as their tools write them
 JOINS = ("inner", "outer")
 ON_DUPLICATE = ("error", "drop")
 ON_MISSING = ("error", "drop")

@@ -51,8 +51,11 @@ INPUTS_HELP = (
 )
 LAYOUT_HELP = (
     "Input shape: files (one per decision-maker), wide (a decision column per decision-maker), stacked "
-    "(a decision-maker column), transposed (a row per decision-maker). Default: wide if --decision-columns "
-    "is given, else files."
+    "(a decision-maker column), transposed (a row per decision-maker); or evaluation logs as their tools "
+    "write them: helm (run directories), eee (Every Eval Ever *_samples.jsonl), lm-eval (the samples "
+    "files log_samples writes), each model a decision-maker, each item a person, the log's scoring the "
+    "failure, columns item, model, answer, gold, task. Default: the log format a folder holds, else wide "
+    "if --decision-columns is given, else files."
 )
 FAILURE_HELP = (
     "What counts as failing a person: error (decision ≠ label), outcome (the unfavourable decision), "
@@ -88,6 +91,10 @@ People = Annotated[str | None, typer.Option(help="People file keyed by --id with
 PeopleId = Annotated[str | None, typer.Option(
     help="The people file's ID column, when it is not named as the inputs' --id column.")]
 LayoutOpt = Annotated[Layout | None, typer.Option(help=LAYOUT_HELP)]
+Metric = Annotated[str | None, typer.Option(
+    help="Evaluation logs: the score that decides failure where several are logged: a HELM stat "
+    "(default exact_match), an Every Eval Ever evaluation_result_id (default exact_match:*), an lm-eval "
+    "metric with an optional filter, NAME or NAME,FILTER (default acc, else exact_match; filter none).")]
 DecisionColumns = Annotated[list[str] | None, typer.Option(
     "--decision-columns", help="Wide layout: decision columns, names or glob patterns (e.g. 'label_*'); repeatable.")]
 DecisionMakerColumn = Annotated[str, typer.Option(
@@ -274,7 +281,8 @@ def _group(**params: tuple[Any, Any]) -> tuple[Parameter, ...]:
 
 READ = _group(id_column=(IdColumns, None), decision=(Decision, None), label=(Label, None), delimiter=(Delimiter, None),
               group=(Groups, None), people=(People, None), people_id=(PeopleId, None), layout=(LayoutOpt, None),
-              decision_columns=(DecisionColumns, None), decision_maker_column=(DecisionMakerColumn, "decision_maker"))
+              decision_columns=(DecisionColumns, None), decision_maker_column=(DecisionMakerColumn, "decision_maker"),
+              metric=(Metric, None))
 RULE = _group(failure=(Failure, None), favorable=(Favorable, None), unfavorable=(Unfavorable, None),
               threshold=(Threshold, None), top_fraction=(TopFraction, None),
               lower_is_favorable=(LowerIsFavorable, False), population=(PopulationOpt, Population.can_fail),
@@ -314,7 +322,8 @@ def reading(o: dict[str, Any]) -> dict[str, Any]:
             per_input.setdefault(name, {})[role] = column
     return {**names, "groups": o["group"] or [], "people": o["people"], "people_id": o["people_id"],
             "layout": o["layout"].value if o["layout"] else None, "decision_columns": o["decision_columns"] or [],
-            "decision_maker_column": o["decision_maker_column"], "per_input": per_input, "delimiter": o["delimiter"]}
+            "decision_maker_column": o["decision_maker_column"], "per_input": per_input, "delimiter": o["delimiter"],
+            "metric": o["metric"]}
 
 
 def column_names(flag: str, values: list[str] | str | None, default: str | None) -> tuple[str | None, dict[str, str]]:

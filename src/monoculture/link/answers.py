@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
 
 if TYPE_CHECKING:
     from .failures import ResolvedRule
@@ -33,6 +34,7 @@ class AnswerTable:
     gold: np.ndarray  # (N,) int32
     cell: np.ndarray  # (N,) each individual's group cell (as the pattern table's cells)
     tokens: list[str]
+    options: np.ndarray | None = None  # (N,) each item's answer options, where the input says (else -1)
 
     @property
     def distinct_answers(self) -> int:
@@ -47,6 +49,19 @@ def wants_answers(resolved: ResolvedRule, answers: str) -> bool:
     rule = resolved.rule
     return (answers != "off" and rule.kind == "error" and not rule.uses_scores
             and not rule.own_label_vocabulary and rule.needs_label)
+
+
+def note_options(held: np.ndarray | None, options: pa.ChunkedArray | None, code: np.ndarray,
+                 universe: int) -> np.ndarray | None:
+    """Add one input's per-item answer options (`code`: its rows' ID codes) to those held (-1: unknown).
+    Where inputs disagree on an item, the larger count holds (an option nobody listed cannot be chosen)."""
+    if options is None:
+        return held
+    held = np.full(universe, -1, dtype=np.int32) if held is None else held
+    values = options.to_numpy(zero_copy_only=False)
+    given = (code >= 0) & ~np.isnan(values.astype(float))
+    np.maximum.at(held, code[given], values[given].astype(np.int32))
+    return held
 
 
 def answer_table(linker: Linker, rows: np.ndarray, cell: np.ndarray, answers: str) -> AnswerTable | None:
@@ -64,7 +79,8 @@ def answer_table(linker: Linker, rows: np.ndarray, cell: np.ndarray, answers: st
         codes[:, i] = np.where(kind < 0, UNSEEN, np.where(dec < 0, INVALID, dec))
         lab = lab_of_kind[kind]
         np.copyto(gold, lab.astype(np.int32), where=(gold < 0) & (lab >= 0))
-    table = AnswerTable(codes=codes, gold=gold, cell=cell, tokens=list(linker.vocab.tokens))
+    options = None if linker.item_options is None else linker.item_options[rows]
+    table = AnswerTable(codes=codes, gold=gold, cell=cell, tokens=list(linker.vocab.tokens), options=options)
     if answers == "auto" and table.distinct_answers <= 2:
         return None
     return table

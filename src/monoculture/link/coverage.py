@@ -9,6 +9,10 @@ import numpy as np
 
 from ..errors import InputError
 
+# Field metadata of the result dataclasses: leave the field out of the JSON when it is None (fields that only
+# some audits have).
+OMIT_NONE = {"omit_none": True}
+
 
 @dataclass
 class SourceCoverage:
@@ -69,6 +73,8 @@ class InputResult:
     sha256: str
     rows: int
     decision_makers: list[str]
+    # Evaluation logs: {format, metric, files, notes} (absent from the JSON for tables)
+    log: dict | None = field(default=None, metadata=OMIT_NONE)
 
 
 def missing_rows_message(rows: int, what: str) -> str:

@@ -12,6 +12,7 @@ from ..errors import InputError, UsageError
 from ..read.sources import People, Source
 from ..read.values import Vocabulary, as_numbers
 from ..spec import FailureRule, LinkOptions
+from .answers import note_options
 from .coverage import (
     SourceCoverage,
     check_people_duplicates,
@@ -56,6 +57,7 @@ class Linker:
         self.decisions: list[np.ndarray] = []
         self.labels = np.full(universe, -1, dtype=np.int64) if options.per_person else None
         self.scores: list[np.ndarray | None] = []
+        self.item_options: np.ndarray | None = None  # evaluation logs: each item's answer options (§11)
 
     def grow(self, shift: int, universe: int, mapping: np.ndarray | None = None) -> None:
         """Move the codes: `shift` new codes before the old ones, or each old code c to `mapping[c]` (-1 for
@@ -70,8 +72,7 @@ class Linker:
         self.unseen = [recoded(u, shift, mapping) for u in self.unseen]
         self.decisions = [widen(d, -1) for d in self.decisions]
         self.scores = [None if s is None else widen(s, np.nan) for s in self.scores]
-        if self.labels is not None:
-            self.labels = widen(self.labels, -1)
+        self.labels, self.item_options = (None if a is None else widen(a, -1) for a in (self.labels, self.item_options))
         for g in self.groups.values():
             g.value, g.differs = widen(g.value, -1), widen(g.differs, False)
         self.universe = universe
@@ -134,6 +135,7 @@ class Linker:
         self._take_left_out_group_values(code, has_id & ~valid, len(parts), values, combos)
         if self.options.per_person:
             self._keep_per_person(s, rows, valid, dec, lab)
+        self.item_options = note_options(self.item_options, s.options, code, self.universe)
         self.covs.append(cov)
         self.unseen.append(code[missing_cells] if missing_cells.any() else code[:0])
 

@@ -63,7 +63,7 @@ def _load_and_link(
                  "numbers turned out to be text)")
     check_memory([*paths, *([people] if people else [])])
     on_rows()
-    sources, files = load_sources(paths, layout, cols, people_has)
+    sources, files = load_sources(paths, layout, cols, people_has, spec.inputs.metric)
     on_stage("linking by ID")
     linked = link(sources, people_table, rule, list(cols.groups), link_options)
     return linked, _input_results(files, _names_by_file((s.name, s.file) for s in sources))
@@ -86,4 +86,4 @@ def _names_by_file(named: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
 
 def _input_results(files: list[InputFile], names_by_file: dict[str, list[str]]) -> list[InputResult]:
     return [InputResult(path=f.path, format=f.format, sha256=f.sha256, rows=f.rows,
-                        decision_makers=names_by_file.get(f.path, [])) for f in files]
+                        decision_makers=names_by_file.get(f.path, []), log=f.log) for f in files]

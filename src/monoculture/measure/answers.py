@@ -21,15 +21,23 @@ CI_METHOD = "bootstrap-percentile"
 _BLOCK = 64  # pairs per product of resampling weights
 
 
-def item_options(table: AnswerTable, options: int | None) -> tuple[float, str]:
-    """|O|, the answer options of every item, and where it came from: ``--options``, else the distinct
+def item_options(table: AnswerTable, options: int | None) -> tuple[np.ndarray | float, str]:
+    """|O_j|, the answer options of each item (an array) or of every item (a number), and where it came from:
+    ``--options``; else each item's own, where the input lists them (evaluation logs); else the distinct
     answers seen (decisions and gold answers together; a lower bound when some option nobody chose)."""
     if options is not None:
         return float(options), "given (--options)"
-    return float(max(table.distinct_answers, 2)), "distinct answers seen (give --options N if items have more)"
+    seen = float(max(table.distinct_answers, 2))
+    if table.options is not None and (table.options >= 2).any():
+        known = table.options >= 2
+        per_item = np.where(known, table.options, seen).astype(float)
+        unknown = ("" if known.all() else
+                   f"; {int((~known).sum()):,} items without a list: {seen:g}, the distinct answers seen")
+        return per_item, f"each item's own options, as the input lists them{unknown}"
+    return seen, "distinct answers seen (give --options N if items have more)"
 
 
-def attach_pairs(pairs: list[PairResult], table: AnswerTable, options: float, inference: InferenceOptions,
+def attach_pairs(pairs: list[PairResult], table: AnswerTable, options: np.ndarray | float, inference: InferenceOptions,
                  rng: np.random.Generator) -> None:
     """Add agreement, same wrong answer (with its chance rate) and CAPA to each pair, with intervals
     when the pairs get them."""
@@ -58,7 +66,7 @@ def attach_pairs(pairs: list[PairResult], table: AnswerTable, options: float, in
 
 
 def _pair_intervals(
-    table: AnswerTable, options: float, iu: tuple[np.ndarray, np.ndarray], points: dict[str, np.ndarray],
+    table: AnswerTable, options: np.ndarray | float, iu: tuple[np.ndarray, np.ndarray], points: dict[str, np.ndarray],
     inference: InferenceOptions, rng: np.random.Generator,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Percentile intervals of each pair's measures, people resampled (B replicate sums per product)."""
@@ -67,7 +75,7 @@ def _pair_intervals(
     weights = _resampling_weights(n, inference.bootstrap, rng)
     present = codes != UNSEEN
     right = codes == gold[:, None]
-    q = 1.0 / (options - 1)
+    q = (1.0 / (np.broadcast_to(np.asarray(options, dtype=float), gold.shape) - 1))[:, None]
     reps = {key: np.empty((inference.bootstrap, len(iu[0]))) for key in points}
     for start in range(0, len(iu[0]), _BLOCK):
         a, b = iu[0][start:start + _BLOCK], iu[1][start:start + _BLOCK]
@@ -75,14 +83,15 @@ def _pair_intervals(
         agree = both & (codes[:, a] == codes[:, b]) & (codes[:, a] >= 0)
         ra, rb = right[:, a], right[:, b]
         wrong2 = both & ~ra & ~rb
-        # One product for the six sums of every pair in the block.
-        cols = np.concatenate([both, agree, ra & rb, wrong2, ra & both, rb & both], axis=1).astype(np.float32)
-        sums = (weights @ cols).reshape(len(weights), 6, len(a)).astype(np.float64)
-        nn, ag, br, bw, acc_a, acc_b = (sums[:, i] for i in range(6))
+        # One product for the seven sums of every pair in the block.
+        cols = np.concatenate([both, agree, ra & rb, wrong2, ra & both, rb & both, both * q],
+                              axis=1).astype(np.float32)
+        sums = (weights @ cols).reshape(len(weights), 7, len(a)).astype(np.float64)
+        nn, ag, br, bw, acc_a, acc_b, qc = (sums[:, i] for i in range(7))
         reps["agreement"][:, start:start + len(a)] = divide(ag, nn)
         reps["same"][:, start:start + len(a)] = divide(ag - br, bw)
         pa_, pb_ = divide(acc_a, nn), divide(acc_b, nn)
-        c_exp = pa_ * pb_ + q * (1 - pa_) * (1 - pb_)
+        c_exp = pa_ * pb_ + divide(qc, nn) * (1 - pa_) * (1 - pb_)
         reps["capa"][:, start:start + len(a)] = divide(divide(ag, nn) - c_exp, 1 - c_exp)
     out = {}
     for key, point in points.items():
@@ -97,7 +106,7 @@ def _resampling_weights(n: int, replicates: int, rng: np.random.Generator) -> np
     return np.bincount(drawn.ravel(), minlength=replicates * n).reshape(replicates, n).astype(np.float32)
 
 
-def summary(table: AnswerTable, options: float, rows: np.ndarray | None, inference: InferenceOptions,
+def summary(table: AnswerTable, options: np.ndarray | float, rows: np.ndarray | None, inference: InferenceOptions,
             rng: np.random.Generator, options_from: str) -> AnswerSummary:
     """The pooled rates over every pair of one scope (everyone when `rows` is None), with intervals."""
     pooled = m.pooled_answers(table, options, rows)
@@ -119,11 +128,14 @@ def summary(table: AnswerTable, options: float, rows: np.ndarray | None, inferen
     return AnswerSummary(
         same_wrong_answer=SameWrongAnswer(**vars(same), chance=None if np.isnan(chance) else float(chance),
                                           both_wrong=round(float(total[2])), same=round(float(total[3]))),
-        agreement=agree, options=options, options_from=options_from,
+        agreement=agree, options=float(np.mean(options if rows is None or np.ndim(options) == 0 else
+                                               np.asarray(options)[rows])),
+        options_from=options_from,
     )
 
 
-def group_summaries(groups: list[GroupResult], pattern_table: PatternTable, table: AnswerTable, options: float,
+def group_summaries(groups: list[GroupResult], pattern_table: PatternTable, table: AnswerTable,
+                    options: np.ndarray | float,
                     inference: InferenceOptions, rng: np.random.Generator, intersect: bool,
                     options_from: str) -> None:
     """Each shown group's pooled rates (suppressed groups get none: their numbers are withheld)."""
@@ -139,7 +151,7 @@ def group_summaries(groups: list[GroupResult], pattern_table: PatternTable, tabl
                                 options_from)
 
 
-def judges(table: AnswerTable, options: float, names: list[str]) -> list[JudgeResult]:
+def judges(table: AnswerTable, options: np.ndarray | float, names: list[str]) -> list[JudgeResult]:
     """The judge matrix: each decision-maker's accuracy when another's answers are the key, and the ranks
     it gets among those the judge judges (1 = best; ties share the best rank), against its true rank."""
     c = m.answer_counts(table, options)

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# Field metadata: leave the field out of the JSON when it is None (fields that only some audits have).
-OMIT_NONE = {"omit_none": True}
+from ..link.coverage import OMIT_NONE
+
+__all__ = ["OMIT_NONE", "Metric"]
 
 
 @dataclass

@@ -22,7 +22,7 @@ class AnswerSummary:
 
     same_wrong_answer: SameWrongAnswer
     agreement: Metric
-    options: float  # |O|, the answer options per item the chance rate assumes
+    options: float  # |O|, the answer options per item the chance rate assumes (their mean, when items differ)
     options_from: str  # where |O| came from
 
 

@@ -37,6 +37,7 @@ class InputFile:
     format: str
     sha256: str
     rows: int
+    log: dict | None = None  # evaluation logs: the format, the metric read and what reading left out
 
 
 def expand_paths(args: list[str]) -> list[str]:

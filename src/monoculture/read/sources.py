@@ -19,10 +19,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..choices import LAYOUTS
+from ..choices import EVAL_LAYOUTS, LAYOUTS
 from ..errors import InputError, UsageError
 from ..spec import Columns, SpecError
 from .csvscan import Scanned, scan_table
+from .evallogs import OPTIONS, log_table
 from .files import STDIN, InputFile, file_format, read_header, read_table, require_columns
 from .ids import DenseIds, integer_ids
 from .names import named_path, split_name
@@ -54,6 +55,7 @@ class Source:
     parsed_ids: DenseIds | None = None  # the IDs as `ids.parse_dense` gives them, from `csvscan`
     combinations: Combinations | None = None  # from `csvscan`: the columns above are dictionary arrays
     file_rows: np.ndarray | None = None  # stacked: each row's 0-based data row in the file (else the same)
+    options: pa.ChunkedArray | None = None  # evaluation logs: each item's number of answer options
     rows: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -139,12 +141,14 @@ def _has_rows(source_rows: int, file: str) -> None:
 
 
 def load_sources(
-    args: list[str], layout: str, cols: Columns, people_has: set[str]
+    args: list[str], layout: str, cols: Columns, people_has: set[str], metric: str | None = None,
 ) -> tuple[list[Source], list[InputFile]]:
-    """Read every input into Sources. `people_has` lists columns a people file supplies."""
+    """Read every input into Sources. `people_has` lists columns a people file supplies; `metric`: the score
+    of evaluation logs."""
     if layout not in LAYOUTS:
         raise SpecError("layout", f"must be one of {', '.join(LAYOUTS)}; got '{layout}'")
-    loaders = {"files": _files, "wide": _wide, "stacked": _stacked, "transposed": _transposed}
+    loaders = {"files": _files, "wide": _wide, "stacked": _stacked, "transposed": _transposed,
+               **{log: _evallog(log, metric) for log in EVAL_LAYOUTS}}
     if layout == "files":
         cols.check_inputs([named_path(arg)[0] for arg in args])
     sources: list[Source] = []
@@ -282,6 +286,19 @@ def _stacked(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source
     needed = [cols.id, cols.decision_maker_column, cols.decision] + ([cols.round] if cols.round else [])
     table, info = _load(path, needed, optional, cols)
     _label_needed(cols, cols.label in table.column_names, info.path, people_has)
+    return _split_stacked(table, cols, info), info
+
+
+def _evallog(layout: str, metric: str | None) -> Callable[[str, Columns, set[str]], tuple[list[Source], InputFile]]:
+    """The loader of one evaluation-log input (a run directory, a folder of runs or one samples file)."""
+    def load(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
+        table, info = log_table(layout, split_name(arg)[1], metric, [g for g in cols.groups if g not in people_has])
+        return _split_stacked(table, cols, info), info
+    return load
+
+
+def _split_stacked(table: pa.Table, cols: Columns, info: InputFile) -> list[Source]:
+    """One Source per decision-maker of a stacked table (sorted by name; rounds in order of appearance)."""
     dm = table[cols.decision_maker_column]
     if dm.null_count:
         first = int(np.flatnonzero(dm.is_null().to_numpy(zero_copy_only=False))[0]) + 1
@@ -319,9 +336,9 @@ def _stacked(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source
             decision=part[cols.decision],
             label=part[cols.label] if cols.label and cols.label in part.column_names else None,
             groups={g: part[g] for g in cols.groups if g in part.column_names},
-            file_rows=rows,
+            file_rows=rows, options=part[OPTIONS] if OPTIONS in part.column_names else None,
         ))
-    return sources, info
+    return sources
 
 
 def _transposed(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:

@@ -20,7 +20,8 @@ def answer_sentence(r: AuditResult) -> str | None:
     s = a.same_wrong_answer
     if not s.defined:
         return f"Same wrong answer: undefined ({s.reason})."
-    chance = f"; chance alone gives {fmt_pct(Metric(s.chance))} ({a.options:g} options)" if s.chance else ""
+    average = " on average" if "each item" in a.options_from else ""
+    chance = f"; chance alone gives {fmt_pct(Metric(s.chance))} ({a.options:.3g} options{average})" if s.chance else ""
     return (f"When two decision-makers both fail a person, they give the same wrong answer "
             f"{fmt_pct(s)}{ci_text(s, True)} of the time{chance}.")
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .. import choices
 from .base import SpecError
 from .options import EngineOptions, InferenceOptions, LinkOptions, MeasureOptions, Thresholds
 from .reading import Columns, Inputs, reading
@@ -78,6 +79,8 @@ class AuditSpec:
         if strata is not None and strata not in read.get("groups", ()):  # strata are cells of the table too
             read = read | {"groups": [*read.get("groups", ()), strata]}
         where, columns = reading(inputs, patterns=patterns, **read)
+        if where.layout in choices.EVAL_LAYOUTS and missing_decision is None:
+            missing_decision = "fail"  # an answer that could not be extracted is scored wrong by every log
         return cls(
             inputs=where,
             columns=columns,
@@ -106,7 +109,9 @@ class AuditSpec:
             "intersect": self.measure.intersect, "people": self.inputs.people, "people_id": c.people_id,
             "per_input": c.echo(), "delimiter": self.inputs.delimiter, "layout": layout,
             "decision_columns": list(c.decision_columns),
-            "decision_maker_column": c.decision_maker_column if layout in ("stacked", "transposed") else None,
+            "decision_maker_column": (c.decision_maker_column
+                                      if layout in ("stacked", "transposed", *choices.EVAL_LAYOUTS) else None),
+            **({"metric": self.inputs.metric} if layout in choices.EVAL_LAYOUTS else {}),
             "failure": self.rule.echo(),
             "join": link.join, "on_duplicate": link.on_duplicate, "on_missing": link.on_missing,
             "on_group_conflict": link.on_group_conflict, "missing_decision": link.on_missing_decision,

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from .. import choices
 from .base import SpecError, one_of
+from .logs import LOG_COLUMNS, detect_log_layout
 from .options import LinkOptions
 from .rule import FailureRule
 
@@ -73,6 +74,7 @@ class Inputs:
     people: str | None = None
     patterns: tuple[str, ...] = ()
     delimiter: str | None = None  # CSV field separator of every input and the people file; None: by suffix
+    metric: str | None = None  # evaluation logs: the score that decides failure (each format has a default)
 
     def __post_init__(self) -> None:
         one_of("layout", self.layout, choices.LAYOUTS)
@@ -103,15 +105,28 @@ def reading(
     patterns: Sequence[str] | None = None,
     per_input: Mapping[str, Mapping[str, str]] | None = None,
     delimiter: str | None = None,
+    metric: str | None = None,
 ) -> tuple[Inputs, Columns]:
     """What to read and which columns, from the keywords every command shares (the CLI options' names).
     The layout defaults to ``wide`` when decision columns are named, else ``files``.
 
     `per_input`: an input's own ID, decision or label column, ``{"lender_b": {"id": "applicant_no"}}``
-    (files layout). `delimiter`: the CSV field separator (``\\t`` or ``tab`` for a tab), else by suffix."""
-    where = Inputs(paths=tuple(os.fspath(p) for p in inputs),
-                   layout=layout or ("wide" if decision_columns else "files"), people=people,
-                   patterns=tuple(patterns or ()), delimiter=TAB_NAMES.get(delimiter or "", delimiter))
+    (files layout). `delimiter`: the CSV field separator (``\\t`` or ``tab`` for a tab), else by suffix.
+    Evaluation logs (``helm``, ``eee``, ``lm-eval``, detected from the file names when no layout is given) are
+    read in their own columns (`logs.LOG_COLUMNS`); `metric` picks their score."""
+    paths = tuple(os.fspath(p) for p in inputs)
+    if layout is None and not decision_columns and not patterns:
+        layout = detect_log_layout(list(paths))
+    where = Inputs(paths=paths, layout=layout or ("wide" if decision_columns else "files"), people=people,
+                   patterns=tuple(patterns or ()), delimiter=TAB_NAMES.get(delimiter or "", delimiter),
+                   metric=metric)
+    if where.layout in choices.EVAL_LAYOUTS:
+        id_column, decision, label = LOG_COLUMNS["id"], LOG_COLUMNS["decision"], LOG_COLUMNS["label"]
+        decision_maker_column = LOG_COLUMNS["decision_maker"]
+    elif metric is not None:
+        logs = "|".join(choices.EVAL_LAYOUTS)
+        raise SpecError("inputs.metric", f"picks the score of evaluation logs (--layout {logs}); the "
+                                         f"{where.layout} layout has decision columns instead")
     columns = Columns(id=id_column, decision=decision, label=label, groups=tuple(groups),
                       decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column,
                       score=score, round=round_column, people_id=people_id,
