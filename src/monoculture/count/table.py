@@ -40,6 +40,32 @@ class Counts:
         """True when every row was seen by every decision-maker (the inner join)."""
         return bool(self.present.all())
 
+    # As floats, once: weights are floats (bootstrap batches), and a product with a boolean matrix would cast
+    # it anew on every call (thousands per audit when every pattern is unique).
+    @cached_property
+    def failed(self) -> np.ndarray:
+        """(R, k) float: 1 where the decision-maker saw and failed the row's individuals."""
+        return (self.fail & self.present).astype(float)
+
+    @cached_property
+    def succeeded(self) -> np.ndarray:
+        """(R, k) float: 1 where the decision-maker saw and did not fail them."""
+        return (~self.fail & self.present).astype(float)
+
+    @cached_property
+    def by_failures(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows grouped by how many decision-makers fail them: an order of the rows, where each group
+        starts in it, and each group's number of failures (a weighted histogram is then one reduceat)."""
+        m = (self.fail & self.present).sum(axis=1)
+        order = np.argsort(m, kind="stable")
+        values, starts = np.unique(m[order], return_index=True)
+        return order, starts, values
+
+    @cached_property
+    def seen(self) -> np.ndarray:
+        """(R, k) float: 1 where the decision-maker saw them."""
+        return self.present.astype(float)
+
     @cached_property
     def masks(self) -> tuple[np.ndarray, np.ndarray]:
         """Distinct presence masks (D, k) and each row's mask index (R,)."""
@@ -75,7 +101,7 @@ class Counts:
     def with_weights(self, weights: np.ndarray) -> Counts:
         """The same rows under other weights (a bootstrap batch); what depends on the rows alone is kept."""
         other = Counts(self.fail, self.present, weights)
-        for name in ("complete", "masks", "members", "_mask_order"):
+        for name in ("complete", "masks", "members", "_mask_order", "failed", "succeeded", "seen", "by_failures"):
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other

@@ -13,7 +13,7 @@ from . import metrics
 from .inference import Interval, evaluate, histogram_bin_pvalues, intervals, jackknife, wilson
 from .metrics import diversity, panels
 from .metrics._base import divide
-from .metrics.local_dependence import ConditionalFit, local_dependence_lift
+from .metrics.local_dependence import LIFT_MAX_K, ConditionalFit, local_dependence_lift
 from .metrics.rasch import RaschSteps
 from .result import HistogramBin, Metric, PairResult, ScopeResult
 
@@ -82,15 +82,19 @@ def panel_stats(c: Counts, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
+HISTOGRAM_REPLICATES_MAX_K = 50
+
+
 def rasch_stats(c: Counts, rasch: RaschSteps, s: np.ndarray) -> dict[str, np.ndarray]:
     """The numbers beyond difficulty under the fitted (or, per replicate, one-step) marginal Rasch model.
     Under the outer join the replicates skip its histogram (a Poisson-binomial per coverage set, node and
-    replicate): it is given without an interval."""
+    replicate): it is given without an interval; so it is above `HISTOGRAM_REPLICATES_MAX_K` decision-makers
+    (its cost grows as B·Q·k²)."""
     theta = rasch.theta(c.weights)
     s_rasch = metrics.rasch_expected_systemic_failure(c, theta)
     out = {"rasch_sigma": np.exp(theta[..., -1]), "rasch_expected_systemic_failure": s_rasch,
            "rasch_homogenization": divide(s, s_rasch)}
-    if c.complete or np.ndim(c.weights) == 1:
+    if (c.complete and c.k <= HISTOGRAM_REPLICATES_MAX_K) or np.ndim(c.weights) == 1:
         out["histogram_rasch"] = metrics.rasch_failure_count_histogram(c, theta)
     return out
 
@@ -121,7 +125,8 @@ class Estimate:
         est = cls(c, point, options, rasch=None if rasch is None else rasch.fit, conditional=conditional)
         if weights is not None:
             fn = lambda v: scope_stats(v, with_pairs and pair_replicates, rasch, conditional)  # noqa: E731
-            est.reps = evaluate(fn, c, weights)
+            # Without pair tables no replicate holds an (R, k) array: batches can be wide.
+            est.reps = evaluate(fn, c, weights, 4_000_000 if with_pairs and pair_replicates else 64_000_000)
             if options.ci == "bca":
                 est.jack = jackknife(fn, c)
         return est
@@ -226,7 +231,7 @@ def scope_result(est: Estimate, names: list[str], *, with_pairs: bool) -> ScopeR
     n = est.n
     empty = "no individuals in this group"
     unseen = empty if n == 0 else "the decision-maker saw nobody here"
-    seen = np.asarray(c.weights, dtype=float) @ c.present
+    seen = np.asarray(c.weights, dtype=float) @ c.seen
     rates = {
         name: est.metric("failure_rates", unseen, (i,), proportion_of=float(seen[i]))
         for i, name in enumerate(names)
@@ -277,7 +282,9 @@ def pair_results(est: Estimate, names: list[str]) -> list[PairResult]:
     for a in range(k):
         for b in range(a + 1, k):
             n_ab = round(float(p["pair_n"][a, b]))
-            reasons = _pair_reasons(est, a, b, names, n_ab)
+            # Why a value is undefined costs a pass over the rows: asked only when one is.
+            defined = all(np.isfinite(p[name][a, b]) for name in PAIR_METRICS)
+            reasons = dict.fromkeys(PAIR_METRICS, "") if defined else _pair_reasons(est, a, b, names, n_ab)
             out.append(PairResult(
                 a=names[a], b=names[b], n=n_ab,
                 **{name: est.metric(name, reasons[name], (a, b)) for name in PAIR_METRICS},
@@ -289,6 +296,8 @@ def pair_results(est: Estimate, names: list[str]) -> list[PairResult]:
 def _local_dependence(est: Estimate, a: int, b: int) -> Metric:
     if "local_dependence_lift" not in est.point:
         reason = ("needs every decision-maker to see every individual (inner join)" if not est.counts.complete
+                  else f"not computed above {LIFT_MAX_K} decision-makers (its cost grows as k⁴)"
+                  if est.counts.k > LIFT_MAX_K
                   else "needs at least 3 decision-makers, each failing some but not all of the people with an "
                   "informative raw score")
         return Metric(None, reason)

@@ -188,16 +188,14 @@ def leave_one_out(
     """H of the ecosystem without each decision-maker in turn (inner join, k ≥ 3): who drives the excess?"""
     if len(names) < 3 or not c.complete:
         return {}
-    out = {}
-    for i, name in enumerate(names):
-        keep = np.arange(len(names)) != i
-        sub = Counts(c.fail[:, keep], c.present[:, keep], c.weights)
-        point = metrics.homogenization(sub)
-        est = Estimate(sub, {"h": point}, inference)
-        if weights is not None:
-            est.reps = {"h": metrics.homogenization(sub.with_weights(weights))}
-        out[name] = est.metric("h", f"H without {name} is undefined (some remaining decision-maker never fails)")
-    return out
+    without = ~np.eye(len(names), dtype=bool)  # row i: everyone but decision-maker i
+    failed = metrics.failed_by_all_of(c, without)
+    est = Estimate(c, {"h": metrics.homogenization_of_subsets(c, without, failed)}, inference)
+    if weights is not None:
+        est.reps = evaluate(lambda v: {"h": metrics.homogenization_of_subsets(v, without, failed)}, c, weights,
+                            64_000_000)
+    return {name: est.metric("h", f"H without {name} is undefined (some remaining decision-maker never fails)",
+                             (i,)) for i, name in enumerate(names)}
 
 
 def by_size(c: Counts, rng: np.random.Generator) -> list[SizeSensitivity]:
@@ -216,8 +214,9 @@ def by_size(c: Counts, rng: np.random.Generator) -> list[SizeSensitivity]:
             subsets = [list(s) for s in itertools.combinations(range(k), m)]
         else:
             subsets = [sorted(rng.choice(k, size=m, replace=False).tolist()) for _ in range(MAX_SUBSETS)]
-        values = np.array([float(metrics.homogenization(Counts(c.fail[:, s], c.present[:, s], c.weights)))
-                           for s in subsets])
+        chosen = np.zeros((len(subsets), k), dtype=bool)
+        chosen[np.repeat(np.arange(len(subsets)), m), np.concatenate(subsets)] = True
+        values = metrics.homogenization_of_subsets(c, chosen)
         ok = values[~np.isnan(values)]
         metric = Metric(float(ok.mean())) if len(ok) else Metric(None, "undefined for every subset of this size")
         if len(ok) and len(ok) < len(values):

@@ -219,7 +219,9 @@ def histogram_bin_pvalues(observed_counts: np.ndarray, n: int, expected_shares: 
     """Exact two-sided binomial test of each bin's count against its Poisson-binomial share (scipy).
 
     The baseline's rates are estimated from the same data, so read these as a calibrated comparison of
-    each bin, not as independent tests.
+    each bin, not as independent tests. Where scipy's exact test overflows (shares near 1e-300, as in bins
+    of a thousand decision-makers), the doubled smaller tail is used: the same test, the other convention
+    for two sides.
     """
     out: list[float | None] = []
     for k, p in zip(observed_counts, expected_shares, strict=True):
@@ -227,7 +229,11 @@ def histogram_bin_pvalues(observed_counts: np.ndarray, n: int, expected_shares: 
             out.append(None)
             continue
         p = float(min(max(p, 0.0), 1.0))
-        out.append(float(stats.binomtest(round(k), n, p).pvalue))
+        try:
+            out.append(float(stats.binomtest(round(k), n, p).pvalue))
+        except OverflowError:
+            tails = stats.binom.cdf(round(k), n, p), stats.binom.sf(round(k) - 1, n, p)
+            out.append(float(min(1.0, 2 * min(tails))))
     return out
 
 

@@ -326,9 +326,10 @@ def _split_stacked(table: pa.Table, cols: Columns, info: InputFile) -> list[Sour
         name = str(encoded.dictionary[c])
         return (name.rsplit("@", 1)[0], first_seen[c]) if cols.round else (name, 0)
 
+    grouped = table.take(pa.array(order))  # one gather; each decision-maker's rows are then a slice of it
     for code in sorted(range(len(encoded.dictionary)), key=order_key):
         rows = order[bounds[code]:bounds[code + 1]]
-        part = table.take(pa.array(rows))
+        part = grouped.slice(int(bounds[code]), len(rows))
         sources.append(Source(
             name=str(encoded.dictionary[code].as_py()),
             file=info.path,

@@ -25,9 +25,11 @@ def failure_count_histogram(c: Counts) -> np.ndarray:
     [0.25, 0.25, 0.5]
     """
     w = np.asarray(c.weights, dtype=float)
-    m = (c.fail & c.present).sum(axis=1)
-    onehot = (m[:, None] == np.arange(c.k + 1)[None, :]).astype(float)
-    return divide(w @ onehot, w.sum(axis=-1)[..., None])
+    order, starts, values = c.by_failures
+    counts = np.zeros((*w.shape[:-1], c.k + 1))
+    if len(starts):
+        counts[..., values] = np.add.reduceat(w[..., order], starts, axis=-1)
+    return divide(counts, w.sum(axis=-1)[..., None])
 
 
 def poisson_binomial_pmf(p: np.ndarray, size: int) -> np.ndarray:

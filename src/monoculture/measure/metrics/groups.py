@@ -24,8 +24,8 @@ def group_shares_and_rates(c: Counts, membership: np.ndarray) -> tuple[np.ndarra
     """
     w = np.asarray(c.weights, dtype=float)
     wg = w[..., None, :] * membership  # (..., G, R)
-    seen = wg @ c.present  # (..., G, k)
-    failed = wg @ (c.fail & c.present)
+    seen = wg @ c.seen  # (..., G, k)
+    failed = wg @ c.failed
     q = divide(seen, seen.sum(axis=-2, keepdims=True))
     return q, divide(failed, seen), wg.sum(axis=-1)
 
@@ -88,7 +88,7 @@ def decomposition(c: Counts, membership: np.ndarray) -> tuple[np.ndarray, np.nda
     _, e_g, n_g = group_shares_and_rates(c, membership)
     n = w.sum(axis=-1)
     share = divide(n_g, n[..., None])
-    e = divide(w @ (c.fail & c.present), w @ c.present)
+    e = divide(w @ c.failed, w @ c.seen)
     all_fail = (c.fail | ~c.present).all(axis=1)
     s = divide(w @ all_fail, n)
     expected_within = np.where(n_g > 0, share * np.prod(np.where(np.isnan(e_g), 0.0, e_g), axis=-1), 0.0).sum(axis=-1)

@@ -32,8 +32,11 @@ def failure_rates(c: Counts) -> np.ndarray:
     >>> failure_rates(Counts(F, np.ones_like(F), np.array([2, 1, 1]))).tolist()
     [0.75, 0.5]
     """
-    w = np.asarray(c.weights, dtype=float)
-    return divide(w @ (c.fail & c.present), w @ c.present)
+    # Kept on the view: a dozen statistics of one bootstrap batch each start from these rates.
+    if "_failure_rates" not in c.__dict__:
+        w = np.asarray(c.weights, dtype=float)
+        c.__dict__["_failure_rates"] = divide(w @ c.failed, w @ c.seen)
+    return c.__dict__["_failure_rates"]
 
 
 def _failed_by_all(c: Counts) -> np.ndarray:
@@ -142,3 +145,43 @@ def expected_consistent_success(c: Counts) -> np.ndarray:
     if c.complete:
         return np.prod(1.0 - e, axis=-1)
     return _per_row_product(c, 1.0 - e)
+
+
+def failed_by_all_of(c: Counts, subsets: np.ndarray) -> np.ndarray:
+    """(R, M) float: 1 where the row's individuals are failed by every member of subset m (`subsets` (M, k))."""
+    m = subsets.astype(float)
+    return (c.failed @ m.T == m.sum(axis=1)).astype(float)
+
+
+def homogenization_of_subsets(c: Counts, subsets: np.ndarray, failed_by_all: np.ndarray | None = None) -> np.ndarray:
+    """H of the ecosystems made of each subset of the decision-makers (inner join: every row complete).
+
+    `subsets` is (M, k) boolean, one row per subset. For subset s, ``H_s = S_s / Π_{i∈s} e_i`` with
+    ``S_s`` the share failed by every member of s: one product of the rows' failures with the subsets
+    (failed by all of s ⟺ failed by |s| of them), not one pass over the rows per subset. `failed_by_all`:
+    `failed_by_all_of(c, subsets)`, when computed already (it does not depend on the weights).
+
+    Returns
+    -------
+    array (..., M)
+        NaN where some member never fails (S_ind = 0), or for an empty view.
+
+    Examples
+    --------
+    >>> F = np.array([[1, 1, 1], [1, 0, 1], [0, 0, 1]], bool)
+    >>> c = Counts(F, np.ones_like(F), np.array([2, 1, 1]))
+    >>> subsets = np.array([[1, 1, 0], [1, 0, 1]], bool)
+    >>> homogenization_of_subsets(c, subsets).round(6).tolist()
+    [1.333333, 1.0]
+    """
+    assert c.complete, "subsets of decision-makers need complete rows (the inner join)"
+    w = np.asarray(c.weights, dtype=float)
+    m = subsets.astype(float)
+    failed_by_all = failed_by_all_of(c, subsets) if failed_by_all is None else failed_by_all
+    s = divide(w @ failed_by_all, w.sum(axis=-1)[..., None])
+    e = failure_rates(c)
+    with np.errstate(divide="ignore"):
+        log_e = np.log(e)
+    # Σ log e over the members; a member that never fails makes S_ind = 0 (H undefined, as for one subset).
+    s_ind = np.exp(np.where(np.isneginf(log_e), 0.0, log_e) @ m.T) * ((e == 0).astype(float) @ m.T == 0)
+    return divide(s, s_ind)

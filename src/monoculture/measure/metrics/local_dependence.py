@@ -31,6 +31,9 @@ from .rasch import MIN_K
 # Up to this many decision-makers the lifts' replicates refit β by one Newton step each (a k⁴ recursion per
 # replicate); beyond, they keep the fit's β.
 ONE_STEP_MAX_K = 20
+# The pair probabilities given the score hold k²(k + 1) numbers and cost O(k⁴): above this many
+# decision-makers the lift is not computed (a leaderboard of a thousand models would need terabytes).
+LIFT_MAX_K = 100
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,11 @@ class ConditionalFit:
 
     @classmethod
     def of(cls, c: Counts) -> ConditionalFit | None:
-        """The fit on a view with one weight vector; None under the outer join, with k < `MIN_K`, or when
+        """The fit on a view with one weight vector; None under the outer join, with k < `MIN_K` or more than
+        `LIFT_MAX_K`, or when
         some decision-maker never (or always) fails the people with an informative raw score."""
         w = np.asarray(c.weights, dtype=float)
-        if not c.complete or c.k < MIN_K or w.ndim != 1:
+        if not c.complete or c.k < MIN_K or c.k > LIFT_MAX_K or w.ndim != 1:
             return None
         m = c.fail.sum(axis=1)
         informative = (m > 0) & (m < c.k) & (w > 0)

@@ -32,8 +32,7 @@ class PairTables:
 def pair_tables(c: Counts) -> PairTables:
     """All pairwise 2×2 failure tables from the pattern table (matrix products over its rows)."""
     w = np.asarray(c.weights, dtype=float)
-    f = (c.fail & c.present).astype(float)
-    s = (~c.fail & c.present).astype(float)
+    f, s = c.failed, c.succeeded
     wf = w[..., :, None] * f  # (..., R, k)
     ws = w[..., :, None] * s
     n10 = np.swapaxes(wf, -1, -2) @ s

@@ -55,8 +55,8 @@ class RaschFit:
         w = np.asarray(c.weights, dtype=float)
         if c.k < MIN_K or w.ndim != 1 or w.sum() <= 0:
             return None
-        seen = w @ c.present
-        failed = w @ (c.fail & c.present)
+        seen = w @ c.seen
+        failed = w @ c.failed
         if (seen <= 0).any() or (failed <= 0).any() or (failed >= seen).any():
             return None
         rates = failed / seen
@@ -98,10 +98,10 @@ class RaschSteps:
         w = np.asarray(weights, dtype=float)
         if w.ndim == 1:
             return self.fit.theta
-        # Sums along each replicate's own axis (not a matrix product, whose blocking follows the batch size),
-        # so that a replicate's θ is the same however the replicates are batched.
-        score = (w[:, :, None] * self.scores[None]).sum(axis=1)
-        theta = self.fit.theta[None, :] + (score[:, :, None] * self.inverse_information[None]).sum(axis=1)
+        # One product per replicate (not one over the batch, whose blocking follows the batch size), so that a
+        # replicate's θ is the same however the replicates are batched.
+        score = np.stack([row @ self.scores for row in w])
+        theta = self.fit.theta[None, :] + np.stack([g @ self.inverse_information for g in score])
         theta[:, -1] = np.clip(theta[:, -1], *LOG_SIGMA)
         return theta
 
@@ -116,8 +116,7 @@ def _row_log_likelihood(c: Counts, theta: np.ndarray) -> tuple[np.ndarray, np.nd
     """log f_rq (R, Q): each row's log-likelihood given the difficulty at node q; and π (Q, k), nodes."""
     x, _ = _nodes()
     z = theta[:-1][None, :] + np.exp(theta[-1]) * x[:, None]  # (Q, k) log-odds of failing
-    f = (c.fail & c.present).astype(float)
-    s = (~c.fail & c.present).astype(float)
+    f, s = c.failed, c.succeeded
     # log π = −log(1 + e^−z) and log(1 − π) = −log(1 + e^z), finite however far the nodes reach.
     return -(f @ np.logaddexp(0.0, -z).T + s @ np.logaddexp(0.0, z).T), special.expit(z), x
 
@@ -135,8 +134,7 @@ def _posterior(c: Counts, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 def _row_scores(c: Counts, theta: np.ndarray, posterior: tuple | None = None) -> np.ndarray:
     """d log L_r / dθ for every row (R, k + 1); `posterior`: `_posterior(c, theta)`, when computed already."""
     _, post, pi, x = posterior if posterior is not None else _posterior(c, theta)
-    present = c.present.astype(float)
-    f = (c.fail & c.present).astype(float)
+    present, f = c.seen, c.failed
     d_beta = f - present * (post @ pi)
     sigma = np.exp(theta[-1])
     raw = f.sum(axis=1)
