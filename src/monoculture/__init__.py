@@ -3,28 +3,54 @@
 The library is the product; the ``monoculture`` command is a thin layer over it::
 
     import monoculture
-    result = monoculture.audit(["a.csv", "b.csv"], id_column="id", decision="approved", label="repaid")
+    result = monoculture.audit(["a.csv", "b.csv"], id="id", decision="approved", label="repaid")
     result.overall.homogenization.value
+    result.by_group                      # a pandas frame per group; result.to_frame() every number
+
+Inputs may be paths or pandas DataFrames / Arrow tables (``{"lender_a": frame, ...}``). Keywords are the
+CLI options' names (``id``, ``group``, ``bootstrap``, ``seed``, ...; see ``monoculture audit --help``).
+Names are imported on first use, so ``import monoculture`` stays fast.
 """
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+from types import ModuleType
+from typing import Any
+
+from .errors import InputError, MonocultureError, UsageError
 
 __version__ = "0.1.0"
 
-from .audit import audit
-from .count.table import Counts, PatternTable
-from .errors import InputError, MonocultureError, UsageError
-from .measure.result import AuditResult, Metric
-from .spec import AuditSpec, SpecError
+# name -> module that defines it, imported when first asked for (PEP 562)
+_LAZY = {
+    "audit": ".audit", "count": ".audit", "from_failures": ".audit",
+    "Counts": ".count.table", "PatternTable": ".count.table",
+    "AuditResult": ".measure.result", "Metric": ".measure.result",
+    "AuditSpec": ".spec", "SpecError": ".spec", "Audit": ".report.frames",
+}
 
-__all__ = [
-    "AuditResult",
-    "AuditSpec",
-    "Counts",
-    "InputError",
-    "Metric",
-    "MonocultureError",
-    "PatternTable",
-    "SpecError",
-    "UsageError",
-    "__version__",
-    "audit",
-]
+__all__ = ["Audit", "AuditResult", "AuditSpec", "Counts", "InputError", "Metric", "MonocultureError",
+           "PatternTable", "SpecError", "UsageError", "__version__", "audit", "count", "from_failures"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'monoculture' has no attribute {name!r}")
+
+
+class _Package(ModuleType):
+    """The package, whose function `audit` is not replaced by its module of the same name when that module
+    is first imported (Python sets a package's attribute to each submodule it imports)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

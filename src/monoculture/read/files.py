@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError
 from .csv_text import check_utf8, csv_text, delimiter, read_csv_buffer, without_bom
+from .frames import frame, frame_digest
 from .pipes import STDIN, arrow_owned, pipe_content, pipe_stream
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -69,7 +70,9 @@ def expand_paths(args: list[str]) -> list[str]:
 
 
 def file_format(path: str) -> str:
-    """'parquet' or 'csv', from the extension, else from the Parquet magic bytes."""
+    """'parquet' or 'csv', from the extension, else from the Parquet magic bytes; 'dataframe' in memory."""
+    if frame(path) is not None:
+        return "dataframe"
     if pipe_content(path) is not None:
         return "csv"
     low = path.lower()
@@ -112,6 +115,8 @@ def _check_readable(path: str) -> None:
 
 def read_header(path: str) -> list[str]:
     """Column names of a file without reading its rows (CSV: the first line; Parquet: the schema)."""
+    if (table := frame(path)) is not None:
+        return list(table.column_names)
     if file_format(path) == "parquet":
         _check_readable(path)
         try:
@@ -162,6 +167,13 @@ def read_table(
     another's.
     """
     fmt = file_format(path)
+    if (held := frame(path)) is not None:
+        if columns is not None:
+            require_columns(path, held.column_names, columns, roles or {})
+            held = held.select(columns)
+        text = [f.name for f in held.schema if f.name in as_text and not pa.types.is_string(f.type)]
+        held = held.cast(pa.schema([pa.field(f.name, pa.string()) if f.name in text else f for f in held.schema]))
+        return held, InputFile(path=path, format="dataframe", sha256=frame_digest(held), rows=held.num_rows)
     if path == STDIN:
         data = sys.stdin.buffer.read()
         if data.startswith(b"PAR1"):
@@ -207,6 +219,8 @@ def head_column(path: str, column: str, rows: int = 1024) -> pa.ChunkedArray | N
     """The first `rows` values of one column (from CSV, as text), without reading the whole file; None when
     they cannot be had cheaply (a missing column, an unreadable file: the full read will say what is wrong)."""
     try:
+        if (held := frame(path)) is not None:
+            return held[column].slice(0, rows) if column in held.column_names else None
         if file_format(path) == "parquet":
             batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows, columns=[column]), None)
         else:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from ..errors import InputError
 from .files import STDIN, file_format
+from .frames import frame
 
 # Bytes of working memory per byte on disk, measured on the sample and benchmark files (Arrow columns,
 # ID hashing, the (N × k) failure matrices): CSV expands modestly, compressed Parquet several times.
@@ -29,6 +30,9 @@ def estimate_bytes(paths: list[str], per_byte: Mapping[str, float] = EXPANSION) 
     """Bytes needed for the local files among `paths`: each file's size × `per_byte` of its format."""
     total = 0.0
     for p in paths:
+        if (held := frame(p)) is not None:
+            total += held.nbytes  # in memory already: what linking adds is of this order
+            continue
         if p == STDIN or not os.path.isfile(p):
             continue
         kind = file_format(p)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from .frames import PREFIX as FRAME_PREFIX
 from .pipes import STDIN
 
 
@@ -33,6 +34,8 @@ def named_path(arg: str) -> tuple[str, str]:
 
 
 def stem(path: str) -> str:
+    if path.startswith(FRAME_PREFIX):  # an in-memory input: its key
+        return path.removeprefix(FRAME_PREFIX)
     base = os.path.basename(path)
     for suffix in (".csv.gz", ".tsv.gz", ".txt.gz", ".parquet", ".csv", ".tsv", ".txt", ".pq", ".parq"):
         if base.lower().endswith(suffix):

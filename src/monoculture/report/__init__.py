@@ -66,10 +66,11 @@ REGISTRY: dict[tuple[type, Format], Renderer] = {
 
 def render(result: Result, fmt: Format, *, width: int = 100, color: bool = False) -> str:
     """The report in one format (the table format takes a width and colour)."""
-    renderer = REGISTRY.get((type(result), fmt))
+    kind = next(k for k in type(result).__mro__ if k in _KIND_NAMES)  # `frames.Audit` is an AuditResult
+    renderer = REGISTRY.get((kind, fmt))
     if renderer is None:
-        offered = ", ".join(f.value for kind, f in REGISTRY if kind is type(result))
-        raise UsageError(f"{_KIND_NAMES[type(result)]} reports come as {offered}, not {fmt.value}")
+        offered = ", ".join(f.value for k, f in REGISTRY if k is kind)
+        raise UsageError(f"{_KIND_NAMES[kind]} reports come as {offered}, not {fmt.value}")
     return renderer(result, width, color)
 
 

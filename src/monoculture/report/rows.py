@@ -13,6 +13,7 @@ SCALARS = ("systemic_failure", "expected_systemic_failure", "homogenization", "l
            "bounded_homogenization", "consistent_success", "expected_consistent_success")
 PAIR = ("error_consistency", "cofailure_lift", "double_fault", "q_statistic", "correlation", "disagreement",
         "local_dependence_lift")
+ANSWER_PAIR = ("agreement", "same_wrong_answer", "capa")  # multi-class decisions only (metrics.md §11)
 
 
 def _row(scope: str, metric: str, m: Metric | float | int | None, *, attribute: str = "", group: str = "",
@@ -49,9 +50,16 @@ def _scope_rows(scope: str, s: ScopeResult, attribute: str = "", group: str = ""
     for h in s.harm_by_rule:
         yield _row(scope, "harm_at_least_observed", h.observed, failures=h.at_least, **kw)
         yield _row(scope, "harm_at_least_expected", h.expected, failures=h.at_least, **kw)
+    if s.answers is not None:
+        yield _row(scope, "same_wrong_answer", s.answers.same_wrong_answer, **kw)
+        yield _row(scope, "same_wrong_answer_chance", s.answers.same_wrong_answer.chance, **kw)
+        yield _row(scope, "answer_agreement", s.answers.agreement, **kw)
     for p in s.pairwise:
         for name in PAIR:
             yield _row("pair", name, getattr(p, name), decision_maker=f"{p.a}|{p.b}", **kw)
+        for name in ANSWER_PAIR:
+            if getattr(p, name) is not None:
+                yield _row("pair", name, getattr(p, name), decision_maker=f"{p.a}|{p.b}", **kw)
 
 
 def tidy_rows(r: AuditResult) -> Iterator[dict[str, Any]]:

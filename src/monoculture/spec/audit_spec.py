@@ -74,8 +74,11 @@ class AuditSpec:
     ) -> AuditSpec:
         """The spec from the keywords of `monoculture.audit` (each as the CLI option of the same name).
 
-        `read`: the keywords of `reading` (columns, layout, people file, round column).
+        `read`: the keywords of `reading` (columns, layout, people file, round column). The CLI's own names
+        are accepted too (`CLI_NAMES`): ``id``, ``group`` (one name or a list), and the interval options
+        ``bootstrap``, ``seed``, ``alpha``, ``ci``, ``permutations``, ``adjust``, ``pair_intervals``.
         """
+        read, inference = _cli_names(read, inference)
         if strata is not None and strata not in read.get("groups", ()):  # strata are cells of the table too
             read = read | {"groups": [*read.get("groups", ()), strata]}
         where, columns = reading(inputs, patterns=patterns, **read)
@@ -122,3 +125,31 @@ class AuditSpec:
         m = self.measure
         return {"inference": asdict(self.inference), "min_group_size": m.min_group_size,
                 "suppress_below": m.suppress_below, "parity": m.parity, "strata": m.strata}
+
+
+# The CLI's option names that differ from the library's keywords (`AuditSpec.of` takes both).
+CLI_NAMES = {"id": "id_column", "group": "groups"}
+INFERENCE_NAMES = ("bootstrap", "seed", "alpha", "ci", "permutations", "adjust", "pair_intervals")
+
+
+def _cli_names(
+    read: dict[str, Any], inference: InferenceOptions | None,
+) -> tuple[dict[str, Any], InferenceOptions | None]:
+    """`read` with the CLI's names turned into the library's, and the interval options gathered."""
+    read = dict(read)
+    for cli, lib in CLI_NAMES.items():
+        if cli in read:
+            if lib in read:
+                raise SpecError(lib, f"is given twice (as {cli} and {lib}): give one")
+            value = read.pop(cli)
+            read[lib] = [value] if lib == "groups" and isinstance(value, str) else value
+    if isinstance(read.get("groups"), str):
+        read["groups"] = [read["groups"]]
+    given = {name: read.pop(name) for name in INFERENCE_NAMES if name in read}
+    if given:
+        if inference is not None:
+            raise SpecError("inference.bootstrap", f"and the other interval options are given twice (as "
+                                                   f"{', '.join(given)} and in inference=): give one")
+        inference = InferenceOptions(**given)
+    return read, inference
+
