@@ -328,3 +328,32 @@ def test_explanation_names_the_model_that_ran():
     assert "locks each person in" in explain("threshold", "drawn")
     for rule in ("polya", "threshold"):
         assert "adverse-only" in explain(rule, "adverse") and "saturate" in explain(rule, "adverse")
+
+
+def test_squared_loss_dynamics_do_not_depend_on_the_targets_scale(tmp_path):
+    """An unscaled target (monthly surplus, hundreds) once put raw risks near 10^5 in (1 − ε)^risk: every group
+    went to one learner after a round and the run said 'converged'. The target is standardised now, so the
+    same people with the target in other units run the same dynamics."""
+    frame = pd.read_csv(APPLICANTS)
+    features = ["income", "tenure_years", "debt_ratio"]
+    a = dynamics(data_setting(APPLICANTS, features, "monthly_surplus", ["race"]), rounds=30, seed=1)
+    scaled = tmp_path / "scaled.csv"
+    frame.assign(monthly_surplus=frame.monthly_surplus * 1000 + 7).to_csv(scaled, index=False)
+    b = dynamics(data_setting(str(scaled), features, "monthly_surplus", ["race"]), rounds=30, seed=1)
+    first = a.trajectory[0].allocations
+    assert not all(max(row) > 1 - 1e-6 for row in first.values())  # no collapse after one round
+    assert a.rounds_run > 2
+    for ra, rb in zip(a.trajectory, b.trajectory, strict=True):
+        for g, shares in ra.allocations.items():
+            np.testing.assert_allclose(rb.allocations[g], shares, atol=1e-9)
+    assert any("standardised target" in w for w in a.warnings)
+
+
+def test_a_collapse_forced_by_huge_risks_is_not_called_convergence():
+    huge = QuadraticRisks(phi=np.array([[30.0], [-30.0]]), cov=np.array([[[1.0]], [[1.0]]]),
+                          sigma2=np.array([1.0, 1.0]))
+    setting = Setting(risks=huge, groups=["a", "b"], beta=np.array([0.5, 0.5]), alphas=None, kind="quadratic",
+                      loss="squared", features=[])
+    r = dynamics(setting, learners=2, rounds=50, seed=3)
+    assert r.converged is False
+    assert any("not a converged state" in w for w in r.warnings)

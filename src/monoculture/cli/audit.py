@@ -25,26 +25,9 @@ from .output import EXIT_OK, EXIT_THRESHOLD, errors_to_exit, render_for, stderr_
 from .progress import StageReporter
 
 
-def thresholds(values: list[str]) -> tuple[float | None, dict[str, float]]:
-    """`--threshold T` and `--threshold NAME=T`: the default and the per-decision-maker thresholds."""
-    default: float | None = None
-    per: dict[str, float] = {}
-    for v in values:
-        name, _, num = v.rpartition("=")
-        try:
-            t = float(num)
-        except ValueError:
-            raise UsageError(f"--threshold takes T or NAME=T with T a number; got '{v}'") from None
-        if name:
-            per[name] = t
-        else:
-            default = t
-    return default, per
-
-
 def counting_spec(inputs: list[str] | None, o: dict[str, Any], **more: Any) -> AuditSpec:
     """The spec from the option groups `audit` and `count` share (READ, RULE, ROWS, JOIN, ENGINE) and `more`."""
-    default_t, per_t = thresholds(o["threshold"] or [])
+    default_t, per_t = opt.thresholds(o["threshold"] or [])
     return AuditSpec.of(
         inputs or [], **opt.reading(o), **opt.rows(o), failure=o["failure"].value if o["failure"] else None,
         favorable=_one_value(o, "favorable", "favorable_decision"),

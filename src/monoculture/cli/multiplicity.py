@@ -21,6 +21,9 @@ def multiplicity_command(
     score: opt.Score = None,
     intersect: opt.Intersect = False,
     favorable: opt.Favorable = None,
+    threshold: opt.Threshold = None,
+    top_fraction: opt.TopFraction = None,
+    lower_is_favorable: opt.LowerIsFavorable = False,
     epsilon: opt.Epsilon = 0.01,
     baseline: opt.Baseline = None,
     arbitrary_threshold: opt.ArbitraryThreshold = 0.2,
@@ -37,8 +40,10 @@ def multiplicity_command(
     """
     err = stderr_console(o["no_color"])
     with errors_to_exit(err, o["debug"]):
+        default_t, per_t = opt.thresholds(threshold or [])
         spec = MultiplicitySpec.of(
             inputs, **opt.reading(o), **opt.rows(o), score=score, intersect=intersect, favorable=favorable,
+            threshold=default_t, thresholds=per_t, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable,
             epsilon=epsilon, baseline=baseline, arbitrary_threshold=arbitrary_threshold, utility=utility.value,
             disparity=disparity.value, split=split, select_on=select_on, report_on=report_on,
             inference=InferenceOptions(bootstrap=o["bootstrap"], seed=o["seed"], alpha=o["alpha"]))

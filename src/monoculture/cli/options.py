@@ -347,3 +347,20 @@ def column_names(flag: str, values: list[str] | str | None, default: str | None)
 def rows(o: dict[str, Any]) -> dict[str, Any]:
     """The ROWS group's values as the library's keywords."""
     return {"on_duplicate": o["duplicates"].value, "on_missing": "drop" if o["drop_missing"] else "error"}
+
+
+def thresholds(values: list[str]) -> tuple[float | None, dict[str, float]]:
+    """`--threshold T` and `--threshold NAME=T`: the default and the per-decision-maker thresholds."""
+    default: float | None = None
+    per: dict[str, float] = {}
+    for v in values:
+        name, _, num = v.rpartition("=")
+        try:
+            t = float(num)
+        except ValueError:
+            raise UsageError(f"--threshold takes T or NAME=T with T a number; got '{v}'") from None
+        if name:
+            per[name] = t
+        else:
+            default = t
+    return default, per

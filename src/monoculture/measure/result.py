@@ -323,6 +323,9 @@ class LDACandidate:
     utility_difference: Metric  # candidate − baseline, paired bootstrap interval
     disparity_difference: Metric
     decisions_changed: int  # people whose decision differs from the baseline's
+    # With a split: whether it was chosen as less discriminatory on the selection split (the verdict above
+    # is the report split's); absent without a split
+    chosen_on_selection: bool | None = field(default=None, metadata=OMIT_NONE)
 
 
 @dataclass

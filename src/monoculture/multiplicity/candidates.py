@@ -64,7 +64,8 @@ def multiplicity(inputs: Sequence[str] | MultiplicitySpec = (), **options: Any) 
     n, m = D.shape
     fav_token = linked.rule.favorable or favorable or "1"
     fav_code = linked.tokens.index(fav_token) if fav_token in linked.tokens else -2
-    favourable = (D == fav_code).astype(float)
+    # A score rule leaves each decision as 1 (favourable) or 0; else decisions are the vocabulary's codes.
+    favourable = (D == 1 if spec.rule.uses_scores else D == fav_code).astype(float)
     correct = (~linked.fail).astype(float) if label else None
     error = linked.fail.mean(axis=0) if label else np.zeros(m)
     base = None
@@ -301,10 +302,21 @@ def _split_lda(args: tuple, table: PatternTable, split: str, select_on: str, rep
 
     chosen = _lda(*args, rows=rows(select_on))
     reported = _lda(*args, rows=rows(report_on))
+    held = []
     for c_sel, c_rep in zip(chosen.candidates, reported.candidates, strict=True):
-        c_rep.less_discriminatory = c_sel.less_discriminatory
-        c_rep.within_epsilon = c_sel.within_epsilon
-    reported.exists = chosen.exists
-    reported.note += (f" Alternatives chosen on {split}={select_on}; every number reported on "
-                      f"{split}={report_on}.")
+        # The verdict is the report split's: a candidate chosen on the selection split counts only if it is
+        # also within ε and strictly fairer on the held-out people (selection alone is optimistic).
+        c_rep.chosen_on_selection = c_sel.less_discriminatory
+        c_rep.less_discriminatory = c_sel.less_discriminatory and c_rep.less_discriminatory
+        if c_sel.less_discriminatory:
+            d = c_rep.disparity_difference
+            interval = (f" [{d.ci[0]:.3g}, {d.ci[1]:.3g}], which "
+                        + ("excludes no change" if d.ci[1] < 0 else "does not exclude no change")) if d.ci else ""
+            verdict = "holds" if c_rep.less_discriminatory else "does not hold"
+            value = f"{d.value:+.3g}" if d.value is not None else "undefined"
+            held.append(f"{c_rep.name} {verdict} there (Δ disparity {value}{interval})")
+    reported.exists = any(c.less_discriminatory for c in reported.candidates)
+    chosen_names = "; ".join(held) if held else "none was chosen"
+    reported.note += (f" Alternatives chosen on {split}={select_on}; the verdict and every number are "
+                      f"reported on {split}={report_on}: {chosen_names}.")
     return reported

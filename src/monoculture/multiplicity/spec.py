@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -57,6 +57,10 @@ class MultiplicitySpec:
         inputs: Sequence[str] = (),
         *,
         favorable: str | None = None,
+        threshold: float | None = None,
+        thresholds: Mapping[str, float] | None = None,
+        top_fraction: float | None = None,
+        lower_is_favorable: bool = False,
         epsilon: float = 0.01,
         baseline: str | None = None,
         arbitrary_threshold: float = 0.2,
@@ -83,7 +87,9 @@ class MultiplicitySpec:
         return cls(
             inputs=where,
             asked=asked,
-            rule=FailureRule(kind="error" if asked.label else "outcome", favorable=favorable),
+            rule=FailureRule(kind="error" if asked.label else "outcome", favorable=favorable, threshold=threshold,
+                             thresholds=dict(thresholds or {}), top_fraction=top_fraction,
+                             lower_is_favorable=lower_is_favorable),
             link=LinkOptions(join="inner", on_duplicate=on_duplicate, on_missing=on_missing, per_person=True),
             inference=inference or InferenceOptions(),
             options=options,

@@ -42,6 +42,9 @@ class Setting:
     data: DataRisks | None = None
     attributes: tuple[str, ...] = ()
     cells: tuple[tuple[str, ...], ...] = ()
+    # Squared loss: the target's mean and standard deviation. The learners fit the standardised target, so
+    # a risk is in units of its variance and (1 − ε)^risk does not depend on the target's scale.
+    target_scale: tuple[float, float] | None = None
 
 
 def quadratic_setting(path: str) -> Setting:
@@ -159,6 +162,12 @@ def data_setting(
     if loss not in ("squared", "logistic"):
         raise UsageError(f"{{simulate.loss}} must be auto, squared or logistic; got '{loss}'")
     raw = x[keep]
+    scale = None
+    if loss == "squared":
+        scale = (float(y.mean()), float(y.std()))
+        if not scale[1] > 0:
+            raise InputError("the target takes one value: nothing to learn", file=people, column=target)
+        y = (y - scale[0]) / scale[1]
     risks = DataRisks(standardise(raw, features, people), y, cell, len(cells), loss, l2)
     sizes = np.bincount(cell, minlength=len(cells)).astype(float)
     names = [" & ".join(f"{a}={v}" for a, v in zip(groups, c, strict=True)) if len(groups) > 1 else c[0]
@@ -167,7 +176,7 @@ def data_setting(
                                                              strict=True)]
     return Setting(risks=risks, groups=names, beta=sizes / sizes.sum(), alphas=None, kind="data", loss=loss,
                    features=feats, rows=n, excluded=int(missing.sum()), data=risks, attributes=tuple(groups),
-                   cells=tuple(cells))
+                   cells=tuple(cells), target_scale=scale)
 
 
 def _is_missing(col: pa.ChunkedArray, row: int) -> bool:
@@ -244,15 +253,26 @@ def dynamics(
     )
     if setting.excluded:
         result.warnings.append(f"{setting.excluded} rows with a missing value were left out (--drop-missing)")
+    if setting.target_scale is not None:
+        mean, sd = setting.target_scale
+        result.warnings.append(f"squared loss on the standardised target (mean {mean:.4g}, sd {sd:.4g}): risks are "
+                               "in units of its variance, so the dynamics do not depend on its scale")
     if not traj.converged:
         result.warnings.append(f"the allocations were still moving after {rounds} rounds (raise --rounds)")
+    elif len(records) <= 3 and all(s.share > 1 - 1e-6 for s in segments) and traj.steps[0].risk_matrix.max() > 50:
+        result.converged = False  # every subpopulation on one learner after a round or two: the scale, not
+        result.warnings.append(  # the dynamics, decided it
+            f"every subpopulation went to one learner within {len(records)} rounds because the risks are large "
+            f"(up to {traj.steps[0].risk_matrix.max():.3g}) for (1 − ε)^risk: not a converged state; rescale "
+            "the risks or lower --epsilon")
+    scale_sd = 1.0 if setting.target_scale is None else setting.target_scale[1]
     if setting.data is None:
         result.audit_reason = "a quadratic spec has risks but no individuals, so there are no decisions to audit"
     elif k < 2:
         result.audit_reason = "one learner: systemic failure needs at least two decision-makers"
     else:
         opts = inference or InferenceOptions(seed=seed, permutations=0)
-        rule, threshold = _failure_rule(setting.data, theta_b, fail_above)
+        rule, threshold = _failure_rule(setting.data, theta_b, fail_above, scale_sd)
         result.audit = [
             _audit(setting, traj.steps[0].thetas, names, "first round", rule, threshold, opts, min_group_size),
             _audit(setting, last.thetas, names, "final", rule, threshold, opts, min_group_size),
@@ -274,17 +294,20 @@ def _record(number: int, step: dyn.Step, groups: list[str]) -> RoundRecord:
     )
 
 
-def _failure_rule(data: DataRisks, theta_b: np.ndarray, fail_above: float | None) -> tuple[str, float]:
+def _failure_rule(data: DataRisks, theta_b: np.ndarray, fail_above: float | None,
+                  sd: float = 1.0) -> tuple[str, float]:
+    """The rule and its threshold on the learners' errors (in the standardised target's units: `sd` is the
+    target's standard deviation; thresholds are said and given in the target's own units)."""
     if data.loss == "logistic":
         return "the learner's decision (probability ≥ 0.5) differs from the target", 0.0
     if fail_above is None:
         errors = np.abs(data.y - data.x @ theta_b)
-        fail_above = float(np.quantile(errors, FAIL_QUANTILE))
-        return (f"absolute error above {fail_above:.4g} (the single learner's 90th percentile; "
-                "set it with --fail-above)", fail_above)
+        threshold = float(np.quantile(errors, FAIL_QUANTILE))
+        return (f"absolute error above {threshold * sd:.4g} (the single learner's 90th percentile; "
+                "set it with --fail-above)", threshold)
     if not fail_above >= 0:
         raise UsageError(f"{{simulate.fail_above}} must be non-negative; got {fail_above}")
-    return f"absolute error above {fail_above:.4g} (--fail-above)", fail_above
+    return f"absolute error above {fail_above:.4g} (--fail-above)", fail_above / sd
 
 
 def learner_failures(data: DataRisks, thetas: np.ndarray, threshold: float) -> np.ndarray:
