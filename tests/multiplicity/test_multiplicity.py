@@ -246,3 +246,51 @@ def test_scores_are_thresholded_in_multiplicity_as_in_audit(tmp_path):
     a, b = json.loads(by_score.stdout), json.loads(by_hand.stdout)
     for key in ("ambiguity", "discrepancy", "mean_disagreement"):
         assert a[key]["value"] == b[key]["value"]
+
+
+def test_ratio_and_difference_can_disagree_on_the_same_candidate(tmp_path):
+    """Full information, worked by hand: 20 people in x, 20 in y. The baseline approves 10 of x and 5 of y
+    (rates 0.5 and 0.25: ratio 0.5, difference 0.25); the candidate approves 18 and 10 (0.9 and 0.5: ratio
+    0.556, difference 0.4). With utility out of the way (--lda-epsilon 1) the ratio calls it less
+    discriminatory and the difference does not."""
+    groups = ["x"] * 20 + ["y"] * 20
+    labels = [1] * 40
+    base = [1] * 10 + [0] * 10 + [1] * 5 + [0] * 15
+    cand = [1] * 18 + [0] * 2 + [1] * 10 + [0] * 10
+    files = _files(tmp_path, {"base": base, "cand": cand}, labels, groups)
+    common = dict(label="label", groups=["g"], baseline="base", epsilon=1.0, lda_epsilon=1.0, inference=FAST)
+    by_ratio = multiplicity(files, disparity="selection-rate-ratio", **common)
+    by_diff = multiplicity(files, disparity="selection-rate-difference", **common)
+    c = next(x for x in by_diff.lda.candidates if x.name == "cand")
+    b = next(x for x in by_diff.lda.candidates if x.name == "base")
+    assert c.selection_rate_ratio.value == pytest.approx(0.5 / 0.9)
+    assert c.selection_rate_difference.value == pytest.approx(0.9 - 0.5)
+    assert b.selection_rate_difference.value == pytest.approx(0.25)
+    assert "below four-fifths (0.8)" in c.selection_rate_ratio.flags
+    assert by_ratio.lda.exists is True and by_diff.lda.exists is False
+    assert "x's rate minus y's" in by_diff.lda.note
+
+
+def test_lambda_weighs_false_positives_in_the_tpr_fpr_utility(tmp_path):
+    # 10 qualified, 10 not. The candidate approves 2 more qualified and 4 more unqualified than the baseline.
+    labels = [1] * 10 + [0] * 10
+    groups = ["x", "y"] * 10
+    base = [1] * 6 + [0] * 4 + [1] * 2 + [0] * 8
+    cand = [1] * 8 + [0] * 2 + [1] * 6 + [0] * 4
+    files = _files(tmp_path, {"base": base, "cand": cand}, labels, groups)
+    for lam, want in ((1.0, (0.8 - 0.6) - (0.6 - 0.2)), (0.25, (0.8 - 0.6) - 0.25 * (0.6 - 0.2))):
+        r = multiplicity(files, label="label", groups=["g"], baseline="base", utility="tpr-fpr", fpr_weight=lam,
+                         epsilon=1.0, inference=FAST)
+        c = next(x for x in r.lda.candidates if x.name == "cand")
+        assert c.utility_difference.value == pytest.approx(want)
+
+
+@pytest.mark.parametrize("fmt", [Format.table, Format.markdown, Format.html])
+def test_caveats_and_conventions_are_in_every_report_a_person_reads(tmp_path, fmt):
+    files, _ = _lda_case(tmp_path, 0)
+    r = multiplicity(files, label="label", groups=["g"], baseline="base", inference=FAST)
+    text = " ".join(render(r, fmt).split())  # the terminal wraps lines
+    assert "lower bounds on multiplicity" in text
+    assert "Conventions: the set is loss" in text and "ddof = 1" in text
+    if fmt is not Format.table:  # the terminal narrows long headers to fit
+        assert "selection-rate difference" in text and "mean score sd" in text

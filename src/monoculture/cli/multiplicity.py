@@ -25,6 +25,8 @@ def multiplicity_command(
     top_fraction: opt.TopFraction = None,
     lower_is_favorable: opt.LowerIsFavorable = False,
     epsilon: opt.Epsilon = 0.01,
+    lda_epsilon: opt.LdaEpsilon = None,
+    fpr_weight: opt.FprWeight = 1.0,
     baseline: opt.Baseline = None,
     arbitrary_threshold: opt.ArbitraryThreshold = 0.2,
     utility: opt.UtilityOpt = opt.Utility.accuracy,
@@ -45,7 +47,8 @@ def multiplicity_command(
             inputs, **opt.reading(o), **opt.rows(o), score=score, intersect=intersect, favorable=favorable,
             threshold=default_t, thresholds=per_t, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable,
             epsilon=epsilon, baseline=baseline, arbitrary_threshold=arbitrary_threshold, utility=utility.value,
-            disparity=disparity.value, split=split, select_on=select_on, report_on=report_on,
+            disparity=disparity.value, lda_epsilon=lda_epsilon, fpr_weight=fpr_weight, split=split,
+            select_on=select_on, report_on=report_on,
             inference=InferenceOptions(bootstrap=o["bootstrap"], seed=o["seed"], alpha=o["alpha"]))
         result = run_multiplicity(spec)
         text = render_for(result, o["output_format"], o["output"], o["width"], o["no_color"])

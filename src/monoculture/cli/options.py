@@ -216,13 +216,19 @@ Utility = _choices("Utility", UTILITIES)
 
 
 Disparity = _choices("Disparity", DISPARITIES)
+LdaEpsilon = Annotated[float | None, typer.Option(
+    "--lda-epsilon", min=0, help="How much utility a less discriminatory alternative may give up against the "
+    "baseline (default: --epsilon, the Rashomon set's tolerance).")]
+FprWeight = Annotated[float, typer.Option(
+    "--lambda", min=0, help="λ of the TPR − λ·FPR utility (--utility tpr-fpr; Laufer et al.'s reference code: 1).")]
 
 
 UtilityOpt = Annotated[Utility, typer.Option(
     "--utility", help="LDA utility: accuracy, or tpr-fpr (TPR − FPR, as Laufer, Raghavan, Barocas 2024).")]
 DisparityOpt = Annotated[Disparity, typer.Option(
     "--disparity", help="LDA disparity over the first --group attribute: selection-rate-ratio (four-fifths "
-    "convention) or failure-rate-gap.")]
+    "convention), selection-rate-difference (Laufer et al.'s reference code; ratio and difference can pick "
+    "different alternatives) or failure-rate-gap.")]
 Split = Annotated[str | None, typer.Option(
     help="LDA: a column splitting people (e.g. train/test): choose alternatives on --select-on, report on "
     "--report-on, because the lowest in-sample disparity among many candidates is optimistically biased.")]

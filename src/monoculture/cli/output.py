@@ -24,6 +24,7 @@ FLAGS = {
     "inputs": "INPUTS", "columns.groups": "--group", "rule.kind": "--failure", "link.on_duplicate": "--duplicates",
     "link.on_missing": "--drop-missing", "link.on_group_conflict": "--group-conflicts", "engine.sql": "--emit-sql",
     "columns.per_input": "NAME=COLUMN of --id, --decision or --label", "inputs.delimiter": "--delimiter",
+    "multiplicity.fpr_weight": "--lambda",
 }
 # Settings whose flag and value are not `FLAG VALUE`.
 FLAG_VALUES = {("link.on_missing", "drop"): "--drop-missing"}

@@ -326,6 +326,8 @@ class LDACandidate:
     # With a split: whether it was chosen as less discriminatory on the selection split (the verdict above
     # is the report split's); absent without a split
     chosen_on_selection: bool | None = field(default=None, metadata=OMIT_NONE)
+    # Two groups: the first's selection rate minus the second's (the note names them); more: max − min
+    selection_rate_difference: Metric = field(default_factory=lambda: Metric(None, "not computed"))
 
 
 @dataclass

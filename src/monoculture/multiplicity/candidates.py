@@ -128,8 +128,8 @@ def multiplicity(inputs: Sequence[str] | MultiplicitySpec = (), **options: Any) 
 
     sheet, spread = _sheet(table, intersect, names, in_set, correct, favourable, cell_of_row)
     lda_attr = next((a for a in table.attributes if a != split), None)
-    lda_args = (table, names, base, correct, favourable, linked, D, cell_of_row, epsilon, utility, disparity,
-                inference, rng, fav_code, lda_attr)
+    lda_args = (table, names, base, correct, favourable, linked, D, cell_of_row, o.lda_tolerance, utility, disparity,
+                inference, rng, fav_code, lda_attr, o.fpr_weight)
     if split is None:
         lda = _lda(*lda_args)
     else:
@@ -144,7 +144,8 @@ def multiplicity(inputs: Sequence[str] | MultiplicitySpec = (), **options: Any) 
                "groups": list(asked.groups), "intersect": intersect, "people": spec.inputs.people,
                "layout": spec.inputs.layout, "favorable": fav_token,
                "epsilon": epsilon, "baseline": names[base], "arbitrary_threshold": arbitrary_threshold,
-               "utility": utility, "disparity": disparity, "split": split, "select_on": select_on,
+               "utility": utility, "lambda": o.fpr_weight if utility == "tpr-fpr" else None,
+               "lda_epsilon": o.lda_tolerance, "disparity": disparity, "split": split, "select_on": select_on,
                "report_on": report_on,
                "set_rule": "loss <= baseline loss + epsilon (baseline in the set)",
                "disagreement": "share of ordered pairs of distinct set members that disagree",
@@ -212,7 +213,8 @@ def _sheet(table, intersect, names, in_set, correct, favourable, cell_of_row):
 
 
 def _lda(table, names, base, correct, favourable, linked, D, cell_of_row, epsilon, utility, disparity_kind,
-         inference, rng, fav_code, attribute: str | None, rows: np.ndarray | None = None) -> LDAResult:
+         inference, rng, fav_code, attribute: str | None, fpr_weight: float = 1.0,
+         rows: np.ndarray | None = None) -> LDAResult:
     """LDA search on the rows given (all by default): disparity over `attribute`, paired bootstrap."""
     note = ("A search over the supplied candidates using a convention (the four-fifths selection-rate ratio or "
             "the failure-rate gap), not a legal finding. The lowest in-sample disparity among many candidates is "
@@ -236,8 +238,9 @@ def _lda(table, names, base, correct, favourable, linked, D, cell_of_row, epsilo
                         favourable * y[:, None], y[:, None]], axis=1)
     ng = len(groups)
 
-    def stats(means: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Utility, accuracy, selection-rate ratio and failure-rate gap per candidate from column means."""
+    def stats(means: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Utility, accuracy, selection-rate ratio, failure-rate gap and selection-rate difference per
+        candidate from column means."""
         acc = means[..., :m]
         sel = means[..., m:m + m * ng].reshape(*means.shape[:-1], m, ng)
         err = means[..., m + m * ng:m + 2 * m * ng].reshape(*means.shape[:-1], m, ng)
@@ -250,21 +253,28 @@ def _lda(table, names, base, correct, favourable, linked, D, cell_of_row, epsilo
             warnings.simplefilter("ignore", RuntimeWarning)  # an empty group in a replicate: NaN, by policy
             ratio = divide(np.nanmin(rates, axis=-1), np.nanmax(rates, axis=-1))
             gap = np.nanmax(errs, axis=-1) - np.nanmin(errs, axis=-1)
+            # Two groups: the first's rate minus the second's (signed); more: the largest minus the smallest.
+            diff = (rates[..., 0] - rates[..., 1] if ng == 2
+                    else np.nanmax(rates, axis=-1) - np.nanmin(rates, axis=-1))
         if utility == "accuracy":
-            return acc, acc, ratio, gap
-        # Laufer, Raghavan, Barocas: TPR − λ·FPR with λ = 1.
+            return acc, acc, ratio, gap, diff
+        # Laufer, Raghavan, Barocas: TPR − λ·FPR (λ = 1 in their reference code).
         tpr = divide(tp, pos)
         fpr = divide(sel.sum(axis=-1) - tp, 1 - pos)
-        return tpr - fpr, acc, ratio, gap
+        return tpr - fpr_weight * fpr, acc, ratio, gap, diff
+
+    def disparity(ratio: np.ndarray, gap: np.ndarray, diff: np.ndarray) -> np.ndarray:
+        return {"selection-rate-ratio": 1 - ratio, "failure-rate-gap": gap,
+                "selection-rate-difference": np.abs(diff)}[disparity_kind]
 
     means = x.mean(axis=0)
-    util, acc, ratio, gap = stats(means)
-    disp = (1 - ratio) if disparity_kind == "selection-rate-ratio" else gap
+    util, acc, ratio, gap, diff = stats(means)
+    disp = disparity(ratio, gap, diff)
     reps = bootstrap_means(x, inference.bootstrap, rng) if inference.bootstrap > 0 else None
-    r_util = r_disp = None
+    r_util = r_disp = r_diff = None
     if reps is not None:
-        r_util, _, r_ratio, r_gap = stats(reps)
-        r_disp = (1 - r_ratio) if disparity_kind == "selection-rate-ratio" else r_gap
+        r_util, _, r_ratio, r_gap, r_diff = stats(reps)
+        r_disp = disparity(r_ratio, r_gap, r_diff)
     front = mm.pareto_front(util, np.nan_to_num(disp, nan=np.inf))
     candidates = []
     for i, name in enumerate(names):
@@ -278,14 +288,25 @@ def _lda(table, names, base, correct, favourable, linked, D, cell_of_row, epsilo
             name=name, accuracy=attach(Metric(float(acc[i])), wilson(acc[i] * len(D), len(D), inference.alpha)
                                        if inference.bootstrap > 0 else None),
             utility=Metric.of(util[i], "undefined"),
-            selection_rate_ratio=_ci_metric(float(ratio[i]), None if reps is None else r_ratio[:, i],
-                                            inference.alpha, "no group receives the favourable decision"),
+            selection_rate_ratio=_four_fifths(_ci_metric(float(ratio[i]), None if reps is None else r_ratio[:, i],
+                                                         inference.alpha, "no group receives the favourable decision")),
+            selection_rate_difference=_ci_metric(float(diff[i]), None if r_diff is None else r_diff[:, i],
+                                                 inference.alpha, "a group is empty"),
             failure_rate_gap=Metric.of(gap[i], "undefined"), within_epsilon=within, less_discriminatory=less,
             pareto=bool(front[i]), utility_difference=du, disparity_difference=dd,
             decisions_changed=int((D[:, i] != D[:, base]).sum()),
         ))
     exists = any(c.less_discriminatory for c in candidates)
-    return LDAResult(exists, attr, disparity_kind, utility, names[base], epsilon, candidates, note)
+    order = (f" selection_rate_difference is {groups[0][0]}'s rate minus {groups[1][0]}'s." if ng == 2 else
+             " selection_rate_difference is the largest group's selection rate minus the smallest's.")
+    return LDAResult(exists, attr, disparity_kind, utility, names[base], epsilon, candidates, note + order)
+
+
+def _four_fifths(m: Metric) -> Metric:
+    """Flag a selection-rate ratio under the four-fifths convention (0.8)."""
+    if m.value is not None and m.value < 0.8:
+        m.flags.append("below four-fifths (0.8)")
+    return m
 
 
 def _split_lda(args: tuple, table: PatternTable, split: str, select_on: str, report_on: str,

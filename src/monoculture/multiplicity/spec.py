@@ -9,7 +9,7 @@ from typing import Any
 from ..spec import Columns, FailureRule, InferenceOptions, Inputs, LinkOptions, SpecError, one_of, reading
 
 UTILITIES = ("accuracy", "tpr-fpr")
-DISPARITIES = ("selection-rate-ratio", "failure-rate-gap")
+DISPARITIES = ("selection-rate-ratio", "selection-rate-difference", "failure-rate-gap")
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,22 @@ class MultiplicityOptions:
     select_on: str | None = None
     report_on: str | None = None
     intersect: bool = False
+    lda_epsilon: float | None = None  # the LDA's utility tolerance; None: epsilon (the Rashomon set's)
+    fpr_weight: float = 1.0  # λ of the TPR − λ·FPR utility (--lambda)
+
+    @property
+    def lda_tolerance(self) -> float:
+        return self.epsilon if self.lda_epsilon is None else self.lda_epsilon
 
     def __post_init__(self) -> None:
         one_of("multiplicity.utility", self.utility, UTILITIES)
         one_of("multiplicity.disparity", self.disparity, DISPARITIES)
         if self.epsilon < 0:
             raise SpecError("multiplicity.epsilon", f"must be >= 0; got {self.epsilon}")
+        if self.lda_epsilon is not None and self.lda_epsilon < 0:
+            raise SpecError("multiplicity.lda_epsilon", f"must be >= 0; got {self.lda_epsilon}")
+        if self.fpr_weight < 0:
+            raise SpecError("multiplicity.fpr_weight", f"must be >= 0; got {self.fpr_weight}")
         if len({self.split is None, self.select_on is None, self.report_on is None}) > 1:
             raise SpecError("multiplicity.split", "goes with select_on and report_on: give all three or none")
 
@@ -69,6 +79,8 @@ class MultiplicitySpec:
         split: str | None = None,
         select_on: str | None = None,
         report_on: str | None = None,
+        lda_epsilon: float | None = None,
+        fpr_weight: float = 1.0,
         intersect: bool = False,
         on_duplicate: str = "error",
         on_missing: str = "error",
@@ -82,7 +94,8 @@ class MultiplicitySpec:
         """
         options = MultiplicityOptions(epsilon=epsilon, baseline=baseline, arbitrary_threshold=arbitrary_threshold,
                                       utility=utility, disparity=disparity, split=split, select_on=select_on,
-                                      report_on=report_on, intersect=intersect)
+                                      report_on=report_on, intersect=intersect, lda_epsilon=lda_epsilon,
+                                      fpr_weight=fpr_weight)
         where, asked = reading(inputs, **read)
         return cls(
             inputs=where,

@@ -61,11 +61,12 @@ def _scope_cells(s: MultiplicityScope) -> list[str]:
     return [f"{s.n:,}", fmt_pct(s.ambiguity) + ci_text(s.ambiguity, True),
             fmt_pct(s.discrepancy) + ci_text(s.discrepancy, True),
             fmt_num(s.mean_disagreement) + ci_text(s.mean_disagreement), fmt_pct(s.share_highly_arbitrary),
-            fmt_pct(s.share_of_highly_arbitrary), fmt_num(s.mean_viable_range), fmt_num(s.mean_rashomon_capacity)]
+            fmt_pct(s.share_of_highly_arbitrary), fmt_num(s.mean_viable_range), fmt_num(s.mean_score_std),
+            fmt_num(s.mean_rashomon_capacity)]
 
 
 SCOPE_HEADER = ["n", "ambiguity", "discrepancy", "mean disagreement", "highly arbitrary", "share of them",
-                "mean VPR", "mean 2^C"]
+                "mean VPR", "mean score sd", "mean 2^C"]
 
 
 def _tables(r: MultiplicityResult) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -84,9 +85,12 @@ def _tables(r: MultiplicityResult) -> list[tuple[str, list[str], list[list[str]]
     if r.lda.candidates:
         out.append((f"Less discriminatory alternatives ({r.lda.disparity} by {r.lda.attribute}; "
                     f"{r.lda.utility}; baseline {r.lda.baseline})",
-                    ["candidate", "utility", "selection-rate ratio", "failure-rate gap", "Δ utility [CI]",
+                    ["candidate", "utility", "selection-rate ratio", "selection-rate difference", "failure-rate gap",
+                     "Δ utility [CI]",
                      "Δ disparity [CI]", "changed", "within ε", "LDA", "Pareto"],
-                    [[c.name, fmt_num(c.utility), fmt_num(c.selection_rate_ratio), fmt_num(c.failure_rate_gap),
+                    [[c.name, fmt_num(c.utility), fmt_num(c.selection_rate_ratio) + ("*" if c.selection_rate_ratio.flags
+                                                                                     else ""),
+                      fmt_num(c.selection_rate_difference), fmt_num(c.failure_rate_gap),
                       fmt_num(c.utility_difference) + ci_text(c.utility_difference),
                       fmt_num(c.disparity_difference) + ci_text(c.disparity_difference), f"{c.decisions_changed:,}",
                       "yes" if c.within_epsilon else "no", "yes" if c.less_discriminatory else "",
@@ -97,16 +101,25 @@ def _tables(r: MultiplicityResult) -> list[tuple[str, list[str], list[list[str]]
 TITLE = "monoculture multiplicity"
 
 
+def _notes(r: MultiplicityResult) -> list[str]:
+    """The caveats and conventions every reader should see with the numbers, not only on stderr."""
+    o = r.options
+    conventions = (f"Conventions: the set is {o.get('set_rule')}; disagreement is the {o.get('disagreement')}; "
+                   f"score standard deviation with {o.get('score_std')}; a selection-rate ratio marked * is below "
+                   "the four-fifths convention (0.8).")
+    return [r.lda.note, *r.warnings, conventions]
+
+
 def render_terminal(r: MultiplicityResult, *, width: int = 100, color: bool = False) -> str:
-    return tabular.terminal(TITLE, _verdict(r), _tables(r), [r.lda.note], width=width, color=color)
+    return tabular.terminal(TITLE, _verdict(r), _tables(r), _notes(r), width=width, color=color)
 
 
 def render_markdown(r: MultiplicityResult) -> str:
-    return tabular.markdown(TITLE, _verdict(r), _tables(r), [r.lda.note])
+    return tabular.markdown(TITLE, _verdict(r), _tables(r), _notes(r))
 
 
 def render_html(r: MultiplicityResult) -> str:
-    return tabular.html(TITLE, _verdict(r), _tables(r), [r.lda.note])
+    return tabular.html(TITLE, _verdict(r), _tables(r), _notes(r))
 
 
 def render_junit(r: MultiplicityResult) -> str:
