@@ -8,13 +8,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from ..errors import MonocultureError
+from ..measure.result import AuditResult
 from ..report import EXTENSIONS, Format, render
+from ..report.json import json_chunks
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_ERROR = 0, 1, 2
 
@@ -45,6 +48,21 @@ def message(exc: MonocultureError) -> str:
     return exc.render(flag)
 
 
+def _write_all(fh: IO[str], text: str | Iterator[str]) -> None:
+    if isinstance(text, str):
+        fh.write(text)
+        return
+    batch: list[str] = []
+    size = 0
+    for chunk in text:  # a few megabytes at a time: one write per chunk would cost more than the encoding
+        batch.append(chunk)
+        size += len(chunk)
+        if size > 1 << 22:
+            fh.write("".join(batch))
+            batch, size = [], 0
+    fh.write("".join(batch))
+
+
 @contextmanager
 def errors_to_exit(err: Console, debug: bool = False) -> Iterator[None]:
     """The one place library errors become one line on stderr and exit code 2 (--debug re-raises)."""
@@ -68,16 +86,21 @@ def report_width(width: int | None, output: Path | None, tty: bool, columns: int
     return max(40, columns) if output is None and tty else FILE_WIDTH
 
 
-def render_for(result, output_format: Format | None, output: Path | None, width: int | None, no_color: bool) -> str:
-    """Pick the format (explicit, else from the -o extension, else table), width and colour, and render."""
+def render_for(result, output_format: Format | None, output: Path | None, width: int | None,
+               no_color: bool) -> str | Iterator[str]:
+    """Pick the format (explicit, else from the -o extension, else table), width and colour, and render. An
+    audit's JSON comes in pieces, written as they are made (`write_report`)."""
     fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
+    if fmt is Format.json and isinstance(result, AuditResult):
+        return json_chunks(result)
     tty = sys.stdout.isatty()
     color = output is None and fmt is Format.table and tty and not no_color and "NO_COLOR" not in os.environ
     columns = shutil.get_terminal_size((FILE_WIDTH, 24)).columns
     return render(result, fmt, width=report_width(width, output, tty, columns), color=color)
 
 
-def write_with_notes(notes: list[str], text: str, output: Path | None, err: Console, quiet: bool) -> None:
+def write_with_notes(notes: list[str], text: str | Iterator[str], output: Path | None, err: Console,
+                     quiet: bool) -> None:
     """The notes on stderr (unless --quiet), then the report to stdout or -o FILE."""
     if not quiet:
         for note in notes:
@@ -85,13 +108,15 @@ def write_with_notes(notes: list[str], text: str, output: Path | None, err: Cons
     write_report(text, output, err, quiet)
 
 
-def write_report(text: str, output: Path | None, err: Console, quiet: bool = False) -> None:
-    """The report to stdout, or to -o FILE with a line on stderr saying so (unless --quiet)."""
+def write_report(text: str | Iterator[str], output: Path | None, err: Console, quiet: bool = False) -> None:
+    """The report (text, or its pieces) to stdout, or to -o FILE with a line on stderr saying so (unless
+    --quiet)."""
     if output is None:
-        sys.stdout.write(text)
+        _write_all(sys.stdout, text)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        with open(output, "w", encoding="utf-8") as fh:
+            _write_all(fh, text)
     except OSError as exc:
         err.print(f"Error: {escape(str(output))}: cannot write the report ({exc.strerror})")
         raise typer.Exit(EXIT_ERROR) from None

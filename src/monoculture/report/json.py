@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from ..measure.result import AuditResult, Metric, SameWrongAnswer
@@ -41,6 +42,24 @@ def to_data(obj: Any) -> Any:
     return obj
 
 
+def _plain(obj: Any) -> Any:
+    """`to_data` one level at a time, as the encoder meets each object: a report of a thousand
+    decision-makers (half a million pairs) is never held twice, as objects and as plain data."""
+    if isinstance(obj, Metric):
+        return metric_dict(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)
+                if not (f.metadata.get("omit_none") and getattr(obj, f.name) is None)}
+    raise TypeError(f"{type(obj).__name__} is not part of a report")
+
+
+def json_chunks(result: AuditResult) -> Iterator[str]:
+    """The JSON report in pieces, for writing as it is made (the same bytes as `render_json`)."""
+    encoder = json.JSONEncoder(indent=2, ensure_ascii=False, allow_nan=False, default=_plain)
+    yield from encoder.iterencode(result)
+    yield "\n"
+
+
 def render_json(result: AuditResult) -> str:
     """The result as JSON; byte-identical for the same inputs and options (no timestamps)."""
-    return json.dumps(to_data(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return "".join(json_chunks(result))
