@@ -68,3 +68,26 @@ def test_small_improvement_buckets_are_suppressed_with_their_complement(tmp_path
     # a's buckets: 0 others (2, 3): n = 2; 1 other (1): n = 1; 2 others (0): n = 1 → all but the first hidden.
     ns = [b.n for b in r.rounds.improvements[0].buckets]
     assert ns == [2, None, None]
+
+
+def test_rounds_follow_their_natural_order_not_the_files(tmp_path):
+    """A dump sorted newest first once reported 'v10 → v2' improvements. Rounds now sort naturally (v2 before
+    v10), or as the inputs give them, or as named; and failure after failure is counted per step."""
+    # Round v2: a, b both fail 0-3. Round v10: both fail 0, 1 (0 and 1 fail again; 2 and 3 are served).
+    files = [f"a@v10={_file(tmp_path, 'a10', {0, 1})}", f"b@v10={_file(tmp_path, 'b10', {0, 1})}",
+             f"a@v2={_file(tmp_path, 'a2', {0, 1, 2, 3})}", f"b@v2={_file(tmp_path, 'b2', {0, 1, 2, 3})}"]
+    fast = InferenceOptions(bootstrap=0, permutations=0)
+    r = monoculture.audit(files, label="label", inference=fast)
+    assert r.rounds.rounds == ["v2", "v10"]
+    (step,) = r.rounds.transitions
+    assert (step.from_round, step.to_round, step.failed_before) == ("v2", "v10", 4)
+    assert step.failed_again.value == pytest.approx(2 / 4)  # 0 and 1 of 0-3
+    assert step.independent.value == pytest.approx(0.2)  # v10's systemic failure rate
+    imp = r.rounds.improvements[0]
+    assert (imp.from_round, imp.to_round, imp.improved_share.value) == ("v2", "v10", 0.5)
+    assert monoculture.audit(files, label="label", inference=fast, round_order="appearance").rounds.rounds == [
+        "v10", "v2"]
+    assert monoculture.audit(files, label="label", inference=fast, round_order="v10,v2").rounds.rounds == [
+        "v10", "v2"]
+    with pytest.raises(monoculture.UsageError, match="name each once"):
+        monoculture.audit(files, label="label", inference=fast, round_order="v1,v2")

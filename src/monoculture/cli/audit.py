@@ -76,6 +76,7 @@ def audit(
     config: opt.ConfigFile = None,
     components: opt.Components = None,
     round_column: opt.RoundColumn = None,
+    round_order: opt.RoundOrder = "natural",
     patterns: opt.Patterns = None,
     **o: Any,
 ) -> None:
@@ -95,6 +96,7 @@ def audit(
             inputs, o, intersect=intersect, round_column=round_column, patterns=patterns, emit_ids=emit_ids,
             components=components, min_group_size=min_group_size, suppress_below=suppress_below,
             parity=parity.value if parity else None, strata=strata, answers=answers.value, options=options,
+            round_order=round_order,
             inference=InferenceOptions(bootstrap=o["bootstrap"], seed=o["seed"], alpha=o["alpha"], ci=ci.value,
                                        permutations=permutations, adjust=adjust.value,
                                        pair_intervals=pair_intervals.value),

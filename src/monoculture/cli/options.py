@@ -216,6 +216,9 @@ Utility = _choices("Utility", UTILITIES)
 
 
 Disparity = _choices("Disparity", DISPARITIES)
+RoundOrder = Annotated[str, typer.Option(
+    "--round-order", metavar="ORDER", help="Rounds (NAME@ROUND): natural (digits as numbers: v2 before v10; the "
+    "default), appearance (as the inputs give them), or the rounds in order, comma-separated (v1,v2,v3).")]
 LdaEpsilon = Annotated[float | None, typer.Option(
     "--lda-epsilon", min=0, help="How much utility a less discriminatory alternative may give up against the "
     "baseline (default: --epsilon, the Rashomon set's tolerance).")]

@@ -227,6 +227,18 @@ class ImprovementResult:
 
 
 @dataclass
+class TransitionResult:
+    """Failure after failure: of the people every decision-maker failed in one round, the share they all
+    fail again in the next, against that round's systemic failure rate (what independent rounds give)."""
+
+    from_round: str
+    to_round: str
+    failed_before: int
+    failed_again: Metric
+    independent: Metric
+
+
+@dataclass
 class RoundsResult:
     """Persistence over rounds (inputs named NAME@ROUND) and where improvements land."""
 
@@ -237,6 +249,7 @@ class RoundsResult:
     expected_failed_in_every_round: Metric
     rounds_failed_histogram: list[HistogramBin]
     improvements: list[ImprovementResult]
+    transitions: list[TransitionResult] = field(default_factory=list)  # consecutive rounds, in round order
 
 
 @dataclass

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 
@@ -21,11 +22,31 @@ from .estimate import attach
 from .inference import wilson
 from .metrics._base import divide
 from .metrics.ecosystem import poisson_binomial_pmf
-from .result import HistogramBin, ImprovementBucket, ImprovementResult, Metric, RoundsResult
+from .result import HistogramBin, ImprovementBucket, ImprovementResult, Metric, RoundsResult, TransitionResult
 
 
-def parse(names: list[str]) -> tuple[list[str], list[str], list[tuple[str, str]]] | None:
-    """(decision-makers, rounds in order of appearance, (dm, round) per column), or None if unversioned."""
+def natural_key(text: str) -> list[tuple[int, int | str]]:
+    """Sort key reading digit runs as numbers: v2 < v10, 2024-1 < 2024-12 (text otherwise)."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
+
+
+def ordered_rounds(found: list[str], order: str) -> list[str]:
+    """The rounds in the order `order` says: ``natural`` (digits as numbers), ``appearance`` (as the
+    inputs give them), or the rounds themselves, comma-separated (every round named once)."""
+    if order == "natural":
+        return sorted(found, key=natural_key)
+    if order == "appearance":
+        return list(found)
+    given = [r.strip() for r in order.split(",") if r.strip()]
+    if sorted(given) != sorted(found):
+        raise UsageError(f"{{measure.round_order}} names the rounds {', '.join(given)}; the inputs have "
+                         f"{', '.join(found)}: name each once, in order (or natural, appearance)")
+    return given
+
+
+def parse(names: list[str], order: str = "natural") -> tuple[list[str], list[str], list[tuple[str, str]]] | None:
+    """(decision-makers, rounds in `order` (see `ordered_rounds`), (dm, round) per column), or None if
+    unversioned."""
     if not any("@" in n for n in names):
         return None
     pairs = []
@@ -35,12 +56,12 @@ def parse(names: list[str]) -> tuple[list[str], list[str], list[tuple[str, str]]
         dm, rnd = n.rsplit("@", 1)
         pairs.append((dm, rnd))
     dms = list(dict.fromkeys(d for d, _ in pairs))
-    rounds = list(dict.fromkeys(r for _, r in pairs))
+    rounds = ordered_rounds(list(dict.fromkeys(r for _, r in pairs)), order)
     return dms, rounds, pairs
 
 
-def analyse(c: Counts, names: list[str], alpha: float) -> RoundsResult | None:
-    parsed = parse(names)
+def analyse(c: Counts, names: list[str], alpha: float, order: str = "natural") -> RoundsResult | None:
+    parsed = parse(names, order)
     if parsed is None:
         return None
     dms, rounds, pairs = parsed
@@ -58,6 +79,14 @@ def analyse(c: Counts, names: list[str], alpha: float) -> RoundsResult | None:
     hist = [HistogramBin(m, attach(Metric(float(observed[m])), wilson(observed[m] * n, n, alpha)),
                          Metric(float(expected[m]))) for m in range(len(rounds) + 1)]
     every = hist[-1].observed
+    transitions = []
+    for t, (before, after) in enumerate(itertools.pairwise(rounds)):
+        failed_before = float(w @ systemic[:, t])
+        again = float(w @ (systemic[:, t] & systemic[:, t + 1]))
+        rate = (attach(Metric(again / failed_before), wilson(again, failed_before, alpha)) if failed_before > 0
+                else Metric(None, f"nobody is failed by every decision-maker in round {before}"))
+        transitions.append(TransitionResult(before, after, round(failed_before), rate,
+                                            Metric(float(s_round[t + 1]))))
     improvements = []
     for dm in dms:
         versions = [r for r in rounds if (dm, r) in cols]
@@ -67,7 +96,7 @@ def analyse(c: Counts, names: list[str], alpha: float) -> RoundsResult | None:
         rounds=rounds, decision_makers=dms,
         systemic_failure_by_round={r: Metric(float(v)) for r, v in zip(rounds, s_round, strict=True)},
         failed_in_every_round=every, expected_failed_in_every_round=Metric(float(np.prod(s_round))),
-        rounds_failed_histogram=hist, improvements=improvements,
+        rounds_failed_histogram=hist, improvements=improvements, transitions=transitions,
     )
 
 

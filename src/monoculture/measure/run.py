@@ -106,7 +106,9 @@ def measure(
         result.lift_order = cluster_order(similarity, names)
     if counted.answers is not None:
         _answer_measures(result, counted, inference, options)
-    result.rounds = analyse_rounds(c, names, inference.alpha)
+    result.rounds = analyse_rounds(c, names, inference.alpha, options.round_order)
+    if result.rounds is not None:
+        result.options["round_order"] = options.round_order
     suppress_small(result.rounds, options.suppress_below)
     if components:
         rng_components = np.random.default_rng(np.random.SeedSequence(inference.seed).spawn(5)[4])

@@ -347,7 +347,10 @@ def _rounds(r: AuditResult) -> Table:
                             else f"{b.others_failing}: suppressed" for b in imp.buckets if b.n != 0)
         t.add_row(escape(imp.decision_maker), f"{escape(imp.from_round)} → {escape(imp.to_round)}",
                   f"{imp.failed_before:,}", pct(imp.improved_share) + _ci(imp.improved_share, "pct"), buckets)
-    t.caption = "Evenly spread improvements would serve the same share in every bucket (Toups et al. 2023)."
+    again = "; ".join(f"{escape(x.from_round)} → {escape(x.to_round)}: {pct(x.failed_again)} failed again "
+                      f"(independent: {pct(x.independent)})" for x in ro.transitions)
+    t.caption = ("Evenly spread improvements would serve the same share in every bucket (Toups et al. 2023)."
+                 + (f" Failed by everyone again the next round: {again}." if again else ""))
     t.caption_justify = "left"
     return t
 

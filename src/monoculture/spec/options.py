@@ -97,6 +97,7 @@ class MeasureOptions:
     components: str | None = None  # a file naming each decision-maker's shared components
     gates: Thresholds = field(default_factory=Thresholds)
     options: int | None = None  # answer options per item, for the chance rate of the same wrong answer (§11)
+    round_order: str = "natural"  # rounds NAME@ROUND: natural (v2 < v10), appearance, or "v1,v2,v3"
 
     def __post_init__(self) -> None:
         if self.parity is not None:

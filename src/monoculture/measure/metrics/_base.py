@@ -10,5 +10,6 @@ def divide(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
     out = np.full(np.broadcast(num, den).shape, np.nan)
-    np.divide(num, den, out=out, where=den != 0)
+    with np.errstate(over="ignore"):  # a ratio past the largest float is inf: callers treat it as undefined
+        np.divide(num, den, out=out, where=den != 0)
     return out
