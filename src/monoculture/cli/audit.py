@@ -10,10 +10,6 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ..audit import audit as run_audit
-from ..audit import count as run_count
-from ..count.engines import sql_of
-from ..count.table_file import write_patterns
 from ..errors import UsageError
 from ..measure.result import AuditResult
 from ..report import Format, render
@@ -104,9 +100,13 @@ def audit(
                              max_group_systemic_failure_ratio=max_group_systemic_failure_ratio,
                              gate_on=gate_on.value))
         if o["emit_sql"]:
+            from ..count.engines import sql_of  # here: `--help` needs none of the engines
+
             sys.stdout.write(sql_of(spec, o["sql_dialect"]))
             raise typer.Exit(EXIT_OK)
         with reporter:
+            from ..audit import audit as run_audit
+
             result = run_audit(spec, on_stage=reporter.stage)
         text = render_for(result, o["output_format"], o["output"], o["width"], o["no_color"])
     if not o["quiet"]:
@@ -140,10 +140,15 @@ def count_command(
     with errors_to_exit(err, o["debug"]):
         spec = counting_spec(inputs, o)
         if o["emit_sql"]:
+            from ..count.engines import sql_of  # here: `--help` needs none of the engines
+
             sys.stdout.write(sql_of(spec, o["sql_dialect"]))
             raise typer.Exit(EXIT_OK)
         if output is None:
             raise UsageError("name the pattern table to write with -o FILE.parquet (or pass --emit-sql)")
+        from ..audit import count as run_count
+        from ..count.table_file import write_patterns
+
         counted = run_count(spec)
         write_patterns(counted, output)
     if not o["quiet"]:

@@ -6,7 +6,6 @@ from typing import Any
 
 import typer
 
-from ..multiplicity.candidates import multiplicity as run_multiplicity
 from ..multiplicity.spec import MultiplicitySpec
 from ..spec import InferenceOptions
 from . import options as opt
@@ -50,6 +49,8 @@ def multiplicity_command(
             disparity=disparity.value, lda_epsilon=lda_epsilon, fpr_weight=fpr_weight, split=split,
             select_on=select_on, report_on=report_on,
             inference=InferenceOptions(bootstrap=o["bootstrap"], seed=o["seed"], alpha=o["alpha"]))
+        from ..multiplicity.candidates import multiplicity as run_multiplicity  # here: `--help` needs none of it
+
         result = run_multiplicity(spec)
         text = render_for(result, o["output_format"], o["output"], o["width"], o["no_color"])
     write_with_notes(result.warnings, text, o["output"], err, o["quiet"])

@@ -9,8 +9,6 @@ import typer
 
 from .. import simulate as simulation
 from ..errors import UsageError
-from ..simulate.urn import UrnModel
-from ..simulate.urn import population as urn_population
 from ..spec import InferenceOptions
 from . import options as opt
 from .app import app
@@ -124,6 +122,9 @@ def simulate_urn(
     """
     err = stderr_console(o["no_color"])
     with errors_to_exit(err, o["debug"]):
+        from ..simulate.urn import UrnModel  # here: `--help` needs none of the simulation
+        from ..simulate.urn import population as urn_population
+
         groups, sizes, rates, source = urn_population(people, group, decision, adverse, base_rate, initial_bias,
                                                       population)
         model = UrnModel(rule=rule, reinforce=reinforce, reinforcement=reinforcement, urn_size=urn_size,

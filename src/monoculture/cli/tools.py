@@ -11,7 +11,6 @@ from rich.markup import escape
 
 from ..errors import UsageError
 from ..link import pseudonymize as pseudo
-from ..report.schema import report_schema
 from . import options as opt
 from .app import app, config_defaults
 from .output import errors_to_exit, stderr_console
@@ -58,6 +57,8 @@ def pseudonymize_command(
 @app.command("schema")
 def schema() -> None:
     """Print the JSON Schema of the JSON report (`audit --format json`)."""
+    from ..report.schema import report_schema
+
     print(json.dumps(report_schema(), indent=2, ensure_ascii=False))
 
 

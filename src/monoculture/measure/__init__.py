@@ -6,6 +6,18 @@ population's numbers; `groups` the per-group and group-level results; `rounds`, 
 the further analyses; `result` the plain dataclasses every renderer reads.
 """
 
-from .run import measure
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["measure"]
+
+
+def __getattr__(name: str) -> Any:
+    # `measure` on first use: the result classes (`measure.result`) are read by every report and by the
+    # CLI's help, which need none of the statistics.
+    if name == "measure":
+        from .run import measure
+
+        return measure
+    raise AttributeError(f"module 'monoculture.measure' has no attribute {name!r}")

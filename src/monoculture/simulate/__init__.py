@@ -1,6 +1,18 @@
 """What happens next: participation dynamics (Dean et al. 2024) and repeat-use feedback (Laufer 2020)."""
 
-from .participation import data_setting, dynamics, quadratic_setting
-from .urn import urn_study
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+# Each on first use: reports import `simulate.result`, which should not bring in the simulations.
+_LAZY = {"data_setting": ".participation", "dynamics": ".participation", "quadratic_setting": ".participation",
+         "urn_study": ".urn"}
 
 __all__ = ["data_setting", "dynamics", "quadratic_setting", "urn_study"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'monoculture.simulate' has no attribute {name!r}")
