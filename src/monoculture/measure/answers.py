@@ -37,11 +37,10 @@ def item_options(table: AnswerTable, options: int | None) -> tuple[np.ndarray | 
     return seen, "distinct answers seen (give --options N if items have more)"
 
 
-def attach_pairs(pairs: list[PairResult], table: AnswerTable, options: np.ndarray | float, inference: InferenceOptions,
-                 rng: np.random.Generator) -> None:
-    """Add agreement, same wrong answer (with its chance rate) and CAPA to each pair, with intervals
-    when the pairs get them."""
-    c = m.answer_counts(table, options)
+def attach_pairs(pairs: list[PairResult], c: m.AnswerCounts, table: AnswerTable, options: np.ndarray | float,
+                 inference: InferenceOptions, rng: np.random.Generator) -> None:
+    """Add agreement, same wrong answer (with its chance rate) and CAPA to each pair, from the pair counts
+    `c` (`answer_counts(table, options)`), with intervals when the pairs get them."""
     k = table.codes.shape[1]
     iu = np.triu_indices(k, 1)
     values = {"agreement": m.agreement(c)[iu], "same": m.same_wrong_answer(c)[iu], "capa": m.capa(c)[iu]}
@@ -90,9 +89,7 @@ def _pair_intervals(
         nn, ag, br, bw, acc_a, acc_b, qc = (sums[:, i] for i in range(7))
         reps["agreement"][:, start:start + len(a)] = divide(ag, nn)
         reps["same"][:, start:start + len(a)] = divide(ag - br, bw)
-        pa_, pb_ = divide(acc_a, nn), divide(acc_b, nn)
-        c_exp = pa_ * pb_ + divide(qc, nn) * (1 - pa_) * (1 - pb_)
-        reps["capa"][:, start:start + len(a)] = divide(divide(ag, nn) - c_exp, 1 - c_exp)
+        reps["capa"][:, start:start + len(a)] = m.capa_of(ag, nn, acc_a, acc_b, qc)
     out = {}
     for key, point in points.items():
         lo, hi, _undefined, _same = intervals(point, reps[key], inference.alpha)
@@ -101,7 +98,11 @@ def _pair_intervals(
 
 
 def _resampling_weights(n: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
-    """(B, n) float32: how often each person is drawn in each resample of n people with replacement."""
+    """(B, n) float32: how often each person is drawn in each resample of n people with replacement.
+
+    The same draw as `inference.bootstrap_means` makes, counted from uniform indices: numpy's multinomial
+    over n equal cells took over a second for MMLU-Pro's groups. (The multiplicity bootstrap keeps its own
+    draws, so that its intervals stay as they were.)"""
     drawn = rng.integers(0, n, size=(replicates, n)) + (np.arange(replicates) * n)[:, None]
     return np.bincount(drawn.ravel(), minlength=replicates * n).reshape(replicates, n).astype(np.float32)
 
@@ -151,10 +152,10 @@ def group_summaries(groups: list[GroupResult], pattern_table: PatternTable, tabl
                                 options_from)
 
 
-def judges(table: AnswerTable, options: np.ndarray | float, names: list[str]) -> list[JudgeResult]:
-    """The judge matrix: each decision-maker's accuracy when another's answers are the key, and the ranks
-    it gets among those the judge judges (1 = best; ties share the best rank), against its true rank."""
-    c = m.answer_counts(table, options)
+def judges(c: m.AnswerCounts, names: list[str]) -> list[JudgeResult]:
+    """The judge matrix from the pair counts `c`: each decision-maker's accuracy when another's answers are
+    the key, and the ranks it gets among those the judge judges (1 = best; ties share the best rank), against
+    its true rank."""
     judged, true, inflation = m.judged_accuracy(c), m.true_accuracy(c), m.judge_inflation(c)
     k = len(names)
     out = []

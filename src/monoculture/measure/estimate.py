@@ -10,7 +10,16 @@ import numpy as np
 from ..count.table import Counts
 from ..spec import InferenceOptions
 from . import metrics
-from .inference import Interval, evaluate, histogram_bin_pvalues, intervals, jackknife, wilson
+from .inference import (
+    PAIR_CHUNK_ELEMS,
+    WIDE_CHUNK_ELEMS,
+    Interval,
+    evaluate,
+    histogram_bin_pvalues,
+    intervals,
+    jackknife,
+    wilson,
+)
 from .metrics import diversity, panels
 from .metrics._base import divide
 from .metrics.local_dependence import LIFT_MAX_K, ConditionalFit, local_dependence_lift
@@ -125,8 +134,8 @@ class Estimate:
         est = cls(c, point, options, rasch=None if rasch is None else rasch.fit, conditional=conditional)
         if weights is not None:
             fn = lambda v: scope_stats(v, with_pairs and pair_replicates, rasch, conditional)  # noqa: E731
-            # Without pair tables no replicate holds an (R, k) array: batches can be wide.
-            est.reps = evaluate(fn, c, weights, 4_000_000 if with_pairs and pair_replicates else 64_000_000)
+            wide = not (with_pairs and pair_replicates)
+            est.reps = evaluate(fn, c, weights, WIDE_CHUNK_ELEMS if wide else PAIR_CHUNK_ELEMS)
             if options.ci == "bca":
                 est.jack = jackknife(fn, c)
         return est

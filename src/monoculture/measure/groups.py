@@ -18,7 +18,7 @@ from ..spec import InferenceOptions
 from . import metrics
 from .draws import Draws, Job, population_draws
 from .estimate import Estimate, attach, scope_result
-from .inference import adjust_pvalues, evaluate, permutation_p_value, wilson
+from .inference import WIDE_CHUNK_ELEMS, adjust_pvalues, evaluate, permutation_p_value, wilson
 from .metrics import groups as group_metrics
 from .metrics._base import divide
 from .result import GroupHomogenization, GroupResult, Metric, ParityResult, SizeSensitivity
@@ -193,7 +193,7 @@ def leave_one_out(
     est = Estimate(c, {"h": metrics.homogenization_of_subsets(c, without, failed)}, inference)
     if weights is not None:
         est.reps = evaluate(lambda v: {"h": metrics.homogenization_of_subsets(v, without, failed)}, c, weights,
-                            64_000_000)
+                            WIDE_CHUNK_ELEMS)
     return {name: est.metric("h", f"H without {name} is undefined (some remaining decision-maker never fails)",
                              (i,)) for i, name in enumerate(names)}
 

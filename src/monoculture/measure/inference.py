@@ -67,7 +67,12 @@ def bootstrap_weights(c: Counts, options: InferenceOptions, rng: np.random.Gener
     return multinomial_weights(c.weights, options.bootstrap, rng)
 
 
-def evaluate(fn: StatFn, c: Counts, weights: np.ndarray, chunk_elems: int = 4_000_000) -> dict[str, np.ndarray]:
+# `evaluate`'s chunk: PAIR_CHUNK_ELEMS when a replicate forms the pair tables' (R, k) weighted rows, else
+# WIDE_CHUNK_ELEMS (a replicate's arrays are then vectors over rows or decision-makers).
+PAIR_CHUNK_ELEMS, WIDE_CHUNK_ELEMS = 4_000_000, 64_000_000
+
+
+def evaluate(fn: StatFn, c: Counts, weights: np.ndarray, chunk_elems: int = PAIR_CHUNK_ELEMS) -> dict[str, np.ndarray]:
     """fn over a batch of weight vectors (B, R), in chunks that bound memory: a replicate's largest arrays
     are (R, k) (the pair tables' weighted rows) and (D, width + 1) (the Poisson-binomial pmf of each of D
     coverage sets of up to `width` decision-makers), so a chunk holds about `chunk_elems` elements of each."""

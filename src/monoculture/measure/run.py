@@ -27,6 +27,7 @@ from .groups import (
     withhold_group_level,
 )
 from .inference import permutation_p_value
+from .metrics.answers import answer_counts
 from .result import SCHEMA_VERSION, AuditResult, DecisionMakerResult, Metric
 from .rounds import analyse as analyse_rounds
 from .rounds import suppress_small
@@ -132,10 +133,11 @@ def _answer_measures(result: AuditResult, counted: Counted, inference: Inference
     assert table is not None
     rng = np.random.default_rng(np.random.SeedSequence(inference.seed).spawn(6)[5])
     n_options, source = answers.item_options(table, options.options)
-    answers.attach_pairs(result.overall.pairwise, table, n_options, inference, rng)
+    counts = answer_counts(table, n_options)  # k² products per answer value: once, for pairs and judges
+    answers.attach_pairs(result.overall.pairwise, counts, table, n_options, inference, rng)
     result.overall.answers = answers.summary(table, n_options, None, inference, rng, source)
     answers.group_summaries(result.groups, counted.table, table, n_options, inference, rng, options.intersect, source)
-    result.judges = answers.judges(table, n_options, [dm.name for dm in result.decision_makers])
+    result.judges = answers.judges(counts, [dm.name for dm in result.decision_makers])
 
 
 def _warnings(result: AuditResult, min_group_size: int) -> list[str]:

@@ -88,7 +88,8 @@ def file_format(path: str) -> str:
     return "parquet" if head == b"PAR1" else "csv"
 
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file, read a megabyte at a time."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -203,7 +204,7 @@ def read_table(
         except (pa.ArrowInvalid, OSError) as exc:
             first = str(exc).splitlines()[0][:100]
             raise InputError(f"not a valid Parquet file ({first})", file=path) from None
-        digest = _sha256(path)
+        digest = file_sha256(path)
     else:
         text, digest_of = csv_text(path)
         raw = _raw_header(path)

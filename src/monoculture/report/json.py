@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from ..measure.result import AuditResult, Metric, SameWrongAnswer
+from ..measure.result import AuditResult, Metric
 
 
 def metric_dict(m: Metric) -> dict[str, Any]:
@@ -23,9 +23,18 @@ def metric_dict(m: Metric) -> dict[str, Any]:
         out["p_adjusted"] = m.p_adjusted
     if m.flags:
         out["flags"] = list(m.flags)
-    if isinstance(m, SameWrongAnswer):
-        out |= {"chance": m.chance, "both_wrong": m.both_wrong, "same": m.same}
+    # A Metric with more fields (`SameWrongAnswer`) gives them all, as its schema says (`report.schema`).
+    out |= {f.name: getattr(m, f.name) for f in dataclasses.fields(m) if f.name not in METRIC_FIELDS}
     return out
+
+
+METRIC_FIELDS = frozenset(f.name for f in dataclasses.fields(Metric))
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    """A result dataclass's fields by name, without those marked to be left out when None."""
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)
+            if not (f.metadata.get("omit_none") and getattr(obj, f.name) is None)}
 
 
 def to_data(obj: Any) -> Any:
@@ -33,8 +42,7 @@ def to_data(obj: Any) -> Any:
     if isinstance(obj, Metric):
         return metric_dict(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if not (f.metadata.get("omit_none") and getattr(obj, f.name) is None)}
+        return {name: to_data(value) for name, value in _fields(obj).items()}
     if isinstance(obj, dict):
         return {str(k): to_data(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -48,8 +56,7 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, Metric):
         return metric_dict(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)
-                if not (f.metadata.get("omit_none") and getattr(obj, f.name) is None)}
+        return _fields(obj)
     raise TypeError(f"{type(obj).__name__} is not part of a report")
 
 

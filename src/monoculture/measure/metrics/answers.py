@@ -117,10 +117,16 @@ def capa(c: AnswerCounts) -> np.ndarray:
     uniform over the wrong options; 1 is identical answers. NaN when the pair saw nobody in common, or when
     ``c_exp = 1`` (both always right: agreement cannot exceed chance).
     """
-    acc = divide(c.right, c.n)
-    acc_b = acc.T
-    c_exp = acc * acc_b + divide(c.chance_common, c.n) * (1 - acc) * (1 - acc_b)
-    return divide(agreement(c) - c_exp, 1 - c_exp)
+    return capa_of(c.agree, c.n, c.right, c.right.T, c.chance_common)
+
+
+def capa_of(agree: np.ndarray, n: np.ndarray, right_a: np.ndarray, right_b: np.ndarray,
+            chance_common: np.ndarray) -> np.ndarray:
+    """`capa` from its sums over the people a pair both saw (any shape: a matrix of pairs, or bootstrap
+    replicates of a list of pairs): agreeing, seen, a right, b right, Σ 1/(|O_j| − 1)."""
+    acc_a, acc_b = divide(right_a, n), divide(right_b, n)
+    c_exp = acc_a * acc_b + divide(chance_common, n) * (1 - acc_a) * (1 - acc_b)
+    return divide(divide(agree, n) - c_exp, 1 - c_exp)
 
 
 def judged_accuracy(c: AnswerCounts) -> np.ndarray:

@@ -147,6 +147,9 @@ def expected_consistent_success(c: Counts) -> np.ndarray:
     return _per_row_product(c, 1.0 - e)
 
 
+SUBSET_BLOCK_ELEMS = 4_000_000  # rows × subsets held at once by `homogenization_of_subsets`
+
+
 def failed_by_all_of(c: Counts, subsets: np.ndarray) -> np.ndarray:
     """(R, M) float: 1 where the row's individuals are failed by every member of subset m (`subsets` (M, k))."""
     m = subsets.astype(float)
@@ -177,8 +180,13 @@ def homogenization_of_subsets(c: Counts, subsets: np.ndarray, failed_by_all: np.
     assert c.complete, "subsets of decision-makers need complete rows (the inner join)"
     w = np.asarray(c.weights, dtype=float)
     m = subsets.astype(float)
-    failed_by_all = failed_by_all_of(c, subsets) if failed_by_all is None else failed_by_all
-    s = divide(w @ failed_by_all, w.sum(axis=-1)[..., None])
+    if failed_by_all is not None:
+        failed = w @ failed_by_all
+    else:  # a few subsets at a time: (R, M) at once is gigabytes when every one of millions of rows is distinct
+        step = max(1, SUBSET_BLOCK_ELEMS // max(1, c.fail.shape[0]))
+        failed = np.concatenate([w @ failed_by_all_of(c, subsets[i:i + step])
+                                 for i in range(0, len(subsets), step)], axis=-1)
+    s = divide(failed, w.sum(axis=-1)[..., None])
     e = failure_rates(c)
     with np.errstate(divide="ignore"):
         log_e = np.log(e)

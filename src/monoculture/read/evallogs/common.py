@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from ...errors import InputError
 from ...spec.logs import LOG_COLUMNS
+from ..files import file_sha256
 
 # The columns of the table a reader returns (the audit reads them as a stacked layout).
 ITEM, MODEL, ANSWER, GOLD, TASK = (LOG_COLUMNS[k] for k in ("id", "decision_maker", "decision", "label", "task"))
@@ -53,16 +54,15 @@ class EvalLog:
 
         whole = hashlib.sha256()
         for f in sorted(self.files):
-            with open(f, "rb") as fh:
-                whole.update(os.path.relpath(f, self.path).encode() + b"\0" + hashlib.sha256(fh.read()).digest())
+            whole.update(os.path.relpath(f, self.path).encode() + b"\0" + bytes.fromhex(file_sha256(f)))
         return whole.hexdigest()
 
     def table(self) -> pa.Table:
         """The records as the stacked table the audit reads, answers made consistent with the log's scoring."""
         wrong_equal = 0
         answers = []
-        for r in self.records:
-            gold = r.gold if r.gold is not None else "(no gold answer)"
+        golds = [r.gold if r.gold is not None else "(no gold answer)" for r in self.records]
+        for r, gold in zip(self.records, golds, strict=True):
             if r.correct:
                 answers.append(gold)
             elif r.answer is not None and r.answer == gold:
@@ -81,7 +81,7 @@ class EvalLog:
             ITEM: pa.array([r.item for r in self.records], pa.string()),
             MODEL: pa.array([r.model for r in self.records], pa.string()),
             ANSWER: pa.array(answers, pa.string()),
-            GOLD: pa.array([r.gold if r.gold is not None else "(no gold answer)" for r in self.records], pa.string()),
+            GOLD: pa.array(golds, pa.string()),
             TASK: pa.array([r.task for r in self.records], pa.string()),
             OPTIONS: pa.array([r.options for r in self.records], pa.int32()),
         })

@@ -26,18 +26,20 @@ def read_lm_eval(path: str, metric: str | None) -> EvalLog:
     if not files:
         raise InputError("holds no lm-evaluation-harness samples file (samples_<task>_<time>.jsonl)", file=path)
     wanted, wanted_filter = [*metric.split(",", 1), None][:2] if metric else (None, None)
-    runs = []
+    runs, read = [], list(files)
     for f in files:
         m = LM_EVAL_SAMPLES.match(os.path.basename(f))
         assert m is not None
-        results = _results(os.path.dirname(f), m["time"])
+        results_path = os.path.join(os.path.dirname(f), f"results_{m['time']}.json")  # beside, same time
+        results = {}
+        if os.path.exists(results_path):
+            results = load_json(results_path)
+            read.append(results_path)
         model = results.get("model_name") or os.path.basename(os.path.dirname(f)).replace("__", "/")
         shots = (results.get("n-shot") or {}).get(m["task"])
         runs.append((f, m["task"], (str(model), f"{shots}-shot" if shots is not None else "", m["time"])))
     names = unique_names([key for _f, _t, key in runs])
-    log = EvalLog(path=path, format="lm-eval", metric="", files=[*files, *(
-        p for f in files if (m := LM_EVAL_SAMPLES.match(os.path.basename(f)))
-        and os.path.exists(p := os.path.join(os.path.dirname(f), f"results_{m['time']}.json")))])
+    log = EvalLog(path=path, format="lm-eval", metric="", files=sorted(set(read)))
     hashes: dict[str, tuple[str, str]] = {}
     chosen_metrics, other_filters = set(), 0
     for f, task, key in runs:
@@ -71,11 +73,6 @@ def read_lm_eval(path: str, metric: str | None) -> EvalLog:
     if other_filters:
         log.notes.append(f"{other_filters} records of other filters left out")
     return log
-
-
-def _results(folder: str, time: str) -> dict:
-    path = os.path.join(folder, f"results_{time}.json")
-    return load_json(path) if os.path.exists(path) else {}
 
 
 def _default_metric(records: list[dict], file: str) -> str:
