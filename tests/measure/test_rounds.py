@@ -91,3 +91,40 @@ def test_rounds_follow_their_natural_order_not_the_files(tmp_path):
         "v10", "v2"]
     with pytest.raises(monoculture.UsageError, match="name each once"):
         monoculture.audit(files, label="label", inference=fast, round_order="v1,v2")
+
+
+def _three_rounds(tmp_path, failed_by_round: list[set[int]], n: int = 10) -> list[str]:
+    """Two lenders per round, each failing the round's set: systemic failure = that set."""
+    return [f"{dm}@v{t + 1}={_file(tmp_path, f'{dm}{t}', f, n)}" for t, f in enumerate(failed_by_round)
+            for dm in ("a", "b")]
+
+
+def test_overdispersion_by_hand_when_the_same_people_are_failed_every_round(tmp_path):
+    # People 0-2 are failed by everyone in all three rounds, the others never: X is 3 or 0.
+    files = _three_rounds(tmp_path, [{0, 1, 2}] * 3)
+    r = monoculture.audit(files, label="label", inference=InferenceOptions(bootstrap=0, permutations=0))
+    first = r.rounds.overdispersion[0]
+    assert first.series == "failed by every decision-maker" and first.rounds == 3
+    assert first.mean_rounds_failed.value == pytest.approx(0.9)
+    # Var(X) = 9 · 0.3 · 0.7 = 1.89 against Σ s_t(1 − s_t) = 3 · 0.21 = 0.63.
+    assert first.dispersion_ratio.value == pytest.approx(3.0)
+    assert first.rho.value > 0.99 and first.rho.p_value < 0.01
+    assert [o.series for o in r.rounds.overdispersion] == ["failed by every decision-maker", "a", "b"]
+
+
+def test_overdispersion_is_undefined_when_nothing_varies(tmp_path):
+    files = _three_rounds(tmp_path, [set(), set(), set()])
+    r = monoculture.audit(files, label="label", inference=InferenceOptions(bootstrap=0, permutations=0))
+    first = r.rounds.overdispersion[0]
+    assert first.rho.value is None and "nobody was failed" in first.rho.reason
+    assert first.mean_rounds_failed.value == 0.0
+
+
+def test_overdispersion_when_failures_rotate_is_below_one(tmp_path):
+    # Each round fails a different third of the people: nobody twice, less spread than independence.
+    files = _three_rounds(tmp_path, [{0, 1, 2}, {3, 4, 5}, {6, 7, 8}])
+    r = monoculture.audit(files, label="label", inference=InferenceOptions(bootstrap=0, permutations=0))
+    first = r.rounds.overdispersion[0]
+    # X is 1 for nine people, 0 for one: Var = 0.09 against 3 · 0.3 · 0.7 = 0.63.
+    assert first.dispersion_ratio.value == pytest.approx(0.09 / 0.63)
+    assert first.rho.value == 0.0 and first.rho.p_value == 1.0 and first.beta_a is None

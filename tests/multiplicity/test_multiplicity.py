@@ -100,7 +100,7 @@ def test_rashomon_capacity_against_brute_force_and_extremes():
             P = rng.dirichlet(np.ones(c), size=m)
             got = np.log2(mm.rashomon_capacity(P[None])[0])
             assert got == pytest.approx(_brute_capacity(P), abs=2e-3 if m == 3 else 1e-4)
-            assert got >= _brute_capacity(P) - 1e-9  # BA is exact; the grid only approaches it
+            assert got >= _brute_capacity(P) - 1e-6  # BA is certified to its tol; the grid approaches from below
     # Members putting all mass on different classes: capacity log2(#classes), reported 2^C = #classes.
     assert mm.rashomon_capacity(np.eye(3)[None])[0] == pytest.approx(3.0)
     # All members agree: C = 0, 2^C = 1.

@@ -18,6 +18,7 @@ from .output import EXIT_OK, errors_to_exit, render_for, stderr_console, write_w
 def multiplicity_command(
     inputs: opt.Inputs,
     score: opt.Score = None,
+    probabilities: opt.Probabilities = None,
     intersect: opt.Intersect = False,
     favorable: opt.Favorable = None,
     threshold: opt.Threshold = None,
@@ -43,7 +44,8 @@ def multiplicity_command(
     with errors_to_exit(err, o["debug"]):
         default_t, per_t = opt.thresholds(threshold or [])
         spec = MultiplicitySpec.of(
-            inputs, **opt.reading(o), **opt.rows(o), score=score, intersect=intersect, favorable=favorable,
+            inputs, **opt.reading(o), **opt.rows(o), score=score,
+            probabilities=opt.listed(probabilities), intersect=intersect, favorable=favorable,
             threshold=default_t, thresholds=per_t, top_fraction=top_fraction, lower_is_favorable=lower_is_favorable,
             epsilon=epsilon, baseline=baseline, arbitrary_threshold=arbitrary_threshold, utility=utility.value,
             disparity=disparity.value, lda_epsilon=lda_epsilon, fpr_weight=fpr_weight, split=split,

@@ -205,6 +205,11 @@ ConfigFile = Annotated[Path | None, typer.Option(
     "found from the current directory upward. Command-line options win over it.")]
 Score = Annotated[str | None, typer.Option(
     help="Column with each candidate's probability of the favourable class (viable range, Rashomon capacity).")]
+Probabilities = Annotated[list[str] | None, typer.Option(
+    "--probabilities", metavar="COLUMNS",
+    help="One probability column per class in every candidate's file (comma-separated or repeated names, or "
+         "a glob such as 'p_*' matched in header order): the multi-class Rashomon capacity (Blahut–Arimoto). "
+         "Each row's probabilities must sum to 1. Instead of --score.")]
 Epsilon = Annotated[float, typer.Option(
     help="Rashomon set: candidates whose error rate is at most the baseline's + epsilon.")]
 Baseline = Annotated[str | None, typer.Option(help="The baseline candidate (default: the lowest error rate).")]
@@ -276,6 +281,11 @@ IdShards = Annotated[int | None, typer.Option(
 SparkMaster = Annotated[str | None, typer.Option(
     help="Spark master URL of the spark engine: local[*] (the default: this machine), spark://HOST:7077, "
     "yarn, k8s://... Inputs may then be HDFS or object-store URIs (hdfs://, s3a://, gs://).")]
+
+
+def listed(values: list[str] | None) -> list[str]:
+    """An option given repeated or comma-separated (``--features a,b --features c``), as one list."""
+    return [v.strip() for given in values or [] for v in given.split(",") if v.strip()]
 
 
 # --- Option groups several commands share, declared once ---------------------------------------------------

@@ -74,7 +74,7 @@ def simulate_dynamics(
         else:
             if target is None:
                 raise UsageError("name the target column with --target")
-            cols = [c.strip() for f in features or [] for c in f.split(",") if c.strip()]
+            cols = opt.listed(features)
             setting = simulation.data_setting(people or "", cols, target, group or [], loss=loss, l2=l2,
                                               drop_missing=drop_missing)
         result = simulation.dynamics(

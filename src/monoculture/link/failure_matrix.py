@@ -116,7 +116,7 @@ def failure_matrix(linker: Linker, names: list[str], coded: IdCodes, warnings: l
         rule=resolved, warnings=warnings, input_counts=full,
         decisions=np.column_stack([d[rows] for d in linker.decisions]) if per_person else None,
         labels=None if linker.labels is None else linker.labels[rows],
-        scores=(np.column_stack([np.full(len(rows), np.nan) if s is None else s[rows] for s in linker.scores])
+        scores=(np.stack([np.full(len(rows), np.nan) if s is None else s[rows] for s in linker.scores], axis=1)
                 if per_person and any(s is not None for s in linker.scores) else None),
         tokens=list(linker.vocab.tokens), answers=answers,
     )

@@ -14,7 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError, UsageError
-from ..read.values import Vocabulary, canonical
+from ..read.sources import Source
+from ..read.values import Vocabulary, as_numbers, canonical
 from ..spec import FailureRule
 
 
@@ -239,3 +240,47 @@ def failures(
     if kind == "false-negative":
         return y_fav & (decision != fav)
     return ~y_fav & (decision == fav)
+
+
+PROBABILITY_SUM_TOLERANCE = 1e-3  # rounding in the files (probabilities written to 3-4 decimals)
+
+
+def per_person_scores(s: Source, rows: np.ndarray, valid: np.ndarray, universe: int,
+                      classes: dict[str, list[str]]) -> np.ndarray | None:
+    """Multiplicity: the input's score per ID code, (universe,), or its class probabilities, (universe,
+    classes); NaN where the input has no row. `rows` are the codes of the `valid` rows; `classes` holds the
+    first input's class columns (every input must have the same)."""
+    columns = {"score": s.score} if s.score is not None else s.probabilities
+    if not columns:
+        return None
+    if s.score is None:
+        first, names = next(iter(classes.items()), (s.file, list(columns)))
+        classes.setdefault(first, names)
+        if list(columns) != names:
+            raise InputError(f"has the class probability columns {', '.join(columns)}; {first} has "
+                             f"{', '.join(names)}: every candidate needs the same classes, in the same order",
+                             file=s.file)
+    values = np.column_stack([as_numbers(c, s.file, name) for name, c in columns.items()])[valid]
+    if s.score is None:  # a score rule may threshold any number; probabilities must be probabilities
+        check_probabilities(values, s, valid)
+    out = np.full((universe, values.shape[1]), np.nan)
+    out[rows] = values
+    return out[:, 0] if s.score is not None else out
+
+
+def check_probabilities(values: np.ndarray, source: Source, valid: np.ndarray) -> None:
+    """Class probabilities of the linked rows (n, classes): each present, in [0, 1], summing to 1."""
+    names = list(source.probabilities)
+    bad_value = np.isnan(values) | (values < 0) | (values > 1)
+    sums = values.sum(axis=1)
+    bad_row = bad_value.any(axis=1) | (np.abs(sums - 1) > PROBABILITY_SUM_TOLERANCE)
+    if not bad_row.any():
+        return
+    i = int(np.argmax(bad_row))
+    row = source.row_in_file(int(np.flatnonzero(valid)[i]) + 1)
+    if bad_value[i].any():
+        j = int(np.argmax(bad_value[i]))
+        raise InputError("a class probability must be a number in [0, 1]" + (" (it is missing)" if np.isnan(
+            values[i, j]) else f"; got {values[i, j]:g}"), file=source.file, column=names[j], row=row)
+    raise InputError(f"the class probabilities ({', '.join(names)}) sum to {sums[i]:.6g}, not 1: give each "
+                     "class's probability (a softmax of log-likelihoods, for instance)", file=source.file, row=row)

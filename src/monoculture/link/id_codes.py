@@ -167,7 +167,7 @@ def recoded(codes: np.ndarray, shift: int = 0, mapping: np.ndarray | None = None
 def relocated(a: np.ndarray, fill: object, universe: int, shift: int = 0,
               mapping: np.ndarray | None = None) -> np.ndarray:
     """A per-code array in the moved code space of `universe` codes (see `recoded`); new codes get `fill`."""
-    out = np.full(universe, fill, dtype=a.dtype)
+    out = np.full((universe, *a.shape[1:]), fill, dtype=a.dtype)
     if mapping is None:
         out[shift:shift + len(a)] = a
     else:

@@ -22,7 +22,7 @@ from .coverage import (
     missing_rows_message,
 )
 from .failure_matrix import failure_matrix
-from .failures import favourable_from_scores
+from .failures import favourable_from_scores, per_person_scores
 from .group_values import GroupValues, dictionary_of, group_codes, group_word_codes
 from .id_codes import IdCodes, recoded, relocated
 from .linked import Linked
@@ -57,6 +57,7 @@ class Linker:
         self.decisions: list[np.ndarray] = []
         self.labels = np.full(universe, -1, dtype=np.int64) if options.per_person else None
         self.scores: list[np.ndarray | None] = []
+        self.classes: dict[str, list[str]] = {}  # the first input's class-probability columns, by its file
         self.item_options: np.ndarray | None = None  # evaluation logs: each item's answer options (§11)
 
     def grow(self, shift: int, universe: int, mapping: np.ndarray | None = None) -> None:
@@ -242,11 +243,7 @@ class Linker:
         self.decisions.append(decisions)
         if lab is not None and self.labels is not None:
             self.labels[rows] = np.where(self.labels[rows] < 0, lab[valid], self.labels[rows])
-        score_col = None
-        if s.score is not None:
-            score_col = np.full(self.universe, np.nan)
-            score_col[rows] = as_numbers(s.score, s.file, "score")[valid]
-        self.scores.append(score_col)
+        self.scores.append(per_person_scores(s, rows, valid, self.universe, self.classes))
 
     def _combinations(self, s: Source) -> tuple[np.ndarray, np.ndarray] | None:
         """Each row's combination of values and, per combination, its parts as `_kind_column` takes them

@@ -8,17 +8,12 @@ from typing import Any
 from ..link.coverage import Coverage, InputResult
 from .metric import OMIT_NONE, Metric
 from .result_answers import AnswerSummary, JudgeResult, SameWrongAnswer
+from .result_rounds import HistogramBin, RoundsResult
 
-__all__ = ["AnswerSummary", "JudgeResult", "Metric", "SameWrongAnswer"]  # and the results below
+# and the results below
+__all__ = ["AnswerSummary", "HistogramBin", "JudgeResult", "Metric", "RoundsResult", "SameWrongAnswer"]
 
 SCHEMA_VERSION = "1.0"
-
-
-@dataclass
-class HistogramBin:
-    failures: int
-    observed: Metric
-    expected: Metric
 
 
 @dataclass
@@ -204,52 +199,6 @@ class ComponentResult:
     mean_kappa_other: Metric
     kappa_difference: Metric
     sets: list[SharingSet]
-
-
-@dataclass
-class ImprovementBucket:
-    others_failing: int
-    n: int | None  # None when suppressed (--suppress-below)
-    improved_share: Metric
-    expected_share: Metric  # improvements spread evenly: the overall share
-
-
-@dataclass
-class ImprovementResult:
-    """Where one decision-maker's version change helped the people its old version failed."""
-
-    decision_maker: str
-    from_round: str
-    to_round: str
-    failed_before: int
-    improved_share: Metric
-    buckets: list[ImprovementBucket]
-
-
-@dataclass
-class TransitionResult:
-    """Failure after failure: of the people every decision-maker failed in one round, the share they all
-    fail again in the next, against that round's systemic failure rate (what independent rounds give)."""
-
-    from_round: str
-    to_round: str
-    failed_before: int
-    failed_again: Metric
-    independent: Metric
-
-
-@dataclass
-class RoundsResult:
-    """Persistence over rounds (inputs named NAME@ROUND) and where improvements land."""
-
-    rounds: list[str]
-    decision_makers: list[str]
-    systemic_failure_by_round: dict[str, Metric]
-    failed_in_every_round: Metric
-    expected_failed_in_every_round: Metric
-    rounds_failed_histogram: list[HistogramBin]
-    improvements: list[ImprovementResult]
-    transitions: list[TransitionResult] = field(default_factory=list)  # consecutive rounds, in round order
 
 
 @dataclass

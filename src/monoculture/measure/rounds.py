@@ -22,7 +22,17 @@ from .estimate import attach
 from .inference import wilson
 from .metrics._base import divide
 from .metrics.ecosystem import poisson_binomial_pmf
-from .result import HistogramBin, ImprovementBucket, ImprovementResult, Metric, RoundsResult, TransitionResult
+from .metrics.persistence import beta_binomial_overdispersion
+from .result import Metric
+from .result_rounds import (
+    SYSTEMIC,
+    HistogramBin,
+    ImprovementBucket,
+    ImprovementResult,
+    Overdispersion,
+    RoundsResult,
+    TransitionResult,
+)
 
 
 def natural_key(text: str) -> list[tuple[int, int | str]]:
@@ -87,6 +97,12 @@ def analyse(c: Counts, names: list[str], alpha: float, order: str = "natural") -
                 else Metric(None, f"nobody is failed by every decision-maker in round {before}"))
         transitions.append(TransitionResult(before, after, round(failed_before), rate,
                                             Metric(float(s_round[t + 1]))))
+    series = [(SYSTEMIC, count, s_round)]
+    for dm in dms:
+        own = [cols[(dm, r)] for r in rounds if (dm, r) in cols]
+        if len(own) > 1:
+            fails = c.fail[:, own]
+            series.append((dm, fails.sum(axis=1), (w @ fails) / n))
     improvements = []
     for dm in dms:
         versions = [r for r in rounds if (dm, r) in cols]
@@ -97,7 +113,25 @@ def analyse(c: Counts, names: list[str], alpha: float, order: str = "natural") -
         systemic_failure_by_round={r: Metric(float(v)) for r, v in zip(rounds, s_round, strict=True)},
         failed_in_every_round=every, expected_failed_in_every_round=Metric(float(np.prod(s_round))),
         rounds_failed_histogram=hist, improvements=improvements, transitions=transitions,
+        overdispersion=[overdispersion(name, x, rates, w) for name, x, rates in series],
     )
+
+
+def overdispersion(series: str, count: np.ndarray, rates: np.ndarray, w: np.ndarray) -> Overdispersion:
+    """Persistence of one series: per-person counts of rounds failed against independent rounds."""
+    r = len(rates)
+    hist = np.bincount(count, weights=w, minlength=r + 1)
+    fit = beta_binomial_overdispersion(hist, rates)
+    if fit is None:
+        reason = ("fewer than two rounds" if r < 2 else
+                  "nobody was failed in any round, or everyone in every round: nothing varies")
+        mean = Metric.of(divide(hist @ np.arange(r + 1), hist.sum()), "nobody is counted")
+        return Overdispersion(series, r, mean, Metric(None, reason), Metric(None, reason))
+    rho = Metric(fit.rho)
+    rho.p_value = fit.p_value
+    fitted = fit.rho > 0
+    return Overdispersion(series, r, Metric(fit.mean), Metric.of(fit.dispersion_ratio, "no round varies"), rho,
+                          fit.a if fitted else None, fit.b if fitted else None, fit.lr_statistic)
 
 
 def suppress_small(result: RoundsResult | None, threshold: int) -> None:

@@ -82,9 +82,10 @@ def multiplicity(inputs: Sequence[str] | MultiplicitySpec = (), **options: Any) 
     table = PatternTable.build(linked)
     cell_of_row = linked.cell
 
+    per_all = _per_person(DR, SR, base_in, arbitrary_threshold)  # once: capacity is an iteration per person
+
     def scope(attribute: str, group: str, rows: np.ndarray, total_arbitrary: float) -> MultiplicityScope:
-        per = _per_person(DR, SR, base_in, arbitrary_threshold)
-        x = per[rows]
+        x = per_all[rows]
         n_g = int(rows.sum())
         empty = "no individuals in this group"
         if n_g == 0:
@@ -105,17 +106,20 @@ def multiplicity(inputs: Sequence[str] | MultiplicitySpec = (), **options: Any) 
         attach(high, wilson(means[j + 1] * n_g, n_g, inference.alpha) if inference.bootstrap > 0 else None)
         share_of = (Metric(means[j + 1] * n_g / total_arbitrary) if total_arbitrary > 0
                     else Metric(None, "nobody is highly arbitrary"))
-        no_scores = "no --score column given"
+        no_scores = "no --score or --probabilities columns given"
         score_metrics = [Metric(None, no_scores)] * 3
         if SR is not None:
+            reasons = ["fewer than two models in the set"] * 3
+            if SR.ndim == 3:  # class probabilities: the range and sd are of one score (two classes)
+                reasons[:2] = ["the range and standard deviation are of a single score: give --score (two "
+                               "classes)"] * 2
             score_metrics = [_ci_metric(float(means[j + 2 + t]), reps[:, j + 2 + t] if reps is not None else None,
-                                        inference.alpha, "fewer than two models in the set") for t in range(3)]
+                                        inference.alpha, reasons[t]) for t in range(3)]
         d_values = x[:, j]
         quant = {k: float(np.quantile(d_values, q)) for k, q in QUANTILES.items()} if DR.shape[1] > 1 else {}
         hist = (np.histogram(d_values, bins=10, range=(0, 1))[0] / n_g).tolist() if DR.shape[1] > 1 else []
         return MultiplicityScope(attribute, group, n_g, amb, disc, dis, quant, hist, high, share_of, *score_metrics)
 
-    per_all = _per_person(DR, SR, base_in, arbitrary_threshold)
     total_arbitrary = float(per_all[:, 2 + DR.shape[1]].sum())
     overall = scope("", "", np.ones(n, dtype=bool), total_arbitrary)
     group_scopes = []
@@ -141,6 +145,7 @@ def multiplicity(inputs: Sequence[str] | MultiplicitySpec = (), **options: Any) 
         notes.append("the Rashomon set has one member: multiplicity within it is zero by construction")
     asked = spec.asked
     options = {"id": asked.id, "decision": asked.decision, "label": label, "score": asked.score,
+               "probabilities": list(asked.probabilities),
                "groups": list(asked.groups), "intersect": intersect, "people": spec.inputs.people,
                "layout": spec.inputs.layout, "favorable": fav_token,
                "epsilon": epsilon, "baseline": names[base], "arbitrary_threshold": arbitrary_threshold,
@@ -170,7 +175,10 @@ def _per_person(DR: np.ndarray, SR: np.ndarray | None, base: int, threshold: flo
     dis = mm.disagreement(DR)
     cols = [mm.ambiguity(DR, base)[:, None], mm.flips_from_baseline(DR, base), np.nan_to_num(dis)[:, None],
             (np.nan_to_num(dis) >= threshold).astype(float)[:, None]]
-    if SR is not None:
+    if SR is not None and SR.ndim == 3:  # (N, members, classes): Blahut–Arimoto per person
+        blank = np.full((len(DR), 1), np.nan)
+        cols += [blank, blank, mm.rashomon_capacity(SR)[:, None]]
+    elif SR is not None:
         cols += [mm.viable_prediction_range(SR)[:, None], np.nan_to_num(mm.score_std(SR))[:, None],
                  mm.binary_rashomon_capacity(SR)[:, None]]
     return np.concatenate(cols, axis=1)

@@ -27,6 +27,7 @@ from .evallogs import OPTIONS, log_table
 from .files import STDIN, InputFile, file_format, read_header, read_table, require_columns
 from .ids import DenseIds, integer_ids
 from .names import named_path, split_name
+from .probabilities import probability_columns
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Source:
     groups: dict[str, pa.ChunkedArray] = field(default_factory=dict)
     blank_is_unseen: bool = False  # wide/transposed: an empty cell is "did not see", not bad data
     score: pa.ChunkedArray | None = None
+    probabilities: dict[str, pa.ChunkedArray] = field(default_factory=dict)  # one column per class
     parsed_ids: DenseIds | None = None  # the IDs as `ids.parse_dense` gives them, from `csvscan`
     combinations: Combinations | None = None  # from `csvscan`: the columns above are dictionary arrays
     file_rows: np.ndarray | None = None  # stacked: each row's 0-based data row in the file (else the same)
@@ -92,6 +94,7 @@ def _roles(cols: Columns) -> dict[str, str]:
         roles[cols.label] = "label ({columns.label})"
     if cols.score:
         roles[cols.score] = "score ({columns.score})"
+    roles |= {c: "class probability ({columns.probabilities})" for c in cols.probabilities}
     roles[cols.decision_maker_column] = "decision-maker ({columns.decision_maker_column})"
     for g in cols.groups:
         roles[g] = "group ({columns.groups})"
@@ -202,8 +205,8 @@ def file_loaders(
     return [name for name, _ in named], [loader(i, arg) for i, arg in enumerate(args)], infos, headers
 
 
-def _needed(cols: Columns) -> list[str]:
-    return [cols.id, cols.decision] + ([cols.score] if cols.score else [])
+def _needed(cols: Columns, probabilities: list[str] | None = None) -> list[str]:
+    return [cols.id, cols.decision] + ([cols.score] if cols.score else []) + (probabilities or [])
 
 
 def _label_needed(cols: Columns, header_has_label: bool, file: str, people_has: set[str]) -> None:
@@ -219,7 +222,8 @@ def _files(arg: str, cols: Columns, people_has: set[str], scan_ids: bool = False
     name, path = named_path(arg)
     cols = cols.for_input(name)
     optional = ([cols.label] if cols.label else []) + list(cols.groups)
-    loaded = _load(path, _needed(cols), optional, cols, scan_ids)
+    loaded = _load(path, _needed(cols, classes := probability_columns(path, cols.probabilities)), optional, cols,
+                   scan_ids)
     scanned = loaded if isinstance(loaded, Scanned) else None
     table, info = (loaded.table, loaded.info) if isinstance(loaded, Scanned) else loaded
     _label_needed(cols, cols.label in table.column_names, info.path, people_has)
@@ -238,6 +242,7 @@ def _files(arg: str, cols: Columns, people_has: set[str], scan_ids: bool = False
         label=table[cols.label] if has_label else None,
         groups={g: table[g] for g in groups},
         score=table[cols.score] if cols.score else None,
+        probabilities={c: table[c] for c in classes},
         parsed_ids=scanned.ids if scanned is not None else None,
         combinations=combinations,
     )

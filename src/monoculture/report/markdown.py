@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..measure.result import AuditResult
-from . import answers
+from . import answers, rounds
 from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
 
 
@@ -88,6 +88,7 @@ def render_markdown(r: AuditResult) -> str:
                             [[md_cell(p.a), md_cell(p.b), fmt_num(p.error_consistency) + ci_text(p.error_consistency),
                               fmt_num(p.cofailure_lift)] for p in o.pairwise]))
     parts.append(_answers(r))
+    parts.append(rounds.markdown_section(r, md_cell, _table))
     if r.warnings:
         parts.append("\n## Warnings\n")
         parts.extend(f"- {md_cell(w)}" for w in r.warnings)

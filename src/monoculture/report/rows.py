@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..measure.result import AuditResult, Metric, ScopeResult
+from ..measure.result_rounds import SYSTEMIC
 
 COLUMNS = ("scope", "attribute", "group", "metric", "decision_maker", "failures", "value", "ci_low", "ci_high",
            "p_value", "p_adjusted", "note")
@@ -104,6 +105,12 @@ def tidy_rows(r: AuditResult) -> Iterator[dict[str, Any]]:
             for bucket in imp.buckets:
                 yield _row("rounds", "improved_share_by_others_failing", bucket.improved_share, decision_maker=dm,
                            failures=bucket.others_failing)
+        for x in ro.transitions:
+            yield _row("rounds", "failed_again", x.failed_again, decision_maker=f"{x.from_round}->{x.to_round}")
+        for od in ro.overdispersion:
+            dm = "" if od.series == SYSTEMIC else od.series
+            for name in ("mean_rounds_failed", "dispersion_ratio", "rho"):
+                yield _row("rounds", name, getattr(od, name), decision_maker=dm)
     for gate in r.gates:
         yield _row("gate", gate.name, Metric(gate.value, f"{gate.status}: {gate.reason}"),
                    attribute=gate.attribute or "", group=gate.group or "")

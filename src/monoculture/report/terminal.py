@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..measure.result import AuditResult, Metric, ScopeResult
+from . import rounds
 from .answers import answer_sentence
 from .answers import terminal_tables as answer_tables
 from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
@@ -334,27 +335,6 @@ def _components(r: AuditResult) -> Table:
     return t
 
 
-def _rounds(r: AuditResult) -> Table:
-    ro = r.rounds
-    assert ro is not None
-    t = Table(title=f"Over rounds ({', '.join(escape(x) for x in ro.rounds)}): failed by everyone in every round "
-                    f"{pct(ro.failed_in_every_round, 2)} vs {pct(ro.expected_failed_in_every_round, 2)} if rounds "
-                    "were independent (persistence, not proof of feedback)", title_justify="left")
-    for col in ("decision-maker", "change", "failed before", "now served", "by others failing them: served"):
-        t.add_column(col, justify="left" if col in ("decision-maker", "change") else "right")
-    for imp in ro.improvements:
-        buckets = ", ".join(f"{b.others_failing}: {pct(b.improved_share)} (n={b.n:,})" if b.n is not None
-                            else f"{b.others_failing}: suppressed" for b in imp.buckets if b.n != 0)
-        t.add_row(escape(imp.decision_maker), f"{escape(imp.from_round)} → {escape(imp.to_round)}",
-                  f"{imp.failed_before:,}", pct(imp.improved_share) + _ci(imp.improved_share, "pct"), buckets)
-    again = "; ".join(f"{escape(x.from_round)} → {escape(x.to_round)}: {pct(x.failed_again)} failed again "
-                      f"(independent: {pct(x.independent)})" for x in ro.transitions)
-    t.caption = ("Evenly spread improvements would serve the same share in every bucket (Toups et al. 2023)."
-                 + (f" Failed by everyone again the next round: {again}." if again else ""))
-    t.caption_justify = "left"
-    return t
-
-
 def _undefined_notes(r: AuditResult) -> list[str]:
     notes = []
     for g in r.groups:
@@ -377,7 +357,7 @@ def render_terminal(r: AuditResult, *, width: int = 100, color: bool = False) ->
     console.print(_decision_makers(r))
     console.print(_histogram(r.overall, width))
     sections = [_harm(r), _pairs(r), _lifts(r), *answer_tables(r), _components(r) if r.components else None,
-                _rounds(r) if r.rounds is not None else None]
+                rounds.terminal_table(r) if r.rounds is not None else None]
     for section in sections:
         if section is not None:
             console.print(section)

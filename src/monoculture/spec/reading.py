@@ -25,6 +25,9 @@ class Columns:
     decision_columns: tuple[str, ...] = ()
     decision_maker_column: str = "decision_maker"
     score: str | None = None  # multiplicity: probability of the favourable class, per decision-maker
+    # multiplicity: one probability column per class (names or shell-style globs such as ``p_*``, matched
+    # against each file's header in its order); the same classes in every candidate file
+    probabilities: tuple[str, ...] = ()
     round: str | None = None  # stacked layout: a round/version column; decision-makers become NAME@ROUND
     people_id: str | None = None  # the people file's ID column, when not named as the inputs' `id`
     # Files layout: an input's own names for its ID, decision or label column, {input name: {role: column}}
@@ -100,6 +103,7 @@ def reading(
     decision_columns: Sequence[str] = (),
     decision_maker_column: str = "decision_maker",
     score: str | None = None,
+    probabilities: Sequence[str] = (),
     round_column: str | None = None,
     people_id: str | None = None,
     patterns: Sequence[str] | None = None,
@@ -129,8 +133,14 @@ def reading(
                                          f"{where.layout} layout has decision columns instead")
     columns = Columns(id=id_column, decision=decision, label=label, groups=tuple(groups),
                       decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column,
-                      score=score, round=round_column, people_id=people_id,
+                      score=score, probabilities=tuple(probabilities), round=round_column, people_id=people_id,
                       per_input={name: dict(own) for name, own in (per_input or {}).items()})
+    if score is not None and probabilities:
+        raise SpecError("columns.probabilities", "give --score (the favourable class's probability, two classes) "
+                                                 "or one probability column per class, not both")
+    if probabilities and where.layout != "files":
+        raise SpecError("columns.probabilities", f"are read from each candidate's own file; the {where.layout} "
+                                                 "layout has one file for every candidate: use the files layout")
     if columns.per_input and where.layout != "files":
         raise SpecError("columns.per_input", f"names columns of single inputs, which the {where.layout} layout "
                                              "has not (one file holds every decision-maker): use the files layout")

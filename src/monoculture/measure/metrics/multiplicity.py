@@ -114,34 +114,39 @@ def binary_rashomon_capacity(S: np.ndarray) -> np.ndarray:
     return 2.0**c
 
 
-def rashomon_capacity(P: np.ndarray, tol: float = 1e-9, max_iter: int = 200_000) -> np.ndarray:
+def rashomon_capacity(P: np.ndarray, tol: float = 1e-6, max_iter: int = 200_000) -> np.ndarray:
     """2^C per person, C the capacity (bits) of the channel from set members to predicted classes.
 
     ``P`` is (N, m, C): row i of person j's channel is member i's class-probability vector. Computed by
-    Blahut–Arimoto, stopping when the upper and lower capacity bounds differ by less than `tol` bits.
+    Blahut–Arimoto, stopping when the upper and lower capacity bounds differ by less than `tol` bits (the
+    bounds hold at every iteration, so C is certified to `tol` and 2^C to a relative 0.7·tol; the last
+    people converge as 1/iterations where the best input leaves a member out).
     Lies in [1, number of classes]: 1 when all members agree (Hsu & Calmon 2022).
     """
     P = np.clip(np.asarray(P, dtype=float), 0.0, None)
     P = P / P.sum(axis=2, keepdims=True)
     n, m, _ = P.shape
-    logP = np.log2(np.where(P > 0, P, 1.0))
-    r = np.full((n, m), 1.0 / m)
+    # P log P, with 0 log 0 = 0: the divergence below is Σ_c P (log P − log q) = PlogP − Σ_c P log q.
+    plogp = np.where(P > 0, P * np.log2(np.where(P > 0, P, 1.0)), 0.0).sum(axis=2)
     cap = np.zeros(n)
     active = np.arange(n)
+    Pa, Ha, ra = P, plogp, np.full((n, m), 1.0 / m)
     for _ in range(max_iter):
-        Pa, La, ra = P[active], logP[active], r[active]
         q = np.einsum("nm,nmc->nc", ra, Pa)
         logq = np.log2(np.where(q > 0, q, 1.0))
-        d = np.where(Pa > 0, Pa * (La - logq[:, None, :]), 0.0).sum(axis=2)  # (active, m), bits
+        d = Ha - np.einsum("nmc,nc->nm", Pa, logq)  # (active, m) divergences D(P_i ‖ q), bits
         lower = (ra * d).sum(axis=1)
         upper = d.max(axis=1)
         cap[active] = lower
-        r_new = ra * np.exp2(d - d.max(axis=1, keepdims=True))
-        r[active] = r_new / r_new.sum(axis=1, keepdims=True)
-        # Only people whose capacity bounds still differ by more than tol keep iterating.
-        active = active[(upper - lower) > tol]
-        if len(active) == 0:
+        ra = ra * np.exp2(d - upper[:, None])
+        ra /= ra.sum(axis=1, keepdims=True)
+        # Only people whose capacity bounds still differ by more than tol keep iterating; the arrays are
+        # compacted when a tenth of them has stopped (gathering every round would cost more than it saves).
+        going = (upper - lower) > tol
+        if not going.any():
             break
+        if going.sum() < 0.9 * len(going):
+            active, Pa, Ha, ra = active[going], Pa[going], Ha[going], ra[going]
     return 2.0 ** np.maximum(cap, 0.0)
 
 
