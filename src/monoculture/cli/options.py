@@ -283,6 +283,19 @@ SparkMaster = Annotated[str | None, typer.Option(
     "yarn, k8s://... Inputs may then be HDFS or object-store URIs (hdfs://, s3a://, gs://).")]
 
 
+def menus(values: list[str]) -> dict[str, list[str]]:
+    """`--menu NAME=INPUT,INPUT` (repeated): each decision-maker's prediction files."""
+    out: dict[str, list[str]] = {}
+    for v in values:
+        name, sep, files = v.partition("=")
+        if not sep or not name.strip() or not listed([files]):
+            raise UsageError(f"--menu takes NAME=INPUT,INPUT (input names); got '{v}'")
+        if name.strip() in out:
+            raise UsageError(f"--menu names the decision-maker '{name.strip()}' twice")
+        out[name.strip()] = listed([files])
+    return out
+
+
 def listed(values: list[str] | None) -> list[str]:
     """An option given repeated or comma-separated (``--features a,b --features c``), as one list."""
     return [v.strip() for given in values or [] for v in given.split(",") if v.strip()]

@@ -21,14 +21,33 @@ simulate_app = typer.Typer(
 app.add_typer(simulate_app)
 
 
+# An audit's reading and rule options, for prediction files (frozen, menu); --people and --group are the
+# command's own (a refit reads its people file too).
+AUDIT_READ = tuple(p for p in opt.READ if p.name not in ("people", "group"))
+DUPLICATES = tuple(p for p in opt.ROWS if p.name != "drop_missing")
+
+
 @simulate_app.command("dynamics", no_args_is_help=True)
-@opt.shares(opt.BOOTSTRAP, opt.SEED, opt.REPORT)
+@opt.shares(AUDIT_READ, opt.RULE, DUPLICATES, opt.BOOTSTRAP, opt.SEED, opt.REPORT)
 def simulate_dynamics(
+    inputs: Annotated[list[str] | None, typer.Argument(
+        help="Prediction files (as `audit` reads them) for --response frozen or menu: each file's failure rate "
+             "in each subpopulation is its risk.", show_default=False)] = None,
+    response: Annotated[str, typer.Option(
+        help="How decision-makers respond when their users change: refit (learners refit to --people rows, or "
+             "a --quadratic spec), frozen (prediction files never change; only people move), menu (each "
+             "decision-maker deploys, each round, the best of its --menu files for its current users). "
+             "Default: frozen with prediction files (menu with --menu), else refit.")] = "auto",
+    menu: Annotated[list[str] | None, typer.Option(
+        "--menu", metavar="NAME=INPUT,INPUT",
+        help="--response menu: the prediction files (input names) one decision-maker offers; repeat per "
+             "decision-maker. Every input in one menu.")] = None,
     quadratic: Annotated[Path | None, typer.Option(
         help="TOML spec of quadratic risks: one [[group]] table per subpopulation with name, phi, beta, and "
              "optional cov (default identity), sigma2 (default 1), alphas (initial split over the learners).")] = None,
     people: Annotated[str | None, typer.Option(
-        help="People file (CSV/Parquet): a row per person with the --features, --target and --group columns.")] = None,
+        help="People file (CSV/Parquet). refit: a row per person with the --features, --target and --group "
+             "columns. frozen/menu: keyed by --id with group (and label) columns, as in audit.")] = None,
     features: Annotated[list[str] | None, typer.Option(
         "--features",
         help="Numeric feature columns (comma-separated or repeated); standardised, intercept added.")] = None,
@@ -67,9 +86,23 @@ def simulate_dynamics(
     """
     err = stderr_console(o["no_color"])
     with errors_to_exit(err, o["debug"]):
-        if (quadratic is None) == (people is None):
+        if response == "auto":
+            response = "refit" if not inputs else ("menu" if menu else "frozen")
+        if response in ("frozen", "menu"):
+            if not inputs or quadratic is not None or features or target:
+                raise UsageError(f"--response {response} reads prediction files (as audit does), not --quadratic, "
+                                 "--features or --target")
+            from .audit import counting_spec
+
+            defaults = {p.name: p.default for p in (*opt.JOIN, *opt.ENGINE)}
+            spec = counting_spec(inputs, {**defaults, **o, "people": people, "group": group,
+                                                  "drop_missing": drop_missing})
+            setting = simulation.choice_setting(spec, response, opt.menus(menu or []))
+        elif inputs or menu:
+            raise UsageError("prediction files and --menu go with --response frozen or menu")
+        elif (quadratic is None) == (people is None):
             raise UsageError("give either --quadratic SPEC.toml or --people FILE (with --features, --target, --group)")
-        if quadratic is not None:
+        elif quadratic is not None:
             setting = simulation.quadratic_setting(str(quadratic))
         else:
             if target is None:

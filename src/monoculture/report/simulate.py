@@ -98,20 +98,46 @@ def _dynamics_tables(r: DynamicsResult) -> tabular.Tables:
          [["k learners (final)", f"{r.final.total_risk:.4g}"],
           ["one learner for everyone", f"{r.baseline.total_risk:.4g}"],
           ["ratio", fmt_num(r.risk_vs_baseline)]]),
-        ("Allocations α by round (group: learner)", header,
-         [[str(t.round), *[f"{a:.3f}" for g in r.groups for a in t.allocations[g]]]
-          for t in (r.trajectory[i] for i in shown)]),
+        _allocations_table(r, header, shown),
         ("Risk experienced by each group by round", ["round", *r.groups, "total"],
          [[str(t.round), *[f"{t.risks[g]:.4g}" for g in r.groups], f"{t.total_risk:.4g}"]
           for t in (r.trajectory[i] for i in shown)]),
-        ("Final learners' parameters θ", ["learner", *[f"θ{j}" for j in range(len(r.final.thetas[0]))]],
-         [[name, *[f"{v:.4g}" for v in theta]] for name, theta in zip(r.learners, r.final.thetas, strict=True)]),
+        _learners_table(r),
     ]
     if r.audit:
         tables.append((f"Audit of the learners' decisions ({r.audit[0].rule})",
                        ["learners", "population", "n", "systemic failure S", "S if independent", "H"],
                        _audit_rows(r.audit)))
     return tables
+
+
+WIDE_ALLOCATIONS = 8  # above this many (group, learner) columns, rounds become the columns
+
+
+def _allocations_table(r: DynamicsResult, header: list[str], shown: list[int]) -> tabular.Section:
+    """α by round: a column per (group, learner) when few, else a row per (group, learner) and a column for
+    each of at most six rounds (the first, the last, evenly between), so the table fits a terminal."""
+    if len(header) - 1 <= WIDE_ALLOCATIONS:
+        return ("Allocations α by round (group: learner)", header,
+                [[str(t.round), *[f"{a:.3f}" for g in r.groups for a in t.allocations[g]]]
+                 for t in (r.trajectory[i] for i in shown)])
+    few = sorted({int(i) for i in np.linspace(0, len(r.trajectory) - 1, min(6, len(r.trajectory))).round()})
+    rounds = [r.trajectory[i] for i in few]
+    return ("Allocations α (a row per group and learner, a column per round)",
+            ["group", "learner", *[f"round {t.round}" for t in rounds]],
+            [[g, lrn, *[f"{t.allocations[g][i]:.3f}" for t in rounds]]
+             for g in r.groups for i, lrn in enumerate(r.learners)])
+
+
+def _learners_table(r: DynamicsResult) -> tabular.Section:
+    """What the learners end with: their parameters (refit), or the prediction file each deploys."""
+    if r.response == "refit":
+        return ("Final learners' parameters θ", ["learner", *[f"θ{j}" for j in range(len(r.final.thetas[0]))]],
+                [[name, *[f"{v:.4g}" for v in theta]] for name, theta in zip(r.learners, r.final.thetas, strict=True)])
+    first = r.trajectory[0].deployed
+    return ("Prediction file each decision-maker deploys", ["decision-maker", "offers", "first round", "final"],
+            [[name, ", ".join(r.menus.get(name, [])), first[i], r.final.deployed[i]]
+             for i, name in enumerate(r.learners)])
 
 
 def _shown_rounds(n: int, most: int = 20) -> list[int]:

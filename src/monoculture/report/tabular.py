@@ -16,7 +16,8 @@ from rich.text import Text
 from .html import CSS
 from .markdown import md_cell
 
-Tables = list[tuple[str, list[str], list[list[str]]]]
+Section = tuple[str, list[str], list[list[str]]]
+Tables = list[Section]
 
 
 def terminal(title: str, verdict: str, tables: Tables, notes: list[str], *, width: int, color: bool) -> str:

@@ -6,10 +6,11 @@ from importlib import import_module
 from typing import Any
 
 # Each on first use: reports import `simulate.result`, which should not bring in the simulations.
-_LAZY = {"data_setting": ".participation", "dynamics": ".participation", "quadratic_setting": ".participation",
+_LAZY = {"choice_setting": ".choice", "data_setting": ".participation", "dynamics": ".participation",
+         "quadratic_setting": ".participation",
          "urn_study": ".urn"}
 
-__all__ = ["data_setting", "dynamics", "quadratic_setting", "urn_study"]
+__all__ = ["choice_setting", "data_setting", "dynamics", "quadratic_setting", "urn_study"]
 
 
 def __getattr__(name: str) -> Any:

@@ -4,7 +4,7 @@ compare with one learner serving everyone, and audit the learners' decisions (me
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from ..read.files import read_table
 from ..read.values import as_numbers
 from ..spec import InferenceOptions
 from . import core as dyn
+from .choice import Choices
 from .result import Baseline, DynamicsResult, Feature, FinalRecord, LearnerAudit, RoundRecord, Segment
 from .risks import DataRisks, QuadraticRisks, standardise
 
@@ -45,6 +46,8 @@ class Setting:
     # Squared loss: the target's mean and standard deviation. The learners fit the standardised target, so
     # a risk is in units of its variance and (1 − ε)^risk does not depend on the target's scale.
     target_scale: tuple[float, float] | None = None
+    choices: Choices | None = None  # frozen or menu: the prediction files the learners choose among
+    warnings: list[str] = field(default_factory=list)
 
 
 def quadratic_setting(path: str) -> Setting:
@@ -224,17 +227,25 @@ def dynamics(
         if learners is not None and learners < 1:
             raise UsageError(f"{{simulate.learners}} must be at least 1; got {learners}")
         given = init if init in ("uniform", "random") else read_allocations(init, setting.groups)
-    alphas = dyn.initial_allocations(given, g, 2 if learners is None else learners, rng)
+    choices = setting.choices
+    if choices is not None and learners not in (None, len(choices.learners)):
+        raise UsageError(f"{{simulate.learners}} {learners} contradicts the {len(choices.learners)} decision-makers "
+                         "of the prediction files")
+    default_k = 2 if choices is None else len(choices.learners)
+    alphas = dyn.initial_allocations(given, g, default_k if learners is None else learners, rng)
     k = alphas.shape[1]
-    names = [f"learner_{i + 1}" for i in range(k)]
+    if choices is not None and k != len(choices.learners):
+        raise UsageError(f"the initial allocations have {k} learners; the prediction files "
+                         f"{len(choices.learners)} decision-makers")
+    names = [f"learner_{i + 1}" for i in range(k)] if choices is None else choices.learners
     traj = dyn.run(setting.risks, setting.beta, alphas, epsilon=epsilon, rounds=rounds, update=update,
-                   step_size=step_size, tol=tol)
+                   step_size=step_size, tol=tol, thetas=None if choices is None else choices.start)
     theta_b, risk_b = dyn.single_learner(setting.risks, setting.beta)
-    records = [_record(t + 1, s, setting.groups) for t, s in enumerate(traj.steps)]
+    records = [_record(t + 1, s, setting.groups, choices) for t, s in enumerate(traj.steps)]
     last = traj.final
     segments = [Segment(setting.groups[gi], names[i], share, share >= dyn.SEGMENTED)
                 for gi, (i, share) in enumerate(dyn.segmentation(traj.final_allocations))]
-    final = FinalRecord(**vars(_record(len(records), last, setting.groups)),
+    final = FinalRecord(**vars(_record(len(records), last, setting.groups, choices)),
                         thetas=[_floats(t) for t in last.thetas], segmentation=segments)
     baseline_total = float(setting.beta @ risk_b)
     result = DynamicsResult(
@@ -250,6 +261,8 @@ def dynamics(
                                    "the single learner has zero risk"),
         segmented=all(s.segmented for s in segments),
         features=setting.features, rows=setting.rows, excluded_rows=setting.excluded,
+        response="refit" if choices is None else choices.response, menus={} if choices is None else choices.menus,
+        warnings=list(setting.warnings),
     )
     if setting.excluded:
         result.warnings.append(f"{setting.excluded} rows with a missing value were left out (--drop-missing)")
@@ -266,17 +279,22 @@ def dynamics(
             f"(up to {traj.steps[0].risk_matrix.max():.3g}) for (1 − ε)^risk: not a converged state; rescale "
             "the risks or lower --epsilon")
     scale_sd = 1.0 if setting.target_scale is None else setting.target_scale[1]
-    if setting.data is None:
+    opts = inference or InferenceOptions(seed=seed, permutations=0)
+    if choices is not None and choices.response == "frozen":
+        result.audit_reason = ("frozen: the decision-makers keep their predictions, so their systemic failure does "
+                               "not change (`monoculture audit` on the same files gives it); people only move")
+    elif choices is not None:
+        result.audit = [_audit(choices.failures_table(thetas), names, when, choices.rule, opts, min_group_size)
+                        for when, thetas in (("first round", traj.steps[0].thetas), ("final", last.thetas))]
+    elif setting.data is None:
         result.audit_reason = "a quadratic spec has risks but no individuals, so there are no decisions to audit"
     elif k < 2:
         result.audit_reason = "one learner: systemic failure needs at least two decision-makers"
     else:
-        opts = inference or InferenceOptions(seed=seed, permutations=0)
         rule, threshold = _failure_rule(setting.data, theta_b, fail_above, scale_sd)
-        result.audit = [
-            _audit(setting, traj.steps[0].thetas, names, "first round", rule, threshold, opts, min_group_size),
-            _audit(setting, last.thetas, names, "final", rule, threshold, opts, min_group_size),
-        ]
+        result.audit = [_audit(_learner_table(setting, thetas, names, threshold), names, when, rule, opts,
+                               min_group_size)
+                        for when, thetas in (("first round", traj.steps[0].thetas), ("final", last.thetas))]
     return result
 
 
@@ -284,13 +302,14 @@ def _floats(a: np.ndarray) -> list[float]:
     return [float(v) for v in np.asarray(a).ravel()]
 
 
-def _record(number: int, step: dyn.Step, groups: list[str]) -> RoundRecord:
+def _record(number: int, step: dyn.Step, groups: list[str], choices: Choices | None) -> RoundRecord:
     return RoundRecord(
         round=number,
         allocations={g: _floats(step.allocations[i]) for i, g in enumerate(groups)},
         risks={g: float(step.group_risk[i]) for i, g in enumerate(groups)},
         learner_risks={g: _floats(step.risk_matrix[i]) for i, g in enumerate(groups)},
         total_risk=step.total_risk,
+        deployed=[] if choices is None else choices.deployed(step.thetas),
     )
 
 
@@ -318,13 +337,15 @@ def learner_failures(data: DataRisks, thetas: np.ndarray, threshold: float) -> n
     return np.abs(data.y[:, None] - z) > threshold
 
 
-def _audit(setting: Setting, thetas: np.ndarray, names: list[str], when: str, rule: str, threshold: float,
-           inference: InferenceOptions, min_group_size: int) -> LearnerAudit:
+def _learner_table(setting: Setting, thetas: np.ndarray, names: list[str], threshold: float) -> PatternTable:
     data = setting.data
     assert data is not None
     fail = learner_failures(data, thetas, threshold)
-    table = PatternTable.from_matrix(names, fail, np.ones_like(fail), data.group, setting.cells,
-                                     setting.attributes)
+    return PatternTable.from_matrix(names, fail, np.ones_like(fail), data.group, setting.cells, setting.attributes)
+
+
+def _audit(table: PatternTable, names: list[str], when: str, rule: str, inference: InferenceOptions,
+           min_group_size: int) -> LearnerAudit:
     seeds = np.random.SeedSequence(inference.seed).spawn(2)
     rng, rng_groups = (np.random.default_rng(s) for s in seeds)
     c = table.counts()

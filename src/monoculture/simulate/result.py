@@ -21,6 +21,7 @@ class RoundRecord:
     risks: dict[str, float]
     learner_risks: dict[str, list[float]]
     total_risk: float
+    deployed: list[str] = field(default_factory=list)  # frozen or menu: the prediction file each learner deploys
 
 
 @dataclass
@@ -87,6 +88,8 @@ class DynamicsResult:
     audit: list[LearnerAudit] = field(default_factory=list)
     audit_reason: str | None = None
     warnings: list[str] = field(default_factory=list)
+    response: str = "refit"  # refit, frozen or menu (metrics.md §8)
+    menus: dict[str, list[str]] = field(default_factory=dict)  # menu: each decision-maker's prediction files
 
 
 @dataclass
