@@ -128,3 +128,17 @@ def test_overdispersion_when_failures_rotate_is_below_one(tmp_path):
     # X is 1 for nine people, 0 for one: Var = 0.09 against 3 · 0.3 · 0.7 = 0.63.
     assert first.dispersion_ratio.value == pytest.approx(0.09 / 0.63)
     assert first.rho.value == 0.0 and first.rho.p_value == 1.0 and first.beta_a is None
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "html", "csv"])
+def test_persistence_is_in_every_report(tmp_path, fmt):
+    from monoculture.report import Format, render
+
+    files = _three_rounds(tmp_path, [{0, 1, 2}] * 3)
+    r = monoculture.audit(files, label="label", inference=InferenceOptions(bootstrap=0, permutations=0))
+    text = " ".join(render(r, Format(fmt)).split())
+    if fmt == "csv":
+        assert "rounds,,,dispersion_ratio,,,3.0" in text.replace(" ", "")
+    else:
+        assert "Persistence" in text and "3× that of independent rounds" in text
+        assert "failed again" in text

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from html import escape
 
 from ..measure.result import AuditResult, GroupResult, HistogramBin, Metric
+from . import rounds
 from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
 
 CSS = """
@@ -314,6 +315,7 @@ def render_html(r: AuditResult) -> str:
                            [[_e(a.attribute), _e(fmt_num(a.average) + ci_text(a.average)), _e(fmt_num(a.uniform)),
                              _e(fmt_num(a.worst)), _e(fmt_num(a.between)), _e(fmt_num(a.within))]
                             for a in r.group_homogenization]))
+    body.append(rounds.html_section(r, _e, _table))
     c = r.coverage
     body.append("<h2>Coverage</h2>")
     body.append(f"<p>{c.linked:,} of {c.individuals_seen:,} individuals linked ({_e(c.join)} join; IDs compared as "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.markup import escape
 from rich.table import Table
 
@@ -65,7 +67,22 @@ def terminal_table(r: AuditResult) -> Table:
     return t
 
 
-def markdown_section(r: AuditResult, cell, table) -> str:
+def html_section(r: AuditResult, escape_html: Callable[[object], str], table: Callable[..., str]) -> str:
+    """The HTML report's section (its own escaping and table helpers)."""
+    ro = r.rounds
+    if ro is None:
+        return ""
+    parts = [f"<h2>Over rounds</h2><p>{escape_html(title(ro))}</p>"]
+    if ro.improvements:
+        parts += ["<h3>Where improvements land</h3><p>Evenly spread improvements would serve the same share in "
+                  "every bucket (Toups et al. 2023).</p>",
+                  table(IMPROVEMENT_HEADER, [[escape_html(c) for c in row] for row in improvement_rows(ro)], left=2)]
+    parts += [f"<p>{escape_html(s)}</p>" for s in (transitions_sentence(ro), persistence_sentence(ro)) if s]
+    return "".join(parts)
+
+
+def markdown_section(r: AuditResult, cell: Callable[[str], str], table: Callable[..., str]) -> str:
+    """The Markdown report's section (its own cell escaping and table helpers)."""
     ro = r.rounds
     if ro is None:
         return ""
