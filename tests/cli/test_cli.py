@@ -186,3 +186,16 @@ def test_commands_that_compute_no_statistic_start_without_scipy_stats(tmp_path):
         ["True", "True"]
     # An input error found in the headers stops the audit before its imports start (so it exits at once).
     assert loads_stats("audit", *LENDERS, "--id", "no_such_column", "--format", "json") == ["False", "False"]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["audit", "--help"], ["multiplicity", "--help"],
+                                  ["simulate", "dynamics", "--help"], ["config"]])
+def test_help_and_config_start_without_numpy_or_pyarrow(args):
+    """Start-up: the commands that compute nothing import none of the numeric stack (bench/bench_startup.py
+    has their times)."""
+    probe = ("import sys, runpy; sys.argv = ['monoculture', *sys.argv[1:]]\n"
+             "try:\n    runpy.run_module('monoculture', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print(*[m in sys.modules for m in ('numpy', 'pyarrow', 'pandas', 'scipy')], file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, cwd=ROOT, timeout=120)
+    assert proc.stderr.decode().split()[-4:] == ["False"] * 4, proc.stderr.decode()[-500:]

@@ -7,6 +7,7 @@ import re
 import typer
 
 from monoculture.cli.app import app
+from monoculture.cli.help import PANEL_OF
 
 
 def _commands(group, path: tuple[str, ...] = ()):
@@ -47,3 +48,31 @@ def test_a_report_written_to_a_file_says_so_on_stderr(tmp_path):
     assert f"wrote {out}" in done.output
     quiet = CliRunner().invoke(app, [*args, "-q"])
     assert quiet.exit_code == 0 and "wrote" not in quiet.output
+
+
+def test_every_option_is_in_a_panel_and_every_command_has_examples():
+    """Help that guides: options grouped into panels (none left in the catch-all), no Python type noise,
+    and each command ends with example command lines."""
+    from typer.testing import CliRunner
+
+    root = typer.main.get_command(app)
+    for path, command in _commands(root):
+        if hasattr(command, "commands"):
+            continue
+        loose = [p.name for p in command.params if p.param_type_name == "option" and p.name != "help"
+                 and not getattr(p, "rich_help_panel", None) and p.name not in PANEL_OF]
+        assert not loose, f"{' '.join(path)}: options outside every panel: {loose}"
+        text = CliRunner().invoke(app, [*path, "--help"]).output
+        assert "Examples:\n" in text and f"monoculture {' '.join(path)}" in text.split("Examples:")[1], path
+        noise = re.findall(r"<(?:int|float|str|list\[[^\]]*\]|path)[^>]*>", text)
+        assert not noise, f"{' '.join(path)}: type noise in help: {noise}"
+
+
+def test_the_audit_help_leads_with_inputs_and_the_failure_rule():
+    from typer.testing import CliRunner
+
+    text = CliRunner().invoke(app, ["audit", "--help"]).output
+    panels = re.findall(r"^([A-Z][a-z][a-z ]+):$", text, flags=re.M)
+    assert panels[:4] == ["Arguments", "Inputs", "Failure rule", "Groups"], panels
+    inputs = text.split("\nInputs:\n")[1]
+    assert inputs.lstrip().startswith("--id COLUMN")

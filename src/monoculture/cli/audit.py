@@ -5,18 +5,20 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from ..errors import UsageError
-from ..measure.result import AuditResult
-from ..report import Format, render
-from ..report.github import annotations
+from ..report.formats import Format
+
+if TYPE_CHECKING:
+    from ..measure.result import AuditResult
 from ..spec import AuditSpec, InferenceOptions, Thresholds
 from . import options as opt
 from .app import app
+from .help import LENDERS, PanelCommand, examples
 from .output import EXIT_OK, EXIT_THRESHOLD, errors_to_exit, render_for, stderr_console, write_report
 from .progress import StageReporter
 
@@ -46,7 +48,11 @@ def _one_value(o: dict[str, Any], both: str, decision: str) -> str | None:
     return o[decision] if o[decision] is not None else o[both]
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=PanelCommand, epilog=examples(
+    f"monoculture audit {LENDERS} --id applicant_id --decision approved --label repaid --group race",
+    "monoculture audit lender_*.csv --id applicant_id --label repaid --max-homogenization 2 -f junit -o audit.xml",
+    "monoculture audit predictions.parquet --layout stacked --decision-maker-column model --label y -f json",
+    "monoculture audit helm_runs/ --metric exact_match      # evaluation logs: each model a decision-maker"))
 @opt.shares(opt.READ, opt.RULE, opt.ROWS, opt.JOIN, opt.BOOTSTRAP, opt.SEED, opt.ENGINE, opt.REPORT)
 def audit(
     inputs: opt.OptionalInputs = None,
@@ -122,7 +128,9 @@ def audit(
     raise typer.Exit(EXIT_THRESHOLD if failed and not exit_zero else EXIT_OK)
 
 
-@app.command("count", no_args_is_help=True)
+@app.command("count", no_args_is_help=True, cls=PanelCommand, epilog=examples(
+    f"monoculture count {LENDERS} --id applicant_id --decision approved --label repaid -o patterns.parquet",
+    "monoculture audit --patterns patterns.parquet --group race"))
 @opt.shares(opt.READ, opt.RULE, opt.ROWS, opt.JOIN, opt.ENGINE, opt.QUIET)
 def count_command(
     inputs: opt.Inputs,
@@ -159,6 +167,9 @@ def count_command(
 
 
 def github_outputs(result: AuditResult) -> None:
+    from ..report import render
+    from ..report.github import annotations
+
     """GitHub Actions: the Markdown report into the step summary, and one annotation per failed gate."""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:

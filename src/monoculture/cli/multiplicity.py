@@ -10,10 +10,15 @@ from ..multiplicity.spec import MultiplicitySpec
 from ..spec import InferenceOptions
 from . import options as opt
 from .app import app
+from .help import LENDERS, PanelCommand, examples
 from .output import EXIT_OK, errors_to_exit, render_for, stderr_console, write_with_notes
 
 
-@app.command("multiplicity", no_args_is_help=True)
+@app.command("multiplicity", no_args_is_help=True, cls=PanelCommand, epilog=examples(
+    f"monoculture multiplicity {LENDERS} --id applicant_id --decision approved --label repaid --score score -g race",
+    "monoculture multiplicity model_*.csv --label y --probabilities 'p_*'       # multi-class capacity",
+    "monoculture multiplicity model_*.csv --label y -g race --people people.csv --split fold --select-on train "
+    "--report-on test"))
 @opt.shares(opt.READ, opt.ROWS, opt.BOOTSTRAP, opt.SEED, opt.REPORT)
 def multiplicity_command(
     inputs: opt.Inputs,

@@ -14,7 +14,7 @@ import typer
 from .. import choices
 from ..errors import UsageError
 from ..multiplicity.spec import DISPARITIES, UTILITIES
-from ..report import Format
+from ..report.formats import Format
 
 
 def _choices(name: str, values: tuple[str, ...]) -> type[StrEnum]:
@@ -242,7 +242,9 @@ Split = Annotated[str | None, typer.Option(
     "--report-on, because the lowest in-sample disparity among many candidates is optimistically biased.")]
 SelectOn = Annotated[str | None, typer.Option(help="LDA: the --split value on which alternatives are chosen.")]
 ReportOn = Annotated[str | None, typer.Option(help="LDA: the --split value on which they are reported.")]
-KeyFile = Annotated[Path, typer.Option("--key-file", help="The shared key (from monoculture keygen).")]
+KeyFile = Annotated[Path | None, typer.Option("--key-file", help="The shared key (from monoculture keygen).")]
+PseudoOutput = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="Where to write the pseudonymised file (Parquet or CSV, by its extension).")]
 Casefold = Annotated[bool, typer.Option("--casefold", help="Case-fold IDs before hashing (all firms alike).")]
 Drop = Annotated[list[str] | None, typer.Option(
     "--drop", help="A column that must not leave the firm; repeatable.")]

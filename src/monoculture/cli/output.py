@@ -15,9 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import MonocultureError
-from ..measure.result import AuditResult
-from ..report import EXTENSIONS, Format, render
-from ..report.json import json_chunks
+from ..report.formats import EXTENSIONS, Format
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_ERROR = 0, 1, 2
 
@@ -90,6 +88,10 @@ def render_for(result, output_format: Format | None, output: Path | None, width:
                no_color: bool) -> str | Iterator[str]:
     """Pick the format (explicit, else from the -o extension, else table), width and colour, and render. An
     audit's JSON comes in pieces, written as they are made (`write_report`)."""
+    from ..measure.result import AuditResult  # here: help and errors need none of the reports
+    from ..report import render
+    from ..report.json import json_chunks
+
     fmt = output_format or (EXTENSIONS.get(output.suffix.lower(), Format.table) if output else Format.table)
     if fmt is Format.json and isinstance(result, AuditResult):
         return json_chunks(result)

@@ -12,6 +12,7 @@ from ..errors import UsageError
 from ..spec import InferenceOptions
 from . import options as opt
 from .app import app
+from .help import LENDERS, PanelCommand, examples
 from .output import errors_to_exit, render_for, stderr_console, write_with_notes
 
 simulate_app = typer.Typer(
@@ -27,7 +28,14 @@ AUDIT_READ = tuple(p for p in opt.READ if p.name not in ("people", "group"))
 DUPLICATES = tuple(p for p in opt.ROWS if p.name != "drop_missing")
 
 
-@simulate_app.command("dynamics", no_args_is_help=True)
+@simulate_app.command("dynamics", no_args_is_help=True, cls=PanelCommand, epilog=examples(
+    f"monoculture simulate dynamics {LENDERS} --id applicant_id --decision approved --label repaid --group race "
+    "--epsilon 0.5 --rounds 300",
+    "monoculture simulate dynamics a_v1.csv a_v2.csv b_v1.csv b_v2.csv --label y -g race --menu a=a_v1,a_v2 "
+    "--menu b=b_v1,b_v2",
+    "monoculture simulate dynamics --people sample_data/applicants.csv --features income,tenure_years,debt_ratio "
+    "--target repaid --group race",
+    "monoculture simulate dynamics --quadratic sample_data/quadratic.toml -f json"))
 @opt.shares(AUDIT_READ, opt.RULE, DUPLICATES, opt.BOOTSTRAP, opt.SEED, opt.REPORT)
 def simulate_dynamics(
     inputs: Annotated[list[str] | None, typer.Argument(
@@ -77,12 +85,13 @@ def simulate_dynamics(
         "--drop-missing", help="Leave out (and count) people-file rows with a missing value.")] = False,
     **o: Any,
 ) -> None:
-    """Participation dynamics with multi-learner retraining (Dean et al., AISTATS 2024; metrics.md §8).
+    """Participation dynamics: who ends up with which decision-maker (Dean et al., AISTATS 2024; metrics.md §8).
 
-    Each round every learner refits to the people it serves; then each subpopulation shifts its
-    participation towards the learners that serve it well (multiplicative weights). Reports the
-    trajectory, the final segmentation, the average risk against one learner serving everyone, and
-    (from a people file) systemic failure and homogenization of the first-round and final learners.
+    Each round every decision-maker responds to the people it serves — refits to them (refit), keeps its
+    predictions (frozen), or deploys the best of its prediction files for them (menu) — then each
+    subpopulation shifts its participation towards those that serve it well (multiplicative weights).
+    Reports the trajectory, the final segmentation, the average risk against one decision-maker serving
+    everyone, and systemic failure and homogenization of the first-round and final decisions.
     """
     err = stderr_console(o["no_color"])
     with errors_to_exit(err, o["debug"]):
@@ -119,7 +128,9 @@ def simulate_dynamics(
     write_with_notes(result.warnings, text, o["output"], err, o["quiet"])
 
 
-@simulate_app.command("urn")
+@simulate_app.command("urn", cls=PanelCommand, epilog=examples(
+    "monoculture simulate urn --people sample_data/lender_a.csv --group race --decision approved --adverse 0",
+    "monoculture simulate urn --rule threshold --initial-bias 0.05 --rounds 20 -f html -o urn.html"))
 @opt.shares(opt.SEED, opt.REPORT)
 def simulate_urn(
     people: Annotated[str | None, typer.Option(
@@ -132,7 +143,7 @@ def simulate_urn(
         help="Initial adverse rate of the reference (largest) group, without --decision.")] = 0.3,
     initial_bias: Annotated[float, typer.Option(
         help="Added to the other groups' initial rate: the small initial difference.")] = 0.05,
-    population: Annotated[int, typer.Option(
+    population: Annotated[int, typer.Option(rich_help_panel="Model",
         help="Without --people: people in each run, split into 'reference' and 'disadvantaged' halves.")] = 10_000,
     rounds: Annotated[int, typer.Option(help="Number of repeated uses of the score.")] = 10,
     rule: Annotated[str, typer.Option(

@@ -10,13 +10,13 @@ import typer
 from rich.markup import escape
 
 from ..errors import UsageError
-from ..link import pseudonymize as pseudo
 from . import options as opt
 from .app import app, config_defaults
+from .help import PanelCommand, examples
 from .output import errors_to_exit, stderr_console
 
 
-@app.command("keygen")
+@app.command("keygen", cls=PanelCommand, epilog=examples("monoculture keygen -o audit.key"))
 def keygen_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the key (mode 0600).")],
     force: Annotated[bool, typer.Option("--force", help="Replace an existing key file.")] = False,
@@ -24,16 +24,19 @@ def keygen_command(
     """Write a fresh random 32-byte key for `pseudonymize`. Share it among the firms, never with the auditor."""
     err = stderr_console(False)
     with errors_to_exit(err):
+        from ..link import pseudonymize as pseudo  # here: --help needs none of pyarrow
+
         pseudo.keygen(output, force=force)
     err.print(f"wrote a new key to {escape(str(output))} (mode 0600)")
 
 
-@app.command("pseudonymize")
+@app.command("pseudonymize", cls=PanelCommand, epilog=examples(
+    "monoculture pseudonymize dump.csv --id customer_no --key-file audit.key -o dump.pseudo.parquet"))
 def pseudonymize_command(
     source: Annotated[str, typer.Argument(help="The dump to pseudonymise (CSV or Parquet).")],
     id_column: opt.IdColumn = "id",
-    key_file: opt.KeyFile = Path(),
-    output: opt.Output = None,
+    key_file: opt.KeyFile = None,
+    output: opt.PseudoOutput = None,
     casefold: opt.Casefold = False,
     drop: opt.Drop = None,
 ) -> None:
@@ -46,15 +49,17 @@ def pseudonymize_command(
     with errors_to_exit(err):
         if output is None:
             raise UsageError("name the output file with -o")
-        if str(key_file) in ("", "."):
+        if key_file is None or str(key_file) in ("", "."):
             raise UsageError("name the key with --key-file (create one with monoculture keygen)")
+        from ..link import pseudonymize as pseudo
+
         key = pseudo.load_key(key_file)
         rows = pseudo.pseudonymize(source, str(output), id_column=id_column, key=key, casefold=casefold,
                                    drop=tuple(drop or ()))
     err.print(f"wrote {rows:,} rows with pseudonymous IDs to {escape(str(output))}")
 
 
-@app.command("schema")
+@app.command("schema", cls=PanelCommand, epilog=examples("monoculture schema > report.schema.json"))
 def schema() -> None:
     """Print the JSON Schema of the JSON report (`audit --format json`)."""
     from ..report.schema import report_schema
@@ -62,7 +67,8 @@ def schema() -> None:
     print(json.dumps(report_schema(), indent=2, ensure_ascii=False))
 
 
-@app.command("config")
+@app.command("config", cls=PanelCommand, epilog=examples("monoculture config",
+                                                                       "monoculture config --config ci.toml"))
 def show_config(
     config: opt.ConfigFile = None,
 ) -> None:
