@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import monoculture
-from monoculture.report.html import log_ticks, nice_ticks, render_html
+from monoculture.report.charts import log_ticks, nice_ticks
+from monoculture.report.html import render_html
 from monoculture.spec import InferenceOptions
 
 ROOT = Path(__file__).resolve().parents[2] / "sample_data"
@@ -86,3 +87,34 @@ def test_tick_helpers_give_round_values_covering_the_range(a, b):
     logs = log_ticks(lo, hi)
     assert logs[0] <= lo * (1 + 1e-9) and logs[-1] >= hi * (1 - 1e-9) and len(logs) <= 7
     assert all(_round(t) for t in logs)
+
+
+def test_every_chart_has_a_visible_title_and_no_text_runs_off_the_right(svgs):
+    """Each chart says what it shows in bold at the top; at about 6.5 px per character of the 11-px font, no
+    left-anchored label runs past the picture's right edge (the unstable legend once did)."""
+    for svg in svgs:
+        titles = [t for t in svg.iter("text") if t.get("class") == "title"]
+        assert titles and titles[0].text, svg.get("aria-label")
+        width = float(svg.get("width"))
+        for text in svg.iter("text"):
+            if text.get("x") is not None and text.get("text-anchor") is None and text.text:
+                assert float(text.get("x")) + 6.5 * len(text.text) <= width + 2, (svg.get("aria-label"), text.text)
+
+
+def test_unstable_groups_are_drawn_hollow_with_a_legend(svgs):
+    dots = next(s for s in svgs if "H by group" in (s.get("aria-label") or ""))
+    circles = list(dots.iter("circle"))
+    assert any(c.get("fill") == "white" for c in circles)  # the sample's groups are all unstable
+    assert any("unstable" in (t.text or "") for t in dots.iter("text"))
+
+
+def test_the_html_has_group_terms_sensitivity_and_a_reproducible_footer():
+    r = monoculture.audit(FILES, id_column="applicant_id", decision="approved", label="repaid", groups=["race"],
+                          inference=InferenceOptions(bootstrap=20, permutations=0, seed=7))
+    html = render_html(r)
+    for term in ("H_avg", "H_unif", "H_worst", "between", "within"):
+        assert f"<dt>{term}</dt>" in html
+    assert "Sensitivity of H" in html and "without lender_a" in html
+    footer = html.split("<footer")[1]
+    assert "seed 7" in footer and r.inputs[0].sha256[:12] in footer and "docs/metrics.md" in footer
+    assert str(ROOT) not in html  # names and hashes, never paths
