@@ -61,12 +61,13 @@ def line_chart_svg(title: str, series: list[Series], y_label: str, width: int = 
 
 def _dynamics_verdict(r: DynamicsResult) -> str:
     k = len(r.learners)
+    who = "learner" if r.response == "refit" else "decision-maker"
     used = sorted({s.learner for s in r.final.segmentation if s.segmented})
-    shape = (f"every subpopulation ends on one learner ({len(used)} of {k} learners in use)" if r.segmented
-             else "the subpopulations have not settled on one learner each")
+    shape = (f"every subpopulation ends on one {who} ({len(used)} of {k} {who}s in use)" if r.segmented
+             else f"the subpopulations have not settled on one {who} each")
     change = ""
     if r.risk_vs_baseline.value is not None:
-        change = f"; average risk is {fmt_num(r.risk_vs_baseline)}× that of one learner serving everyone"
+        change = f"; average risk is {fmt_num(r.risk_vs_baseline)}× that of one {who} serving everyone"
     homog = ""
     if len(r.audit) == 2:
         first, final = (a.overall.homogenization for a in r.audit)
