@@ -1,6 +1,7 @@
 """Make the synthetic lending ecosystem in sample_data/ (deterministic: same seed, same files).
 
-Five lenders decide on about 5,000 applicants. Each applicant has a latent creditworthiness; whether
+Five lenders decide on 16,000 applicants: enough that about eight people would be failed by all five if
+they failed people independently, so the demo's H is a stable ratio (N·S_ind ≥ 5), not one of chance. Each applicant has a latent creditworthiness; whether
 they repay (the label) depends on it. Lenders A, B and C buy their score from the same vendor model,
 so they misread the same applicants; D and E build their own. The vendor model misreads applicants of
 race group "B" more (a shared, systematic error), so that group is failed more homogeneously.
@@ -19,7 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 SEED = 20221128
-N = 5000
+N = 16_000
+APPLICANTS = 5000  # rows of applicants.csv (simulate dynamics): the first 5,000 people
 HERE = Path(__file__).resolve().parent
 
 
@@ -32,14 +34,14 @@ def make(out: Path = HERE, n: int = N, seed: int = SEED) -> dict[str, pd.DataFra
     # The vendor's shared error: it underrates and misreads race group B, the same way for every lender
     # that buys it.
     is_b = race == "B"
-    vendor_score = ability + rng.normal(0, np.where(is_b, 0.8, 0.35), n) - np.where(is_b, 0.5, 0.0)
+    vendor_score = ability + rng.normal(0, np.where(is_b, 0.8, 0.6), n) - np.where(is_b, 0.5, 0.0)
     people = pd.DataFrame({"applicant_id": [f"A{j:05d}" for j in range(n)], "race": race, "sex": sex})
     lenders = {
         "lender_a": ("csv", vendor_score + rng.normal(0, 0.25, n), -0.35),
         "lender_b": ("csv", vendor_score + rng.normal(0, 0.25, n), -0.25),
         "lender_c": ("parquet", vendor_score + rng.normal(0, 0.25, n), -0.30),
-        "lender_d": ("csv.gz", ability + rng.normal(0, 0.6, n) - np.where(is_b, 0.5, 0.0), -0.30),
-        "lender_e": ("parquet", ability + rng.normal(0, 0.6, n) - np.where(is_b, 0.5, 0.0), -0.20),
+        "lender_d": ("csv.gz", ability + rng.normal(0, 0.9, n) - np.where(is_b, 0.5, 0.0), -0.30),
+        "lender_e": ("parquet", ability + rng.normal(0, 0.9, n) - np.where(is_b, 0.5, 0.0), -0.20),
     }
     frames = {}
     for name, (fmt, score, cut) in lenders.items():
@@ -61,7 +63,8 @@ def make(out: Path = HERE, n: int = N, seed: int = SEED) -> dict[str, pd.DataFra
         else:
             frame.to_csv(out / f"{name}.csv", index=False)
     people.to_csv(out / "people.csv", index=False)
-    applicants(people, ability, repaid, seed).to_csv(out / "applicants.csv", index=False)
+    first = slice(0, APPLICANTS)
+    applicants(people[first], ability[first], repaid[first], seed).to_csv(out / "applicants.csv", index=False)
     return frames
 
 

@@ -99,3 +99,17 @@ def brute_force(fail: np.ndarray, present: np.ndarray | None = None, join: str =
 @pytest.fixture
 def sample_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def sample_linked() -> tuple[list[int], int, int]:
+    """The sample lenders' rows, how many applicants all five saw (the inner join) and how many distinct
+    (failure pattern, race) rows those make — counted here with pandas, independently of the tool."""
+    frames = []
+    for name in ("lender_a.csv", "lender_b.csv", "lender_c.parquet", "lender_d.csv.gz", "lender_e.parquet"):
+        path = Path(__file__).resolve().parent.parent / "sample_data" / name
+        frames.append(pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path))
+    linked = set.intersection(*(set(f["applicant_id"]) for f in frames))
+    fails = [f[f["applicant_id"].isin(linked)].set_index("applicant_id").sort_index() for f in frames]
+    pattern = sum((f["approved"] != f["repaid"]).astype(int) * 2**i for i, f in enumerate(fails))
+    cells = pd.DataFrame({"pattern": pattern, "race": fails[0]["race"]}).drop_duplicates()
+    return [len(f) for f in frames], len(linked), len(cells)

@@ -11,6 +11,7 @@ import pytest
 from ecosystems import KW, LENDERS, RULES, complaint, messy_ecosystem, random_ecosystem, table_dict, without
 
 import monoculture
+from conftest import sample_linked
 from monoculture.audit import count
 from monoculture.report.json import render_json
 
@@ -96,7 +97,8 @@ def test_cli_spark_engine_keeps_stderr_to_our_own_notes(tmp_path):
                "-g", "race", "--engine", "spark", "--spark-master", MASTER, "-o", str(out))
     assert proc.returncode == 0, proc.stderr.decode()
     err = proc.stderr.decode()
-    assert err.startswith("wrote 119 pattern rows for 4,255 linked individuals"), err  # as the memory engine
+    _, linked, rows = sample_linked()
+    assert err.startswith(f"wrote {rows} pattern rows for {linked:,} linked individuals"), err  # as pandas counts
     for chatter in ("WARN ", "log4j", "[Stage", "SparkContext", "incubator", "setLogLevel"):
         assert chatter not in err, err
     via = run("audit", "--patterns", str(out), "-f", "json")

@@ -21,6 +21,7 @@ from ecosystems import (
 )
 
 import monoculture
+from conftest import sample_linked
 from monoculture.audit import count
 from monoculture.count.table_file import read_patterns, write_patterns
 from monoculture.report.json import render_json
@@ -85,7 +86,7 @@ def test_cli_count_then_audit_patterns(tmp_path):
     common = ["--id", "applicant_id", "--decision", "approved", "--label", "repaid", "-g", "race"]
     proc = run("count", *LENDERS, *common, "-o", str(out))
     assert proc.returncode == 0, proc.stderr.decode()
-    assert "4,255 linked individuals" in proc.stderr.decode()
+    assert f"{sample_linked()[1]:,} linked individuals" in proc.stderr.decode()
     shards = _shard(tmp_path, 2)
     files = []
     for s, inputs in enumerate(shards):

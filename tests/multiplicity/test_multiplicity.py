@@ -294,3 +294,11 @@ def test_caveats_and_conventions_are_in_every_report_a_person_reads(tmp_path, fm
     assert "Conventions: the set is loss" in text and "ddof = 1" in text
     if fmt is not Format.table:  # the terminal narrows long headers to fit
         assert "selection-rate difference" in text and "mean score sd" in text
+
+
+def test_multiplicity_names_its_stages_for_the_progress_line(tmp_path):
+    files, _ = _lda_case(tmp_path, 0)
+    stages: list[str] = []
+    multiplicity(files, label="label", groups=["g"], inference=FAST, on_stage=stages.append)
+    assert stages[0].startswith("reading") and stages[-2:] == ["measuring multiplicity",
+                                                               "searching for less discriminatory alternatives"]

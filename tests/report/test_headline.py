@@ -32,7 +32,14 @@ def _wide(tmp_path: Path, shared: int, n: int = 400, k: int = 8, seed: int = 0) 
 
 def test_a_stable_h_leads():
     r = monoculture.audit(SAMPLE, id_column="applicant_id", decision="approved", label="repaid", inference=FAST)
-    assert verdict_sentence(r).startswith("The same people are failed by all 3 decision-makers 22.1× as often")
+    o = r.overall
+    h, n = o.homogenization.value, o.n
+    assert not o.homogenization.flags
+    # H leads, then the counts of people it compares: failed by all three, and expected if independent.
+    assert verdict_sentence(r) == (
+        f"The same people are failed by all 3 decision-makers {h:.3g}× as often as if they failed people "
+        f"independently: {round(o.systemic_failure.value * n):,} of the {n:,} people, where "
+        f"{round(o.expected_systemic_failure.value * n):,} would be.")
 
 
 def test_an_unstable_h_gives_way_to_counts_of_people_and_says_why(tmp_path):

@@ -12,6 +12,7 @@ from . import options as opt
 from .app import app
 from .help import LENDERS, PanelCommand, examples
 from .output import EXIT_OK, errors_to_exit, render_for, stderr_console, write_with_notes
+from .progress import StageReporter
 
 
 @app.command("multiplicity", no_args_is_help=True, cls=PanelCommand, epilog=examples(
@@ -58,7 +59,8 @@ def multiplicity_command(
             inference=InferenceOptions(bootstrap=o["bootstrap"], seed=o["seed"], alpha=o["alpha"]))
         from ..multiplicity.candidates import multiplicity as run_multiplicity  # here: `--help` needs none of it
 
-        result = run_multiplicity(spec)
+        with StageReporter(err, quiet=o["quiet"]) as reporter:
+            result = run_multiplicity(spec, on_stage=reporter.stage)
         text = render_for(result, o["output_format"], o["output"], o["width"], o["no_color"])
     write_with_notes(result.warnings, text, o["output"], err, o["quiet"])
     raise typer.Exit(EXIT_OK)

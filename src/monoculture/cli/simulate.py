@@ -14,6 +14,7 @@ from . import options as opt
 from .app import app
 from .help import LENDERS, PanelCommand, examples
 from .output import errors_to_exit, render_for, stderr_console, write_with_notes
+from .progress import StageReporter
 
 simulate_app = typer.Typer(
     name="simulate", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
@@ -106,7 +107,8 @@ def simulate_dynamics(
             defaults = {p.name: p.default for p in (*opt.JOIN, *opt.ENGINE)}
             spec = counting_spec(inputs, {**defaults, **o, "people": people, "group": group,
                                                   "drop_missing": drop_missing})
-            setting = simulation.choice_setting(spec, response, opt.menus(menu or []))
+            with StageReporter(err, quiet=o["quiet"]) as reporter:
+                setting = simulation.choice_setting(spec, response, opt.menus(menu or []), on_stage=reporter.stage)
         elif inputs or menu:
             raise UsageError("prediction files and --menu go with --response frozen or menu")
         elif (quadratic is None) == (people is None):

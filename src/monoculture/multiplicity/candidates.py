@@ -4,7 +4,7 @@ equally good model that treats a group better? Same reading and linking as `audi
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -45,19 +45,22 @@ def _ci_metric(value: float, reps: np.ndarray | None, alpha: float, reason: str)
     return m
 
 
-def multiplicity(inputs: Sequence[str] | MultiplicitySpec = (), **options: Any) -> MultiplicityResult:
+def multiplicity(inputs: Sequence[str] | MultiplicitySpec = (), *,
+                 on_stage: Callable[[str], None] = lambda _name: None, **options: Any) -> MultiplicityResult:
     """Predictive multiplicity and less discriminatory alternatives over candidate models' predictions.
 
     Give a `MultiplicitySpec`, or the inputs and keywords `MultiplicitySpec.of` takes (they mirror
     ``monoculture multiplicity --help``). Candidates must decide on the same people (inner join). Without
-    labels every candidate is in the set and accuracy-based parts are undefined.
+    labels every candidate is in the set and accuracy-based parts are undefined. `on_stage` hears each stage's
+    name as it starts (the CLI shows them on stderr).
     """
     spec = inputs if isinstance(inputs, MultiplicitySpec) else MultiplicitySpec.of(inputs, **options)
     o, cols, inference = spec.options, spec.asked, spec.inference
     epsilon, baseline, arbitrary_threshold = o.epsilon, o.baseline, o.arbitrary_threshold
     utility, disparity, split, select_on, report_on = o.utility, o.disparity, o.split, o.select_on, o.report_on
     intersect, label, favorable = o.intersect, cols.label, spec.rule.favorable
-    linked, input_results = load_and_link(spec)
+    linked, input_results = load_and_link(spec, on_stage=on_stage)
+    on_stage("measuring multiplicity")
     names = linked.names
     D = linked.decisions
     assert D is not None
@@ -130,6 +133,7 @@ def multiplicity(inputs: Sequence[str] | MultiplicitySpec = (), **options: Any) 
             cells = np.unique(table.row_cell[row_mask])
             group_scopes.append(scope(attr, group, np.isin(cell_of_row, cells), total_arbitrary))
 
+    on_stage("searching for less discriminatory alternatives")
     sheet, spread = _sheet(table, intersect, names, in_set, correct, favourable, cell_of_row)
     lda_attr = next((a for a in table.attributes if a != split), None)
     lda_args = (table, names, base, correct, favourable, linked, D, cell_of_row, o.lda_tolerance, utility, disparity,

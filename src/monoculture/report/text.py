@@ -59,12 +59,14 @@ def verdict_sentence(r: AuditResult) -> str:
     k = len(r.decision_makers)
     n = o.n or 0
     unstable = any(f.startswith("unstable") for f in h.flags)
+    s, s_ind = o.systemic_failure.value, o.expected_systemic_failure.value
     if h.value is not None and not unstable and h.value <= ASTRONOMICAL:
+        tally = (f": {people(s, n)} of the {n:,} people, where {people(s_ind, n)} would be"
+                 if s is not None and s_ind is not None else "")
         if h.value > 1:
             return (f"The same people are failed by all {k} decision-makers {h.value:.3g}× as often as if they "
-                    "failed people independently.")
+                    f"failed people independently{tally}.")
         return "Systemic failure is no more common than if the decision-makers failed people independently."
-    s, s_ind = o.systemic_failure.value, o.expected_systemic_failure.value
     counts = ""
     if s is not None and s_ind is not None:
         who = "No one" if s == 0 else people(s, n)

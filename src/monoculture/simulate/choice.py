@@ -15,7 +15,7 @@ Both are the core dynamics (`core.run`) with θ a one-hot choice of prediction f
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,7 +112,8 @@ def menus_of(files: Sequence[str], response: str, menus: Mapping[str, Sequence[s
     return {dm: [f for f in files if owner[f] == dm] for dm in menus}
 
 
-def choice_setting(spec: AuditSpec, response: str, menus: Mapping[str, Sequence[str]] | None = None):
+def choice_setting(spec: AuditSpec, response: str, menus: Mapping[str, Sequence[str]] | None = None,
+                   on_stage: Callable[[str], None] = lambda _name: None):
     """The `Setting` of a frozen or menu simulation from an audit's inputs: subpopulations are the cells of
     the `--group` attributes among the linked people, R[g, c] each file's failure rate in cell g."""
     from .participation import Setting  # participation imports this module for `dynamics`
@@ -123,7 +124,8 @@ def choice_setting(spec: AuditSpec, response: str, menus: Mapping[str, Sequence[
         raise UsageError("name the subpopulation column with {simulate.group}")
     if spec.link.join != "inner":
         raise UsageError("the dynamics compare files on the same people: use the inner join")
-    linked, _ = load_and_link(spec)
+    linked, _ = load_and_link(spec, on_stage=on_stage)
+    on_stage("running the dynamics")
     table = PatternTable.build(linked)
     names = list(table.names)
     offered = menus_of(names, response, menus or {})
