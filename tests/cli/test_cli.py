@@ -212,3 +212,15 @@ def test_the_demo_headline_is_stable():
     o = r.overall
     assert o.n * o.expected_systemic_failure.value >= 5
     assert not any(f.startswith("unstable") for f in o.homogenization.flags)
+
+
+def test_the_cli_lets_idle_blas_threads_sleep():
+    """OpenBLAS threads spinning between small products burned a third of an audit's CPU time
+    (bench/bench_contention.py): the CLI sets OPENBLAS_THREAD_TIMEOUT before numpy loads, unless the user did."""
+    probe = "import os, monoculture.cli, numpy; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, env=env, timeout=60).stdout.decode()
+    assert out.strip() == "4"
+    kept = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60,
+                          env={**env, "OPENBLAS_THREAD_TIMEOUT": "20"}).stdout.decode()
+    assert kept.strip() == "20"

@@ -59,3 +59,11 @@ def test_ten_decision_makers_get_a_ranked_list_not_clipped_labels(ten):
     assert "Strongest co-failing pairs" in narrow and "decision_maker_0…" not in narrow
     wide = render(ten, Format.table, width=200)
     assert "Error consistency κ" in wide  # a matrix where it fits
+
+
+def test_undefined_agreement_measures_give_their_reason_in_the_terminal():
+    fails = np.ones((50, 3), dtype=bool)  # everyone failed by all: interrater κ and bounded H are 0/0
+    r = monoculture.from_failures(fails, inference=InferenceOptions(bootstrap=0, permutations=0))
+    text = " ".join(render(r, Format.table, width=120).split())
+    undefined = [m for m in (*r.overall.diversity.values(), r.overall.bounded_homogenization) if m.value is None]
+    assert undefined and all(f"undefined: {m.reason}" in text for m in undefined)

@@ -185,8 +185,8 @@ def _k_way(r: AuditResult) -> Table:
         ("Kohavi–Wolpert variance", o.diversity.get("kohavi_wolpert_variance"), "0 = full agreement, max 0.25"),
     ]
     for label, m, meaning in rows:
-        if m is not None:
-            t.add_row(label, num(m) + _ci(m), meaning)
+        if m is not None:  # an undefined value says why where its reading would be
+            t.add_row(label, num(m) + _ci(m), meaning if m.value is not None else f"undefined: {m.reason}")
     return t
 
 
