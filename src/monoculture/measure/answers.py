@@ -12,7 +12,7 @@ import numpy as np
 from ..count.table import PatternTable
 from ..link.answers import UNSEEN, AnswerTable
 from ..spec import InferenceOptions
-from .inference import intervals
+from .inference import counted_draws, intervals
 from .metrics import answers as m
 from .metrics._base import divide
 from .result import AnswerSummary, GroupResult, JudgeResult, Metric, PairResult, SameWrongAnswer
@@ -103,8 +103,7 @@ def _resampling_weights(n: int, replicates: int, rng: np.random.Generator) -> np
     The same draw as `inference.bootstrap_means` makes, counted from uniform indices: numpy's multinomial
     over n equal cells took over a second for MMLU-Pro's groups. (The multiplicity bootstrap keeps its own
     draws, so that its intervals stay as they were.)"""
-    drawn = rng.integers(0, n, size=(replicates, n)) + (np.arange(replicates) * n)[:, None]
-    return np.bincount(drawn.ravel(), minlength=replicates * n).reshape(replicates, n).astype(np.float32)
+    return counted_draws(np.ones(n, dtype=np.int64), n, replicates, rng).astype(np.float32)
 
 
 def summary(table: AnswerTable, options: np.ndarray | float, rows: np.ndarray | None, inference: InferenceOptions,

@@ -132,9 +132,9 @@ def suppress(g: GroupResult, names: list[str], threshold: int) -> GroupResult:
 
 def _attribute_stats(membership: np.ndarray):
     def fn(c: Counts) -> dict[str, np.ndarray]:
-        q, e_g, _ = group_metrics.group_shares_and_rates(c, membership)
+        q, e_g, n_g = group_metrics.group_shares_and_rates(c, membership)
         e = metrics.failure_rates(c)
-        between, within = group_metrics.decomposition(c, membership)
+        between, within = group_metrics.decomposition(c, membership, (e_g, n_g))
         if not c.complete:
             between = within = np.full_like(between, np.nan)
         return {

@@ -52,11 +52,35 @@ def _two_sided_z(alpha: float) -> float:
     return float(stats.norm.isf(alpha / 2))
 
 
+DRAW_PER_PERSON = 4  # at most this many people per pattern row: count drawn people, not a multinomial
+
+
 def multinomial_weights(weights: np.ndarray, b: int, rng: np.random.Generator) -> np.ndarray:
-    """B bootstrap replicates of the pattern counts: multinomial(N, w / N), shape (B, R)."""
+    """B bootstrap replicates of the pattern counts: multinomial(N, w / N), shape (B, R).
+
+    Where people are few per row (every pattern unique, as on a leaderboard) the replicate draws N people
+    with replacement and counts them per row — the same distribution, and numpy's multinomial over
+    thousands of cells costs far more than drawing the people. Else one multinomial per replicate."""
     w = np.asarray(weights, dtype=float)
     n = round(w.sum())
-    return rng.multinomial(n, w / w.sum(), size=b)
+    whole = np.array_equal(w, np.round(w))
+    if not whole or n > DRAW_PER_PERSON * len(w):
+        return rng.multinomial(n, w / w.sum(), size=b)
+    return counted_draws(w.astype(np.int64), n, b, rng)
+
+
+def counted_draws(w: np.ndarray, n: int, b: int, rng: np.random.Generator) -> np.ndarray:
+    """(B, R) how many of n people drawn with replacement fall in each row, row r holding w[r] of them.
+
+    One replicate at a time: its draw and count stay in cache (one (B, n) draw would be a few hundred MB
+    written once and read once). Person i of the expanded population is in row ``lookup[i]``."""
+    rows = len(w)
+    lookup = None if bool((w == 1).all()) else np.repeat(np.arange(rows), w)
+    out = np.empty((b, rows), dtype=np.int64)
+    for i in range(b):
+        people = rng.integers(0, n, size=n)
+        out[i] = np.bincount(people if lookup is None else lookup[people], minlength=rows)
+    return out
 
 
 def bootstrap_weights(c: Counts, options: InferenceOptions, rng: np.random.Generator) -> np.ndarray | None:

@@ -51,10 +51,12 @@ def poisson_binomial_pmf(p: np.ndarray, size: int) -> np.ndarray:
     k = p.shape[-1]
     pmf = np.zeros((*p.shape[:-1], max(size, k + 1)))
     pmf[..., 0] = 1.0
-    for j in range(k):
-        pj = p[..., j, None]
-        pmf[..., 1:j + 2] = pmf[..., 1:j + 2] * (1.0 - pj) + pmf[..., :j + 1] * pj
-        pmf[..., 0] *= 1.0 - p[..., j]
+    q = 1.0 - p
+    for j in range(k):  # in place: the same products and sums, one temporary a step
+        moved = pmf[..., :j + 1] * p[..., j, None]
+        pmf[..., 1:j + 2] *= q[..., j, None]
+        pmf[..., 1:j + 2] += moved
+        pmf[..., 0] *= q[..., j]
     out = pmf[..., :size]
     out[np.isnan(p).any(axis=-1)] = np.nan
     return out

@@ -23,11 +23,19 @@ def group_shares_and_rates(c: Counts, membership: np.ndarray) -> tuple[np.ndarra
     seen by i has e[g, i] = NaN (not 1: that is the reference code's choice, kept for parity mode only).
     """
     w = np.asarray(c.weights, dtype=float)
-    wg = w[..., None, :] * membership  # (..., G, R)
-    seen = wg @ c.seen  # (..., G, k)
-    failed = wg @ c.failed
+    if membership.sum(axis=0).max(initial=0) <= 1:  # disjoint groups: each its own rows, G times less work
+        shape = (*w.shape[:-1], len(membership), c.k)
+        seen, failed, n_g = np.zeros(shape), np.zeros(shape), np.zeros(shape[:-1])
+        for g, member in enumerate(membership):
+            rows = np.flatnonzero(member)
+            wr = w[..., rows]
+            seen[..., g, :], failed[..., g, :] = wr @ c.seen[rows], wr @ c.failed[rows]
+            n_g[..., g] = wr.sum(axis=-1)
+    else:
+        wg = w[..., None, :] * membership  # (..., G, R)
+        seen, failed, n_g = wg @ c.seen, wg @ c.failed, wg.sum(axis=-1)  # (..., G, k), (..., G, k), (..., G)
     q = divide(seen, seen.sum(axis=-2, keepdims=True))
-    return q, divide(failed, seen), wg.sum(axis=-1)
+    return q, divide(failed, seen), n_g
 
 
 def average_case(q: np.ndarray, e_g: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -76,16 +84,18 @@ def group_variance(e_g: np.ndarray) -> np.ndarray:
         return np.where(n_ok >= 2, np.nanvar(prod, axis=-1, ddof=1), np.nan)
 
 
-def decomposition(c: Counts, membership: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def decomposition(c: Counts, membership: np.ndarray,
+                  rates: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Between- and within-group factors of H (ours, metrics.md §4), with ``H = between × within``.
 
     With group weights ``w_g = n_g / N`` and ``S = Σ_g w_g S_g``:
     ``between = Σ_g w_g Π_i e_{g,i} / Π_i e_i`` — the excess explained by groups failing more;
     ``within = Σ_g w_g S_g / Σ_g w_g Π_i e_{g,i}`` — co-failure inside groups beyond their own rates.
     Needs the inner join (every rate over the same people); groups must partition the population.
+    `rates`: (e_g, n_g) of `group_shares_and_rates`, when already computed.
     """
     w = np.asarray(c.weights, dtype=float)
-    _, e_g, n_g = group_shares_and_rates(c, membership)
+    e_g, n_g = rates if rates is not None else group_shares_and_rates(c, membership)[1:]
     n = w.sum(axis=-1)
     share = divide(n_g, n[..., None])
     e = divide(w @ c.failed, w @ c.seen)
