@@ -168,3 +168,20 @@ def test_nan_quantiles_equal_numpy_nanquantile():
         col = col[~np.isnan(col)]
         if len(col):
             assert got[idx] == pytest.approx(np.quantile(col, qs[idx]))
+
+
+def test_quantiles_of_replicates_that_overflow_to_infinity():
+    """A replicate can be infinite (a one-step Rasch σ overflowing on a tiny resample): a quantile between two
+    infinite values is infinite, not NaN with a warning (numpy's nanquantile gives NaN and warns; hypothesis
+    found a 4-person outer join where that failed the audit)."""
+    import warnings
+
+    from monoculture.measure.inference import nan_quantiles
+
+    x = np.array([[0.0, 1.0, np.inf], [1.0, np.inf, np.inf], [np.inf, np.inf, np.inf], [np.inf, np.nan, np.nan]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = nan_quantiles(np.sort(x, axis=0), 0.975)
+        lo = nan_quantiles(np.sort(x, axis=0), 0.0)
+    assert got.tolist() == [np.inf, np.inf, np.inf]  # positions 2.925, 1.95, 1.95: between infinite values
+    assert lo.tolist() == [0.0, 1.0, np.inf]

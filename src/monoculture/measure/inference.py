@@ -182,7 +182,9 @@ def nan_quantiles(ordered: np.ndarray, q: float | np.ndarray) -> np.ndarray:
     frac = pos - below
     lo_v = np.take_along_axis(ordered, below[None, ...], axis=0)[0]
     hi_v = np.take_along_axis(ordered, above[None, ...], axis=0)[0]
-    out = lo_v + frac * (hi_v - lo_v)
+    with np.errstate(invalid="ignore"):  # inf − inf, 0 × inf: an infinite replicate (a Rasch σ overflowing)
+        out = lo_v + frac * (hi_v - lo_v)
+    out = np.where((frac == 0) | (hi_v == lo_v), lo_v, out)  # ... is then the value itself, not NaN
     return np.where((valid > 0) & ~np.isnan(q), out, np.nan)
 
 
