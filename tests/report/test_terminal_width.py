@@ -67,3 +67,11 @@ def test_undefined_agreement_measures_give_their_reason_in_the_terminal():
     text = " ".join(render(r, Format.table, width=120).split())
     undefined = [m for m in (*r.overall.diversity.values(), r.overall.bounded_homogenization) if m.value is None]
     assert undefined and all(f"undefined: {m.reason}" in text for m in undefined)
+
+
+def test_long_names_head_the_matrix_as_numbers_not_as_clipped_look_alikes(ten):
+    wide = render(ten, Format.table, width=200)
+    header = next(line for line in wide.splitlines() if line.startswith("┃") and "1" in line)
+    labels = [c.strip() for c in header.strip("┃").split("┃")][1:]
+    assert labels == [str(i) for i in range(1, 11)]
+    assert "1 decision_maker_" in wide and "columns are numbered as the rows" in wide

@@ -17,6 +17,7 @@ from .text import ci_text, fmt_num, fmt_pct
 
 pct, num = fmt_pct, fmt_num
 MAX_MATRIX = 10  # above this many decision-makers the κ matrix becomes a list of the strongest pairs
+MATRIX_LABEL = 10  # longer names head the κ matrix's columns as numbers (the rows carry the names)
 
 
 def _ci(m: Metric, fmt: str = "num") -> str:
@@ -83,13 +84,17 @@ def pairs(r: AuditResult, width: int) -> Table:
     if len(names) <= MAX_MATRIX:
         t = Table(title="Error consistency κ (0 = independent, 1 = identical failures; clustered order)",
                   title_justify="left")
+        # Names longer than a column (or alike in their first letters) become numbers, the rows the legend.
+        numbered = any(len(n) > MATRIX_LABEL for n in names)
         t.add_column("")
-        for n in names:
-            t.add_column(escape(n[:10]), justify="right")
+        for i, n in enumerate(names, start=1):
+            t.add_column(str(i) if numbered else escape(n), justify="right")
         lookup = {(p.a, p.b): p for p in pairs} | {(p.b, p.a): p for p in pairs}
-        for a in names:
+        for i, a in enumerate(names, start=1):
             cells = ["·" if a == b else num(lookup[(a, b)].error_consistency, 2) for b in names]
-            t.add_row(escape(a), *cells)
+            t.add_row(f"{i} {escape(a)}" if numbered else escape(a), *cells)
+        if numbered:
+            t.caption, t.caption_justify = "columns are numbered as the rows", "left"
         if natural_width(t) <= width:
             return t
     return ranked_pairs(pairs)
