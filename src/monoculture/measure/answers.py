@@ -7,6 +7,8 @@ and for the pooled rates of every scope.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..count.table import PatternTable
@@ -157,30 +159,36 @@ def judges(c: m.AnswerCounts, names: list[str]) -> list[JudgeResult]:
     its true rank."""
     judged, true, inflation = m.judged_accuracy(c), m.true_accuracy(c), m.judge_inflation(c)
     k = len(names)
+    # Each judge's column without its own diagonal, ranked at once; then plain Python values, built once
+    # (at a thousand decision-makers these are a million entries).
+    off = ~np.eye(k, dtype=bool)
+    columns = [x.T[off.T].reshape(k, k - 1) for x in (judged, true, inflation, c.n)]  # [judge b, judged a]
+    judged_rank, true_rank = _column_ranks(columns[0]), _column_ranks(columns[1])
+    values = [x.tolist() for x in columns[:3]]
+    counts = np.rint(columns[3]).astype(np.int64).tolist()
+    reason = "the pair saw nobody in common"
+
+    def metric(v: float) -> Metric:
+        return Metric(v) if math.isfinite(v) else Metric(None, reason)
+
     out = []
     for b in range(k):
-        others = np.array([a for a in range(k) if a != b])
-        judged_rank = _ranks(judged[others, b])
-        true_rank = _ranks(true[others, b])
-        for r, a in enumerate(others):
+        judged_names = names[:b] + names[b + 1:]
+        for r in range(k - 1):
             out.append(JudgeResult(
-                judge=names[b], judged=names[a], n=round(float(c.n[a, b])),
-                judged_accuracy=Metric.of(judged[a, b], "the pair saw nobody in common"),
-                true_accuracy=Metric.of(true[a, b], "the pair saw nobody in common"),
-                inflation=Metric.of(inflation[a, b], "the pair saw nobody in common"),
-                judged_rank=judged_rank[r], true_rank=true_rank[r],
+                judge=names[b], judged=judged_names[r], n=counts[b][r], judged_accuracy=metric(values[0][b][r]),
+                true_accuracy=metric(values[1][b][r]), inflation=metric(values[2][b][r]),
+                judged_rank=judged_rank[b][r], true_rank=true_rank[b][r],
             ))
     return out
 
 
-def _ranks(values: np.ndarray) -> list[int | None]:
-    """Competition ranks, highest value first (1, 2, 2, 4); None where undefined."""
+def _column_ranks(values: np.ndarray) -> list[list[int | None]]:
+    """Competition ranks within each row (1 = highest; ties share the best rank); None where undefined.
+    Undefined values rank below every defined one, so they change no defined value's rank."""
     from scipy import stats  # only here: commands that compute no statistic start without scipy.stats
 
-    defined = ~np.isnan(values)
-    ranks: list[int | None] = [None] * len(values)
-    if defined.any():
-        r = stats.rankdata(-values[defined], method="min")
-        for i, v in zip(np.flatnonzero(defined), r, strict=True):
-            ranks[i] = int(v)
-    return ranks
+    undefined = np.isnan(values)
+    ranks = stats.rankdata(np.where(undefined, np.inf, -values), axis=1, method="min").astype(np.int64)
+    return [[None if u else int(r) for r, u in zip(row, miss, strict=True)]
+            for row, miss in zip(ranks.tolist(), undefined.tolist(), strict=True)]
