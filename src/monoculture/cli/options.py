@@ -22,8 +22,6 @@ def _choices(name: str, values: tuple[str, ...]) -> type[StrEnum]:
     return StrEnum(name, [(v.replace("-", "_"), v) for v in values])  # type: ignore[return-value]
 
 
-
-
 FailureKind = _choices("FailureKind", choices.FAILURE_KINDS)
 
 

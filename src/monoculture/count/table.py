@@ -107,6 +107,13 @@ class Counts:
         return other
 
 
+def cell_name(attributes: Sequence[str], labels: Sequence[str]) -> str:
+    """A cell as a subpopulation's name: its value for one attribute, 'a=x & b=y' for several."""
+    if len(attributes) == 1:
+        return labels[0]
+    return " & ".join(f"{a}={v}" for a, v in zip(attributes, labels, strict=True))
+
+
 @dataclass(frozen=True)
 class PatternTable:
     """Counts of linked individuals per (cell, failure pattern), stored sparsely."""

@@ -246,20 +246,17 @@ PROBABILITY_SUM_TOLERANCE = 1e-3  # rounding in the files (probabilities written
 
 
 def per_person_scores(s: Source, rows: np.ndarray, valid: np.ndarray, universe: int,
-                      classes: dict[str, list[str]]) -> np.ndarray | None:
+                      classes: tuple[str, list[str]] | None) -> np.ndarray | None:
     """Multiplicity: the input's score per ID code, (universe,), or its class probabilities, (universe,
-    classes); NaN where the input has no row. `rows` are the codes of the `valid` rows; `classes` holds the
-    first input's class columns (every input must have the same)."""
+    classes); NaN where the input has no row. `rows` are the codes of the `valid` rows; `classes`: the first
+    input's file and class columns, which every input must have (None: this is the first)."""
     columns = {"score": s.score} if s.score is not None else s.probabilities
     if not columns:
         return None
-    if s.score is None:
-        first, names = next(iter(classes.items()), (s.file, list(columns)))
-        classes.setdefault(first, names)
-        if list(columns) != names:
-            raise InputError(f"has the class probability columns {', '.join(columns)}; {first} has "
-                             f"{', '.join(names)}: every candidate needs the same classes, in the same order",
-                             file=s.file)
+    if s.score is None and classes is not None and list(columns) != classes[1]:
+        raise InputError(f"has the class probability columns {', '.join(columns)}; {classes[0]} has "
+                         f"{', '.join(classes[1])}: every candidate needs the same classes, in the same order",
+                         file=s.file)
     values = np.column_stack([as_numbers(c, s.file, name) for name, c in columns.items()])[valid]
     if s.score is None:  # a score rule may threshold any number; probabilities must be probabilities
         check_probabilities(values, s, valid)

@@ -57,7 +57,7 @@ class Linker:
         self.decisions: list[np.ndarray] = []
         self.labels = np.full(universe, -1, dtype=np.int64) if options.per_person else None
         self.scores: list[np.ndarray | None] = []
-        self.classes: dict[str, list[str]] = {}  # the first input's class-probability columns, by its file
+        self.classes: tuple[str, list[str]] | None = None  # the first input's file and class-probability columns
         self.item_options: np.ndarray | None = None  # evaluation logs: each item's answer options (§11)
 
     def grow(self, shift: int, universe: int, mapping: np.ndarray | None = None) -> None:
@@ -244,6 +244,7 @@ class Linker:
         if lab is not None and self.labels is not None:
             self.labels[rows] = np.where(self.labels[rows] < 0, lab[valid], self.labels[rows])
         self.scores.append(per_person_scores(s, rows, valid, self.universe, self.classes))
+        self.classes = self.classes or ((s.file, list(s.probabilities)) if s.probabilities else None)
 
     def _combinations(self, s: Source) -> tuple[np.ndarray, np.ndarray] | None:
         """Each row's combination of values and, per combination, its parts as `_kind_column` takes them

@@ -77,7 +77,7 @@ def scope_stats(c: Counts, with_pairs: bool = True, rasch: RaschSteps | None = N
         out["pair_n"] = t.n
         out["effective_decision_makers"] = panels.effective_decision_makers_of(t, c.k)
         if conditional is not None:
-            out["local_dependence_lift"] = local_dependence_lift(c, conditional, t.n11 if c.complete else None)
+            out["local_dependence_lift"] = local_dependence_lift(c, conditional, t.n11)
     return out
 
 

@@ -10,7 +10,7 @@ from html import escape
 from ..measure.result import AuditResult
 from . import rounds
 from .charts import dots_svg, histogram_svg, kappa_heatmap_svg, lift_heatmap_svg
-from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
+from .text import ci_text, fmt_num, fmt_pct, p_text, sensitivity_rows, verdict_sentence
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1b1f24;max-width:1040px;margin:24px auto;
@@ -60,11 +60,9 @@ GROUP_TERMS = (
 
 def _sensitivity(r: AuditResult) -> str:
     """How H moves with the ecosystem: each decision-maker left out, and the mean over subsets of each size."""
-    if not r.leave_one_out and not r.homogenization_by_size:
+    rows = [[_e(ecosystem), _e(h)] for ecosystem, h in sensitivity_rows(r)]
+    if not rows:
         return ""
-    rows = [[_e(f"mean over {'sampled' if s.sampled else 'all'} {s.subsets} subsets of {s.m}"),
-             _e(fmt_num(s.homogenization))] for s in r.homogenization_by_size]
-    rows += [[_e(f"without {name}"), _e(fmt_num(m) + ci_text(m))] for name, m in r.leave_one_out.items()]
     return ("<h2>Sensitivity of H</h2>" + _table(["ecosystem", "H"], rows)
             + '<p class="muted">H grows like 1/Π e_i with the number of decision-makers: compare ecosystems of '
             "the same size, and read a large change without one decision-maker as that one driving it.</p>")

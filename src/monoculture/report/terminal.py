@@ -16,7 +16,7 @@ from . import terminal_ecosystem as ecosystem
 from .answers import answer_sentence
 from .answers import terminal_tables as answer_tables
 from .fit import droppable, fit
-from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
+from .text import ci_text, fmt_num, fmt_pct, p_text, sensitivity_rows, verdict_sentence
 
 pct, num = fmt_pct, fmt_num
 
@@ -191,16 +191,14 @@ def _k_way(r: AuditResult) -> Table:
 
 
 def _sensitivity(r: AuditResult) -> Table | None:
-    if not r.leave_one_out and not r.homogenization_by_size:
+    rows = sensitivity_rows(r)
+    if not rows:
         return None
     t = Table(title="Sensitivity of H", title_justify="left")
     t.add_column("ecosystem")
     t.add_column("H", justify="right")
-    for s in r.homogenization_by_size:
-        how = "sampled" if s.sampled else "all"
-        t.add_row(f"mean over {how} {s.subsets} subsets of {s.m}", num(s.homogenization))
-    for name, m in r.leave_one_out.items():
-        t.add_row(f"without {escape(name)}", num(m) + _ci(m))
+    for subset, h in rows:
+        t.add_row(escape(subset), h)
     t.caption = "H grows like 1/Π e_i with the number of decision-makers: compare like with like"
     t.caption_justify = "left"
     return t

@@ -50,6 +50,14 @@ def people(share: float, n: int) -> str:
     return f"{count:,.0f}" if count >= 9.95 or count == round(count) else f"{count:.2g}"
 
 
+def sensitivity_rows(r: AuditResult) -> list[tuple[str, str]]:
+    """(ecosystem, H) rows of the sensitivity of H: the mean over subsets of each size, then each decision-maker
+    left out (with its interval). Empty when neither was computed."""
+    rows = [(f"mean over {'sampled' if s.sampled else 'all'} {s.subsets} subsets of {s.m}", fmt_num(s.homogenization))
+            for s in r.homogenization_by_size]
+    return rows + [(f"without {name}", fmt_num(m) + ci_text(m)) for name, m in r.leave_one_out.items()]
+
+
 def verdict_sentence(r: AuditResult) -> str:
     """The report's first sentence. H leads when it is stable; where it is unstable (fewer than five
     systemic failures expected under independence), astronomical or undefined, the counts of people lead,

@@ -20,13 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..count.table import PatternTable
+from ..count.table import PatternTable, cell_name
 from ..errors import UsageError
 from ..link.load import load_and_link
+from ..measure.metrics.groups import group_shares_and_rates
 from ..spec import AuditSpec
 from .risks import NOBODY
-
-RESPONSES = ("refit", "frozen", "menu")
 
 
 @dataclass(frozen=True)
@@ -50,13 +49,13 @@ class ChoiceRisks:
         return self.table @ theta
 
     def minimise(self, w: np.ndarray, start: np.ndarray) -> np.ndarray:
-        if start.any() and w.sum() < NOBODY:
+        if not start.any():  # no file yet: the single learner serving everyone picks among them all
+            return np.eye(self.dim)[int(np.argmin(w @ self.table))]
+        if w.sum() < NOBODY:
             return start
-        offered = (self.owner == self.owner[int(np.argmax(start))]) if start.any() else np.ones(self.dim, bool)
-        cost = np.where(offered, w @ self.table, np.inf)
-        best = int(np.argmax(start)) if start.any() and cost[int(np.argmax(start))] <= cost.min() else int(
-            np.argmin(cost))
-        return np.eye(self.dim)[best]
+        current = int(np.argmax(start))
+        cost = np.where(self.owner == self.owner[current], w @ self.table, np.inf)
+        return np.eye(self.dim)[current if cost[current] <= cost.min() else int(np.argmin(cost))]
 
     def gradient(self, w: np.ndarray, theta: np.ndarray) -> np.ndarray:
         raise UsageError("frozen and menu responses choose among fixed prediction files: use "
@@ -131,15 +130,11 @@ def choice_setting(spec: AuditSpec, response: str, menus: Mapping[str, Sequence[
     offered = menus_of(names, response, menus or {})
     learners = list(offered)
     owner = np.array([learners.index(next(d for d, fs in offered.items() if f in fs)) for f in names])
-    fail = table.fail[table.row_pattern].astype(float)
-    sizes = np.bincount(table.row_cell, weights=table.row_count, minlength=len(table.cell_labels))
-    failed = np.stack([np.bincount(table.row_cell, weights=table.row_count * fail[:, c],
-                                   minlength=len(table.cell_labels)) for c in range(len(names))], axis=1)
+    cell_rows = np.arange(len(table.cell_labels))[:, None] == table.row_cell[None, :]
+    _, rates, sizes = group_shares_and_rates(table.counts(), cell_rows.astype(float))
     used = sizes > 0
-    rates = failed[used] / sizes[used, None]
-    cells = [c for c, u in zip(table.cell_labels, used, strict=True) if u]
-    groups = [" & ".join(f"{a}={v}" for a, v in zip(table.attributes, c, strict=True))
-              if len(table.attributes) > 1 else c[0] for c in cells]
+    rates = rates[used]
+    groups = [cell_name(table.attributes, c) for c, u in zip(table.cell_labels, used, strict=True) if u]
     start = np.zeros((len(learners), len(names)))
     for i, dm in enumerate(learners):
         start[i, names.index(offered[dm][0])] = 1.0

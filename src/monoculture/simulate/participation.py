@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..count.table import PatternTable
+from ..count.table import PatternTable, cell_name
 from ..errors import InputError, UsageError
 from ..measure.draws import Draws
 from ..measure.estimate import Estimate, scope_result
@@ -173,8 +173,7 @@ def data_setting(
         y = (y - scale[0]) / scale[1]
     risks = DataRisks(standardise(raw, features, people), y, cell, len(cells), loss, l2)
     sizes = np.bincount(cell, minlength=len(cells)).astype(float)
-    names = [" & ".join(f"{a}={v}" for a, v in zip(groups, c, strict=True)) if len(groups) > 1 else c[0]
-             for c in cells]
+    names = [cell_name(groups, c) for c in cells]
     feats = [Feature(f, float(m), float(s)) for f, m, s in zip(features, raw.mean(axis=0), raw.std(axis=0),
                                                              strict=True)]
     return Setting(risks=risks, groups=names, beta=sizes / sizes.sum(), alphas=None, kind="data", loss=loss,

@@ -90,7 +90,6 @@ class Inputs:
             raise SpecError("inputs", "are missing: give input files (or pattern tables)")
 
 
-
 def reading(
     inputs: Sequence[str | os.PathLike] = (),
     *,

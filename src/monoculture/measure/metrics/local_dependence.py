@@ -130,15 +130,12 @@ def pair_given_score(beta: np.ndarray) -> np.ndarray:
     return np.moveaxis(out, -1, -3)
 
 
-def local_dependence_lift(c: Counts, fit: ConditionalFit, observed: np.ndarray | None = None) -> np.ndarray:
+def local_dependence_lift(c: Counts, fit: ConditionalFit, observed: np.ndarray) -> np.ndarray:
     """Observed over expected co-failure given the raw scores, for every pair (..., k, k); the diagonal and
     undefined pairs are NaN. Replicate weights re-count the pairs and the raw-score strata N_m, and (up to
-    `ONE_STEP_MAX_K` decision-makers) move β by one Newton step each. `observed`: the co-failure counts
-    n11 when already computed (`pair_tables`, everyone seen by everyone), else counted here."""
+    `ONE_STEP_MAX_K` decision-makers) move β by one Newton step each. `observed`: the co-failure counts n11
+    of `pair_tables` under the same weights (the fit exists only when everyone was seen by everyone)."""
     w = np.asarray(c.weights, dtype=float)
-    if observed is None:
-        f = c.fail.astype(float)
-        observed = np.swapaxes(w[..., :, None] * f, -1, -2) @ f  # (..., k, k)
     by_score = w @ (c.fail.sum(axis=1)[:, None] == np.arange(c.k + 1)[None, :])  # N_m (..., k + 1)
     given = pair_given_score(fit.beta_for(w) if fit.steps and w.ndim == 2 else fit.beta)
     # Σ_m N_m P(a, b | m): one model for every replicate, or each replicate's own (one Newton step).
