@@ -19,11 +19,13 @@ import monoculture
 from monoculture.errors import InputError, UsageError
 from monoculture.link.id_codes import code_ids
 from monoculture.read import ids as ids_module
+from monoculture.read import text_table
 from monoculture.report.json import render_json
 from monoculture.spec import InferenceOptions
 from profiles import examples
 
 ROOT = Path(__file__).resolve().parents[2]
+needs_idtable = pytest.mark.skipif(not text_table.AVAILABLE, reason="the C ID table was not built")
 SHARED = ROOT.parent / "shared" / "data"
 
 
@@ -299,8 +301,11 @@ def test_fingerprint_codes_equal_the_text_dictionary(width, data, large):
 
 
 def test_fingerprints_that_collide_fall_back_to_the_text(monkeypatch, tmp_path):
+    """The NumPy fingerprints (where the C table was not built) give up on IDs that share one; the inputs
+    are then read again and linked by Arrow's text hash."""
     from monoculture.read import fingerprints
 
+    monkeypatch.setattr(text_table, "AVAILABLE", False)
     texts = [pa.array(["aaaa", "bbbb", None]), pa.array(["bbbb", "cccc"])]
     assert fingerprints.fingerprint_codes(texts) is not None
     widths = fingerprints.fingerprint_codes([pa.array(["aaaa", "aaa", "aaaa\x00"])])
@@ -315,6 +320,38 @@ def test_fingerprints_that_collide_fall_back_to_the_text(monkeypatch, tmp_path):
     assert result.overall.n == 2  # linked by the text hash, correctly
     # The stream's fingerprints collided too (its byte check caught it), so the inputs were read again.
     assert any("text IDs first" in s for s in stages) and any("again" in s for s in stages)
+
+
+@needs_idtable
+def test_the_c_table_resolves_shared_hashes_by_the_bytes(monkeypatch, tmp_path):
+    """The compiled table compares bytes: IDs that share a hash (every hash kept to 0 or 1 bits) still get
+    one code each, and the stream goes on without reading anything again."""
+    texts = [pa.array(["aaaa", "bbbb", None, "", "aaaa"]), pa.array(["bbbb", "cccc", "aaa", "aaaa\x00"])]
+    for bits in (64, 1, 0):
+        monkeypatch.setattr(text_table, "HASH_BITS", bits)
+        got = text_table.text_codes(texts)
+        assert [c.tolist() for c in got.codes] == [[0, 1, -1, -1, 0], [1, 2, 3, 4]]
+        assert got.distinct.to_pylist() == ["aaaa", "bbbb", "cccc", "aaa", "aaaa\x00"]
+    (tmp_path / "a.csv").write_text("id,decision,label\naaaa,1,1\nbbbb,0,1\ncccc,1,0\n")
+    (tmp_path / "b.csv").write_text("id,decision,label\nbbbb,1,1\ncccc,0,0\ndddd,1,1\n")
+    stages: list[str] = []
+    result = monoculture.audit([str(tmp_path / "a.csv"), str(tmp_path / "b.csv")], label="label",
+                               on_stage=stages.append)
+    assert result.overall.n == 2
+    assert any("text IDs first" in s for s in stages) and not any("again" in s for s in stages)
+
+
+def test_an_id_has_one_fingerprint_whatever_the_width_of_its_input(monkeypatch):
+    """A regression: the NumPy fingerprint folded in the zero words that pad an input's IDs to its longest,
+    so an ID in an input with longer IDs got another fingerprint, and another code: the same person, not
+    linked (found when the C table, which hashes only an ID's own bytes, disagreed with it)."""
+    from monoculture.read import fingerprints
+
+    monkeypatch.setattr(text_table, "AVAILABLE", False)
+    wide = pa.array(["nnn220x220x", "nnnnnn167x167x167x", "a"])  # longest 18 bytes: three words a row
+    narrow = pa.array(["nnnnn166x", "nnn220x220x"])  # longest 11 bytes: two words
+    got = fingerprints.fingerprint_codes([wide, narrow])
+    assert got is not None and got.codes[1].tolist() == [3, 0]
 
 
 @settings(max_examples=examples(300), deadline=None)

@@ -23,7 +23,7 @@ from monoculture.link import id_codes, stream_ids
 from monoculture.link.linked import Linked
 from monoculture.link.linking import link, link_streaming
 from monoculture.link.stream_ids import IdStream
-from monoculture.read import fingerprints
+from monoculture.read import fingerprints, text_table
 from monoculture.read.fingerprints import PrintTable
 from monoculture.read.sources import People, Source
 from monoculture.spec import FailureRule, LinkOptions
@@ -143,22 +143,29 @@ def _summary(linked: Linked) -> dict:
 
 @settings(max_examples=examples(200), deadline=None)
 @given(ecosystems(), st.integers(1, 3), st.sampled_from(["dense", "text"]), st.sampled_from(["as is", "tight",
-                                                                                            "collide"]))
-def test_streaming_link_equals_the_in_memory_link(eco, read_ahead, start, limits):
+                                                                                            "collide"]),
+       st.sampled_from(["c", "numpy"]))
+def test_streaming_link_equals_the_in_memory_link(eco, read_ahead, start, limits, table):
     """Whatever the number of inputs read at once beside the one being linked, the route the stream starts
-    on, and the forms the inputs write their IDs in; it never gives up but where it must.
+    on, the forms the inputs write their IDs in, and the coder of text (`table`: the compiled hash table,
+    or the NumPy fingerprints of a build without a compiler); it never gives up but where it must.
 
     `limits`: as shipped; "tight", where a few hundred IDs already outgrow dense codes and the numbers'
     lookup (so the routes move, and the lookup hands its codes to the hash table, on small inputs); or
-    "collide", where every fingerprint keeps 2 bits (IDs share them all the time: the byte check must
-    catch each, and the stream then gives up, for the in-memory link to code the text)."""
+    "collide", where every hash keeps 2 bits, so IDs share them all the time: the C table compares bytes and
+    goes on; the fingerprints' byte check catches each, and the stream then gives up, for the in-memory link
+    to code the text."""
+    if table == "c" and not text_table.AVAILABLE:
+        return
     patches = {"as is": [], "tight": [(id_codes, "_DENSE_FLOOR", 8), (stream_ids, "LOOKUP_SPAN", 4),
                                       (stream_ids, "LOOKUP_MAX", 10_000)],
-               "collide": [(fingerprints, "fingerprint", lambda w, n=0: _weak(w, n))]}[limits]
+               "collide": [(fingerprints, "fingerprint", lambda w, n=0: _weak(w, n)),
+                           (text_table, "HASH_BITS", 2)]}[limits]
+    patches = [*patches, (text_table, "AVAILABLE", table == "c")]
     with contextlib.ExitStack() as stack:
         for module, name, value in patches:
             stack.enter_context(mock.patch.object(module, name, value))
-        _check_streaming(eco, read_ahead, start, collide=limits == "collide")
+        _check_streaming(eco, read_ahead, start, collide=limits == "collide" and table == "numpy")
 
 
 def _weak(words: np.ndarray, lengths) -> np.ndarray:

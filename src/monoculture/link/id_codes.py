@@ -12,8 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..read.fingerprints import fingerprint_codes
 from ..read.ids import DenseIds, as_text, id_kind, integers
+from ..read.text_table import text_codes
 
 # A dense range may be at most this many times the longest input, or _DENSE_FLOOR codes for small inputs
 # (and never above 2^31): beyond it the per-code arrays would cost more than hashing saves.
@@ -84,7 +84,7 @@ def code_ids(arrays: list[pa.ChunkedArray], files: list[str]) -> IdCodes:
         by_file.setdefault(f, set()).add(k)
     warnings = mixed_id_warning(by_file)
     texts = [as_text(a, k) for a, k in zip(arrays, kinds, strict=True)]
-    printed = fingerprint_codes(texts)
+    printed = text_codes(texts)
     if printed is not None:
         return IdCodes(printed.codes, texts, len(printed.distinct), "string", "hashed", warnings, printed.distinct)
     return _hashed(texts, lengths, "string", warnings)

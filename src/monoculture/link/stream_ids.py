@@ -12,13 +12,14 @@ a more general one when an input needs it, taking the codes handed out along:
   (`fingerprints.PrintTable`, numbers mixed by a bijection, so no two share a key); codes in the order IDs
   first occur. Per distinct ID, its number and two table slots (40 bytes).
 - ``text``: any other IDs (pseudonymised tokens, UUIDs, names of any length): their canonical text
-  (`ids.as_text`) through 64-bit fingerprints, each code checked byte for byte against the first ID given
-  it (`fingerprints.PrintCoder`). Per distinct ID, its bytes, length and two table slots.
+  (`ids.as_text`), coded exactly by the compiled hash table (`text_table.TextCoder`: per distinct ID its
+  bytes and about 20 bytes more). Where the extension was not built, through 64-bit fingerprints, each code
+  checked byte for byte against the first ID given it (`fingerprints.PrintCoder`).
 
-Two routes give the same links as the in-memory link (`ids.code_ids`), which compares the canonical text.
-`add` returns None only where the stream cannot match it: two IDs sharing a fingerprint, an ID longer than
-the fingerprints take, or integer IDs whose order breaks top-fraction ties turning out to be compared as
-text. The caller then links in memory.
+Every route gives the same links as the in-memory link (`ids.code_ids`), which compares the canonical text.
+`add` returns None only where the stream cannot match it: integer IDs whose order breaks top-fraction ties
+turning out to be compared as text, or, on the NumPy fingerprints only, two IDs sharing a fingerprint or an
+ID longer than they take. The caller then links in memory.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..read import text_table
 from ..read.fingerprints import PrintCoder, PrintedIds, PrintTable, capacity, parse_text
 from ..read.ids import DenseIds, as_text, id_kind, parse_dense
+from ..read.text_table import TextCoder, TextIds, parse_text_ids
 from .id_codes import DenseCoder, IdCodes, mixed_id_warning
 
 # The numbers route reads codes from a lookup over the range while it spans at most this many times the
@@ -171,6 +174,16 @@ def number_text(values: np.ndarray, form: tuple) -> pa.Array:
     return pc.utf8_trim_whitespace(joined)  # a prefix may begin with white space, which as_text trims
 
 
+def text_coder() -> TextCoder | PrintCoder:
+    """The text route's coder: the compiled table where it was built, else NumPy fingerprints."""
+    return TextCoder() if text_table.AVAILABLE else PrintCoder()
+
+
+def text_ids(ids: pa.ChunkedArray | pa.Array, kind: str) -> TextIds | PrintedIds | None:
+    """IDs as `text_coder()`'s coder takes them (None: the fingerprints cannot take them)."""
+    return parse_text_ids(ids, kind) if text_table.AVAILABLE else parse_text(ids, kind)
+
+
 class IdStream:
     """Codes every input's IDs, one input at a time, on the cheapest route that codes all seen so far.
 
@@ -186,17 +199,17 @@ class IdStream:
         self.kinds: dict[str, set[str]] = {}  # file -> kinds of ID column ("int", "str") seen in it
         self._dense, self._base = DenseCoder(), 0
         self._numbers: NumberCoder | None = None
-        self._text: PrintCoder | None = PrintCoder() if start == "text" else None
+        self._text: TextCoder | PrintCoder | None = text_coder() if start == "text" else None
 
-    def parse(self, ids: pa.ChunkedArray) -> DenseIds | PrintedIds | None:
+    def parse(self, ids: pa.ChunkedArray) -> DenseIds | TextIds | PrintedIds | None:
         """Numbers where the IDs parse as numbers (unless the stream codes text already), else canonical text."""
         if self.route != "text":
             dense = parse_dense(ids)
             if dense is not None:
                 return dense
-        return parse_text(ids, id_kind(ids))
+        return text_ids(ids, id_kind(ids))
 
-    def add(self, parsed: DenseIds | PrintedIds | None, file: str,
+    def add(self, parsed: DenseIds | TextIds | PrintedIds | None, file: str,
             used: Callable[[], np.ndarray]) -> tuple[np.ndarray, Recode] | None:
         """Every row's code and how earlier codes moved; None when the caller must link in memory.
         `used()`: which of the codes handed out so far the link holds anything for."""
@@ -225,16 +238,17 @@ class IdStream:
                 return None
             recode = moved if moved.mapping is not None else recode
         assert self._text is not None
-        text = parsed if isinstance(parsed, PrintedIds) else parse_text(
+        text = parsed if not isinstance(parsed, DenseIds) else text_ids(
             number_text(parsed.value[parsed.mask], _form(parsed)), "str")
-        code = None if text is None else self._text.add(text)
+        code = None if text is None else self._text.add(text)  # type: ignore[arg-type]
         if code is None:
             return None
         if isinstance(parsed, DenseIds):  # codes of the present rows only: spread over every row
             code = _spread(code, parsed.mask)
         return code, self._grown(self._text.count, recode)
 
-    def sort_keys(self, parsed: DenseIds | PrintedIds, code: np.ndarray, ids: pa.ChunkedArray | None) -> pa.Array:
+    def sort_keys(self, parsed: DenseIds | TextIds | PrintedIds, code: np.ndarray,
+                  ids: pa.ChunkedArray | None) -> pa.Array:
         """Values of an input's IDs that sort as the in-memory link sorts them (top-fraction ties): numbers
         while every ID so far is an integer, else the canonical text (`add` refuses text after integers)."""
         if self.route == "dense":
@@ -324,10 +338,10 @@ class IdStream:
             (recode, numbers), form = self._used_numbers(used), self._dense_form()
         elif self.route == "numbers" and self._numbers is not None:  # codes stay: texts seeded in code order
             numbers, form = self._numbers.numbers[:self._numbers.count], self._numbers.form
-        self._text, self.route = PrintCoder(), "text"
+        self._text, self.route = text_coder(), "text"
         if len(numbers):
-            seeded = parse_text(number_text(numbers, form), "str")
-            if seeded is None or self._text.add(seeded) is None:
+            seeded = text_ids(number_text(numbers, form), "str")
+            if seeded is None or self._text.add(seeded) is None:  # type: ignore[arg-type]
                 return None
         return recode
 

@@ -100,13 +100,20 @@ def words(a: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
 
 
 def fingerprint(words: np.ndarray, lengths: np.ndarray | int = 0) -> np.ndarray:
-    """One 64-bit value per row, its byte length and every word of the row folded in (multiply-xorshift
-    mixing; the length tells apart IDs that differ only in trailing zero bytes)."""
+    """One 64-bit value per row, its byte length and every word of its bytes folded in (multiply-xorshift
+    mixing; the length tells apart IDs that differ only in trailing zero bytes). The words of padding beyond
+    a row's own bytes are not folded in: an ID has one fingerprint however wide the matrix it came in (an
+    input whose longest ID is longer pads its rows with more words). The compiled table hashes alike."""
     h = np.full(len(words), _SEED, np.uint64) ^ (np.asarray(lengths, dtype=np.uint64) * _MULTIPLIER2)
+    ragged = np.ndim(lengths) > 0
     for j in range(words.shape[1]):
-        h ^= words[:, j]
-        h *= _MULTIPLIER
-        h ^= h >> _SHIFT
+        mixed = h ^ words[:, j]
+        mixed *= _MULTIPLIER
+        mixed ^= mixed >> _SHIFT
+        if ragged and j > 0:  # rows of at most 8j bytes end before this word
+            h = np.where(np.asarray(lengths) > 8 * j, mixed, h)
+        else:
+            h = mixed
     h *= _MULTIPLIER2
     h ^= h >> _SHIFT
     return h

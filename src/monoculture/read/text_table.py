@@ -1,0 +1,107 @@
+"""Text IDs coded exactly by the compiled hash table (`_idtable.c`), for the streaming link.
+
+Pseudonymised IDs (`monoculture pseudonymize`'s 64 hex characters), UUIDs and names of any length: each
+distinct ID gets a code in the order IDs first occur, input after input, and two rows share a code exactly
+when their canonical text (`ids.as_text`) is equal byte for byte. Unlike the NumPy fingerprints
+(`fingerprints.PrintCoder`, the route where the extension was not built), a hash that two IDs share is not a
+failure: the table compares the bytes and probes on, so the stream never gives up on text.
+
+Per distinct ID the table holds its bytes, 8 bytes for where they begin and 11 to 23 bytes of index; per row
+of the input being linked, its code (8 bytes). No row's text is copied unless it needs trimming.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .fingerprints import Fingerprinted, fingerprint_codes, text_offsets
+
+try:
+    from . import _idtable  # type: ignore[attr-defined]
+except ImportError:  # built without a C compiler: text IDs go through NumPy fingerprints
+    _idtable = None
+
+AVAILABLE = _idtable is not None
+HASH_BITS = 64  # a test hook: fewer bits make IDs share hashes all the time (the answer must not change)
+
+
+@dataclass(frozen=True)
+class TextIds:
+    """One input's IDs as canonical text, ready for `TextCoder.add`."""
+
+    chunks: list[pa.Array]  # string or large_string, trimmed; null or "" = no ID
+    kind: str = "str"  # "int" when the input holds integers (compared as their decimal text)
+
+    def __len__(self) -> int:
+        return sum(len(c) for c in self.chunks)
+
+
+def _buffers(chunk: pa.Array) -> tuple[np.ndarray, pa.Buffer | bytes, np.ndarray | None]:
+    """A string chunk's offsets (a view), data buffer and validity (one byte per row, None: all valid)."""
+    data = chunk.buffers()[2]
+    valid = chunk.is_valid().to_numpy(zero_copy_only=False).view(np.uint8) if chunk.null_count else None
+    return text_offsets(chunk), data if data is not None else b"", valid
+
+
+def parse_text_ids(ids: pa.ChunkedArray | pa.Array, kind: str) -> TextIds:
+    """Any input's IDs as their canonical text (`ids.as_text`: integers in decimal, white space trimmed,
+    blank = missing); the text is copied only when some ID needs trimming."""
+    assert _idtable is not None
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    if kind == "int":
+        chunks = [pc.cast(pc.cast(c, pa.int64()), pa.string()) for c in chunks]
+    chunks = [c if pa.types.is_string(c.type) or pa.types.is_large_string(c.type) else pc.cast(c, pa.string())
+              for c in chunks]
+    if any(_idtable.untrimmed(*_buffers(c)) for c in chunks):
+        chunks = [pc.utf8_trim_whitespace(c) for c in chunks]
+    return TextIds(chunks, kind)
+
+
+def text_codes(texts: list[pa.Array]) -> Fingerprinted | None:
+    """Codes of every input's canonical text IDs in one code space (the in-memory link's), exactly by the
+    compiled table; where it was not built, by NumPy fingerprints (None: two IDs share one)."""
+    if not AVAILABLE:
+        return fingerprint_codes(texts)
+    coder = TextCoder()
+    codes = [coder.add(TextIds(t.chunks if isinstance(t, pa.ChunkedArray) else [t])) for t in texts]
+    return Fingerprinted(codes, coder.distinct())
+
+
+class TextCoder:
+    """Text IDs coded in the order they first occur, input after input, exactly (see the module)."""
+
+    def __init__(self) -> None:
+        assert _idtable is not None
+        self._table = _idtable.IdTable(HASH_BITS)
+
+    @property
+    def count(self) -> int:
+        """Codes handed out."""
+        return int(self._table.count)
+
+    def add(self, parsed: TextIds) -> np.ndarray:
+        """Every row's code (-1: no ID)."""
+        code = np.empty(len(parsed), np.int64)
+        if self.count == 0:  # mostly new IDs: room for all at once, not a doubling after another
+            self._table.reserve(len(parsed), sum(c.buffers()[2].size if c.buffers()[2] else 0 for c in parsed.chunks))
+        start = 0
+        for chunk in parsed.chunks:
+            offsets, data, valid = _buffers(chunk)
+            self._table.add(offsets, data, valid, code[start:start + len(chunk)])
+            start += len(chunk)
+        return code
+
+    def distinct_later(self) -> Callable[[], pa.Array]:
+        """A call that builds `distinct()` when first needed; the index is let go now, the IDs' bytes kept."""
+        self._table.drop_index()
+        return self.distinct
+
+    def distinct(self) -> pa.Array:
+        """The distinct IDs, by code."""
+        offsets, data = self._table.export()
+        return pa.Array.from_buffers(pa.large_string(), self.count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
