@@ -71,6 +71,8 @@ def answer_table(linker: Linker, rows: np.ndarray, cell: np.ndarray, answers: st
     decisions and labels); ``on`` always. None when they are not kept."""
     dec_of_kind = linker.kind_table(0)
     lab_of_kind = linker.kind_table(1)
+    if answers == "auto" and _distinct(dec_of_kind, lab_of_kind) <= 2:
+        return None  # the linked rows' answers are among these: no (N × k) table to build and discard
     codes = np.empty((len(rows), len(linker.kind_cols)), dtype=np.int32)
     gold = np.full(len(rows), -1, dtype=np.int32)
     for i, col in enumerate(linker.kind_cols):
@@ -84,3 +86,8 @@ def answer_table(linker: Linker, rows: np.ndarray, cell: np.ndarray, answers: st
     if answers == "auto" and table.distinct_answers <= 2:
         return None
     return table
+
+
+def _distinct(*tables: np.ndarray) -> int:
+    """How many distinct codes (>= 0) the kind tables hold: the answers of every row of every input."""
+    return len(np.unique(np.concatenate([t[t >= 0] for t in tables])))

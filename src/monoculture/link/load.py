@@ -8,7 +8,7 @@ from ..errors import UsageError
 from ..read.csv_text import declared_delimiter
 from ..read.files import STDIN, InputFile, expand_paths, head_column
 from ..read.ids import integer_ids, parse_dense
-from ..read.memory import arrow_memory_kept, check_memory, read_ahead
+from ..read.memory import check_memory, read_ahead
 from ..read.names import named_path
 from ..read.pipes import pipes_kept
 from ..read.sources import file_loaders, load_people, load_sources
@@ -53,10 +53,8 @@ def _load_and_link(
         names, loaders, files, headers = file_loaders(paths, cols, people_has,
                                                      coder.route == "dense" and not rule.uses_scores)
         on_stage(f"reading and linking inputs one at a time ({coder.route} IDs first)")
-        with arrow_memory_kept():
-            streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options,
-                                      [set(h) for h in headers], coder, on_rows=on_rows,
-                                      read_ahead=read_ahead(paths))
+        streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options,
+                                  [set(h) for h in headers], coder, on_rows=on_rows, read_ahead=read_ahead(paths))
         if streamed is not None:
             read = [f for f in files if f is not None]
             assert len(read) == len(files)  # a finished link has read every input

@@ -103,7 +103,7 @@ def fingerprint(words: np.ndarray, lengths: np.ndarray | int = 0) -> np.ndarray:
     """One 64-bit value per row, its byte length and every word of its bytes folded in (multiply-xorshift
     mixing; the length tells apart IDs that differ only in trailing zero bytes). The words of padding beyond
     a row's own bytes are not folded in: an ID has one fingerprint however wide the matrix it came in (an
-    input whose longest ID is longer pads its rows with more words). The compiled table hashes alike."""
+    input whose longest ID is longer pads its rows with more words)."""
     h = np.full(len(words), _SEED, np.uint64) ^ (np.asarray(lengths, dtype=np.uint64) * _MULTIPLIER2)
     ragged = np.ndim(lengths) > 0
     for j in range(words.shape[1]):

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-
-import pyarrow as pa
+from collections.abc import Mapping
 
 from ..errors import InputError
 from .files import STDIN, file_format
@@ -78,27 +75,3 @@ def read_ahead(paths: list[str], available: int | None = None) -> int:
     largest = max((estimate_bytes([p], IN_FLIGHT) for p in paths), default=0)
     return 3 if available is not None and 4 * largest < available / 4 else 1
 
-
-@contextmanager
-def arrow_memory_kept() -> Iterator[None]:
-    """Let Arrow keep the memory it frees while inputs are read one after another, and give it back after.
-
-    Arrow's default allocator returns a large input's buffers to the system once the input is linked, so the
-    next input's pages are faulted in and zeroed anew: on the benchmark machine that system time was as
-    large as the reading itself (ten inputs of 10M 64-character IDs: 4.8 s of it, against 1.4 s when the
-    memory is kept). Here Arrow allocates from its jemalloc pool with purging off, and whatever that pool
-    holds unused is released when the block ends. Where Arrow was built without jemalloc, nothing changes.
-    """
-    try:
-        pool = pa.jemalloc_memory_pool()
-        pa.jemalloc_set_decay_ms(-1)  # applies to arenas made from now on: this pool's, when first used here
-    except (NotImplementedError, pa.ArrowException):
-        yield
-        return
-    before = pa.default_memory_pool()
-    pa.set_memory_pool(pool)
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(before)
-        pool.release_unused()

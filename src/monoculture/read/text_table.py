@@ -6,8 +6,9 @@ when their canonical text (`ids.as_text`) is equal byte for byte. Unlike the Num
 (`fingerprints.PrintCoder`, the route where the extension was not built), a hash that two IDs share is not a
 failure: the table compares the bytes and probes on, so the stream never gives up on text.
 
-Per distinct ID the table holds its bytes, 8 bytes for where they begin and 11 to 23 bytes of index; per row
-of the input being linked, its code (8 bytes). No row's text is copied unless it needs trimming.
+Per distinct ID the table holds its bytes, an 8-byte record header and 11 to 23 bytes of index; per row of the
+input being linked, its code (8 bytes) and, while it is coded, 18 bytes more. No row's text is copied unless
+it needs trimming.
 """
 
 from __future__ import annotations
@@ -87,13 +88,7 @@ class TextCoder:
     def add(self, parsed: TextIds) -> np.ndarray:
         """Every row's code (-1: no ID)."""
         code = np.empty(len(parsed), np.int64)
-        if self.count == 0:  # mostly new IDs: room for all at once, not a doubling after another
-            self._table.reserve(len(parsed), sum(c.buffers()[2].size if c.buffers()[2] else 0 for c in parsed.chunks))
-        start = 0
-        for chunk in parsed.chunks:
-            offsets, data, valid = _buffers(chunk)
-            self._table.add(offsets, data, valid, code[start:start + len(chunk)])
-            start += len(chunk)
+        self._table.add([_buffers(c) for c in parsed.chunks], code)
         return code
 
     def distinct_later(self) -> Callable[[], pa.Array]:
