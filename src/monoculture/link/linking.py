@@ -135,14 +135,21 @@ def link_streaming(
                     eco.add_people(people, people_codes)
             elif recode.moved or coder.universe != eco.universe:
                 eco.grow(recode.shift, coder.universe, recode.mapping)
-            ids = s.ids if keep_ids else None
-            eco.add(i, s, code, lambda parsed=parsed, code=code, ids=ids: coder.sort_keys(parsed, code, ids))
-            del s, code, parsed
+            if keep_ids:
+                eco.add(i, s, code, lambda parsed=parsed, code=code, ids=s.ids: coder.sort_keys(parsed, code, ids))
+            else:
+                del parsed  # the input's IDs, coded: their memory goes before the linking of its rows
+                eco.add(i, s, code, _no_sort_keys)
+            del s, code
     _check_link(names, rule, attributes, options, groups_seen, people)
     assert eco is not None
     coded = coder.id_codes()
     coder.release()
     return eco.finish(names, coded, list(coded.warnings))
+
+
+def _no_sort_keys() -> Any:
+    raise AssertionError("only a rule that uses scores sorts by ID")
 
 
 def _check_link(

@@ -132,7 +132,7 @@ static int append(Part *p, const uint8_t *src, uint32_t n, uint32_t code, uint64
     if ((p->count + 1) * 10 > p->nslots * 7 && !reindex(p, p->nslots ? 2 * p->nslots : 16, keep)) return 0;
     if (p->len + HEADER + n > p->cap) {
         size_t cap = p->len + HEADER + n;
-        cap += cap / 2 + 256;
+        cap += cap / 8 + 256;
         uint8_t *arena = realloc(p->arena, cap);
         if (!arena) return 0;
         p->arena = arena;
@@ -158,6 +158,21 @@ static inline int same_bytes(const uint8_t *a, const uint8_t *b, size_t n) {
         if (x != y) return 0;
     }
     return i == n || memcmp(a + i, b + i, n - i) == 0;
+}
+
+/* An empty partition's room for the rows about to come (`rows` IDs, `bytes` in all), at once and no more:
+ * most of them are new, and growing by steps would leave a step's room unused. */
+static int room_for(Part *p, size_t rows, size_t bytes, uint64_t keep) {
+    size_t want = 16;
+    while (rows * 10 > want * 7) want *= 2;
+    if (want > p->nslots && !reindex(p, want, keep)) return 0;
+    if (rows * HEADER + bytes > p->cap) {
+        uint8_t *arena = realloc(p->arena, rows * HEADER + bytes);
+        if (!arena) return 0;
+        p->arena = arena;
+        p->cap = rows * HEADER + bytes;
+    }
+    return 1;
 }
 
 /* The offset of the record holding the n bytes at src (hash h), or -1. */
@@ -261,10 +276,11 @@ static int code_input(IdTable *t, const Rows *chunks, size_t nchunks, size_t n, 
     uint16_t *part = (uint16_t *)room;
     Entry *entries = (Entry *)(room + head);
     size_t *start = calloc(nparts + 1, sizeof(size_t)), *len_before = calloc(nparts, sizeof(size_t));
+    size_t *bytes = calloc(nparts, sizeof(size_t));
     uint32_t *final = NULL;
     uint8_t warmed = 0;
     int ok = 0;
-    if (!room || !start || !len_before) goto done;
+    if (!room || !start || !len_before || !bytes) goto done;
     /* 1: each row's partition, and how many rows each has */
     size_t g = 0;
     for (size_t c = 0; c < nchunks; c++) {
@@ -279,6 +295,7 @@ static int code_input(IdTable *t, const Rows *chunks, size_t nchunks, size_t n, 
             size_t q = part_of(hash_bytes(r->data + a, b - a, t->hash_mask), nparts);
             part[g] = (uint16_t)q;
             start[q + 1]++;
+            bytes[q] += b - a;
         }
     }
     for (size_t q = 0; q < nparts; q++) start[q + 1] += start[q];
@@ -303,6 +320,7 @@ static int code_input(IdTable *t, const Rows *chunks, size_t nchunks, size_t n, 
         size_t lo = start[q], hi = start[q + 1];
         len_before[q] = p->len;
         if (lo == hi) continue;
+        if (p->count == 0 && !room_for(p, hi - lo, bytes[q], t->hash_mask)) goto done;
         if (2 * (hi - lo) * 64 >= p->nslots * sizeof(uint64_t) + p->len) warmed ^= warm(p);
         for (size_t k = lo; k < hi; k++) {
             if (k + AHEAD < hi) {
@@ -345,6 +363,7 @@ static int code_input(IdTable *t, const Rows *chunks, size_t nchunks, size_t n, 
 done:
     free(start);
     free(len_before);
+    free(bytes);
     free(final);
     return ok;
 }
