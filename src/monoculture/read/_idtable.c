@@ -53,9 +53,15 @@ typedef struct {
     size_t scratch_size; /* the system gives anew is faulted in and zeroed page by page, which costs more */
 } IdTable;
 
+/* The 8 bytes at p as a word, or the n < 8 there followed by zeros (a loop: memcpy of a length only known
+ * at run time is a call). */
 static inline uint64_t load_word(const uint8_t *p, size_t n) {
     uint64_t w = 0;
-    memcpy(&w, p, n < 8 ? n : 8);
+    if (n >= 8) {
+        memcpy(&w, p, 8);
+        return w;
+    }
+    for (size_t i = 0; i < n; i++) w |= (uint64_t)p[i] << (8 * i);
     return w;
 }
 
@@ -132,7 +138,7 @@ static int append(Part *p, const uint8_t *src, uint32_t n, uint32_t code, uint64
     if ((p->count + 1) * 10 > p->nslots * 7 && !reindex(p, p->nslots ? 2 * p->nslots : 16, keep)) return 0;
     if (p->len + HEADER + n > p->cap) {
         size_t cap = p->len + HEADER + n;
-        cap += cap / 8 + 256;
+        cap += cap / 4 + 256;
         uint8_t *arena = realloc(p->arena, cap);
         if (!arena) return 0;
         p->arena = arena;
@@ -157,20 +163,24 @@ static inline int same_bytes(const uint8_t *a, const uint8_t *b, size_t n) {
         memcpy(&y, b + i, 8);
         if (x != y) return 0;
     }
-    return i == n || memcmp(a + i, b + i, n - i) == 0;
+    for (; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
 }
 
-/* An empty partition's room for the rows about to come (`rows` IDs, `bytes` in all), at once and no more:
- * most of them are new, and growing by steps would leave a step's room unused. */
+/* An empty partition's room for the rows about to come (`rows` IDs, `bytes` in all) at once: most of them
+ * are new, and growing by steps would leave a step's room unused. A sixteenth more holds the few new IDs
+ * each later input brings, so that they do not move every partition's records. */
 static int room_for(Part *p, size_t rows, size_t bytes, uint64_t keep) {
-    size_t want = 16;
+    size_t want = 16, need = rows * HEADER + bytes;
     while (rows * 10 > want * 7) want *= 2;
     if (want > p->nslots && !reindex(p, want, keep)) return 0;
-    if (rows * HEADER + bytes > p->cap) {
-        uint8_t *arena = realloc(p->arena, rows * HEADER + bytes);
+    need += need / 16 + 64;
+    if (need > p->cap) {
+        uint8_t *arena = realloc(p->arena, need);
         if (!arena) return 0;
         p->arena = arena;
-        p->cap = rows * HEADER + bytes;
+        p->cap = need;
     }
     return 1;
 }
