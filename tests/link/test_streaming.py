@@ -317,3 +317,58 @@ def test_the_fingerprint_table_finds_what_a_dict_finds(batches):
         table.insert(np.array(new, dtype=np.int64), np.arange(len(truth), len(truth) + len(new)))
         truth.update({p: len(truth) + j for j, p in enumerate(new)})
         assert 2 * table.size <= len(table.slots) and table.size == len(truth)
+
+
+@pytest.mark.parametrize("shape", ["hex64", "uuid", "names"])
+def test_audit_json_is_byte_identical_on_every_text_route(tmp_path, shape, monkeypatch):
+    """Whole audits of text IDs (pseudonyms, UUIDs, names of several widths, missing IDs and a repeated one,
+    inputs that overlap in part) give the same JSON bytes through the C table, the C table with every hash
+    cut to one bit (IDs share hashes all the time: forced collisions), the NumPy fingerprints, and the
+    in-memory link coding the text either way."""
+    from monoculture.link import load
+    from monoculture.report.json import render_json
+
+    rng = np.random.default_rng(7)
+    make = {"hex64": lambda v: hashlib.sha256(str(v).encode()).hexdigest(),
+            "uuid": lambda v: str(uuid.UUID(int=v * 2654435761 + 12345)),
+            "names": lambda v: "n" * (v % 11) + f"{v}x" * (1 + v % 4)}[shape]
+    paths = []
+    for i in range(3):
+        people = rng.choice(600, 400, replace=False)
+        label = rng.integers(0, 2, len(people))
+        decision = np.where(rng.random(len(people)) < 0.7, label, 1 - label)
+        lines = ["id,decision,label,group"]
+        for person, d, y in zip(people.tolist(), decision, label, strict=True):
+            lines.append(f"{make(person)},{d},{y},{'ab'[person % 2]}")
+        lines.append(lines[5])  # an ID given twice (dropped)
+        lines.append(",1,1,a")  # a row without an ID (dropped)
+        path = tmp_path / f"dm{i}.csv"
+        path.write_text("\n".join(lines) + "\n")
+        paths.append(str(path))
+    kw = {"label": "label", "groups": ["group"], "on_duplicate": "drop", "on_missing": "drop", "join": "outer",
+          "bootstrap": 200, "seed": 3}
+
+    def run() -> tuple[str, list[str]]:
+        stages: list[str] = []
+        result = monoculture.audit(paths, on_stage=stages.append, **kw)
+        return render_json(result), stages
+
+    routes = {}
+    if text_table.AVAILABLE:
+        routes["c table"] = run()
+        monkeypatch.setattr(text_table, "HASH_BITS", 1)
+        routes["c table, forced collisions"] = run()
+        assert not any("again" in s for s in routes["c table, forced collisions"][1])
+        monkeypatch.setattr(text_table, "HASH_BITS", 64)
+    built = text_table.AVAILABLE
+    monkeypatch.setattr(text_table, "AVAILABLE", False)
+    routes["numpy fingerprints"] = run()
+    monkeypatch.setattr(load, "link_streaming", lambda *a, **k: None)
+    routes["in memory"] = run()
+    assert any("again" in s for s in routes["in memory"][1])
+    if built:
+        monkeypatch.setattr(text_table, "AVAILABLE", True)
+        routes["in memory, c table"] = run()
+    expected = routes["in memory"][0]
+    for name, (got, _stages) in routes.items():
+        assert got == expected, name

@@ -15,7 +15,6 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -198,19 +197,15 @@ def read_table(
         require_columns(path, read_header(path), columns, roles or {})
     _check_readable(path)
     if fmt == "parquet":
-        # The digest is read beside the decoding (hashlib lets go of the GIL): on one thread it added about
-        # half the decoding's time to every input of wide text IDs.
-        with ThreadPoolExecutor(max_workers=1) as hasher:
-            digested = hasher.submit(file_sha256, path)
-            try:
-                schema = pq.read_schema(path)
-                as_dict = [c for c in categorical if c in schema.names and (
-                    pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
-                table = pq.read_table(path, columns=columns, read_dictionary=as_dict or None)
-            except (pa.ArrowInvalid, OSError) as exc:
-                first = str(exc).splitlines()[0][:100]
-                raise InputError(f"not a valid Parquet file ({first})", file=path) from None
-            digest = digested.result()
+        try:
+            schema = pq.read_schema(path)
+            as_dict = [c for c in categorical if c in schema.names
+                       and (pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
+            table = pq.read_table(path, columns=columns, read_dictionary=as_dict or None)
+        except (pa.ArrowInvalid, OSError) as exc:
+            first = str(exc).splitlines()[0][:100]
+            raise InputError(f"not a valid Parquet file ({first})", file=path) from None
+        digest = file_sha256(path)
     else:
         text, digest_of = csv_text(path)
         raw = _raw_header(path)
