@@ -39,8 +39,7 @@ class AnswerTable:
     @property
     def distinct_answers(self) -> int:
         """How many distinct values the answers and gold answers take."""
-        used = np.union1d(np.unique(self.codes[self.codes >= 0]), np.unique(self.gold[self.gold >= 0]))
-        return len(used)
+        return distinct_codes(self.codes, self.gold)
 
 
 def wants_answers(resolved: ResolvedRule, answers: str) -> bool:
@@ -71,7 +70,7 @@ def answer_table(linker: Linker, rows: np.ndarray, cell: np.ndarray, answers: st
     decisions and labels); ``on`` always. None when they are not kept."""
     dec_of_kind = linker.kind_table(0)
     lab_of_kind = linker.kind_table(1)
-    if answers == "auto" and _distinct(dec_of_kind, lab_of_kind) <= 2:
+    if answers == "auto" and distinct_codes(dec_of_kind, lab_of_kind) <= 2:
         return None  # the linked rows' answers are among these: no (N × k) table to build and discard
     codes = np.empty((len(rows), len(linker.kind_cols)), dtype=np.int32)
     gold = np.full(len(rows), -1, dtype=np.int32)
@@ -88,6 +87,7 @@ def answer_table(linker: Linker, rows: np.ndarray, cell: np.ndarray, answers: st
     return table
 
 
-def _distinct(*tables: np.ndarray) -> int:
-    """How many distinct codes (>= 0) the kind tables hold: the answers of every row of every input."""
-    return len(np.unique(np.concatenate([t[t >= 0] for t in tables])))
+def distinct_codes(*arrays: np.ndarray) -> int:
+    """How many distinct codes (>= 0) the arrays hold together (answer and gold codes, or the kind tables'
+    decision and label codes, which hold the answers of every row of every input)."""
+    return len(np.unique(np.concatenate([a[a >= 0].ravel() for a in arrays])))

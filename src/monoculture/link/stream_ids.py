@@ -31,10 +31,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..read import text_table
-from ..read.fingerprints import PrintCoder, PrintedIds, PrintTable, capacity, parse_text
+from ..read.fingerprints import PrintCoder, PrintedIds, PrintTable, capacity
 from ..read.ids import DenseIds, as_text, id_kind, parse_dense
-from ..read.text_table import TextCoder, TextIds, parse_text_ids
+from ..read.text_table import TextCoder, TextIds, text_coder, text_ids
 from .id_codes import DenseCoder, IdCodes, mixed_id_warning
 
 # The numbers route reads codes from a lookup over the range while it spans at most this many times the
@@ -172,16 +171,6 @@ def number_text(values: np.ndarray, form: tuple) -> pa.Array:
     joined = pc.binary_join_element_wise(pa.scalar(prefix.decode("utf-8"), pa.large_string()), padded,
                                          pa.scalar("", pa.large_string()))
     return pc.utf8_trim_whitespace(joined)  # a prefix may begin with white space, which as_text trims
-
-
-def text_coder() -> TextCoder | PrintCoder:
-    """The text route's coder: the compiled table where it was built, else NumPy fingerprints."""
-    return TextCoder() if text_table.AVAILABLE else PrintCoder()
-
-
-def text_ids(ids: pa.ChunkedArray | pa.Array, kind: str) -> TextIds | PrintedIds | None:
-    """IDs as `text_coder()`'s coder takes them (None: the fingerprints cannot take them)."""
-    return parse_text_ids(ids, kind) if text_table.AVAILABLE else parse_text(ids, kind)
 
 
 class IdStream:

@@ -49,8 +49,10 @@ typedef struct {
     size_t count;  /* codes handed out */
     uint64_t hash_mask; /* a test hook: the bits of each hash kept (all by default) */
     int indexed;        /* 0 once the index was let go */
-    void *scratch;      /* an input's rows sorted into partitions, kept from one input to the next: memory */
-    size_t scratch_size; /* the system gives anew is faulted in and zeroed page by page, which costs more */
+    /* Room for an input's rows sorted into partitions, kept from one input to the next: memory the system
+     * gives anew is faulted in and zeroed page by page, which costs more than the sorting. */
+    void *scratch;
+    size_t scratch_size;
 } IdTable;
 
 /* The 8 bytes at p as a word, or the n < 8 there followed by zeros (a loop: memcpy of a length only known
@@ -285,12 +287,12 @@ static int code_input(IdTable *t, const Rows *chunks, size_t nchunks, size_t n, 
     uint8_t *room = scratch(t, head + n * sizeof(Entry) + 16);
     uint16_t *part = (uint16_t *)room;
     Entry *entries = (Entry *)(room + head);
-    size_t *start = calloc(nparts + 1, sizeof(size_t)), *len_before = calloc(nparts, sizeof(size_t));
-    size_t *bytes = calloc(nparts, sizeof(size_t));
+    size_t *start = calloc(nparts + 1, sizeof(size_t)), *fill = calloc(nparts, sizeof(size_t));
+    size_t *len_before = calloc(nparts, sizeof(size_t)), *bytes = calloc(nparts, sizeof(size_t));
     uint32_t *final = NULL;
     uint8_t warmed = 0;
     int ok = 0;
-    if (!room || !start || !len_before || !bytes) goto done;
+    if (!room || !start || !fill || !len_before || !bytes) goto done;
     /* 1: each row's partition, and how many rows each has */
     size_t g = 0;
     for (size_t c = 0; c < nchunks; c++) {
@@ -316,7 +318,7 @@ static int code_input(IdTable *t, const Rows *chunks, size_t nchunks, size_t n, 
         for (size_t i = 0; i < r->n; i++, g++) {
             if (part[g] == NO_PART) continue;
             size_t a = row_start(r, i);
-            Entry *e = &entries[len_before[part[g]]++ + start[part[g]]];
+            Entry *e = &entries[start[part[g]] + fill[part[g]]++];
             e->bytes = r->data + a;
             e->len = (uint32_t)(row_start(r, i + 1) - a);
             e->row = (uint32_t)g;
@@ -372,6 +374,7 @@ static int code_input(IdTable *t, const Rows *chunks, size_t nchunks, size_t n, 
     ok = 1;
 done:
     free(start);
+    free(fill);
     free(len_before);
     free(bytes);
     free(final);
@@ -446,43 +449,6 @@ done:
     if (out.obj) PyBuffer_Release(&out);
     free(views);
     free(rows);
-    return result;
-}
-
-/* untrimmed(offsets, data, valid): whether some non-empty, valid row begins or ends with a byte at or below
- * ' ' or at or above 0x7F (white space, or a non-ASCII byte that may begin or end a Unicode space): only then
- * can trimming change an ID. */
-static PyObject *untrimmed(PyObject *Py_UNUSED(self), PyObject *args) {
-    PyObject *offsets_obj, *data_obj, *valid_obj;
-    if (!PyArg_ParseTuple(args, "OOO", &offsets_obj, &data_obj, &valid_obj)) return NULL;
-    Py_buffer offsets = {0}, data = {0}, valid = {0};
-    PyObject *result = NULL;
-    int got_valid = 0;
-    if (!buffer_of(offsets_obj, &offsets, PyBUF_FORMAT) || !buffer_of(data_obj, &data, PyBUF_SIMPLE)) goto done;
-    if (valid_obj != Py_None) {
-        if (!buffer_of(valid_obj, &valid, PyBUF_SIMPLE)) goto done;
-        got_valid = 1;
-    }
-    Py_ssize_t width = offsets.itemsize, n = offsets.len / (width ? width : 1) - 1;
-    if ((width != 4 && width != 8) || n < 0 || (got_valid && valid.len < n)) {
-        PyErr_SetString(PyExc_ValueError, "untrimmed: bad buffers");
-        goto done;
-    }
-    Rows r = {data.buf, offsets.buf, width == 8, got_valid ? valid.buf : NULL, (size_t)n};
-    int found = 0;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n && !found; i++) {
-        size_t a = row_start(&r, (size_t)i), b = row_start(&r, (size_t)i + 1);
-        if (a == b || (r.valid && !r.valid[i]) || b > (size_t)data.len) continue;
-        uint8_t first = r.data[a], last = r.data[b - 1];
-        found = first <= 0x20 || first >= 0x7F || last <= 0x20 || last >= 0x7F;
-    }
-    Py_END_ALLOW_THREADS
-    result = PyBool_FromLong(found);
-done:
-    if (offsets.obj) PyBuffer_Release(&offsets);
-    if (data.obj) PyBuffer_Release(&data);
-    if (got_valid) PyBuffer_Release(&valid);
     return result;
 }
 
@@ -594,7 +560,6 @@ static PyTypeObject IdTableType = {
 };
 
 static PyMethodDef methods[] = {
-    {"untrimmed", untrimmed, METH_VARARGS, "Whether trimming may change some ID (see the C source)."},
     {NULL, NULL, 0, NULL},
 };
 

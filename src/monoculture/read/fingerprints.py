@@ -63,6 +63,21 @@ def may_need_trimming(ends: np.ndarray) -> bool:
     return bool(((ends <= 0x20) | (ends >= 0x7F)).any())
 
 
+def ends_may_need_trimming(a: pa.Array, offsets: np.ndarray, present: np.ndarray) -> bool:
+    """`may_need_trimming` of the IDs' first and last bytes: only then is trimming more than a copy of
+    every ID (costly on large inputs). `offsets`, `present`: `present_ids(a)`."""
+    return bool(present.any()) and may_need_trimming(end_bytes(a, offsets, present))
+
+
+def string_chunks(ids: pa.ChunkedArray | pa.Array, kind: str) -> list[pa.Array]:
+    """An input's ID chunks as text: integers (`kind` "int") in decimal, other types cast to string."""
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    if kind == "int":
+        chunks = [pc.cast(pc.cast(c, pa.int64()), pa.string()) for c in chunks]
+    return [c if pa.types.is_string(c.type) or pa.types.is_large_string(c.type) else pc.cast(c, pa.string())
+            for c in chunks]
+
+
 def words(a: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(present-row mask, the present rows' bytes as 64-bit words zero-padded to the longest — a view of
     the Arrow buffer when all have one width that is a multiple of 8 and lie back to back —, their byte
@@ -111,7 +126,7 @@ def fingerprint(words: np.ndarray, lengths: np.ndarray | int = 0) -> np.ndarray:
         mixed *= _MULTIPLIER
         mixed ^= mixed >> _SHIFT
         if ragged and j > 0:  # rows of at most 8j bytes end before this word
-            h = np.where(np.asarray(lengths) > 8 * j, mixed, h)
+            h = np.where(lengths > 8 * j, mixed, h)
         else:
             h = mixed
     h *= _MULTIPLIER2
@@ -185,11 +200,7 @@ def _uniform(lengths: np.ndarray) -> bool:
 def parse_text(ids: pa.ChunkedArray | pa.Array, kind: str) -> PrintedIds | None:
     """Any input's IDs as their canonical text (`ids.as_text`: integers in decimal, white space trimmed,
     blank = missing), fingerprinted chunk by chunk; the IDs are copied only when some need trimming."""
-    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
-    if kind == "int":
-        chunks = [pc.cast(pc.cast(c, pa.int64()), pa.string()) for c in chunks]
-    chunks = [c if pa.types.is_string(c.type) or pa.types.is_large_string(c.type) else pc.cast(c, pa.string())
-              for c in chunks]
+    chunks = string_chunks(ids, kind)
     text = pa.chunked_array(chunks, chunks[0].type) if chunks else ids
     parsed = parse_printed(text)
     if parsed is None:  # some ID may need trimming (or is longer than the fingerprints take)

@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .fingerprints import end_bytes, may_need_trimming, present_ids, text_offsets
+from .fingerprints import ends_may_need_trimming, present_ids, text_offsets
 
 _MAX_WIDTH = 18  # decimal digits that always fit in an int64
 _SLICE = 1 << 16  # rows per slice: the slice's byte matrix and numbers stay in cache
@@ -121,18 +121,12 @@ def as_text(a: pa.ChunkedArray, kind: str) -> pa.Array:
         a = pc.cast(a, pa.string())
     a = a.combine_chunks()
     offsets, _lengths, present = present_ids(a)
-    if _ends_may_need_trimming(a, offsets, present):
+    if ends_may_need_trimming(a, offsets, present):
         a = pc.utf8_trim_whitespace(a)
         present = present_ids(a)[2]
     if np.count_nonzero(present) != len(a) - a.null_count:  # a blank ID is a missing ID
         a = pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a)
     return a
-
-
-def _ends_may_need_trimming(a: pa.Array, offsets: np.ndarray, present: np.ndarray) -> bool:
-    """`may_need_trimming` of the IDs' first and last bytes: only then is trimming more than a copy of
-    every ID (costly on large inputs). `offsets`, `present`: `present_ids(a)`."""
-    return bool(present.any()) and may_need_trimming(end_bytes(a, offsets, present))
 
 
 def _shape(arrays: list[pa.Array]) -> tuple[bytes, int] | None:

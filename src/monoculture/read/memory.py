@@ -74,4 +74,3 @@ def read_ahead(paths: list[str], available: int | None = None) -> int:
     available = available if available is not None else available_bytes()
     largest = max((estimate_bytes([p], IN_FLIGHT) for p in paths), default=0)
     return 3 if available is not None and 4 * largest < available / 4 else 1
-

@@ -20,7 +20,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .fingerprints import Fingerprinted, fingerprint_codes, text_offsets
+from .fingerprints import (
+    Fingerprinted,
+    PrintCoder,
+    PrintedIds,
+    ends_may_need_trimming,
+    fingerprint_codes,
+    parse_text,
+    present_ids,
+    string_chunks,
+    text_offsets,
+)
 
 try:
     from . import _idtable  # type: ignore[attr-defined]
@@ -52,15 +62,22 @@ def _buffers(chunk: pa.Array) -> tuple[np.ndarray, pa.Buffer | bytes, np.ndarray
 def parse_text_ids(ids: pa.ChunkedArray | pa.Array, kind: str) -> TextIds:
     """Any input's IDs as their canonical text (`ids.as_text`: integers in decimal, white space trimmed,
     blank = missing); the text is copied only when some ID needs trimming."""
-    assert _idtable is not None
-    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
-    if kind == "int":
-        chunks = [pc.cast(pc.cast(c, pa.int64()), pa.string()) for c in chunks]
-    chunks = [c if pa.types.is_string(c.type) or pa.types.is_large_string(c.type) else pc.cast(c, pa.string())
-              for c in chunks]
-    if any(_idtable.untrimmed(*_buffers(c)) for c in chunks):
-        chunks = [pc.utf8_trim_whitespace(c) for c in chunks]
+    chunks = string_chunks(ids, kind)
+    for c in chunks:
+        offsets, _lengths, present = present_ids(c)
+        if ends_may_need_trimming(c, offsets, present):
+            return TextIds([pc.utf8_trim_whitespace(c) for c in chunks], kind)
     return TextIds(chunks, kind)
+
+
+def text_coder() -> TextCoder | PrintCoder:
+    """The text route's coder: the compiled table where it was built, else NumPy fingerprints."""
+    return TextCoder() if AVAILABLE else PrintCoder()
+
+
+def text_ids(ids: pa.ChunkedArray | pa.Array, kind: str) -> TextIds | PrintedIds | None:
+    """IDs as `text_coder()`'s coder takes them (None: the fingerprints cannot take them)."""
+    return parse_text_ids(ids, kind) if AVAILABLE else parse_text(ids, kind)
 
 
 def text_codes(texts: list[pa.Array]) -> Fingerprinted | None:
