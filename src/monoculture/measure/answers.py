@@ -7,8 +7,6 @@ and for the pooled rates of every scope.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..count.table import PatternTable
@@ -17,6 +15,7 @@ from ..spec import InferenceOptions
 from .inference import counted_draws, intervals
 from .metrics import answers as m
 from .metrics._base import divide
+from .records import Floats, Ints, Labels, Objects, Points, Records
 from .result import AnswerSummary, GroupResult, JudgeResult, Metric, PairResult, SameWrongAnswer
 
 CI_METHOD = "bootstrap-percentile"
@@ -39,31 +38,35 @@ def item_options(table: AnswerTable, options: int | None) -> tuple[np.ndarray | 
     return seen, "distinct answers seen (give --options N if items have more)"
 
 
-def attach_pairs(pairs: list[PairResult], c: m.AnswerCounts, table: AnswerTable, options: np.ndarray | float,
-                 inference: InferenceOptions, rng: np.random.Generator) -> None:
-    """Add agreement, same wrong answer (with its chance rate) and CAPA to each pair, from the pair counts
-    `c` (`answer_counts(table, options)`), with intervals when the pairs get them."""
+def attach_pairs(pairs: Records[PairResult], c: m.AnswerCounts, table: AnswerTable, options: np.ndarray | float,
+                 inference: InferenceOptions, rng: np.random.Generator) -> Records[PairResult]:
+    """The pairs with agreement, same wrong answer (with its chance rate) and CAPA added, from the pair
+    counts `c` (`answer_counts(table, options)`), with intervals when the pairs get them."""
     k = table.codes.shape[1]
     iu = np.triu_indices(k, 1)
     values = {"agreement": m.agreement(c)[iu], "same": m.same_wrong_answer(c)[iu], "capa": m.capa(c)[iu]}
-    chance, both_wrong, same = m.same_wrong_chance(c)[iu], c.both_wrong[iu], c.same_wrong[iu]
-    cis: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    if inference.bootstrap > 0 and inference.intervals_for_pairs(k):
-        cis = _pair_intervals(table, options, iu, values, inference, rng)
+    extra: dict[str, Ints | Floats] = {"chance": Floats(m.same_wrong_chance(c)[iu]),
+                                       "both_wrong": Ints(np.rint(c.both_wrong[iu]).astype(np.int64)),
+                                       "same": Ints(np.rint(c.same_wrong[iu]).astype(np.int64))}
     reasons = {"agreement": "the pair saw nobody in common", "capa": "undefined: no person in common, or "
                "chance agreement is 1 (both always right)", "same": "nobody is failed by both"}
-    for p, pair in enumerate(pairs):
-        def metric(key: str, p: int = p) -> Metric:
-            out = Metric.of(values[key][p], reasons[key])
-            if key in cis and out.defined and not np.isnan(cis[key][0][p]):
-                out.ci, out.ci_method = (float(cis[key][0][p]), float(cis[key][1][p])), CI_METHOD
-            return out
-        pair.agreement = metric("agreement")
-        swa = metric("same")
-        pair.same_wrong_answer = SameWrongAnswer(
-            **vars(swa), chance=None if np.isnan(chance[p]) else float(chance[p]),
-            both_wrong=round(float(both_wrong[p])), same=round(float(same[p])))
-        pair.capa = metric("capa")
+    kinds = {"agreement": Metric, "same": SameWrongAnswer, "capa": Metric}
+    if not (inference.bootstrap > 0 and inference.intervals_for_pairs(k)):
+        fields = {key: Points(values[key], reasons[key], kinds[key], extra if key == "same" else None)
+                  for key in values}
+    else:
+        cis = _pair_intervals(table, options, iu, values, inference, rng)
+        fields = {}
+        for key, point in values.items():
+            column = Points(point, reasons[key], kinds[key], extra if key == "same" else None)
+            made = []
+            for p in range(len(point)):
+                out = column.value(p)
+                if out.defined and not np.isnan(cis[key][0][p]):
+                    out.ci, out.ci_method = (float(cis[key][0][p]), float(cis[key][1][p])), CI_METHOD
+                made.append(out)
+            fields[key] = Objects(made)
+    return pairs.with_fields(agreement=fields["agreement"], same_wrong_answer=fields["same"], capa=fields["capa"])
 
 
 def _pair_intervals(
@@ -153,42 +156,33 @@ def group_summaries(groups: list[GroupResult], pattern_table: PatternTable, tabl
                                 options_from)
 
 
-def judges(c: m.AnswerCounts, names: list[str]) -> list[JudgeResult]:
+def judges(c: m.AnswerCounts, names: list[str]) -> Records[JudgeResult]:
     """The judge matrix from the pair counts `c`: each decision-maker's accuracy when another's answers are
     the key, and the ranks it gets among those the judge judges (1 = best; ties share the best rank), against
-    its true rank."""
+    its true rank. Judge by judge; within a judge, the judged in the order of `names`."""
     judged, true, inflation = m.judged_accuracy(c), m.true_accuracy(c), m.judge_inflation(c)
     k = len(names)
-    # Each judge's column without its own diagonal, ranked at once; then plain Python values, built once
-    # (at a thousand decision-makers these are a million entries).
+    # Each judge's column without its own diagonal, ranked at once: [judge b, judged a].
     off = ~np.eye(k, dtype=bool)
-    columns = [x.T[off.T].reshape(k, k - 1) for x in (judged, true, inflation, c.n)]  # [judge b, judged a]
+    columns = [x.T[off.T].reshape(k, k - 1) for x in (judged, true, inflation, c.n)]
     judged_rank, true_rank = _column_ranks(columns[0]), _column_ranks(columns[1])
-    values = [x.tolist() for x in columns[:3]]
-    counts = np.rint(columns[3]).astype(np.int64).tolist()
+    judge_of = np.repeat(np.arange(k), k - 1)
+    others = np.arange(k - 1)[None, :]
+    judged_of = (others + (others >= np.arange(k)[:, None])).ravel()  # judge b skips itself
     reason = "the pair saw nobody in common"
-
-    def metric(v: float) -> Metric:
-        return Metric(v) if math.isfinite(v) else Metric(None, reason)
-
-    out = []
-    for b in range(k):
-        judged_names = names[:b] + names[b + 1:]
-        for r in range(k - 1):
-            out.append(JudgeResult(
-                judge=names[b], judged=judged_names[r], n=counts[b][r], judged_accuracy=metric(values[0][b][r]),
-                true_accuracy=metric(values[1][b][r]), inflation=metric(values[2][b][r]),
-                judged_rank=judged_rank[b][r], true_rank=true_rank[b][r],
-            ))
-    return out
+    return Records(JudgeResult, k * (k - 1), {
+        "judge": Labels(judge_of, names), "judged": Labels(judged_of, names),
+        "n": Ints(np.rint(columns[3]).astype(np.int64).ravel()),
+        "judged_accuracy": Points(columns[0].ravel(), reason), "true_accuracy": Points(columns[1].ravel(), reason),
+        "inflation": Points(columns[2].ravel(), reason), "judged_rank": judged_rank, "true_rank": true_rank,
+    })
 
 
-def _column_ranks(values: np.ndarray) -> list[list[int | None]]:
-    """Competition ranks within each row (1 = highest; ties share the best rank); None where undefined.
-    Undefined values rank below every defined one, so they change no defined value's rank."""
+def _column_ranks(values: np.ndarray) -> Ints:
+    """Competition ranks within each row (1 = highest; ties share the best rank), row after row; None where
+    undefined. Undefined values rank below every defined one, so they change no defined value's rank."""
     from scipy import stats  # only here: commands that compute no statistic start without scipy.stats
 
     undefined = np.isnan(values)
     ranks = stats.rankdata(np.where(undefined, np.inf, -values), axis=1, method="min").astype(np.int64)
-    return [[None if u else int(r) for r, u in zip(row, miss, strict=True)]
-            for row, miss in zip(ranks.tolist(), undefined.tolist(), strict=True)]
+    return Ints(ranks.ravel(), undefined.ravel())

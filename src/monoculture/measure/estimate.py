@@ -24,6 +24,7 @@ from .metrics import diversity, panels
 from .metrics._base import divide
 from .metrics.local_dependence import LIFT_MAX_K, ConditionalFit, local_dependence_lift
 from .metrics.rasch import RaschSteps
+from .records import Field, Ints, Labels, Objects, Points, Records
 from .result import HistogramBin, Metric, PairResult, ScopeResult
 
 UNSTABLE_EXPECTED = 5.0  # metrics.md §1: flag H when N·S_ind < 5
@@ -284,36 +285,48 @@ def scope_result(est: Estimate, names: list[str], *, with_pairs: bool) -> ScopeR
     )
 
 
-def pair_results(est: Estimate, names: list[str]) -> list[PairResult]:
+def pair_results(est: Estimate, names: list[str]) -> Records[PairResult]:
+    """Every pair a < b, as columns: point values where the pairs have no replicates (more than
+    `PAIR_INTERVALS_MAX` pairs by default), else metrics with their intervals."""
     p = est.point
-    out = []
-    k = len(names)
-    for a in range(k):
-        for b in range(a + 1, k):
-            n_ab = round(float(p["pair_n"][a, b]))
-            # Why a value is undefined costs a pass over the rows: asked only when one is.
-            defined = all(np.isfinite(p[name][a, b]) for name in PAIR_METRICS)
-            reasons = dict.fromkeys(PAIR_METRICS, "") if defined else _pair_reasons(est, a, b, names, n_ab)
-            out.append(PairResult(
-                a=names[a], b=names[b], n=n_ab,
-                **{name: est.metric(name, reasons[name], (a, b)) for name in PAIR_METRICS},
-                local_dependence_lift=_local_dependence(est, a, b),
-            ))
-    return out
+    a, b = np.triu_indices(len(names), 1)
+    n = np.rint(np.asarray(p["pair_n"], dtype=float)[a, b]).astype(np.int64)
+    values = {name: np.asarray(p[name], dtype=float)[a, b] for name in PAIR_METRICS}
+    # Why a value is undefined costs a pass over the rows: asked only where one is.
+    undefined = np.flatnonzero(~np.isfinite(np.stack(list(values.values()))).all(axis=0)) if values else []
+    reasons: dict[str, list[str] | str] = dict.fromkeys(PAIR_METRICS, "")
+    if len(undefined):
+        reasons = {name: [""] * len(a) for name in PAIR_METRICS}
+        for i in undefined.tolist():
+            for name, why in _pair_reasons(est, int(a[i]), int(b[i]), names, int(n[i])).items():
+                reasons[name][i] = why  # type: ignore[index]
+    fields: dict[str, Field] = {"a": Labels(a, names), "b": Labels(b, names), "n": Ints(n)}
+    for name in PAIR_METRICS:
+        fields[name] = (Objects([est.metric(name, reasons[name] if isinstance(reasons[name], str)
+                                            else reasons[name][i], (a[i], b[i])) for i in range(len(a))])
+                        if est.reps is not None and name in est.reps else Points(values[name], reasons[name]))
+    fields["local_dependence_lift"] = _local_dependence(est, a, b)
+    return Records(PairResult, len(a), fields)
 
 
-def _local_dependence(est: Estimate, a: int, b: int) -> Metric:
+def _local_dependence(est: Estimate, a: np.ndarray, b: np.ndarray) -> Field:
     if "local_dependence_lift" not in est.point:
         reason = ("needs every decision-maker to see every individual (inner join)" if not est.counts.complete
                   else f"not computed above {LIFT_MAX_K} decision-makers (its cost grows as k⁴)"
                   if est.counts.k > LIFT_MAX_K
                   else "needs at least 3 decision-makers, each failing some but not all of the people with an "
                   "informative raw score")
-        return Metric(None, reason)
-    m = est.metric("local_dependence_lift", "the model expects no one failed by both", (a, b))
-    if m.ci_method is not None:
-        m.ci_method += "-one-step" if est.conditional is not None and est.conditional.steps else "-fixed-beta"
-    return m
+        return Points(np.full(len(a), np.nan), reason)
+    reason = "the model expects no one failed by both"
+    if est.reps is None or "local_dependence_lift" not in est.reps:
+        return Points(np.asarray(est.point["local_dependence_lift"], dtype=float)[a, b], reason)
+    out = []
+    for i, j in zip(a.tolist(), b.tolist(), strict=True):
+        m = est.metric("local_dependence_lift", reason, (i, j))
+        if m.ci_method is not None:
+            m.ci_method += "-one-step" if est.conditional is not None and est.conditional.steps else "-fixed-beta"
+        out.append(m)
+    return Objects(out)
 
 
 def _pair_reasons(est: Estimate, a: int, b: int, names: list[str], n_ab: int) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,7 +91,7 @@ class ScopeResult:
     expected_consistent_success: Metric
     failure_count_histogram: list[HistogramBin]
     diversity: dict[str, Metric] = field(default_factory=dict)
-    pairwise: list[PairResult] = field(default_factory=list)
+    pairwise: Sequence[PairResult] = field(default_factory=list)  # a `records.Records` when computed
     rasch: RaschResult | None = None  # None: not computed for this population
     effective_decision_makers: Metric = field(default_factory=lambda: Metric(None, "not computed"))
     harm_by_rule: list[HarmBin] = field(default_factory=list)
@@ -230,7 +231,7 @@ class AuditResult:
     leave_one_out: dict[str, Metric] = field(default_factory=dict)
     homogenization_by_size: list[SizeSensitivity] = field(default_factory=list)
     stratified: StratifiedResult | None = None  # --strata COLUMN
-    judges: list[JudgeResult] | None = field(default=None, metadata=OMIT_NONE)  # multi-class decisions (§11)
+    judges: Sequence[JudgeResult] | None = field(default=None, metadata=OMIT_NONE)  # multi-class decisions (§11)
 
 
 @dataclass

@@ -134,7 +134,7 @@ def _answer_measures(result: AuditResult, counted: Counted, inference: Inference
     rng = np.random.default_rng(np.random.SeedSequence(inference.seed).spawn(6)[5])
     n_options, source = answers.item_options(table, options.options)
     counts = answer_counts(table, n_options)  # k² products per answer value: once, for pairs and judges
-    answers.attach_pairs(result.overall.pairwise, counts, table, n_options, inference, rng)
+    result.overall.pairwise = answers.attach_pairs(result.overall.pairwise, counts, table, n_options, inference, rng)
     result.overall.answers = answers.summary(table, n_options, None, inference, rng, source)
     answers.group_summaries(result.groups, counted.table, table, n_options, inference, rng, options.intersect, source)
     result.judges = answers.judges(counts, [dm.name for dm in result.decision_makers])

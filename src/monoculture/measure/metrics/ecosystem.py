@@ -48,18 +48,35 @@ def poisson_binomial_pmf(p: np.ndarray, size: int) -> np.ndarray:
     [0.25, 0.5, 0.25]
     """
     p = np.asarray(p, dtype=float)
-    k = p.shape[-1]
-    pmf = np.zeros((*p.shape[:-1], max(size, k + 1)))
-    pmf[..., 0] = 1.0
-    q = 1.0 - p
-    for j in range(k):  # in place: the same products and sums, one temporary a step
-        moved = pmf[..., :j + 1] * p[..., j, None]
-        pmf[..., 1:j + 2] *= q[..., j, None]
-        pmf[..., 1:j + 2] += moved
-        pmf[..., 0] *= q[..., j]
-    out = pmf[..., :size]
+    k, lead = p.shape[-1], p.shape[:-1]
+    # Masses first, rows last, in blocks of rows: each step then runs over long contiguous runs of a block
+    # that stays in cache, not over k short strided ones.
+    pt = np.moveaxis(p, -1, 0).reshape(k, int(np.prod(lead)))
+    pmf = np.zeros((max(size, k + 1), pt.shape[1]))
+    pmf[0] = 1.0
+    for start in range(0, pt.shape[1], PMF_BLOCK):
+        _pmf_block(pmf[:, start:start + PMF_BLOCK], pt[:, start:start + PMF_BLOCK])
+    out = np.ascontiguousarray(np.moveaxis(pmf[:size].reshape(size, *lead), 0, -1))
     out[np.isnan(p).any(axis=-1)] = np.nan
     return out
+
+
+PMF_BLOCK = 1024  # rows of `poisson_binomial_pmf` per block: k + 1 masses of them fit in a core's cache
+
+
+def _pmf_block(out: np.ndarray, p: np.ndarray) -> None:
+    """The recursion of `poisson_binomial_pmf` over one block: `out` (masses, rows) starts as 1 at mass 0,
+    `p` is (k, rows). In place: the same products and sums, one scratch buffer."""
+    k = p.shape[0]
+    pmf = out.copy()
+    q = 1.0 - p
+    moved = np.empty((k, p.shape[1]))
+    for j in range(k):
+        np.multiply(pmf[:j + 1], p[j], out=moved[:j + 1])
+        pmf[1:j + 2] *= q[j]
+        pmf[1:j + 2] += moved[:j + 1]
+        pmf[0] *= q[j]
+    out[:] = pmf
 
 
 def expected_failure_count_histogram(c: Counts) -> np.ndarray:
