@@ -325,8 +325,8 @@ def _split_stacked(table: pa.Table, cols: Columns, info: InputFile) -> list[Sour
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
     sources = []
-    # Sorted by name, except that rounds keep the order of their first appearance in the file.
-    first_seen = {c: i for i, c in reversed(list(enumerate(codes.tolist())))}
+    # Sorted by name; rounds keep the order they first appear in (a stable sort: a name's first row is first).
+    first_seen = order[bounds[:-1]]
     def order_key(c: int) -> tuple:
         name = str(encoded.dictionary[c])
         return (name.rsplit("@", 1)[0], first_seen[c]) if cols.round else (name, 0)

@@ -77,15 +77,17 @@ def _metric_texts(f: Points, start: int, stop: int, level: int,
     key = ",\n" + INDENT * (level + 1)
     head = "{\n" + INDENT * (level + 1) + '"value": '
     tail = "\n" + INDENT * level + "}"
+    null = head + "null" + key + '"reason": '
     values = np.asarray(f.values[start:stop], dtype=float)
-    defined = np.isfinite(values).tolist()
-    if isinstance(f.reason, str):
-        reasons = [key + '"reason": ' + encode_basestring(f.reason)] * (stop - start)
-    else:
-        reasons = [key + '"reason": ' + encode_basestring(r) for r in f.reason[start:stop]]
     extra = [""] * (stop - start)
     for name, column in (f.extra or {}).items():
         prefix = key + encode_basestring(name) + ": "
         extra = [e + prefix + t for e, t in zip(extra, _texts(column, start, stop, level + 1, encode), strict=True)]
-    return [head + (float.__repr__(v) if ok else "null" + why) + more + tail
-            for v, ok, why, more in zip(values.tolist(), defined, reasons, extra, strict=True)]
+    ends = [e + tail for e in extra] if f.extra else [tail] * (stop - start)
+    undefined = np.flatnonzero(~np.isfinite(values)).tolist()
+    if isinstance(f.reason, str) and len(undefined) == len(values) and not f.extra:
+        return [null + encode_basestring(f.reason) + tail] * len(values)  # a metric not computed here
+    out = [head + v for v in map(float.__repr__, values.tolist())]
+    for i in undefined:
+        out[i] = null + encode_basestring(f.reason_of(start + i))
+    return [o + e for o, e in zip(out, ends, strict=True)]

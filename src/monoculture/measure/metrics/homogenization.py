@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...count.table import Counts
+from ...count.table import Counts, weighted_sums
 from ._base import divide
 
 
@@ -34,8 +34,7 @@ def failure_rates(c: Counts) -> np.ndarray:
     """
     # Kept on the view: a dozen statistics of one bootstrap batch each start from these rates.
     if "_failure_rates" not in c.__dict__:
-        w = np.asarray(c.weights, dtype=float)
-        c.__dict__["_failure_rates"] = divide(w @ c.failed, w @ c.seen)
+        c.__dict__["_failure_rates"] = divide(c.totals("failed"), c.totals("seen"))
     return c.__dict__["_failure_rates"]
 
 
@@ -151,9 +150,9 @@ SUBSET_BLOCK_ELEMS = 4_000_000  # rows × subsets held at once by `homogenizatio
 
 
 def failed_by_all_of(c: Counts, subsets: np.ndarray) -> np.ndarray:
-    """(R, M) float: 1 where the row's individuals are failed by every member of subset m (`subsets` (M, k))."""
+    """(R, M) float32: 1 where the row's individuals are failed by every member of subset m (`subsets` (M, k))."""
     m = subsets.astype(float)
-    return (c.failed @ m.T == m.sum(axis=1)).astype(float)
+    return (c.failed @ m.T == m.sum(axis=1)).astype(np.float32)
 
 
 def homogenization_of_subsets(c: Counts, subsets: np.ndarray, failed_by_all: np.ndarray | None = None) -> np.ndarray:
@@ -178,15 +177,15 @@ def homogenization_of_subsets(c: Counts, subsets: np.ndarray, failed_by_all: np.
     [1.333333, 1.0]
     """
     assert c.complete, "subsets of decision-makers need complete rows (the inner join)"
-    w = np.asarray(c.weights, dtype=float)
+    w = np.asarray(c.weights)
     m = subsets.astype(float)
     if failed_by_all is not None:
-        failed = w @ failed_by_all
+        failed = weighted_sums(w, failed_by_all)
     else:  # a few subsets at a time: (R, M) at once is gigabytes when every one of millions of rows is distinct
         step = max(1, SUBSET_BLOCK_ELEMS // max(1, c.fail.shape[0]))
-        failed = np.concatenate([w @ failed_by_all_of(c, subsets[i:i + step])
+        failed = np.concatenate([weighted_sums(w, failed_by_all_of(c, subsets[i:i + step]))
                                  for i in range(0, len(subsets), step)], axis=-1)
-    s = divide(failed, w.sum(axis=-1)[..., None])
+    s = divide(failed, w.sum(axis=-1, dtype=float)[..., None])
     e = failure_rates(c)
     with np.errstate(divide="ignore"):
         log_e = np.log(e)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...count.table import Counts
+from ...count.table import Counts, exact_in_float32
 from ._base import divide
 
 
@@ -56,15 +56,11 @@ def pair_tables(c: Counts) -> PairTables:
     )
 
 
-EXACT_FLOAT32 = 2**24  # every integer up to this is a float32
-
-
 def _cofailures(counts: np.ndarray, f: np.ndarray) -> np.ndarray:
     """n11 = (w·f)ᵀ f over the rows, (..., k, k). With integer weights (counts, bootstrap draws) summing below
     2^24, every partial sum is an integer a float32 holds exactly: the product runs in single precision,
     twice as fast, with the same result."""
-    exact = np.issubdtype(counts.dtype, np.integer) and float(counts.sum(axis=-1).max(initial=0)) < EXACT_FLOAT32
-    dtype = np.float32 if exact else float
+    dtype = np.float32 if exact_in_float32(counts) else float
     fd = f.astype(dtype, copy=False)
     wf = counts.astype(dtype)[..., :, None] * fd
     return (np.swapaxes(wf, -1, -2) @ fd).astype(float, copy=False)

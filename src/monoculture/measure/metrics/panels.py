@@ -111,6 +111,8 @@ def recourse(c: Counts) -> np.ndarray:
 def expected_recourse(c: Counts) -> np.ndarray:
     """`recourse` if the others failed people independently of i: ``1 − Π_{j≠i} e_j``."""
     e = failure_rates(_everyone_saw(c))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        others = np.stack([np.prod(np.delete(e, i, axis=-1), axis=-1) for i in range(c.k)], axis=-1)
-    return 1.0 - others
+    # Π_{j<i} e_j · Π_{j>i} e_j from running products each way: no division (an e_j may be 0), k products.
+    ones = np.ones((*e.shape[:-1], 1))
+    before = np.cumprod(np.concatenate([ones, e[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, e[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return 1.0 - before * after
