@@ -3,6 +3,7 @@
     python bench/golden.py --write        # record bench/golden.json from this checkout
     python bench/golden.py                # run again and compare; exit 1 on any difference
     python bench/golden.py --only sample  # the runs whose name starts with 'sample'
+    python bench/golden.py --against /tmp/before/src   # a change meant to move numbers: by how much?
 
 Each run is a `monoculture` command whose stdout is JSON. The real-data runs need ../shared/data beside the
 checkout and the bench run needs bench/data/1m5c (made by bench/generate.py if missing); runs whose data is
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -55,19 +57,63 @@ RUNS: dict[str, tuple[list[str], list[str]]] = {
 }
 
 
-def run(name: str) -> str | None:
-    """The sha256 of the run's JSON, or None when its data is absent."""
+def output(name: str, src: Path | None = None) -> bytes | None:
+    """The run's JSON (with the package from `src` when given), or None when its data is absent."""
     args, needs = RUNS[name]
     if any(not (ROOT / p).exists() for p in needs):
         return None
     cmd = [sys.executable, "-m", "monoculture", *args]
     if args[0] in ("audit", "multiplicity") or args[:1] == ["simulate"]:
         cmd += ["--format", "json"]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, check=False)
+    env = None if src is None else os.environ | {"PYTHONPATH": str(src)}
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, check=False, env=env)
     if done.returncode not in (0, 1):
         raise SystemExit(f"{name}: exit {done.returncode}: {done.stderr.decode(errors='replace').strip()}")
     json.loads(done.stdout)  # a run that printed something other than JSON is a broken run
-    return hashlib.sha256(done.stdout).hexdigest()
+    return done.stdout
+
+
+def run(name: str) -> str | None:
+    """The sha256 of the run's JSON, or None when its data is absent."""
+    out = output(name)
+    return None if out is None else hashlib.sha256(out).hexdigest()
+
+
+def differences(a: object, b: object, path: str = "") -> tuple[float, str, list[str]]:
+    """The largest relative difference between the numbers of two JSON documents (and where), and the
+    paths where they differ otherwise (a text, a key, a null, a length)."""
+    if isinstance(a, bool) or isinstance(b, bool) or not (isinstance(a, int | float) and isinstance(b, int | float)):
+        if isinstance(a, dict) and isinstance(b, dict):
+            if a.keys() != b.keys():
+                return 0.0, "", [f"{path}: keys differ"]
+            parts = [differences(a[key], b[key], f"{path}.{key}") for key in a]
+        elif isinstance(a, list) and isinstance(b, list):
+            if len(a) != len(b):
+                return 0.0, "", [f"{path}: lengths {len(a)} and {len(b)}"]
+            parts = [differences(x, y, f"{path}[{i}]") for i, (x, y) in enumerate(zip(a, b, strict=True))]
+        else:
+            return 0.0, "", [] if a == b else [path]
+        worst = max(parts, key=lambda p: p[0], default=(0.0, "", []))
+        return worst[0], worst[1], [d for p in parts for d in p[2]]
+    rel = abs(a - b) / max(abs(a), abs(b)) if a != b else 0.0
+    return rel, path, []
+
+
+def against(src: Path, only: str) -> int:
+    """Each run here and with the package from `src`: the largest relative difference of its numbers."""
+    bad = 0
+    for name in RUNS:
+        if not name.startswith(only):
+            continue
+        here, there = output(name), output(name, src)
+        if here is None or there is None:
+            print(f"skipped  {name} (its data is absent)")
+            continue
+        rel, where, other = differences(json.loads(there), json.loads(here))
+        bad += bool(other)
+        print(f"{'same' if here == there else 'moved':8s} {name}: largest relative difference {rel:.1e}"
+              f"{f' at {where}' if where else ''}{f'; also differs at {other[:5]}' if other else ''}")
+    return 1 if bad else 0
 
 
 def main() -> int:
@@ -75,7 +121,10 @@ def main() -> int:
     p.add_argument("--write", action="store_true", help="record the hashes instead of comparing")
     p.add_argument("--only", default="", help="run only the names starting with this")
     p.add_argument("--file", type=Path, default=ROOT / "bench" / "golden.json")
+    p.add_argument("--against", type=Path, help="compare the numbers with those of the package in this src/")
     a = p.parse_args()
+    if a.against:
+        return against(a.against.resolve(), a.only)
     if any(n.startswith("bench") and n.startswith(a.only) for n in RUNS) and not (ROOT / BENCH).exists():
         subprocess.run([sys.executable, "bench/generate.py", "--n", "1000000", "-k", "5", "--format", "csv",
                         "--out", BENCH], cwd=ROOT, check=True)

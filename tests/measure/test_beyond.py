@@ -65,6 +65,29 @@ def test_the_fit_is_girths_one_parameter_logistic_fit():
         assert fit.log_likelihood >= rasch._likelihood(c, c.weights, theirs)[0] - 1e-9
 
 
+@pytest.mark.parametrize("outer", [False, True])
+def test_the_fits_gradient_is_the_sum_of_row_scores_and_the_likelihoods_slope(outer):
+    """The fit's gradient, summed over rows before the products with π, against the weighted row scores
+    (`_row_scores`, an (R, k + 1) matrix) and against central differences of the likelihood; its likelihood
+    against the product of the rows' failures and successes with log π and log(1 − π) taken apart."""
+    rng = np.random.default_rng(7)
+    fail = _rasch_rows(rng, 1500, np.linspace(-1.2, 0.4, 6), 1.1)
+    present = (rng.random(fail.shape) < 0.8) if outer else None
+    c = _table(fail, present)
+    theta = np.append(np.linspace(-1.0, 0.2, 6), np.log(0.9))
+    ll, grad = rasch._likelihood(c, c.weights, theta)
+    np.testing.assert_allclose(grad, c.weights @ rasch._row_scores(c, theta), rtol=1e-10, atol=1e-8)
+    x, nodes = rasch._nodes()
+    z = theta[:-1][None, :] + np.exp(theta[-1]) * x[:, None]
+    log_f = c.failed @ np.log(special.expit(z)).T + c.succeeded @ np.log(special.expit(-z)).T  # (R, Q)
+    np.testing.assert_allclose(ll, c.weights @ np.log(np.exp(log_f) @ nodes), rtol=1e-12)
+    step = 1e-6
+    def ll_at(t: np.ndarray) -> float:
+        return rasch._likelihood(c, c.weights, t)[0]
+    slope = [(ll_at(theta + step * e) - ll_at(theta - step * e)) / (2 * step) for e in np.eye(len(theta))]
+    np.testing.assert_allclose(grad, slope, rtol=1e-5, atol=1e-4)
+
+
 def test_expectations_under_the_fit_are_the_integrals_and_the_pattern_sums():
     """S_rasch is ∫ Π π_i(d) φ_σ(d) dd (scipy.integrate.quad); the histogram is the sum, over every
     failure pattern with m failures, of its probability under the model (enumerated)."""

@@ -62,8 +62,10 @@ class RaschFit:
         rates = failed / seen
         start = np.append(np.log(rates / (1 - rates)), 0.0)
 
+        raw = c.failed.sum(axis=1)
+
         def cost(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            ll, grad = _likelihood(c, w, theta)
+            ll, grad = _likelihood(c, w, theta, failed, raw)
             return -ll, -grad
 
         bounds = [(None, None)] * c.k + [LOG_SIGMA]
@@ -118,7 +120,10 @@ def _row_log_likelihood(c: Counts, theta: np.ndarray) -> tuple[np.ndarray, np.nd
     z = theta[:-1][None, :] + np.exp(theta[-1]) * x[:, None]  # (Q, k) log-odds of failing
     f, s = c.failed, c.succeeded
     # log π = −log(1 + e^−z) and log(1 − π) = −log(1 + e^z), finite however far the nodes reach.
-    return -(f @ np.logaddexp(0.0, -z).T + s @ np.logaddexp(0.0, z).T), special.expit(z), x
+    log_succeed = -np.logaddexp(0.0, z)
+    if c.complete:  # Σ_i f_i log π_i + (1 − f_i) log(1 − π_i) = Σ_i f_i z_i + Σ_i log(1 − π_i): one product
+        return f @ z.T + log_succeed.sum(axis=1), special.expit(z), x
+    return -(f @ np.logaddexp(0.0, -z).T) + s @ log_succeed.T, special.expit(z), x
 
 
 def _posterior(c: Counts, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -143,9 +148,23 @@ def _row_scores(c: Counts, theta: np.ndarray, posterior: tuple | None = None) ->
     return np.column_stack([d_beta, d_log_sigma])
 
 
-def _likelihood(c: Counts, w: np.ndarray, theta: np.ndarray) -> tuple[float, np.ndarray]:
-    posterior = _posterior(c, theta)
-    return float(w @ posterior[0]), w @ _row_scores(c, theta, posterior)
+def _likelihood(c: Counts, w: np.ndarray, theta: np.ndarray, failed: np.ndarray | None = None,
+                raw: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """The weighted log-likelihood and its gradient ``Σ_r w_r s_r`` (`_row_scores`), summed over the rows
+    before the products with the nodes' π, so that no (R, k) matrix is formed. `failed` (``w @ F``) and
+    `raw` (each row's failure count) do not change during a fit: given, they are not computed again."""
+    failed = w @ c.failed if failed is None else failed
+    raw = c.failed.sum(axis=1) if raw is None else raw
+    total, post, pi, x = _posterior(c, theta)
+    weighted = w[:, None] * post  # (R, Q)
+    if c.complete:
+        expected_failed = weighted.sum(axis=0) @ pi
+    else:  # Σ_r w_r present_r ∘ (post_r @ π) = Σ_q π_q ∘ (Σ_r w_r post_rq present_r)
+        expected_failed = ((weighted.T @ c.seen) * pi).sum(axis=0)
+    # (R, Q): expected failures given the node (under the inner join the same for every row)
+    expected = pi.sum(axis=1)[None, :] if c.complete else c.seen @ pi.T
+    d_log_sigma = np.exp(theta[-1]) * (weighted * x[None, :] * (raw[:, None] - expected)).sum()
+    return float(w @ total), np.append(failed - expected_failed, d_log_sigma)
 
 
 def _batch(theta: np.ndarray) -> np.ndarray:
