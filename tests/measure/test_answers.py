@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import monoculture
 from monoculture.link.answers import UNSEEN, AnswerTable
+from monoculture.measure import answers
 from monoculture.measure.metrics import answers as m
 from monoculture.spec import InferenceOptions
 
@@ -123,6 +124,26 @@ def test_answer_counts_equal_a_loop_over_rows(data):
     with np.errstate(invalid="ignore", divide="ignore"):
         identity = (c.same_wrong - (c.right - c.both_right)) / c.n
     np.testing.assert_allclose(inflation, identity)
+
+
+@settings(max_examples=40, deadline=None)
+@given(answer_tables, st.booleans(), st.integers(0, 2**32 - 1))
+def test_pair_replicates_equal_the_measures_of_each_reweighted_table(data, complete, seed):
+    """Each bootstrap replicate of a pair's agreement, same wrong answer and CAPA is the measure of the table
+    with every person counted as often as the replicate draws them (`answer_counts` of the expanded rows);
+    with everyone seen (the leaderboard case, four of the seven sums shared) and without."""
+    codes, gold, options = (np.array(v, dtype=np.int32) for v in data)
+    if complete:
+        codes[codes == UNSEEN] = 0
+    table = AnswerTable(codes, gold, np.zeros(len(gold), int), list("ABCDE"))
+    weights = np.random.default_rng(seed).poisson(1.0, (5, len(gold))).astype(np.float32)
+    iu = np.triu_indices(4, 1)
+    reps = answers.pair_replicates(table, options, iu, weights)
+    for r, w in enumerate(weights.astype(int)):
+        rows = np.repeat(np.arange(len(gold)), w)
+        c = m.answer_counts(table, options, rows)
+        for key, fn in (("agreement", m.agreement), ("same", m.same_wrong_answer), ("capa", m.capa)):
+            np.testing.assert_allclose(reps[key][r], fn(c)[iu], rtol=1e-12, atol=1e-12, err_msg=key)
 
 
 @settings(max_examples=40, deadline=None)

@@ -111,7 +111,7 @@ class Counts:
         w = np.asarray(self.weights, dtype=float)
         if not len(starts):
             return np.zeros((*w.shape[:-1], 0))
-        return np.add.reduceat(w[..., order], starts, axis=-1)
+        return np.add.reduceat(np.take(w, order, axis=-1), starts, axis=-1)  # C order, unlike w[..., order]
 
     def with_weights(self, weights: np.ndarray) -> Counts:
         """The same rows under other weights (a bootstrap batch); what depends on the rows alone is kept."""
@@ -280,9 +280,15 @@ class PatternTable:
         """Weights over rows (..., R) summed within each pattern, in the row order of `pattern_counts`."""
         order, starts = self._by_pattern
         weights = np.asarray(weights)
-        if not len(order):  # reduceat needs at least one row
-            return weights.copy()
-        return np.add.reduceat(weights[..., order], starts, axis=-1)
+        # Each pattern's first row gathered, then its second, third... added: the order reduceat adds in, with
+        # no gathered copy of every row (most patterns have one row when every person's pattern is unique).
+        out = np.take(weights, order[starts], axis=-1)  # C order (indexing [..., idx] gives Fortran order)
+        lengths = np.diff(np.append(starts, len(order)))
+        several = np.flatnonzero(lengths > 1)
+        for extra in range(1, int(lengths.max(initial=1))):
+            several = several[lengths[several] > extra]
+            out[..., several] += weights[..., order[starts[several] + extra]]
+        return out
 
     @cached_property
     def _by_pattern(self) -> tuple[np.ndarray, np.ndarray]:

@@ -7,11 +7,14 @@ and for the pooled rates of every scope.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import numpy as np
 
 from ..count.table import PatternTable
 from ..link.answers import UNSEEN, AnswerTable
 from ..spec import InferenceOptions
+from .draws import Job
 from .inference import counted_draws, intervals
 from .metrics import answers as m
 from .metrics._base import divide
@@ -39,9 +42,10 @@ def item_options(table: AnswerTable, options: int | None) -> tuple[np.ndarray | 
 
 
 def attach_pairs(pairs: Records[PairResult], c: m.AnswerCounts, table: AnswerTable, options: np.ndarray | float,
-                 inference: InferenceOptions, rng: np.random.Generator) -> Records[PairResult]:
+                 inference: InferenceOptions, weights: np.ndarray | None) -> Records[PairResult]:
     """The pairs with agreement, same wrong answer (with its chance rate) and CAPA added, from the pair
-    counts `c` (`answer_counts(table, options)`), with intervals when the pairs get them."""
+    counts `c` (`answer_counts(table, options)`), with intervals when `weights` (the "pairs" draw of
+    `answer_draws`) are given."""
     k = table.codes.shape[1]
     iu = np.triu_indices(k, 1)
     values = {"agreement": m.agreement(c)[iu], "same": m.same_wrong_answer(c)[iu], "capa": m.capa(c)[iu]}
@@ -51,11 +55,11 @@ def attach_pairs(pairs: Records[PairResult], c: m.AnswerCounts, table: AnswerTab
     reasons = {"agreement": "the pair saw nobody in common", "capa": "undefined: no person in common, or "
                "chance agreement is 1 (both always right)", "same": "nobody is failed by both"}
     kinds = {"agreement": Metric, "same": SameWrongAnswer, "capa": Metric}
-    if not (inference.bootstrap > 0 and inference.intervals_for_pairs(k)):
+    if weights is None:
         fields = {key: Points(values[key], reasons[key], kinds[key], extra if key == "same" else None)
                   for key in values}
     else:
-        cis = _pair_intervals(table, options, iu, values, inference, rng)
+        cis = _pair_intervals(table, options, iu, values, inference, weights)
         fields = {}
         for key, point in values.items():
             column = Points(point, reasons[key], kinds[key], extra if key == "same" else None)
@@ -71,35 +75,60 @@ def attach_pairs(pairs: Records[PairResult], c: m.AnswerCounts, table: AnswerTab
 
 def _pair_intervals(
     table: AnswerTable, options: np.ndarray | float, iu: tuple[np.ndarray, np.ndarray], points: dict[str, np.ndarray],
-    inference: InferenceOptions, rng: np.random.Generator,
+    inference: InferenceOptions, weights: np.ndarray,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Percentile intervals of each pair's measures, people resampled (B replicate sums per product)."""
-    codes, gold = table.codes, table.gold
-    n = len(gold)
-    weights = _resampling_weights(n, inference.bootstrap, rng)
-    present = codes != UNSEEN
-    right = codes == gold[:, None]
-    q = (1.0 / (np.broadcast_to(np.asarray(options, dtype=float), gold.shape) - 1))[:, None]
-    reps = {key: np.empty((inference.bootstrap, len(iu[0]))) for key in points}
-    for start in range(0, len(iu[0]), _BLOCK):
-        a, b = iu[0][start:start + _BLOCK], iu[1][start:start + _BLOCK]
-        both = present[:, a] & present[:, b]
-        agree = both & (codes[:, a] == codes[:, b]) & (codes[:, a] >= 0)
-        ra, rb = right[:, a], right[:, b]
-        wrong2 = both & ~ra & ~rb
-        # One product for the seven sums of every pair in the block.
-        cols = np.concatenate([both, agree, ra & rb, wrong2, ra & both, rb & both, both * q],
-                              axis=1).astype(np.float32)
-        sums = (weights @ cols).reshape(len(weights), 7, len(a)).astype(np.float64)
-        nn, ag, br, bw, acc_a, acc_b, qc = (sums[:, i] for i in range(7))
-        reps["agreement"][:, start:start + len(a)] = divide(ag, nn)
-        reps["same"][:, start:start + len(a)] = divide(ag - br, bw)
-        reps["capa"][:, start:start + len(a)] = m.capa_of(ag, nn, acc_a, acc_b, qc)
+    """Percentile intervals of each pair's measures, people resampled by `weights`."""
+    reps = pair_replicates(table, options, iu, weights)
     out = {}
     for key, point in points.items():
         lo, hi, _undefined, _same = intervals(point, reps[key], inference.alpha)
         out[key] = (lo, hi)
     return out
+
+
+def pair_replicates(table: AnswerTable, options: np.ndarray | float, iu: tuple[np.ndarray, np.ndarray],
+                    weights: np.ndarray) -> dict[str, np.ndarray]:
+    """Agreement, same wrong answer and CAPA of the pairs `iu` under each row of `weights` (B, people):
+    (B, pairs) each, from B replicate sums per matrix product."""
+    codes, gold = table.codes, table.gold
+    present = codes != UNSEEN
+    right = codes == gold[:, None]
+    q = (1.0 / (np.broadcast_to(np.asarray(options, dtype=float), gold.shape) - 1))[:, None]
+    reps = {key: np.empty((len(weights), len(iu[0]))) for key in ("agreement", "same", "capa")}
+    # Where everyone saw everyone (most leaderboards), four of a pair's seven sums are sums of one decision-maker
+    # or of everyone: formed once, and a pair's product has two columns, not seven. The counts are exact in
+    # float32 (integers below 2^24) whichever way they are formed; the chance sums are not counts: float64.
+    complete = bool(present.all())
+    if complete:
+        n_all = weights.sum(axis=1, dtype=np.float64)[:, None]
+        right_all = (weights @ right.astype(np.float32)).astype(np.float64)
+        q_all = _double_product(weights, q)
+    for start in range(0, len(iu[0]), _BLOCK):
+        a, b = iu[0][start:start + _BLOCK], iu[1][start:start + _BLOCK]
+        agree = (codes[:, a] == codes[:, b]) & (codes[:, a] >= 0)
+        ra, rb = right[:, a], right[:, b]
+        if complete:
+            sums = (weights @ np.concatenate([agree, ra & rb], axis=1).astype(np.float32)).astype(np.float64)
+            ag, br = sums[:, :len(a)], sums[:, len(a):]
+            acc_a, acc_b = right_all[:, a], right_all[:, b]
+            nn, bw, qc = np.broadcast_to(n_all, ag.shape), n_all - acc_a - acc_b + br, np.broadcast_to(q_all, ag.shape)
+        else:
+            both = present[:, a] & present[:, b]
+            # One product for the seven sums of every pair in the block.
+            cols = np.concatenate([both, agree & both, ra & rb, both & ~ra & ~rb, ra & both, rb & both],
+                                  axis=1).astype(np.float32)
+            sums = (weights @ cols).reshape(len(weights), 6, len(a)).astype(np.float64)
+            nn, ag, br, bw, acc_a, acc_b = (sums[:, i] for i in range(6))
+            qc = _double_product(weights, both * q)
+        reps["agreement"][:, start:start + len(a)] = divide(ag, nn)
+        reps["same"][:, start:start + len(a)] = divide(ag - br, bw)
+        reps["capa"][:, start:start + len(a)] = m.capa_of(ag, nn, acc_a, acc_b, qc)
+    return reps
+
+
+def _double_product(weights: np.ndarray, matrix: np.ndarray, rows: int = 64) -> np.ndarray:
+    """``weights @ matrix`` in double precision, `rows` replicates at a time (no double copy of all of them)."""
+    return np.concatenate([weights[i:i + rows].astype(np.float64) @ matrix for i in range(0, len(weights), rows)])
 
 
 def _resampling_weights(n: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
@@ -112,8 +141,9 @@ def _resampling_weights(n: int, replicates: int, rng: np.random.Generator) -> np
 
 
 def summary(table: AnswerTable, options: np.ndarray | float, rows: np.ndarray | None, inference: InferenceOptions,
-            rng: np.random.Generator, options_from: str) -> AnswerSummary:
-    """The pooled rates over every pair of one scope (everyone when `rows` is None), with intervals."""
+            weights: np.ndarray | None, options_from: str) -> AnswerSummary:
+    """The pooled rates over every pair of one scope (everyone when `rows` is None), with intervals when
+    `weights` (the scope's resampling weights, from `answer_draws`) are given."""
     pooled = m.pooled_answers(table, options, rows)
     sums = np.array([pooled.pairs, pooled.agreeing, pooled.wrong_pairs, pooled.same_wrong_pairs,
                      pooled.chance_wrong])
@@ -121,9 +151,8 @@ def summary(table: AnswerTable, options: np.ndarray | float, rows: np.ndarray | 
     same = Metric.of(divide(total[3], total[2]), "nobody is failed by two decision-makers")
     agree = Metric.of(divide(total[1], total[0]), "no person is seen by two decision-makers")
     chance = divide(total[4], total[2])
-    n = sums.shape[1]
-    if inference.bootstrap > 0 and n > 0:
-        reps = (_resampling_weights(n, inference.bootstrap, rng) @ sums.T.astype(np.float32)).astype(np.float64)
+    if weights is not None:
+        reps = (weights @ sums.T.astype(np.float32)).astype(np.float64)
         for metric, num, den in ((same, 3, 2), (agree, 1, 0)):
             if metric.defined:
                 lo, hi, _u, _s = intervals(np.array([metric.value]), divide(reps[:, num], reps[:, den])[:, None],
@@ -140,20 +169,42 @@ def summary(table: AnswerTable, options: np.ndarray | float, rows: np.ndarray | 
 
 
 def group_summaries(groups: list[GroupResult], pattern_table: PatternTable, table: AnswerTable,
-                    options: np.ndarray | float,
-                    inference: InferenceOptions, rng: np.random.Generator, intersect: bool,
-                    options_from: str) -> None:
-    """Each shown group's pooled rates (suppressed groups get none: their numbers are withheld)."""
+                    options: np.ndarray | float, inference: InferenceOptions,
+                    take: Callable[[str], np.ndarray | None], intersect: bool, options_from: str) -> None:
+    """Each shown group's pooled rates (suppressed groups get none: their numbers are withheld), with its
+    resampling weights taken from `answer_draws`'s jobs."""
+    rows = _group_rows(pattern_table, table, intersect)
+    for g in groups:
+        if not g.suppressed and (g.attribute, g.group) in rows:
+            g.answers = summary(table, options, rows[g.attribute, g.group], inference,
+                                take(f"{g.attribute}={g.group}"), options_from)
+
+
+def _group_rows(pattern_table: PatternTable, table: AnswerTable, intersect: bool) -> dict[tuple[str, str], np.ndarray]:
+    """The answer table's rows of each group."""
     from .groups import group_members
 
-    masks = {}
-    for attr, members in group_members(pattern_table, intersect):
-        for group, rows in members:
-            masks[attr, group] = np.isin(table.cell, np.unique(pattern_table.row_cell[rows]))
+    return {(attr, group): np.flatnonzero(np.isin(table.cell, np.unique(pattern_table.row_cell[rows])))
+            for attr, members in group_members(pattern_table, intersect) for group, rows in members}
+
+
+def answer_draws(table: AnswerTable, pattern_table: PatternTable, groups: list[GroupResult],
+                 inference: InferenceOptions, rng: np.random.Generator, intersect: bool) -> Iterator[Job]:
+    """The resampling weights the answer measures take, in the order they take them, drawn from `rng` (for a
+    `Draws` worker): "pairs", "overall", then each shown group's. None for pairs without intervals, a scope
+    of nobody, or no bootstrap."""
+    b = inference.bootstrap
+
+    def job(n: int) -> Callable[[], np.ndarray | None]:
+        return (lambda: _resampling_weights(n, b, rng)) if b > 0 and n > 0 else (lambda: None)
+
+    n = len(table.gold)
+    yield "pairs", job(n) if inference.intervals_for_pairs(table.codes.shape[1]) else (lambda: None)
+    yield "overall", job(n)
+    rows = _group_rows(pattern_table, table, intersect)
     for g in groups:
-        if not g.suppressed and (g.attribute, g.group) in masks:
-            g.answers = summary(table, options, np.flatnonzero(masks[g.attribute, g.group]), inference, rng,
-                                options_from)
+        if not g.suppressed and (g.attribute, g.group) in rows:
+            yield f"{g.attribute}={g.group}", job(len(rows[g.attribute, g.group]))
 
 
 def judges(c: m.AnswerCounts, names: list[str]) -> Records[JudgeResult]:

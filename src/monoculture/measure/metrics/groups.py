@@ -28,7 +28,7 @@ def group_shares_and_rates(c: Counts, membership: np.ndarray) -> tuple[np.ndarra
         seen, failed, n_g = np.zeros(shape), np.zeros(shape), np.zeros(shape[:-1])
         for g, member in enumerate(membership):
             rows = np.flatnonzero(member)
-            wr = w[..., rows]
+            wr = np.take(w, rows, axis=-1)
             seen[..., g, :], failed[..., g, :] = wr @ c.seen[rows], wr @ c.failed[rows]
             n_g[..., g] = wr.sum(axis=-1)
     else:

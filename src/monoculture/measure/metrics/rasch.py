@@ -167,15 +167,21 @@ def _likelihood(c: Counts, w: np.ndarray, theta: np.ndarray, failed: np.ndarray 
     return float(w @ total), np.append(failed - expected_failed, d_log_sigma)
 
 
-def _batch(theta: np.ndarray) -> np.ndarray:
-    return theta if theta.ndim == 2 else theta[None, :]
+def _node_probabilities(c: Counts, theta: np.ndarray) -> np.ndarray:
+    """π (B, Q, k) for θ (k + 1,) or (B, k + 1), kept on the view for the same θ object: S_rasch and the
+    histogram of one bootstrap batch start from the same probabilities."""
+    kept = c.__dict__.get("_rasch_pi")
+    if kept is None or kept[0] is not theta:
+        kept = c.__dict__["_rasch_pi"] = (theta, _fail_probabilities(theta if theta.ndim == 2 else theta[None, :],
+                                                                     _nodes()[0]))
+    return kept[1]
 
 
 def rasch_expected_systemic_failure(c: Counts, theta: np.ndarray) -> np.ndarray:
     """``S_rasch``: the systemic failure the fitted model expects, the mean over people of
     ``∫ Π_{i saw j} π_i(d) φ_σ(d) dd``. `theta` (k + 1,) or one per replicate (B, k + 1)."""
-    x, nodes = _nodes()
-    pi = _fail_probabilities(_batch(theta), x)  # (B, Q, k)
+    _, nodes = _nodes()
+    pi = _node_probabilities(c, theta)  # (B, Q, k)
     w = np.asarray(c.weights, dtype=float)
     index, used = c.members
     # Per coverage set and node, the product over its members; a padding slot counts 1.
@@ -188,8 +194,8 @@ def rasch_expected_systemic_failure(c: Counts, theta: np.ndarray) -> np.ndarray:
 def rasch_failure_count_histogram(c: Counts, theta: np.ndarray) -> np.ndarray:
     """The failure-count histogram the fitted model expects (k + 1 bins): per coverage set, the mixture over
     d of the Poisson-binomial of the π_i(d) of its members, averaged over people."""
-    x, nodes = _nodes()
-    pi = _fail_probabilities(_batch(theta), x)  # (B, Q, k)
+    _, nodes = _nodes()
+    pi = _node_probabilities(c, theta)  # (B, Q, k)
     index, used = c.members
     rates = np.where(used[None, None], np.take(pi, index, axis=-1), 0.0)  # (B, Q, D, width)
     pmf = poisson_binomial_pmf(rates, index.shape[1] + 1)  # (B, Q, D, width + 1)
