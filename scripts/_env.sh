@@ -7,7 +7,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 # Rebuilt when what the install compiles changes too (the C extension is built into the source tree).
-STAMP=.venv/.installed-$(cat pyproject.toml setup.py src/monoculture/read/_csvscan.c src/monoculture/read/_idtable.c | sha256sum | cut -c1-16)
+STAMP=.venv/.installed-$(cat pyproject.toml setup.py src/monoculture/read/_csvscan.c src/monoculture/read/_idtable.c \
+  src/monoculture/measure/metrics/_pmf.c | sha256sum | cut -c1-16)
 if [ ! -f "$STAMP" ]; then
   echo "Installing monoculture and its test tools into .venv (once) ..." >&2
   if ! { .venv/bin/python -m pip install --quiet --upgrade pip \

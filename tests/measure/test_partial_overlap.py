@@ -3,6 +3,8 @@ the histogram that stops at the largest coverage, the coverage distribution, and
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +14,7 @@ from scipy import stats
 
 import monoculture
 from monoculture.count.table import Counts
+from monoculture.measure.metrics import ecosystem
 from monoculture.measure.metrics.ecosystem import (
     expected_failure_count_histogram,
     failure_rates,
@@ -46,7 +49,8 @@ def test_the_batched_baseline_is_the_mixture_of_per_mask_poisson_binomials(data)
 @settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.floats(0, 1), min_size=0, max_size=40), st.integers(1, 45), st.integers(1, 3))
 def test_the_poisson_binomial_pmf_is_scipys(p, size, rows):
-    """All masses at once, for a batch of rows, equal scipy.stats.poisson_binom's mass by mass."""
+    """All masses at once, for a batch of rows, equal scipy.stats.poisson_binom's mass by mass (compiled
+    where it is built; the NumPy recursion is held to the same bits below)."""
     p = np.tile(np.array(p, dtype=float), (rows, 1))
     got = poisson_binomial_pmf(p, size)
     want = (stats.poisson_binom.pmf(np.arange(size)[:, None], p).T if p.shape[-1]
@@ -55,6 +59,39 @@ def test_the_poisson_binomial_pmf_is_scipys(p, size, rows):
     if len(p[0]):
         p[0, 0] = np.nan
         assert np.isnan(poisson_binomial_pmf(p, size)[0]).all()
+
+
+@contextlib.contextmanager
+def _numpy_recursion():
+    kept, ecosystem.COMPILED = ecosystem.COMPILED, None
+    try:
+        yield
+    finally:
+        ecosystem.COMPILED = kept
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 35), st.integers(1, 40), st.lists(st.integers(1, 4), max_size=3))
+def test_the_compiled_recursion_gives_the_numpy_recursions_bits(seed, k, size, lead):
+    """Over batches of any shape, with certain successes and failures, a row with a NaN, and more or fewer
+    masses than k + 1: the same bits (no fused multiply-add in the C, the same order of operations)."""
+    if ecosystem.COMPILED is None:
+        pytest.skip("the C recursion is not built here")
+    rng = np.random.default_rng(seed)
+    p = rng.random((*lead, k))
+    p[rng.random(p.shape) < 0.1] = 0.0
+    p[rng.random(p.shape) < 0.1] = 1.0
+    if p.size:
+        p.reshape(-1)[rng.integers(p.size)] = np.nan
+    got = poisson_binomial_pmf(p, size)
+    with _numpy_recursion():
+        want = poisson_binomial_pmf(p, size)
+    assert got.shape == want.shape == (*lead, size)
+    np.testing.assert_array_equal(got, want)
+    # and a view that is not contiguous, as the Rasch histogram passes
+    with _numpy_recursion():
+        want = poisson_binomial_pmf(p[..., ::-1], size)
+    np.testing.assert_array_equal(poisson_binomial_pmf(p[..., ::-1], size), want)
 
 
 @settings(max_examples=examples(60), deadline=None)

@@ -32,12 +32,13 @@ WANTED = ["id", "decision", "label", "group"]
 
 def test_extension_is_built_where_required():
     """scripts/test.sh (so CI) requires the extensions where there is a compiler: a build that silently
-    fell back would leave the scan and the C ID table untested."""
+    fell back would leave the scan, the C ID table and the C recursion untested."""
+    from monoculture.measure.metrics import ecosystem
     from monoculture.read import text_table
 
     if os.environ.get("MONOCULTURE_REQUIRE_CSVSCAN") != "1":
         pytest.skip("MONOCULTURE_REQUIRE_CSVSCAN is not set")
-    assert csvscan.AVAILABLE and text_table.AVAILABLE
+    assert csvscan.AVAILABLE and text_table.AVAILABLE and ecosystem.COMPILED is not None
 
 
 def scan(path: Path) -> csvscan.Scanned | str:

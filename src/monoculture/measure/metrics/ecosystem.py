@@ -8,6 +8,11 @@ from ...count.table import Counts
 from ._base import divide
 from .homogenization import failure_rates
 
+try:  # built where the install found a C compiler (setup.py); else the NumPy recursion below
+    from . import _pmf as COMPILED  # a test hook: None runs the NumPy recursion
+except ImportError:  # pragma: no cover - depends on the install
+    COMPILED = None
+
 
 def failure_count_histogram(c: Counts) -> np.ndarray:
     """Observed share of individuals failed by exactly m decision-makers, m = 0..k.
@@ -47,8 +52,13 @@ def poisson_binomial_pmf(p: np.ndarray, size: int) -> np.ndarray:
     >>> poisson_binomial_pmf(np.array([0.5, 0.5]), 3).tolist()
     [0.25, 0.5, 0.25]
     """
-    p = np.asarray(p, dtype=float)
+    p = np.ascontiguousarray(p, dtype=float)
     k, lead = p.shape[-1], p.shape[:-1]
+    if COMPILED is not None:  # the same recursion, a row at a time in C (the same bits: see _pmf.c)
+        out = np.empty((*lead, size))
+        COMPILED.pmf(p, k, out, size)
+        out[np.isnan(p).any(axis=-1)] = np.nan
+        return out
     # Masses first, rows last, in blocks of rows: each step then runs over long contiguous runs of a block
     # that stays in cache, not over k short strided ones.
     pt = np.moveaxis(p, -1, 0).reshape(k, int(np.prod(lead)))
