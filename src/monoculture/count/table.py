@@ -117,7 +117,7 @@ class Counts:
         """The same rows under other weights (a bootstrap batch); what depends on the rows alone is kept."""
         other = Counts(self.fail, self.present, weights)
         for name in ("complete", "masks", "members", "_mask_order", "failed", "succeeded", "seen", "by_failures",
-                     "_failed32", "_seen32"):
+                     "_failed32", "_seen32", "_pair_columns"):
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other

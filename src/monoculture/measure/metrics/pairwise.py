@@ -40,8 +40,8 @@ def pair_tables(c: Counts) -> PairTables:
     w = counts.astype(float)
     f, s = c.failed, c.succeeded
     if c.complete:
-        n11 = _cofailures(counts, f)
-        failed = w @ f  # (..., k): Σ w f_a
+        n11 = _cofailures(c)
+        failed = c.totals("failed")  # (..., k): Σ w f_a
         n10 = failed[..., :, None] - n11
         n01 = np.swapaxes(n10, -1, -2)
         return PairTables(n11=n11, n10=n10, n01=n01, n00=w.sum(axis=-1)[..., None, None] - n11 - n10 - n01)
@@ -56,14 +56,38 @@ def pair_tables(c: Counts) -> PairTables:
     )
 
 
-def _cofailures(counts: np.ndarray, f: np.ndarray) -> np.ndarray:
+PAIR_COLUMNS_MAX_ELEMS = 32_000_000  # rows × pairs of `_pair_columns` (128 MB of float32) kept at most
+
+
+def _cofailures(c: Counts) -> np.ndarray:
     """n11 = (w·f)ᵀ f over the rows, (..., k, k). With integer weights (counts, bootstrap draws) summing below
-    2^24, every partial sum is an integer a float32 holds exactly: the product runs in single precision,
-    twice as fast, with the same result."""
-    dtype = np.float32 if exact_in_float32(counts) else float
-    fd = f.astype(dtype, copy=False)
-    wf = counts.astype(dtype)[..., :, None] * fd
+    2^24, every partial sum is an integer a float32 holds exactly: the product runs in single precision, with
+    the same result; a batch of weights is then one product with the rows' co-failure indicator of every
+    pair (`_pair_columns`), not a product per weight vector."""
+    counts, f = np.asarray(c.weights), c.failed
+    if not exact_in_float32(counts):
+        wf = counts.astype(float)[..., :, None] * f
+        return np.swapaxes(wf, -1, -2) @ f
+    if counts.ndim == 2 and f.shape[0] * c.k * (c.k + 1) // 2 <= PAIR_COLUMNS_MAX_ELEMS:
+        a, b, columns = _pair_columns(c)
+        sums = (counts.astype(np.float32) @ columns).astype(float)  # (B, pairs)
+        out = np.empty((len(counts), c.k, c.k))
+        out[:, a, b] = sums
+        out[:, b, a] = sums
+        return out
+    fd = f.astype(np.float32)
+    wf = counts.astype(np.float32)[..., :, None] * fd
     return (np.swapaxes(wf, -1, -2) @ fd).astype(float, copy=False)
+
+
+def _pair_columns(c: Counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each pair a ≤ b (the diagonal too) and the rows' indicator of failure by both (R, pairs), float32;
+    kept on the view, and so for every batch of its weights."""
+    if "_pair_columns" not in c.__dict__:
+        a, b = np.triu_indices(c.k)
+        fail = c.fail & c.present
+        c.__dict__["_pair_columns"] = (a, b, (fail[:, a] & fail[:, b]).astype(np.float32))
+    return c.__dict__["_pair_columns"]
 
 
 def double_fault(t: PairTables) -> np.ndarray:
