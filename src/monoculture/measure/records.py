@@ -90,6 +90,17 @@ class Objects:
 Field = Labels | Ints | Floats | Points | Objects
 
 
+def values_of(records: Sequence[Any], name: str) -> np.ndarray | None:
+    """`Records.values` of any sequence of records (a list of result objects, or `Records`): each record's
+    metric `name` as a float (NaN where undefined); None when the records do not have it."""
+    if isinstance(records, Records):
+        return records.values(name)
+    got = [getattr(r, name, None) for r in records]
+    if records and all(m is None for m in got):
+        return None
+    return np.array([np.nan if m is None or m.value is None else m.value for m in got], dtype=float)
+
+
 class Records(Sequence[T], Generic[T]):
     """A read-only sequence of `make(**fields)` records, each field a column (`Labels`, `Ints`, `Floats`,
     `Points`, `Objects`) of `size` values. Fields the record class leaves out of the JSON when None are
@@ -106,6 +117,26 @@ class Records(Sequence[T], Generic[T]):
 
     def __len__(self) -> int:
         return self.size
+
+    def values(self, name: str) -> np.ndarray | None:
+        """The field's numbers for every record, as floats (NaN where a metric is undefined or an integer
+        missing); None when the records do not have the field. What a report ranks by, without building
+        the records."""
+        f = self.fields.get(name)
+        if f is None:
+            return None
+        if isinstance(f, Points):
+            v = np.asarray(f.values, dtype=float)
+            return np.where(np.isfinite(v), v, np.nan)
+        if isinstance(f, Floats):
+            return np.asarray(f.values, dtype=float)
+        if isinstance(f, Ints):
+            v = np.asarray(f.values, dtype=float)
+            return v if f.missing is None else np.where(f.missing, np.nan, v)
+        if isinstance(f, Objects):
+            return np.array([np.nan if getattr(m, "value", m) is None else getattr(m, "value", m) for m in f.values],
+                            dtype=float)
+        raise TypeError(f"{name} is not a numeric field")
 
     @overload
     def __getitem__(self, i: int) -> T: ...
@@ -132,3 +163,19 @@ class Records(Sequence[T], Generic[T]):
 
     def __repr__(self) -> str:
         return f"Records({getattr(self.make, '__name__', 'record')}, {self.size:,} records)"
+
+
+class Ranked(Sequence[T], Generic[T]):
+    """Some of a sequence's records in a chosen order (`order`: their indices), each built when asked for:
+    the top of a ranking of a million judge entries costs its length, not the million."""
+
+    def __init__(self, records: Sequence[T], order: np.ndarray) -> None:
+        self.records = records
+        self.order = order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, i: Any) -> Any:  # a record for an index, a list of them for a slice
+        return ([self.records[int(j)] for j in self.order[i]] if isinstance(i, slice)
+                else self.records[int(self.order[i])])

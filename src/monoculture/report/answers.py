@@ -3,9 +3,11 @@ their wrong answers most, and the judges whose answers would most flatter anothe
 
 from __future__ import annotations
 
+import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
+from ..measure.records import Ranked, values_of
 from ..measure.result import AuditResult, JudgeResult, Metric, PairResult
 from .text import ci_text, fmt_num, fmt_pct
 
@@ -26,16 +28,30 @@ def answer_sentence(r: AuditResult) -> str | None:
             f"{fmt_pct(s)}{ci_text(s, True)} of the time{chance}.")
 
 
-def ranked_pairs(r: AuditResult) -> list[PairResult]:
+def ranked_pairs(r: AuditResult) -> Ranked[PairResult]:
     """The pairs by agreement when both are wrong, highest first (undefined last)."""
-    pairs = [p for p in r.overall.pairwise if p.same_wrong_answer is not None]
-    return sorted(pairs, key=lambda p: -(p.same_wrong_answer.value if p.same_wrong_answer.value is not None
-                                        else -1.0))
+    values = values_of(r.overall.pairwise, "same_wrong_answer")
+    if values is None:
+        return Ranked(r.overall.pairwise, np.zeros(0, dtype=np.int64))
+    return Ranked(r.overall.pairwise, np.argsort(-np.where(np.isnan(values), -1.0, values), kind="stable"))
 
 
-def ranked_judges(r: AuditResult) -> list[JudgeResult]:
+def ranked_judges(r: AuditResult) -> Ranked[JudgeResult]:
     """The judge–judged pairs by inflation, largest first (undefined left out)."""
-    return sorted((j for j in r.judges or [] if j.inflation.defined), key=lambda j: -j.inflation.value)
+    judges = r.judges or []
+    values = values_of(judges, "inflation")
+    if values is None:
+        return Ranked(judges, np.zeros(0, dtype=np.int64))
+    defined = np.flatnonzero(~np.isnan(values))
+    return Ranked(judges, defined[np.argsort(-values[defined], kind="stable")])
+
+
+def rank_changes(r: AuditResult) -> int:
+    """How many judged places change rank when the judge's answers are the key."""
+    true, judged = values_of(r.judges or [], "true_rank"), values_of(r.judges or [], "judged_rank")
+    if true is None or judged is None:
+        return 0
+    return int(((true != judged) & ~(np.isnan(true) & np.isnan(judged))).sum())
 
 
 def pair_row(p: PairResult) -> list[str]:
@@ -60,7 +76,7 @@ def terminal_tables(r: AuditResult) -> list[Table]:
     pairs = ranked_pairs(r)
     if not pairs:
         return []
-    shown = pairs if len(pairs) <= SHOWN else pairs[:SHOWN - 2] + pairs[-2:]
+    shown = pairs[:] if len(pairs) <= SHOWN else pairs[:SHOWN - 2] + pairs[-2:]
     t = Table(title="Same wrong answer — when both fail a person, how often with the same answer",
               title_justify="left", caption_justify="left")
     for col in PAIR_HEADER:
@@ -82,7 +98,7 @@ def terminal_tables(r: AuditResult) -> list[Table]:
             j.add_column(col, justify="left" if named else "right", no_wrap=not named, max_width=22 if named else None)
         for row in judges[:SHOWN]:
             j.add_row(*(escape(c) for c in judge_row(row)))
-        moved = sum(1 for x in r.judges or [] if x.true_rank != x.judged_rank)
+        moved = rank_changes(r)
         j.caption = (f"{moved:,} of {len(r.judges or []):,} judged places change rank; JSON .judges has the "
                      "whole matrix")
         tables.append(j)

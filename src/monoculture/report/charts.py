@@ -6,7 +6,10 @@ import math
 from collections.abc import Callable
 from html import escape
 
+import numpy as np
+
 from ..measure.result import AuditResult, GroupResult, HistogramBin, Metric
+from .pair_views import BLOCKS, blocks, pair_matrix
 from .text import ci_text, fmt_num, fmt_pct
 
 OBS, EXP, RASCH = "#0969da", "#afb8c1", "#bf8700"
@@ -125,8 +128,11 @@ def lift_heatmap_svg(r: AuditResult, cell: int = 34) -> str:
 
 def pair_heatmap_svg(r: AuditResult, key: str, symbol: str, color: Callable[[float | None], str],
                      order: list[str], diagonal: float | None, cell: int = 34) -> str:
-    """A k × k heat map of one pairwise measure, decision-makers in `order` (clusters show as blocks)."""
+    """A k × k heat map of one pairwise measure, decision-makers in `order` (clusters show as blocks); above
+    `pair_views.BLOCKS` decision-makers, the mean of each block of consecutive ones in that order."""
     names = order or [d.name for d in r.decision_makers]
+    if len(names) > BLOCKS:
+        return _block_heatmap_svg(r, key, symbol, color, names)
     k = len(names)
     cell = max(8, min(cell, 640 // max(k, 1)))
     label_w = min(140, 7 * max(len(n) for n in names) + 8)
@@ -139,9 +145,7 @@ def pair_heatmap_svg(r: AuditResult, key: str, symbol: str, color: Callable[[flo
     show_text = cell >= 28
     for i, a in enumerate(names):
         y = label_w + i * cell
-        parts.append(f'<text x="{label_w - 4}" y="{y + cell / 2 + 4:.1f}" text-anchor="end">{_e(a[:18])}</text>')
-        parts.append(f'<text transform="translate({label_w + i * cell + cell / 2 + 4:.1f},{label_w - 4}) rotate(-60)">'
-                     f'{_e(a[:18])}</text>')
+        parts.append(_axis_labels(a[:18], label_w, y, cell, i))
         for j, b in enumerate(names):
             x = label_w + j * cell
             m = Metric(diagonal) if i == j else pairs.get((a, b), Metric(None, "not computed"))
@@ -151,6 +155,40 @@ def pair_heatmap_svg(r: AuditResult, key: str, symbol: str, color: Callable[[flo
             if show_text and i != j:
                 parts.append(f'<text x="{x + cell / 2:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="middle">'
                              f'{"–" if m.value is None else f"{m.value:.2f}"}</text>')
+    parts.append("</g></svg>")
+    return "".join(parts)
+
+
+def _axis_labels(label: str, label_w: int, y: float, cell: int, i: int) -> str:
+    return (f'<text x="{label_w - 4}" y="{y + cell / 2 + 4:.1f}" text-anchor="end">{_e(label)}</text>'
+            f'<text transform="translate({label_w + i * cell + cell / 2 + 4:.1f},{label_w - 4}) rotate(-60)">'
+            f'{_e(label)}</text>')
+
+
+def _block_heatmap_svg(r: AuditResult, key: str, symbol: str, color: Callable[[float | None], str],
+                       names: list[str]) -> str:
+    """The heat map of many decision-makers: `pair_views.blocks` of the clustered order, each cell the mean over
+    the pairs between two blocks (on the diagonal: within the block, where families that co-fail show)."""
+    b = blocks(pair_matrix(r.overall.pairwise, names, key))
+    ends = np.append(b.starts[1:], len(names)) - 1
+    spans = [f"{names[s][:14]} … {names[e][:14]}" if e > s else names[s][:30] for s, e in zip(b.starts, ends,
+                                                                                              strict=True)]
+    labels = [f"{i + 1}: {e - s + 1}" for i, (s, e) in enumerate(zip(b.starts, ends, strict=True))]
+    cell = max(8, 640 // len(spans))
+    label_w = 60
+    size = label_w + len(spans) * cell + 10
+    head = 18
+    title = f"{symbol}, mean by block of the clustered order ({len(names):,} decision-makers in {len(spans)} blocks)"
+    parts = [_open(title, max(size, 220), size + head), f'<g transform="translate(0,{head})">']
+    for i in range(len(spans)):
+        y = label_w + i * cell
+        parts.append(_axis_labels(labels[i], label_w, y, cell, i))
+        for j in range(len(spans)):
+            value = None if np.isnan(b.mean[i, j]) else float(b.mean[i, j])
+            shown = "undefined for every pair" if value is None else f"mean {symbol} = {value:.3g}"
+            tip = f"block {i + 1} ({spans[i]}) – block {j + 1} ({spans[j]}): {shown} over {b.pairs[i, j]:,} pairs"
+            parts.append(f'<rect x="{label_w + j * cell}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
+                         f'fill="{color(value)}"><title>{_e(tip)}</title></rect>')
     parts.append("</g></svg>")
     return "".join(parts)
 

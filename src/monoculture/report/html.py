@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from html import escape
 
+import numpy as np
+
+from ..measure.records import values_of
 from ..measure.result import AuditResult
 from . import rounds
 from .charts import dots_svg, histogram_svg, kappa_heatmap_svg, lift_heatmap_svg
+from .pair_views import BLOCKS, strongest
 from .text import ci_text, fmt_num, fmt_pct, p_text, sensitivity_rows, verdict_sentence
 
 CSS = """
@@ -125,7 +129,15 @@ def render_html(r: AuditResult) -> str:
         body.append("<h2>Error consistency between pairs</h2><figure>" + kappa_heatmap_svg(r)
                     + "<figcaption>Cohen's κ on right/wrong: 0 = failures coincide as by chance, 1 = identical."
                     "</figcaption></figure>")
-    if any(p.local_dependence_lift.defined for p in o.pairwise):
+        if len(r.decision_makers) > BLOCKS:
+            top = strongest(o.pairwise, "error_consistency", 20)
+            body.append(f"<h3>The {len(top)} pairs with the highest κ (of {len(o.pairwise):,}; the JSON and CSV "
+                        "have every pair)</h3>")
+            body.append(_table(["a", "b", "κ [CI]", "co-failure lift"],
+                               [[_e(p.a), _e(p.b), _e(fmt_num(p.error_consistency) + ci_text(p.error_consistency)),
+                                 fmt_num(p.cofailure_lift)] for p in top], left=2))
+    lift = values_of(o.pairwise, "local_dependence_lift")
+    if lift is not None and (~np.isnan(lift)).any():
         body.append("<h2>Shared beyond difficulty: local dependence lift</h2><figure>" + lift_heatmap_svg(r)
                     + "<figcaption>People failed by both over the number expected given how many decision-makers "
                     "fail each person (conditional Rasch): 1 = only their difficulty in common; orange blocks share "

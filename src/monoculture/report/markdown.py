@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from ..measure.result import AuditResult
 from . import answers, rounds
+from .pair_views import BLOCKS, strongest
 from .text import ci_text, fmt_num, fmt_pct, p_text, verdict_sentence
+
+PAIRS_LISTED = 25  # above pair_views.BLOCKS decision-makers, the pairs with the highest κ
 
 
 def md_cell(text: str) -> str:
@@ -84,9 +87,14 @@ def render_markdown(r: AuditResult) -> str:
         parts.append(_table(["attribute", "group", "n", "share", "share of S", "S", "H [CI]"], rows))
     if o.pairwise:
         parts.append("\n## Pairs\n")
+        many = len(r.decision_makers) > BLOCKS
+        shown = strongest(o.pairwise, "error_consistency", PAIRS_LISTED) if many else o.pairwise
         parts.append(_table(["a", "b", "error consistency κ [CI]", "co-failure lift"],
                             [[md_cell(p.a), md_cell(p.b), fmt_num(p.error_consistency) + ci_text(p.error_consistency),
-                              fmt_num(p.cofailure_lift)] for p in o.pairwise]))
+                              fmt_num(p.cofailure_lift)] for p in shown]))
+        if many:
+            parts.append(f"\nThe {len(shown)} pairs with the highest κ of {len(o.pairwise):,}; the JSON and CSV have "
+                         "every pair.")
     parts.append(_answers(r))
     parts.append(rounds.markdown_section(r, md_cell, _table))
     if r.warnings:

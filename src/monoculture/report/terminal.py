@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..measure.records import values_of
 from ..measure.result import AuditResult, Metric
 from . import rounds
 from . import terminal_ecosystem as ecosystem
@@ -236,15 +238,21 @@ def _components(r: AuditResult) -> Table:
     return t
 
 
-def _undefined_notes(r: AuditResult) -> list[str]:
+NOTES_SHOWN = 20
+
+
+def _undefined_notes(r: AuditResult) -> tuple[list[str], int]:
+    """The first `NOTES_SHOWN` notes on undefined values, and how many there are."""
     notes = []
     for g in r.groups:
         if g.homogenization.value is None and not g.suppressed:
             notes.append(f"H for {g.attribute}={g.group}: {g.homogenization.reason}")
-    for p in r.overall.pairwise:
-        if p.error_consistency.value is None:
-            notes.append(f"κ for {p.a}–{p.b}: {p.error_consistency.reason}")
-    return notes
+    kappa = values_of(r.overall.pairwise, "error_consistency")
+    undefined = [] if kappa is None else np.flatnonzero(np.isnan(kappa)).tolist()
+    for i in undefined[:NOTES_SHOWN]:  # the rest are counted, not built (a thousand decision-makers: 499,500 pairs)
+        p = r.overall.pairwise[i]
+        notes.append(f"κ for {p.a}–{p.b}: {p.error_consistency.reason}")
+    return notes[:NOTES_SHOWN], len(notes) + len(undefined[NOTES_SHOWN:])
 
 
 def render_terminal(r: AuditResult, *, width: int = 100, color: bool = False) -> str:
@@ -269,11 +277,11 @@ def render_terminal(r: AuditResult, *, width: int = 100, color: bool = False) ->
     sens = _sensitivity(r)
     if sens is not None:
         console.print(fit(sens, width))
-    notes = _undefined_notes(r)
+    notes, total = _undefined_notes(r)
     if notes:
         console.print(Text("Undefined values:", style="bold"))
-        for note in notes[:20]:
+        for note in notes:
             console.print(Text(f"  - {note}"))
-        if len(notes) > 20:
-            console.print(Text(f"  ... and {len(notes) - 20} more (see --format json)"))
+        if total > len(notes):
+            console.print(Text(f"  ... and {total - len(notes)} more (see --format json)"))
     return buf.getvalue()

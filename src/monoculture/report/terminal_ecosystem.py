@@ -7,11 +7,15 @@ never by wrapping cells apart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..measure.result import AuditResult, Metric, ScopeResult
+from ..measure.records import Ranked, values_of
+from ..measure.result import AuditResult, Metric, PairResult, ScopeResult
 from .fit import droppable, natural_width
 from .text import ci_text, fmt_num, fmt_pct
 
@@ -102,11 +106,12 @@ def pairs(r: AuditResult, width: int) -> Table:
 
 def lifts(r: AuditResult) -> Table | None:
     """The pairs sharing most beyond difficulty (local dependence lift), and the least."""
-    pairs = [p for p in r.overall.pairwise if p.local_dependence_lift.defined]
-    if not pairs:
+    lift = values_of(r.overall.pairwise, "local_dependence_lift")
+    defined = np.zeros(0, dtype=np.int64) if lift is None else np.flatnonzero(~np.isnan(lift))
+    if not len(defined):
         return None
-    ranked = sorted(pairs, key=lambda p: -p.local_dependence_lift.value)  # type: ignore[operator]
-    shown = ranked if len(ranked) <= 10 else ranked[:8] + ranked[-2:]
+    ranked = Ranked(r.overall.pairwise, defined[np.argsort(-lift[defined], kind="stable")])
+    shown = ranked[:] if len(ranked) <= 10 else ranked[:8] + ranked[-2:]
     t = Table(title="Shared beyond difficulty — local dependence lift (1 = only the people's difficulty in common)",
               title_justify="left")
     for col in ("a", "b", "lift", "κ"):
@@ -121,11 +126,12 @@ def lifts(r: AuditResult) -> Table | None:
     return t
 
 
-def ranked_pairs(pairs: list) -> Table:
-    t = Table(title=f"Strongest co-failing pairs (of {len(pairs)})", title_justify="left")
+def ranked_pairs(pairs: Sequence[PairResult]) -> Table:
+    t = Table(title=f"Strongest co-failing pairs (of {len(pairs):,})", title_justify="left")
     for col in ("a", "b", "κ", "lift"):
         t.add_column(col, justify="left" if col in "ab" else "right")
-    ranked = sorted(pairs, key=lambda p: -(p.error_consistency.value if p.error_consistency.value is not None else -9))
-    for p in ranked[:15]:
+    kappa = values_of(pairs, "error_consistency")
+    order = np.argsort(-np.where(np.isnan(kappa), -9.0, kappa), kind="stable") if kappa is not None else []
+    for p in Ranked(pairs, np.asarray(order[:15], dtype=np.int64)):
         t.add_row(escape(p.a), escape(p.b), num(p.error_consistency, 3), num(p.cofailure_lift, 3))
     return t
