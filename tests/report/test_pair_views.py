@@ -12,6 +12,7 @@ from test_json_records import COMMON, _leaderboard
 import monoculture
 from monoculture.measure.records import Ranked, values_of
 from monoculture.report.formats import Format
+from monoculture.report.many import bins, ends
 from monoculture.report.pair_views import blocks, pair_matrix, strongest
 from monoculture.report.registry import render
 
@@ -70,3 +71,17 @@ def test_reports_of_many_decision_makers_show_blocks_and_the_strongest_pairs(wid
     text = " ".join(render(wide, Format.table).split())  # titles wrap
     assert "Strongest co-failing pairs (of 1,770)" in text
     assert "Judges" in text and "judged places change rank" in text
+    # a row per decision-maker would be 60 lines a table: the ends of each list, the rest counted
+    assert "the 10 lowest and 10 highest failure rates of 60" in text and "… 40 more" in text
+    assert "without one decision-maker: the 10 lowest and 10 highest H of 60" in text
+    assert "… 40 more" in text.split("Coverage")[1].split("Decision-makers")[0]
+    assert "failed by: 60 decision-makers in runs of 2" in text
+
+
+def test_the_ends_of_a_long_list_and_runs_of_bins():
+    items = list(range(35))
+    head, tail, left = ends(items, lambda x: -x if x != 3 else math.nan)
+    assert head == list(range(34, 24, -1)) and tail == [9, 8, 7, 6, 5, 4, 2, 1, 0, 3] and left == 15  # NaN last
+    assert ends(items[:30], float) == (items[:30], [], 0)  # short: whole, in order
+    assert [list(r) for r in bins(7, most=3)] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert len(bins(1001)) == 39 and sum(len(r) for r in bins(1001)) == 1001

@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..link.coverage import SourceCoverage
 from ..measure.records import values_of
 from ..measure.result import AuditResult, Metric
 from . import rounds
@@ -18,6 +19,7 @@ from . import terminal_ecosystem as ecosystem
 from .answers import answer_sentence
 from .answers import terminal_tables as answer_tables
 from .fit import droppable, fit
+from .many import ENDS, MANY
 from .text import ci_text, fmt_num, fmt_pct, p_text, sensitivity_rows, verdict_sentence
 
 pct, num = fmt_pct, fmt_num
@@ -82,10 +84,19 @@ def _coverage(r: AuditResult) -> Table:
                     f"({c.join} join, IDs compared as {c.id_type})", title_justify="left", expand=False)
     for col in ("decision-maker", "rows", "linked", "not linked", "dropped", "blank", "unseen"):
         t.add_column(col, justify="right" if col != "decision-maker" else "left")
-    for s in c.sources:
+    def counts(s: SourceCoverage) -> list[int]:
         dropped = s.missing_id + s.missing_decision + s.missing_label + s.duplicate_rows
-        t.add_row(escape(s.name), f"{s.rows:,}", f"{s.linked:,}", f"{s.not_linked:,}", f"{dropped:,}",
-                  f"{s.blank_cells:,}", f"{s.linked_individuals_unseen:,}")
+        return [s.rows, s.linked, s.not_linked, dropped, s.blank_cells, s.linked_individuals_unseen]
+
+    shown = list(c.sources)
+    if len(shown) > MANY:  # the sources with the most left out of the audit first; the rest summed in one row
+        shown.sort(key=lambda s: -sum(counts(s)[2:]))
+        shown = shown[:2 * ENDS]
+    for s in shown:
+        t.add_row(escape(s.name), *(f"{v:,}" for v in counts(s)))
+    if len(shown) < len(c.sources):
+        rest = [counts(s) for s in c.sources if s not in shown]
+        t.add_row(f"… {len(rest):,} more", *(f"{sum(col):,}" for col in zip(*rest, strict=True)))
     t.caption = ("dropped = missing ID/decision/label or duplicate ID; blank = empty cell (not seen); "
                  "unseen = linked individuals this decision-maker did not see" + _seen_by(c.seen_by)
                  + (f"; outside the rule's population: {sum(s.outside_population for s in c.sources):,} rows"
@@ -196,12 +207,22 @@ def _sensitivity(r: AuditResult) -> Table | None:
     rows = sensitivity_rows(r)
     if not rows:
         return None
+    by_size = len(r.homogenization_by_size)
+    without = rows[by_size:]
+    if len(without) > MANY:  # the decision-makers whose leaving moves H most, down and up
+        h = [m.value for m in r.leave_one_out.values()]
+        order = sorted(range(len(without)), key=lambda i: (h[i] is None, h[i] or 0.0))
+        kept = order[:ENDS] + order[-ENDS:]
+        rows = rows[:by_size] + [without[i] for i in kept[:ENDS]] + [(f"… {len(without) - 2 * ENDS:,} more", "")] + [
+            without[i] for i in kept[ENDS:]]
     t = Table(title="Sensitivity of H", title_justify="left")
     t.add_column("ecosystem")
     t.add_column("H", justify="right")
     for subset, h in rows:
         t.add_row(escape(subset), h)
-    t.caption = "H grows like 1/Π e_i with the number of decision-makers: compare like with like"
+    t.caption = ("H grows like 1/Π e_i with the number of decision-makers: compare like with like"
+                 + (f"; without one decision-maker: the {ENDS} lowest and {ENDS} highest H of {len(without):,}"
+                    if len(without) > MANY else ""))
     t.caption_justify = "left"
     return t
 

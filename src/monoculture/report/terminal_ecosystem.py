@@ -7,6 +7,7 @@ never by wrapping cells apart.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +18,7 @@ from rich.text import Text
 from ..measure.records import Ranked, values_of
 from ..measure.result import AuditResult, Metric, PairResult, ScopeResult
 from .fit import droppable, natural_width
+from .many import ENDS, MANY, bins, ends
 from .text import ci_text, fmt_num, fmt_pct
 
 pct, num = fmt_pct, fmt_num
@@ -35,12 +37,18 @@ def decision_makers(r: AuditResult) -> Table:
     t.add_column("failure rate (linked)", justify="right")
     t.add_column("failure rate (own input)", justify="right")
     t.add_column("recourse (indep.)", justify="right")
-    for d in r.decision_makers:
+    head, tail, left_out = ends(r.decision_makers, lambda d: math.nan if d.failure_rate.value is None
+                                else d.failure_rate.value)
+    for d in head + tail:
+        if left_out and d is tail[0]:
+            t.add_row(f"… {left_out:,} more", *[""] * 4)
         rate = pct(d.failure_rate) + _ci(d.failure_rate, "pct")
         t.add_row(escape(d.name), f"{d.n:,}", rate, pct(d.input_failure_rate),
                   f"{pct(d.recourse)} ({pct(d.expected_recourse)})")
     t.caption = ("recourse: of the people it fails, the share some other decision-maker does not fail "
-                 "(over the people all saw); in brackets, if the others were independent of it")
+                 "(over the people all saw); in brackets, if the others were independent of it"
+                 + (f"; the {ENDS} lowest and {ENDS} highest failure rates of {len(r.decision_makers):,}"
+                    if left_out else ""))
     t.caption_justify = "left"
     return droppable(t, "failure rate (own input)", "recourse (indep.)")
 
@@ -61,24 +69,41 @@ def _histogram(o: ScopeResult, bar_width: int) -> Table:
     if rasch:
         t.add_column("difficulty only", justify="right")
     t.add_column("", no_wrap=True)
-    top = max([b.observed.value or 0 for b in o.failure_count_histogram]
-              + [b.expected.value or 0 for b in o.failure_count_histogram] + [1e-12])
+    hist = o.failure_count_histogram
+    runs = bins(len(hist)) if len(hist) > MANY else [range(i, i + 1) for i in range(len(hist))]
+    rows = [_histogram_run(hist, run, rasch) for run in runs]
+    top = max([ov or 0 for _, ov, _, _ in rows] + [ev or 0 for _, _, ev, _ in rows] + [1e-12])
     hidden = 0
-    for b in o.failure_count_histogram:
-        ov, ev = b.observed.value, b.expected.value
-        if len(o.failure_count_histogram) > 12 and (ov or 0) < 5e-4 and (ev or 0) < 5e-4:
+    for label, ov, ev, rv in rows:
+        if len(rows) > 12 and (ov or 0) < 5e-4 and (ev or 0) < 5e-4:
             hidden += 1
             continue
         ratio = f"{ov / ev:.2f}" if ov is not None and ev else "—"
         bar = Text("█" * round((ov or 0) / top * bar_width), style="cyan")
         bar.append("\n" + "░" * round((ev or 0) / top * bar_width), style="dim")
-        extra = [pct(rasch[b.failures])] if rasch else []
-        t.add_row(str(b.failures), pct(b.observed), pct(b.expected), ratio, *extra, bar)
-    t.caption = "█ observed  ░ independence baseline (Poisson-binomial of the failure rates)" + (
+        extra = [pct(Metric(rv))] if rasch else []
+        t.add_row(label, pct(Metric(ov)), pct(Metric(ev)), ratio, *extra, bar)
+    if len(runs) < len(hist):
+        t.caption = f"failed by: {len(hist) - 1:,} decision-makers in runs of {len(runs[0])}; "
+    else:
+        t.caption = ""
+    t.caption += "█ observed  ░ independence baseline (Poisson-binomial of the failure rates)" + (
         "; difficulty only: the marginal Rasch null" if rasch else "") + (
         f"; {hidden} rows below 0.05% in both columns not shown" if hidden else "")
     t.caption_justify = "left"
     return t
+
+
+def _histogram_run(hist: list, run: range, rasch: dict[int, Metric]) -> tuple[str, float | None, float | None,
+                                                                             float | None]:
+    """One row of the histogram: a failure count, or a run of them (its shares summed)."""
+    def total(values: list[float | None]) -> float | None:
+        return None if any(v is None for v in values) else sum(values)  # type: ignore[arg-type]
+
+    bins_ = [hist[i] for i in run]
+    label = str(bins_[0].failures) if len(bins_) == 1 else f"{bins_[0].failures}–{bins_[-1].failures}"
+    return (label, total([b.observed.value for b in bins_]), total([b.expected.value for b in bins_]),
+            total([rasch[b.failures].value for b in bins_]) if rasch else None)
 
 
 def pairs(r: AuditResult, width: int) -> Table:
