@@ -52,6 +52,36 @@ def test_a_hand_worked_pair(tmp_path):
     assert (pooled.value, pooled.both_wrong) == (pytest.approx(2 / 3), 3)
 
 
+def test_an_options_column_gives_each_item_its_own_chance_rate(tmp_path):
+    """The hand-worked pair with each item's options in a column: both wrong on items 3, 4 (4 and 6 options)
+    and 5 (left empty: --options 5 stands in), so chance = mean(1/3, 1/5, 1/4); CAPA's chance term is the
+    mean of 1/(|O_j| − 1) over all six items (2, 4, 4, 6, empty → 5, 10 options)."""
+    gold, x, y = "AABBCD", "AACCAD", "AACCBA"
+    n_options = ["2", "4", "4", "6", "", "10"]
+    rows = [(str(j), name, ans[j], gold[j], n_options[j]) for name, ans in (("x", x), ("y", y)) for j in range(6)]
+    path = tmp_path / "answers.csv"
+    pd.DataFrame(rows, columns=["item", "model", "pred", "gold", "n_opt"]).to_csv(path, index=False)
+    common = dict(layout="stacked", decision_maker_column="model", id_column="item", decision="pred", label="gold",
+                  inference=FAST)
+    r = monoculture.audit([str(path)], options_column="n_opt", options=5, **common)
+    (pair,) = r.overall.pairwise
+    assert pair.same_wrong_answer.chance == pytest.approx((1 / 3 + 1 / 5 + 1 / 4) / 3)
+    q = np.mean([1 / 1, 1 / 3, 1 / 3, 1 / 5, 1 / 4, 1 / 9])
+    acc_x, acc_y = 3 / 6, 2 / 6
+    c_exp = acc_x * acc_y + q * (1 - acc_x) * (1 - acc_y)
+    assert pair.capa.value == pytest.approx((4 / 6 - c_exp) / (1 - c_exp))
+    assert r.options["options_column"] == "n_opt"
+    assert "1 items without one: 5, --options" in r.overall.answers.options_from
+    # A count that is no count is an input error naming the file, column and row.
+    pd.DataFrame([(*row[:4], "four" if row[0] == "2" else row[4]) for row in rows],
+                 columns=["item", "model", "pred", "gold", "n_opt"]).to_csv(path, index=False)
+    with pytest.raises(monoculture.MonocultureError, match="row 3 has 'four'") as bad:
+        monoculture.audit([str(path)], options_column="n_opt", **common)
+    assert (bad.value.column, bad.value.row) == ("n_opt", 3)
+    with pytest.raises(monoculture.MonocultureError, match="stacked layout"):
+        monoculture.audit([str(path)], options_column="n_opt", id_column="item", decision="pred", label="gold")
+
+
 def test_binary_decisions_get_no_answer_measures_unless_asked(tmp_path):
     rows = [(str(j), name, str((j + i) % 2), str(j % 2)) for i, name in enumerate("xyz") for j in range(8)]
     path = _stacked(tmp_path, rows)

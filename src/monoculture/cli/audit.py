@@ -63,6 +63,7 @@ def audit(
     pair_intervals: opt.PairIntervalsOpt = opt.PairIntervals.auto,
     answers: opt.AnswersOpt = opt.Answers.auto,
     options: opt.AnswerOptions = None,
+    options_column: opt.OptionsColumn = None,
     min_group_size: opt.MinGroupSize = 30,
     suppress_below: opt.SuppressBelow = 0,
     parity: opt.ParityOpt = None,
@@ -95,7 +96,8 @@ def audit(
         if patterns:  # `--patterns a.parquet b.parquet`: the files after the first arrive as arguments
             patterns, inputs = [*patterns, *(inputs or [])], []
         spec = counting_spec(
-            inputs, o, intersect=intersect, round_column=round_column, patterns=patterns, emit_ids=emit_ids,
+            inputs, o, intersect=intersect, round_column=round_column, options_column=options_column,
+            patterns=patterns, emit_ids=emit_ids,
             components=components, min_group_size=min_group_size, suppress_below=suppress_below,
             parity=parity.value if parity else None, strata=strata, answers=answers.value, options=options,
             round_order=round_order,

@@ -24,7 +24,7 @@ PANELS: dict[str, tuple[str, ...]] = {
                "round_order", "config"),
     "Failure rule": ("failure", "favorable", "unfavorable", "favorable_decision", "favorable_label",
                      "unfavorable_decision", "unfavorable_label", "threshold", "top_fraction", "lower_is_favorable",
-                     "population", "answers", "options"),
+                     "population", "answers", "options", "options_column"),
     "Groups": ("group", "intersect", "min_group_size", "suppress_below", "strata", "components"),
     "Intervals and tests": ("bootstrap", "seed", "alpha", "ci", "permutations", "adjust", "pair_intervals",
                             "parity"),
@@ -44,7 +44,8 @@ PANEL_OF = {name: panel for panel, names in PANELS.items() for name in names}
 # What an option takes, where its type alone would say only "str".
 METAVARS = {"id_column": "COLUMN", "decision": "COLUMN", "label": "COLUMN", "group": "COLUMN", "people_id": "COLUMN",
             "decision_columns": "COLUMN", "decision_maker_column": "COLUMN", "score": "COLUMN", "strata": "COLUMN",
-            "components": "COLUMN", "round_column": "COLUMN", "split": "COLUMN", "target": "COLUMN",
+            "components": "COLUMN", "round_column": "COLUMN", "options_column": "COLUMN", "split": "COLUMN",
+            "target": "COLUMN",
             "features": "COLUMNS", "people": "FILE", "output": "FILE", "config": "FILE", "patterns": "FILE",
             "emit_ids": "FILE", "quadratic": "FILE", "init": "random|uniform|FILE", "threshold": "T|NAME=T",
             "favorable": "VALUE", "unfavorable": "VALUE", "favorable_decision": "VALUE",

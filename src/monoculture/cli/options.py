@@ -127,11 +127,11 @@ AnswersOpt = Annotated[Answers, typer.Option(
     "--failure error only): auto (when decisions take more than two values, as multiple-choice answers do), "
     "on, or off.")]
 AnswerOptions = Annotated[int | None, typer.Option(
-    "--options", min=2, metavar="N",
-    help="Answer options per item, for the chance rate of two wrong answers agreeing (1/(N − 1)). Default: "
-    "the number of distinct answers seen.")]
-
-
+    "--options", min=2, metavar="N", help="Answer options per item, for the chance rate of two wrong answers "
+    "agreeing (1/(N − 1)), where the input does not list an item's own. Default: the distinct answers seen.")]
+OptionsColumn = Annotated[str | None, typer.Option(
+    "--options-column", help="Stacked layout: a column of each item's number of answer options (a whole number "
+    "of at least 2; empty where unknown), for the chance rate of two wrong answers agreeing.")]
 PairIntervalsOpt = Annotated[PairIntervals, typer.Option(
     help="Bootstrap intervals of the pairwise measures (error consistency, lift, ...): auto (when there are at "
     "most 1,225 pairs, i.e. 50 decision-makers; their cost grows as B·N·k²), all, or none. Point values are "

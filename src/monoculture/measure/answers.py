@@ -27,18 +27,19 @@ _BLOCK = 64  # pairs per product of resampling weights
 
 def item_options(table: AnswerTable, options: int | None) -> tuple[np.ndarray | float, str]:
     """|O_j|, the answer options of each item (an array) or of every item (a number), and where it came from:
-    ``--options``; else each item's own, where the input lists them (evaluation logs); else the distinct
-    answers seen (decisions and gold answers together; a lower bound when some option nobody chose)."""
-    if options is not None:
-        return float(options), "given (--options)"
-    seen = float(max(table.distinct_answers, 2))
+    each item's own, where the input lists them (evaluation logs, ``--options-column``); for the other items
+    ``--options``, else the distinct answers seen (decisions and gold answers together; a lower bound when
+    some option nobody chose)."""
+    fallback, why = ((float(options), "--options") if options is not None else
+                     (float(max(table.distinct_answers, 2)), "the distinct answers seen"))
     if table.options is not None and (table.options >= 2).any():
         known = table.options >= 2
-        per_item = np.where(known, table.options, seen).astype(float)
-        unknown = ("" if known.all() else
-                   f"; {int((~known).sum()):,} items without a list: {seen:g}, the distinct answers seen")
+        per_item = np.where(known, table.options, fallback).astype(float)
+        unknown = "" if known.all() else f"; {int((~known).sum()):,} items without one: {fallback:g}, {why}"
         return per_item, f"each item's own options, as the input lists them{unknown}"
-    return seen, "distinct answers seen (give --options N if items have more)"
+    if options is not None:
+        return fallback, "given (--options)"
+    return fallback, "distinct answers seen (give --options N if items have more)"
 
 
 def attach_pairs(pairs: Records[PairResult], c: m.AnswerCounts, table: AnswerTable, options: np.ndarray | float,

@@ -28,6 +28,7 @@ from .files import STDIN, InputFile, file_format, read_header, read_table, requi
 from .ids import DenseIds, integer_ids
 from .names import named_path, split_name
 from .probabilities import probability_columns
+from .values import answer_options
 
 
 @dataclass(frozen=True)
@@ -288,9 +289,11 @@ def _wide(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], 
 def _stacked(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Source], InputFile]:
     _, path = split_name(arg)
     optional = ([cols.label] if cols.label else []) + list(cols.groups)
-    needed = [cols.id, cols.decision_maker_column, cols.decision] + ([cols.round] if cols.round else [])
+    needed = [cols.id, cols.decision_maker_column, cols.decision, *(c for c in (cols.round, cols.options) if c)]
     table, info = _load(path, needed, optional, cols)
     _label_needed(cols, cols.label in table.column_names, info.path, people_has)
+    if cols.options:
+        table = table.append_column(OPTIONS, answer_options(table[cols.options], info.path, cols.options))
     return _split_stacked(table, cols, info), info
 
 
@@ -352,10 +355,8 @@ def _transposed(arg: str, cols: Columns, people_has: set[str]) -> tuple[list[Sou
     table, info = read_table(path)
     name_col = cols.decision_maker_column
     if name_col not in table.column_names:
-        raise InputError(
-            "decision-maker name column not found (the transposed layout has one row per decision-maker)",
-            file=info.path, column=name_col,
-        )
+        raise InputError("decision-maker name column not found (the transposed layout has one row per "
+                         "decision-maker)", file=info.path, column=name_col)
     if cols.label and cols.label not in people_has:
         raise InputError("in the transposed layout the label must come from the people file ({inputs.people})",
                          file=info.path, column=cols.label)
@@ -384,9 +385,7 @@ def load_people(path: str, cols: Columns) -> People:
     if cols.label and cols.label in header:
         wanted.append(cols.label)
     if not wanted:
-        raise InputError(
-            "the people file has none of the {columns.groups} or {columns.label} columns", file=path
-        )
+        raise InputError("the people file has none of the {columns.groups} or {columns.label} columns", file=path)
     key = cols.people_id or cols.id  # the people file's key may have a name of its own
     roles = _roles(cols) | ({key: "people-file ID ({columns.people_id})"} if cols.people_id else {})
     table, info = read_table(path, [key, *wanted], roles, categorical=wanted, as_text=[key, *_text_columns(cols)])

@@ -212,3 +212,24 @@ def as_numbers(
                 row=i + 1,
             ) from None
     return out
+
+
+def answer_options(column: pa.ChunkedArray, path: str, name: str) -> pa.ChunkedArray:
+    """A column of each row's number of answer options as int32, -1 where empty (unknown): whole numbers of
+    at least 2, written as numbers or as text. Anything else is an input error naming the first such row."""
+    values = pc.cast(column, pa.string()) if not pa.types.is_integer(column.type) else column
+    if not pa.types.is_integer(values.type):
+        text = pc.utf8_trim_whitespace(values)
+        ok = pc.match_substring_regex(text, r"^\+?[0-9]+(\.0*)?$")
+        bad = pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(ok, False)))
+        if pc.any(bad).as_py():
+            row = int(np.flatnonzero(bad.to_numpy(zero_copy_only=False))[0])
+            raise InputError(f"takes whole numbers of answer options; row {row + 1} has {text[row].as_py()!r}",
+                             file=path, column=name, row=row + 1)
+        values = pc.cast(pc.cast(text, pa.float64()), pa.int64())
+    counts = values.to_numpy(zero_copy_only=False) if values.null_count == 0 else pc.fill_null(values, -1).to_numpy()
+    small = np.flatnonzero((counts < 2) & (counts != -1) if values.null_count else counts < 2)
+    if len(small):
+        raise InputError(f"takes at least 2 answer options; row {small[0] + 1} has {counts[small[0]]}",
+                         file=path, column=name, row=int(small[0]) + 1)
+    return pa.chunked_array([pa.array(np.asarray(counts, dtype=np.int32))])

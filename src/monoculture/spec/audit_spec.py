@@ -116,6 +116,7 @@ class AuditSpec:
             "decision_maker_column": (c.decision_maker_column
                                       if layout in ("stacked", "transposed", *choices.EVAL_LAYOUTS) else None),
             **({"metric": self.inputs.metric} if layout in choices.EVAL_LAYOUTS else {}),
+            **({"options_column": c.options} if c.options else {}),
             "failure": self.rule.echo(),
             "join": link.join, "on_duplicate": link.on_duplicate, "on_missing": link.on_missing,
             "on_group_conflict": link.on_group_conflict, "missing_decision": link.on_missing_decision,

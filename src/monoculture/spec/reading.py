@@ -29,6 +29,7 @@ class Columns:
     # against each file's header in its order); the same classes in every candidate file
     probabilities: tuple[str, ...] = ()
     round: str | None = None  # stacked layout: a round/version column; decision-makers become NAME@ROUND
+    options: str | None = None  # stacked layout: each row's number of answer options (metrics.md §11)
     people_id: str | None = None  # the people file's ID column, when not named as the inputs' `id`
     # Files layout: an input's own names for its ID, decision or label column, {input name: {role: column}}
     # (``--id lender_b=applicant_no``); every other input uses the names above.
@@ -104,6 +105,7 @@ def reading(
     score: str | None = None,
     probabilities: Sequence[str] = (),
     round_column: str | None = None,
+    options_column: str | None = None,
     people_id: str | None = None,
     patterns: Sequence[str] | None = None,
     per_input: Mapping[str, Mapping[str, str]] | None = None,
@@ -132,7 +134,8 @@ def reading(
                                          f"{where.layout} layout has decision columns instead")
     columns = Columns(id=id_column, decision=decision, label=label, groups=tuple(groups),
                       decision_columns=tuple(decision_columns), decision_maker_column=decision_maker_column,
-                      score=score, probabilities=tuple(probabilities), round=round_column, people_id=people_id,
+                      score=score, probabilities=tuple(probabilities), round=round_column, options=options_column,
+                      people_id=people_id,
                       per_input={name: dict(own) for name, own in (per_input or {}).items()})
     if score is not None and probabilities:
         raise SpecError("columns.probabilities", "give --score (the favourable class's probability, two classes) "
@@ -140,6 +143,10 @@ def reading(
     if probabilities and where.layout != "files":
         raise SpecError("columns.probabilities", f"are read from each candidate's own file; the {where.layout} "
                                                  "layout has one file for every candidate: use the files layout")
+    if options_column is not None and where.layout != "stacked":
+        raise SpecError("columns.options", f"is read from the stacked layout's one file (a row per item and "
+                                           f"decision-maker); the {where.layout} layout has not that column: "
+                                           "give --options N for every item, or stack the inputs")
     if columns.per_input and where.layout != "files":
         raise SpecError("columns.per_input", f"names columns of single inputs, which the {where.layout} layout "
                                              "has not (one file holds every decision-maker): use the files layout")
