@@ -9,14 +9,18 @@ cells, so one table serves every grouping. Tables of shards of one population ad
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 
 from ..link.linked import Linked
 from ..link.reduce import count_by_key
+
+T = TypeVar("T")
+ROWS_KEY = "_rows:"  # `Counts.per_row` keeps its values under this prefix
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,11 @@ class Counts:
     @property
     def k(self) -> int:
         return int(self.fail.shape[1])
+
+    @cached_property
+    def float_weights(self) -> np.ndarray:
+        """`weights` as floats, converted once per view (a dozen statistics of a bootstrap batch use them)."""
+        return np.asarray(self.weights, dtype=float)
 
     @cached_property
     def complete(self) -> bool:
@@ -74,10 +83,17 @@ class Counts:
         w = np.asarray(self.weights)
         if matrix == "seen" and self.complete:
             return np.repeat(w.sum(axis=-1, dtype=float)[..., None], self.k, axis=-1)
-        key = f"_{matrix}32"  # kept with the rows, as `failed` and `seen` are
-        if exact_in_float32(w) and key not in self.__dict__:
-            self.__dict__[key] = getattr(self, matrix).astype(np.float32)
-        return weighted_sums(w, self.__dict__.get(key, getattr(self, matrix)))
+        if exact_in_float32(w):
+            return weighted_sums(w, self.per_row(f"{matrix}32", lambda: getattr(self, matrix).astype(np.float32)))
+        return weighted_sums(w, getattr(self, matrix))
+
+    def per_row(self, name: str, make: Callable[[], T]) -> T:
+        """`make()`, a value of the rows alone, made once and kept with them: the views of the same rows under
+        other weights (`with_weights`: each bootstrap batch) share it."""
+        key = ROWS_KEY + name
+        if key not in self.__dict__:
+            self.__dict__[key] = make()
+        return self.__dict__[key]
 
     @cached_property
     def masks(self) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +124,7 @@ class Counts:
     def mask_weights(self) -> np.ndarray:
         """The weight of each distinct presence mask (..., D): the rows' weights summed by mask."""
         order, starts = self._mask_order
-        w = np.asarray(self.weights, dtype=float)
+        w = self.float_weights
         if not len(starts):
             return np.zeros((*w.shape[:-1], 0))
         return np.add.reduceat(np.take(w, order, axis=-1), starts, axis=-1)  # C order, unlike w[..., order]
@@ -116,10 +132,10 @@ class Counts:
     def with_weights(self, weights: np.ndarray) -> Counts:
         """The same rows under other weights (a bootstrap batch); what depends on the rows alone is kept."""
         other = Counts(self.fail, self.present, weights)
-        for name in ("complete", "masks", "members", "_mask_order", "failed", "succeeded", "seen", "by_failures",
-                     "_failed32", "_seen32", "_pair_columns"):
-            if name in self.__dict__:
-                other.__dict__[name] = self.__dict__[name]
+        rows_alone = ("complete", "masks", "members", "_mask_order", "failed", "succeeded", "seen", "by_failures")
+        for name, value in self.__dict__.items():
+            if name in rows_alone or name.startswith(ROWS_KEY):
+                other.__dict__[name] = value
         return other
 
 

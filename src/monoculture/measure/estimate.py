@@ -241,7 +241,7 @@ def scope_result(est: Estimate, names: list[str], *, with_pairs: bool) -> ScopeR
     n = est.n
     empty = "no individuals in this group"
     unseen = empty if n == 0 else "the decision-maker saw nobody here"
-    seen = np.asarray(c.weights, dtype=float) @ c.seen
+    seen = c.float_weights @ c.seen
     rates = {
         name: est.metric("failure_rates", unseen, (i,), proportion_of=float(seen[i]))
         for i, name in enumerate(names)

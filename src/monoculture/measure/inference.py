@@ -115,7 +115,7 @@ def jackknife(fn: StatFn, c: Counts) -> tuple[dict[str, np.ndarray], np.ndarray]
 
     Returns the values (R', ...) for rows with weight > 0 and those rows' weights (multiplicities).
     """
-    w = np.asarray(c.weights, dtype=float)
+    w = c.float_weights
     rows = np.flatnonzero(w > 0)
     loo = np.repeat(w[None, :], len(rows), axis=0)
     loo[np.arange(len(rows)), rows] -= 1

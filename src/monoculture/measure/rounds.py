@@ -77,7 +77,7 @@ def analyse(c: Counts, names: list[str], alpha: float, order: str = "natural") -
     dms, rounds, pairs = parsed
     if not c.complete:
         raise UsageError("the rounds analysis needs the inner join (everyone seen in every round)")
-    w = np.asarray(c.weights, dtype=float)
+    w = c.float_weights
     n = float(w.sum())
     cols = {key: i for i, key in enumerate(pairs)}
     systemic = np.stack([c.fail[:, [i for (d, r), i in cols.items() if r == rnd]].all(axis=1) for rnd in rounds],

@@ -31,7 +31,7 @@ def failure_count_histogram(c: Counts) -> np.ndarray:
     """
     # Kept on the view (read-only): the diversity measures of one bootstrap batch each start from it.
     if "_failure_count_histogram" not in c.__dict__:
-        w = np.asarray(c.weights, dtype=float)
+        w = c.float_weights
         order, starts, values = c.by_failures
         counts = np.zeros((*w.shape[:-1], c.k + 1))
         if len(starts):
@@ -121,7 +121,7 @@ def expected_failure_count_histogram(c: Counts) -> np.ndarray:
     size = c.k + 1
     if c.complete:
         return poisson_binomial_pmf(e, size)
-    w = np.asarray(c.weights, dtype=float)
+    w = c.float_weights
     mask_share = divide(c.mask_weights(), w.sum(axis=-1)[..., None])  # (..., D)
     # Every mask's rates in one batch: padded with zeros to the widest mask (a member that never fails
     # leaves the Poisson-binomial unchanged), so one call serves thousands of distinct masks.

@@ -22,7 +22,7 @@ def group_shares_and_rates(c: Counts, membership: np.ndarray) -> tuple[np.ndarra
     `membership` is (G, R): which rows of the view belong to each group. A group with no individual
     seen by i has e[g, i] = NaN (not 1: that is the reference code's choice, kept for parity mode only).
     """
-    w = np.asarray(c.weights, dtype=float)
+    w = c.float_weights
     if membership.sum(axis=0).max(initial=0) <= 1:  # disjoint groups: each its own rows, G times less work
         shape = (*w.shape[:-1], len(membership), c.k)
         seen, failed, n_g = np.zeros(shape), np.zeros(shape), np.zeros(shape[:-1])
@@ -94,7 +94,7 @@ def decomposition(c: Counts, membership: np.ndarray,
     Needs the inner join (every rate over the same people); groups must partition the population.
     `rates`: (e_g, n_g) of `group_shares_and_rates`, when already computed.
     """
-    w = np.asarray(c.weights, dtype=float)
+    w = c.float_weights
     e_g, n_g = rates if rates is not None else group_shares_and_rates(c, membership)[1:]
     n = w.sum(axis=-1)
     share = divide(n_g, n[..., None])

@@ -14,7 +14,7 @@ from ._base import divide
 
 def population(c: Counts) -> np.ndarray:
     """N: the number of linked individuals in the view."""
-    return np.asarray(c.weights, dtype=float).sum(axis=-1)
+    return c.float_weights.sum(axis=-1)
 
 
 def failure_rates(c: Counts) -> np.ndarray:
@@ -39,11 +39,13 @@ def failure_rates(c: Counts) -> np.ndarray:
 
 
 def _failed_by_all(c: Counts) -> np.ndarray:
-    return ((c.fail | ~c.present).all(axis=1)) & c.present.any(axis=1)
+    """(R,) float: 1 where every decision-maker that saw the row's people failed them (and someone saw them)."""
+    return c.per_row("failed_by_all", lambda: ((c.fail | ~c.present).all(axis=1) & c.present.any(axis=1)).astype(float))
 
 
 def _failed_by_none(c: Counts) -> np.ndarray:
-    return ~(c.fail & c.present).any(axis=1)
+    """(R,) float: 1 where no decision-maker failed the row's people."""
+    return c.per_row("failed_by_none", lambda: (~(c.fail & c.present).any(axis=1)).astype(float))
 
 
 def systemic_failure(c: Counts) -> np.ndarray:
@@ -67,13 +69,13 @@ def systemic_failure(c: Counts) -> np.ndarray:
     >>> float(systemic_failure(Counts(F, np.ones_like(F), np.array([2, 1, 1]))))
     0.5
     """
-    w = np.asarray(c.weights, dtype=float)
+    w = c.float_weights
     return divide(w @ _failed_by_all(c), w.sum(axis=-1))
 
 
 def _per_row_product(c: Counts, factors: np.ndarray) -> np.ndarray:
     """Σ_r w_r Π_{i seen in row r} factors_i / N, grouping rows by presence mask (few distinct masks)."""
-    w = np.asarray(c.weights, dtype=float)
+    w = c.float_weights
     index, used = c.members
     # (..., D): product over each mask's decision-makers; a padding slot contributes a factor of 1.
     prod = np.prod(np.where(used, factors[..., index], 1.0), axis=-1)
@@ -134,7 +136,7 @@ def homogenization(c: Counts) -> np.ndarray:
 
 def consistent_success(c: Counts) -> np.ndarray:
     """Share of individuals failed by no decision-maker (the bottom bin of the ecosystem histogram)."""
-    w = np.asarray(c.weights, dtype=float)
+    w = c.float_weights
     return divide(w @ _failed_by_none(c), w.sum(axis=-1))
 
 

@@ -66,7 +66,7 @@ class ConditionalFit:
         """The fit on a view with one weight vector; None under the outer join, with k < `MIN_K` or more than
         `LIFT_MAX_K`, or when
         some decision-maker never (or always) fails the people with an informative raw score."""
-        w = np.asarray(c.weights, dtype=float)
+        w = c.float_weights
         if not c.complete or c.k < MIN_K or c.k > LIFT_MAX_K or w.ndim != 1:
             return None
         m = c.fail.sum(axis=1)
@@ -135,7 +135,7 @@ def local_dependence_lift(c: Counts, fit: ConditionalFit, observed: np.ndarray) 
     undefined pairs are NaN. Replicate weights re-count the pairs and the raw-score strata N_m, and (up to
     `ONE_STEP_MAX_K` decision-makers) move β by one Newton step each. `observed`: the co-failure counts n11
     of `pair_tables` under the same weights (the fit exists only when everyone was seen by everyone)."""
-    w = np.asarray(c.weights, dtype=float)
+    w = c.float_weights
     by_score = w @ (c.fail.sum(axis=1)[:, None] == np.arange(c.k + 1)[None, :])  # N_m (..., k + 1)
     given = pair_given_score(fit.beta_for(w) if fit.steps and w.ndim == 2 else fit.beta)
     # Σ_m N_m P(a, b | m): one model for every replicate, or each replicate's own (one Newton step).

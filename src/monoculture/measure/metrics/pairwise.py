@@ -68,12 +68,13 @@ def _cofailures(c: Counts) -> np.ndarray:
     if not exact_in_float32(counts):
         wf = counts.astype(float)[..., :, None] * f
         return np.swapaxes(wf, -1, -2) @ f
-    if counts.ndim == 2 and f.shape[0] * c.k * (c.k + 1) // 2 <= PAIR_COLUMNS_MAX_ELEMS:
+    if counts.ndim <= 2 and f.shape[0] * c.k * (c.k + 1) // 2 <= PAIR_COLUMNS_MAX_ELEMS:
+        # Formed for the point estimate's view too: its bootstrap batches' views inherit it.
         a, b, columns = _pair_columns(c)
-        sums = (counts.astype(np.float32) @ columns).astype(float)  # (B, pairs)
-        out = np.empty((len(counts), c.k, c.k))
-        out[:, a, b] = sums
-        out[:, b, a] = sums
+        sums = (counts.astype(np.float32) @ columns).astype(float)  # (..., pairs)
+        out = np.empty((*counts.shape[:-1], c.k, c.k))
+        out[..., a, b] = sums
+        out[..., b, a] = sums
         return out
     fd = f.astype(np.float32)
     wf = counts.astype(np.float32)[..., :, None] * fd
@@ -83,11 +84,11 @@ def _cofailures(c: Counts) -> np.ndarray:
 def _pair_columns(c: Counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each pair a ≤ b (the diagonal too) and the rows' indicator of failure by both (R, pairs), float32;
     kept on the view, and so for every batch of its weights."""
-    if "_pair_columns" not in c.__dict__:
+    def make() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         a, b = np.triu_indices(c.k)
         fail = c.fail & c.present
-        c.__dict__["_pair_columns"] = (a, b, (fail[:, a] & fail[:, b]).astype(np.float32))
-    return c.__dict__["_pair_columns"]
+        return a, b, (fail[:, a] & fail[:, b]).astype(np.float32)
+    return c.per_row("pair_columns", make)
 
 
 def double_fault(t: PairTables) -> np.ndarray:

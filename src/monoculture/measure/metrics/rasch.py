@@ -52,7 +52,7 @@ class RaschFit:
     def of(cls, c: Counts) -> RaschFit | None:
         """The maximum-marginal-likelihood fit on a view with one weight vector; None with fewer than
         `MIN_K` decision-makers or when some decision-maker never (or always) fails here (β_i = ∓∞)."""
-        w = np.asarray(c.weights, dtype=float)
+        w = c.float_weights
         if c.k < MIN_K or w.ndim != 1 or w.sum() <= 0:
             return None
         seen = w @ c.seen
@@ -81,7 +81,7 @@ class RaschFit:
 
     def stepper(self, c: Counts) -> RaschSteps:
         """The replicates' θ from `c`'s rows (the view the model was fitted on): see `RaschSteps`."""
-        w = np.asarray(c.weights, dtype=float)
+        w = c.float_weights
         scores = _row_scores(c, self.theta)  # (R, k + 1)
         return RaschSteps(self, scores, np.linalg.pinv(scores.T @ (w[:, None] * scores)))
 
@@ -182,7 +182,7 @@ def rasch_expected_systemic_failure(c: Counts, theta: np.ndarray) -> np.ndarray:
     ``∫ Π_{i saw j} π_i(d) φ_σ(d) dd``. `theta` (k + 1,) or one per replicate (B, k + 1)."""
     _, nodes = _nodes()
     pi = _node_probabilities(c, theta)  # (B, Q, k)
-    w = np.asarray(c.weights, dtype=float)
+    w = c.float_weights
     index, used = c.members
     # Per coverage set and node, the product over its members; a padding slot counts 1.
     per = np.where(used[None, None], np.take(pi, index, axis=-1), 1.0).prod(axis=-1)  # (B, Q, D)
@@ -200,7 +200,7 @@ def rasch_failure_count_histogram(c: Counts, theta: np.ndarray) -> np.ndarray:
     rates = np.where(used[None, None], np.take(pi, index, axis=-1), 0.0)  # (B, Q, D, width)
     pmf = poisson_binomial_pmf(rates, index.shape[1] + 1)  # (B, Q, D, width + 1)
     per_mask = np.einsum("bqdm,q->bdm", pmf, nodes)
-    w = np.asarray(c.weights, dtype=float)
+    w = c.float_weights
     share = divide(np.atleast_2d(c.mask_weights()), np.atleast_1d(w.sum(axis=-1))[:, None])  # (B or 1, D)
     out = np.zeros((len(per_mask), c.k + 1))
     out[:, :index.shape[1] + 1] = np.einsum("bd,bdm->bm", share, per_mask)
