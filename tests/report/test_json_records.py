@@ -12,6 +12,7 @@ import pytest
 import monoculture
 from monoculture.measure.records import Floats, Ints, Labels, Objects, Points, Records
 from monoculture.measure.result import Metric, PairResult, SameWrongAnswer
+from monoculture.report import rows
 from monoculture.report.json import render_json, to_data
 
 
@@ -54,6 +55,9 @@ def test_json_of_column_records_is_the_stdlib_encoders(models, pair_intervals):
     undefined = [p.cofailure_lift for p in r.overall.pairwise if not p.cofailure_lift.defined]
     assert undefined and all(m.reason for m in undefined)  # the never-wrong model's pairs
     assert render_json(r) == _stdlib(r)
+    # The CSV and JSON Lines rows read from the columns are those of the pair objects one by one.
+    kw = {"attribute": "", "group": ""}
+    assert list(rows._pair_rows(r.overall.pairwise, kw)) == list(rows._pair_rows(list(r.overall.pairwise), kw))
 
 
 def test_judges_are_a_loop_over_judges_and_judged():

@@ -24,10 +24,10 @@ def neutralise(cell: object) -> object:
 def write_rows(rows: Iterable[dict[str, Any]], columns: Sequence[str] = COLUMNS) -> str:
     """Tidy rows as CSV text (the audit's columns unless others are given), every text cell neutralised."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if v is None else neutralise(v)) for k, v in row.items()})
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    # Lists, not dicts, to the writer: a thousand decision-makers make five million rows.
+    writer.writerows([("" if (v := row.get(c)) is None else neutralise(v)) for c in columns] for row in rows)
     return buf.getvalue()
 
 

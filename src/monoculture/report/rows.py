@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..measure.result import AuditResult, Metric, ScopeResult
+from ..measure.records import Labels, Points, Records
+from ..measure.result import AuditResult, Metric, PairResult, ScopeResult
 from ..measure.result_rounds import SYSTEMIC
 
 COLUMNS = ("scope", "attribute", "group", "metric", "decision_maker", "failures", "value", "ci_low", "ci_high",
@@ -55,12 +56,44 @@ def _scope_rows(scope: str, s: ScopeResult, attribute: str = "", group: str = ""
         yield _row(scope, "same_wrong_answer", s.answers.same_wrong_answer, **kw)
         yield _row(scope, "same_wrong_answer_chance", s.answers.same_wrong_answer.chance, **kw)
         yield _row(scope, "answer_agreement", s.answers.agreement, **kw)
-    for p in s.pairwise:
-        for name in PAIR:
-            yield _row("pair", name, getattr(p, name), decision_maker=f"{p.a}|{p.b}", **kw)
-        for name in ANSWER_PAIR:
-            if getattr(p, name) is not None:
+    yield from _pair_rows(s.pairwise, kw)
+
+
+def _pair_rows(pairs: Sequence[PairResult], kw: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """A row per pair and measure. Column-held pairs whose measures are point values (more than
+    `PAIR_INTERVALS_MAX` pairs by default: half a million at a thousand decision-makers) are read from their
+    columns, to the same rows, without a result object per pair and measure."""
+    if not isinstance(pairs, Records) or any(not isinstance(f, Points) for n, f in pairs.fields.items()
+                                             if n in PAIR or n in ANSWER_PAIR):
+        for p in pairs:
+            for name in PAIR:
                 yield _row("pair", name, getattr(p, name), decision_maker=f"{p.a}|{p.b}", **kw)
+            for name in ANSWER_PAIR:
+                if getattr(p, name) is not None:
+                    yield _row("pair", name, getattr(p, name), decision_maker=f"{p.a}|{p.b}", **kw)
+        return
+    names = [n for n in (*PAIR, *ANSWER_PAIR) if n in pairs.fields]
+    a, b = pairs.fields["a"], pairs.fields["b"]
+    assert isinstance(a, Labels) and isinstance(b, Labels)
+    for start in range(0, len(pairs), BLOCK):
+        stop = min(len(pairs), start + BLOCK)
+        who = [f"{a.labels[i]}|{b.labels[j]}" for i, j in zip(a.codes[start:stop].tolist(),
+                                                               b.codes[start:stop].tolist(), strict=True)]
+        columns = []
+        for name in names:
+            f = pairs.fields[name]
+            assert isinstance(f, Points)
+            values = pairs.values(name)[start:stop].tolist()  # type: ignore[index]
+            columns.append([(v, "") if v == v else (None, f.reason_of(start + i)) for i, v in enumerate(values)])
+        for i, dm in enumerate(who):
+            for name, column in zip(names, columns, strict=True):
+                value, note = column[i]
+                yield {"scope": "pair", "attribute": kw["attribute"], "group": kw["group"], "metric": name,
+                       "decision_maker": dm, "failures": "", "value": value, "ci_low": None, "ci_high": None,
+                       "p_value": None, "p_adjusted": None, "note": note}
+
+
+BLOCK = 8192  # pairs read from the columns at a time
 
 
 def tidy_rows(r: AuditResult) -> Iterator[dict[str, Any]]:
