@@ -12,7 +12,7 @@ import pytest
 import monoculture
 from monoculture.measure.records import Floats, Ints, Labels, Objects, Points, Records
 from monoculture.measure.result import Metric, PairResult, SameWrongAnswer
-from monoculture.report import rows
+from monoculture.report import answers, rows
 from monoculture.report.json import render_json, to_data
 
 
@@ -85,6 +85,11 @@ def test_judges_are_a_loop_over_judges_and_judged():
             values = [getattr(j, key).value for j in entries]
             want = [1 + sum(v > x for v in values) for x in values]  # competition ranks, 1 = best
             assert [getattr(j, rank) for j in entries] == want
+    # The reports' count of rank changes, from the columns and from a plain list of the entries
+    moved = sum(j.true_rank != j.judged_rank for j in r.judges)
+    assert answers.rank_changes(r) == moved
+    r.judges = list(r.judges)
+    assert answers.rank_changes(r) == moved
 
 
 def test_records_behave_as_a_list():

@@ -20,7 +20,7 @@ from ..link.linked import Linked
 from ..link.reduce import count_by_key
 
 T = TypeVar("T")
-ROWS_KEY = "_rows:"  # `Counts.per_row` keeps its values under this prefix
+ROWS_KEY, VIEW_KEY = "_rows:", "_view:"  # `Counts.per_row` and `Counts.per_view` keep their values so
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,14 @@ class Counts:
     def per_row(self, name: str, make: Callable[[], T]) -> T:
         """`make()`, a value of the rows alone, made once and kept with them: the views of the same rows under
         other weights (`with_weights`: each bootstrap batch) share it."""
-        key = ROWS_KEY + name
+        return self._kept(ROWS_KEY + name, make)
+
+    def per_view(self, name: str, make: Callable[[], T]) -> T:
+        """`make()`, a value of this view (its rows and weights), made once: the statistics of one bootstrap
+        batch start from the same failure rates and histogram. Not passed on to other weights."""
+        return self._kept(VIEW_KEY + name, make)
+
+    def _kept(self, key: str, make: Callable[[], T]) -> T:
         if key not in self.__dict__:
             self.__dict__[key] = make()
         return self.__dict__[key]

@@ -169,19 +169,18 @@ def summary(table: AnswerTable, options: np.ndarray | float, rows: np.ndarray | 
     )
 
 
-def group_summaries(groups: list[GroupResult], pattern_table: PatternTable, table: AnswerTable,
+def group_summaries(groups: list[GroupResult], rows: dict[tuple[str, str], np.ndarray], table: AnswerTable,
                     options: np.ndarray | float, inference: InferenceOptions,
-                    take: Callable[[str], np.ndarray | None], intersect: bool, options_from: str) -> None:
-    """Each shown group's pooled rates (suppressed groups get none: their numbers are withheld), with its
-    resampling weights taken from `answer_draws`'s jobs."""
-    rows = _group_rows(pattern_table, table, intersect)
+                    take: Callable[[str], np.ndarray | None], options_from: str) -> None:
+    """Each shown group's pooled rates (suppressed groups get none: their numbers are withheld), over its
+    `rows` (`group_rows`), with its resampling weights taken from `answer_draws`'s jobs."""
     for g in groups:
         if not g.suppressed and (g.attribute, g.group) in rows:
             g.answers = summary(table, options, rows[g.attribute, g.group], inference,
                                 take(f"{g.attribute}={g.group}"), options_from)
 
 
-def _group_rows(pattern_table: PatternTable, table: AnswerTable, intersect: bool) -> dict[tuple[str, str], np.ndarray]:
+def group_rows(pattern_table: PatternTable, table: AnswerTable, intersect: bool) -> dict[tuple[str, str], np.ndarray]:
     """The answer table's rows of each group."""
     from .groups import group_members
 
@@ -189,11 +188,11 @@ def _group_rows(pattern_table: PatternTable, table: AnswerTable, intersect: bool
             for attr, members in group_members(pattern_table, intersect) for group, rows in members}
 
 
-def answer_draws(table: AnswerTable, pattern_table: PatternTable, groups: list[GroupResult],
-                 inference: InferenceOptions, rng: np.random.Generator, intersect: bool) -> Iterator[Job]:
+def answer_draws(table: AnswerTable, rows: dict[tuple[str, str], np.ndarray], groups: list[GroupResult],
+                 inference: InferenceOptions, rng: np.random.Generator) -> Iterator[Job]:
     """The resampling weights the answer measures take, in the order they take them, drawn from `rng` (for a
-    `Draws` worker): "pairs", "overall", then each shown group's. None for pairs without intervals, a scope
-    of nobody, or no bootstrap."""
+    `Draws` worker): "pairs", "overall", then each shown group's (its `rows`, from `group_rows`). None for
+    pairs without intervals, a scope of nobody, or no bootstrap."""
     b = inference.bootstrap
 
     def job(n: int) -> Callable[[], np.ndarray | None]:
@@ -202,7 +201,6 @@ def answer_draws(table: AnswerTable, pattern_table: PatternTable, groups: list[G
     n = len(table.gold)
     yield "pairs", job(n) if inference.intervals_for_pairs(table.codes.shape[1]) else (lambda: None)
     yield "overall", job(n)
-    rows = _group_rows(pattern_table, table, intersect)
     for g in groups:
         if not g.suppressed and (g.attribute, g.group) in rows:
             yield f"{g.attribute}={g.group}", job(len(rows[g.attribute, g.group]))

@@ -293,7 +293,7 @@ def pair_results(est: Estimate, names: list[str]) -> Records[PairResult]:
     n = np.rint(np.asarray(p["pair_n"], dtype=float)[a, b]).astype(np.int64)
     values = {name: np.asarray(p[name], dtype=float)[a, b] for name in PAIR_METRICS}
     # Why a value is undefined costs a pass over the rows: asked only where one is.
-    undefined = np.flatnonzero(~np.isfinite(np.stack(list(values.values()))).all(axis=0)) if values else []
+    undefined = np.flatnonzero(~np.isfinite(np.stack(list(values.values()))).all(axis=0))
     reasons: dict[str, list[str] | str] = dict.fromkeys(PAIR_METRICS, "")
     if len(undefined):
         reasons = {name: [""] * len(a) for name in PAIR_METRICS}

@@ -98,7 +98,12 @@ def values_of(records: Sequence[Any], name: str) -> np.ndarray | None:
     got = [getattr(r, name, None) for r in records]
     if records and all(m is None for m in got):
         return None
-    return np.array([np.nan if m is None or m.value is None else m.value for m in got], dtype=float)
+    return _numbers(got)
+
+
+def _numbers(items: Sequence[Any]) -> np.ndarray:
+    """Metrics' values, or plain numbers, as floats (NaN for undefined or None)."""
+    return np.array([np.nan if (v := getattr(m, "value", m)) is None else v for m in items], dtype=float)
 
 
 class Records(Sequence[T], Generic[T]):
@@ -134,8 +139,7 @@ class Records(Sequence[T], Generic[T]):
             v = np.asarray(f.values, dtype=float)
             return v if f.missing is None else np.where(f.missing, np.nan, v)
         if isinstance(f, Objects):
-            return np.array([np.nan if getattr(m, "value", m) is None else getattr(m, "value", m) for m in f.values],
-                            dtype=float)
+            return _numbers(f.values)
         raise TypeError(f"{name} is not a numeric field")
 
     @overload
@@ -179,3 +183,18 @@ class Ranked(Sequence[T], Generic[T]):
     def __getitem__(self, i: Any) -> Any:  # a record for an index, a list of them for a slice
         return ([self.records[int(j)] for j in self.order[i]] if isinstance(i, slice)
                 else self.records[int(self.order[i])])
+
+    def top(self, count: int) -> Ranked[T]:
+        """The first `count` of them, still built only when asked for."""
+        return Ranked(self.records, self.order[:count])
+
+
+def ranked(records: Sequence[T], name: str, *, defined_only: bool = False) -> Ranked[T]:
+    """`records` by their metric `name`, highest first (ties in their order), undefined values last or, with
+    `defined_only`, left out; none when the records do not have it."""
+    values = values_of(records, name)
+    if values is None:
+        return Ranked(records, np.zeros(0, dtype=np.int64))
+    undefined = np.isnan(values)
+    order = np.argsort(-np.where(undefined, -np.inf, values), kind="stable")
+    return Ranked(records, order[:len(order) - int(undefined.sum())] if defined_only else order)

@@ -134,13 +134,13 @@ def _answer_measures(result: AuditResult, counted: Counted, inference: Inference
     rng = np.random.default_rng(np.random.SeedSequence(inference.seed).spawn(6)[5])
     n_options, source = answers.item_options(table, options.options)
     # The resampling weights are drawn on a worker thread while the pair counts are formed and used.
-    with Draws(answers.answer_draws(table, counted.table, result.groups, inference, rng, options.intersect)) as draws:
+    rows = answers.group_rows(counted.table, table, options.intersect)
+    with Draws(answers.answer_draws(table, rows, result.groups, inference, rng)) as draws:
         counts = answer_counts(table, n_options)  # k² products per answer value: once, for pairs and judges
         result.overall.pairwise = answers.attach_pairs(result.overall.pairwise, counts, table, n_options, inference,
                                                        draws.take("pairs"))
         result.overall.answers = answers.summary(table, n_options, None, inference, draws.take("overall"), source)
-        answers.group_summaries(result.groups, counted.table, table, n_options, inference, draws.take,
-                                options.intersect, source)
+        answers.group_summaries(result.groups, rows, table, n_options, inference, draws.take, source)
     result.judges = answers.judges(counts, [dm.name for dm in result.decision_makers])
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
-from ..measure.records import Ranked, values_of
+from ..measure.records import Ranked, ranked, values_of
 from ..measure.result import AuditResult, JudgeResult, Metric, PairResult
 from .text import ci_text, fmt_num, fmt_pct
 
@@ -30,20 +30,12 @@ def answer_sentence(r: AuditResult) -> str | None:
 
 def ranked_pairs(r: AuditResult) -> Ranked[PairResult]:
     """The pairs by agreement when both are wrong, highest first (undefined last)."""
-    values = values_of(r.overall.pairwise, "same_wrong_answer")
-    if values is None:
-        return Ranked(r.overall.pairwise, np.zeros(0, dtype=np.int64))
-    return Ranked(r.overall.pairwise, np.argsort(-np.where(np.isnan(values), -1.0, values), kind="stable"))
+    return ranked(r.overall.pairwise, "same_wrong_answer")
 
 
 def ranked_judges(r: AuditResult) -> Ranked[JudgeResult]:
     """The judge–judged pairs by inflation, largest first (undefined left out)."""
-    judges = r.judges or []
-    values = values_of(judges, "inflation")
-    if values is None:
-        return Ranked(judges, np.zeros(0, dtype=np.int64))
-    defined = np.flatnonzero(~np.isnan(values))
-    return Ranked(judges, defined[np.argsort(-values[defined], kind="stable")])
+    return ranked(r.judges or [], "inflation", defined_only=True)
 
 
 def rank_changes(r: AuditResult) -> int:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..measure.records import Labels, Ranked, Records, values_of
+from ..measure.records import Labels, Ranked, Records, ranked, values_of
 from ..measure.result import PairResult
 
 BLOCKS = 50  # a heat map of more decision-makers shows this many blocks a side (each the mean of its pairs)
@@ -64,7 +64,4 @@ def blocks(matrix: np.ndarray, count: int = BLOCKS) -> Blocks:
 
 def strongest(pairs: Sequence[PairResult], key: str, count: int) -> Ranked[PairResult]:
     """The `count` pairs with the highest `key` (undefined values last), highest first."""
-    values = values_of(pairs, key)
-    if values is None:
-        return Ranked(pairs, np.zeros(0, dtype=np.int64))
-    return Ranked(pairs, np.argsort(-np.where(np.isnan(values), -np.inf, values), kind="stable")[:count])
+    return ranked(pairs, key).top(count)

@@ -22,12 +22,20 @@ def _row(scope: str, metric: str, m: Metric | float | int | None, *, attribute: 
          decision_maker: str = "", failures: int | str = "") -> dict[str, Any]:
     if not isinstance(m, Metric):
         m = Metric(None if m is None else float(m))
-    note = m.reason or "; ".join(m.flags)
+    return _cells(scope, metric, m.value, m.reason or "; ".join(m.flags), attribute=attribute, group=group,
+                  decision_maker=decision_maker, failures=failures, ci=m.ci, p_value=m.p_value,
+                  p_adjusted=m.p_adjusted)
+
+
+def _cells(scope: str, metric: str, value: float | None, note: str, *, attribute: str = "", group: str = "",
+           decision_maker: str = "", failures: int | str = "", ci: tuple[float, float] | None = None,
+           p_value: float | None = None, p_adjusted: float | None = None) -> dict[str, Any]:
+    """One row, in the order of `COLUMNS`."""
     return {
         "scope": scope, "attribute": attribute, "group": group, "metric": metric,
-        "decision_maker": decision_maker, "failures": failures, "value": m.value,
-        "ci_low": m.ci[0] if m.ci else None, "ci_high": m.ci[1] if m.ci else None,
-        "p_value": m.p_value, "p_adjusted": m.p_adjusted, "note": note,
+        "decision_maker": decision_maker, "failures": failures, "value": value,
+        "ci_low": ci[0] if ci else None, "ci_high": ci[1] if ci else None,
+        "p_value": p_value, "p_adjusted": p_adjusted, "note": note,
     }
 
 
@@ -87,10 +95,7 @@ def _pair_rows(pairs: Sequence[PairResult], kw: dict[str, str]) -> Iterator[dict
             columns.append([(v, "") if v == v else (None, f.reason_of(start + i)) for i, v in enumerate(values)])
         for i, dm in enumerate(who):
             for name, column in zip(names, columns, strict=True):
-                value, note = column[i]
-                yield {"scope": "pair", "attribute": kw["attribute"], "group": kw["group"], "metric": name,
-                       "decision_maker": dm, "failures": "", "value": value, "ci_low": None, "ci_high": None,
-                       "p_value": None, "p_adjusted": None, "note": note}
+                yield _cells("pair", name, *column[i], decision_maker=dm, **kw)
 
 
 BLOCK = 8192  # pairs read from the columns at a time

@@ -10,12 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..measure.records import Ranked, values_of
+from ..measure.records import ranked
 from ..measure.result import AuditResult, Metric, PairResult, ScopeResult
 from .fit import droppable, natural_width
 from .many import ENDS, MANY, bins, ends
@@ -131,12 +130,10 @@ def pairs(r: AuditResult, width: int) -> Table:
 
 def lifts(r: AuditResult) -> Table | None:
     """The pairs sharing most beyond difficulty (local dependence lift), and the least."""
-    lift = values_of(r.overall.pairwise, "local_dependence_lift")
-    defined = np.zeros(0, dtype=np.int64) if lift is None else np.flatnonzero(~np.isnan(lift))
-    if not len(defined):
+    by_lift = ranked(r.overall.pairwise, "local_dependence_lift", defined_only=True)
+    if not len(by_lift):
         return None
-    ranked = Ranked(r.overall.pairwise, defined[np.argsort(-lift[defined], kind="stable")])
-    shown = ranked[:] if len(ranked) <= 10 else ranked[:8] + ranked[-2:]
+    shown = by_lift[:] if len(by_lift) <= 10 else by_lift[:8] + by_lift[-2:]
     t = Table(title="Shared beyond difficulty — local dependence lift (1 = only the people's difficulty in common)",
               title_justify="left")
     for col in ("a", "b", "lift", "κ"):
@@ -145,8 +142,8 @@ def lifts(r: AuditResult) -> Table | None:
         m = p.local_dependence_lift
         t.add_row(escape(p.a), escape(p.b), num(m, 3) + _ci(m), num(p.error_consistency, 3))
     t.caption = ("people failed by both over the number expected given how many decision-makers fail each "
-                 "person (conditional Rasch)" + (f"; the 8 highest and 2 lowest of {len(ranked)} pairs"
-                                                 if len(ranked) > 10 else ""))
+                 "person (conditional Rasch)" + (f"; the 8 highest and 2 lowest of {len(by_lift)} pairs"
+                                                 if len(by_lift) > 10 else ""))
     t.caption_justify = "left"
     return t
 
@@ -155,8 +152,6 @@ def ranked_pairs(pairs: Sequence[PairResult]) -> Table:
     t = Table(title=f"Strongest co-failing pairs (of {len(pairs):,})", title_justify="left")
     for col in ("a", "b", "κ", "lift"):
         t.add_column(col, justify="left" if col in "ab" else "right")
-    kappa = values_of(pairs, "error_consistency")
-    order = np.argsort(-np.where(np.isnan(kappa), -9.0, kappa), kind="stable") if kappa is not None else []
-    for p in Ranked(pairs, np.asarray(order[:15], dtype=np.int64)):
+    for p in ranked(pairs, "error_consistency").top(15):
         t.add_row(escape(p.a), escape(p.b), num(p.error_consistency, 3), num(p.cofailure_lift, 3))
     return t

@@ -29,17 +29,16 @@ def failure_count_histogram(c: Counts) -> np.ndarray:
     >>> failure_count_histogram(Counts(F, np.ones_like(F), np.array([2, 1, 1]))).tolist()
     [0.25, 0.25, 0.5]
     """
-    # Kept on the view (read-only): the diversity measures of one bootstrap batch each start from it.
-    if "_failure_count_histogram" not in c.__dict__:
+    def make() -> np.ndarray:
         w = c.float_weights
         order, starts, values = c.by_failures
         counts = np.zeros((*w.shape[:-1], c.k + 1))
         if len(starts):
             counts[..., values] = np.add.reduceat(np.take(w, order, axis=-1), starts, axis=-1)  # C order, fast
         hist = divide(counts, w.sum(axis=-1)[..., None])
-        hist.flags.writeable = False
-        c.__dict__["_failure_count_histogram"] = hist
-    return c.__dict__["_failure_count_histogram"]
+        hist.flags.writeable = False  # shared: the diversity measures of a bootstrap batch each start from it
+        return hist
+    return c.per_view("failure_count_histogram", make)
 
 
 def poisson_binomial_pmf(p: np.ndarray, size: int) -> np.ndarray:

@@ -33,9 +33,7 @@ def failure_rates(c: Counts) -> np.ndarray:
     [0.75, 0.5]
     """
     # Kept on the view: a dozen statistics of one bootstrap batch each start from these rates.
-    if "_failure_rates" not in c.__dict__:
-        c.__dict__["_failure_rates"] = divide(c.totals("failed"), c.totals("seen"))
-    return c.__dict__["_failure_rates"]
+    return c.per_view("failure_rates", lambda: divide(c.totals("failed"), c.totals("seen")))
 
 
 def _failed_by_all(c: Counts) -> np.ndarray:
