@@ -196,6 +196,92 @@ def test_discrete_capa_is_lm_sims(options, n, seed):
         assert got == pytest.approx(want)
 
 
+def _gold_first(dists: list[np.ndarray], gold: list[int], width: int) -> np.ndarray:
+    """Distributions in the table's order: the gold option first, then the others as they were."""
+    out = np.full((len(dists), width), np.nan)
+    for j, (d, g) in enumerate(zip(dists, gold, strict=True)):
+        out[j, :len(d)] = [d[g], *np.delete(d, g)]
+    return out
+
+
+def _probability_table(per_model: list[np.ndarray], sizes: np.ndarray) -> AnswerTable:
+    """A table of distributions (gold first): each answer the most likely option, gold the code 0."""
+    probs = np.stack(per_model, axis=1)
+    codes = np.where(np.isnan(probs[:, :, 0]), UNSEEN, np.nanargmax(np.nan_to_num(probs, nan=-1), axis=2))
+    return AnswerTable(codes.astype(np.int32), np.zeros(len(sizes), np.int32), np.zeros(len(sizes), int),
+                       [str(i) for i in range(probs.shape[2])], options=sizes, probabilities=probs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 40), st.floats(0.05, 5), st.integers(0, 2**32 - 1))
+def test_probabilistic_capa_is_lm_sims(n, concentration, seed):
+    """κ_p against lm-sim's CAPA(prob=True), items of 2 to 6 options, the gold option anywhere."""
+    lmsim = pytest.importorskip("lmsim.metrics")
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(2, 7, n)
+    gold = [int(rng.integers(0, s)) for s in sizes]
+    da = [rng.dirichlet(np.full(s, concentration)) for s in sizes]
+    db = [a if rng.random() < 0.3 else rng.dirichlet(np.full(len(a), concentration)) for a in da]
+    one_hot = [[np.eye(len(d))[np.argmax(d)] for d in model] for model in (da, db)]
+    with np.errstate(all="ignore"):
+        want = lmsim.CAPA(prob=True).compute_k(da, db, gold)
+        want_discrete = lmsim.CAPA(prob=False).compute_k(*one_hot, gold)
+    table = _probability_table([_gold_first(d, gold, 6) for d in (da, db)], sizes)
+    c = m.answer_counts(table, sizes)
+    got = m.capa_probabilistic(c, m.probability_counts(table))
+    assert got[0, 1] == pytest.approx(want, rel=1e-9, abs=1e-12)
+    assert got[1, 0] == pytest.approx(got[0, 1], rel=1e-12, abs=1e-15)
+    if np.isfinite(want_discrete):
+        assert m.capa(c)[0, 1] == pytest.approx(want_discrete, rel=1e-9, abs=1e-12)
+
+
+def test_probabilistic_capa_of_one_hot_distributions_is_discrete_capa():
+    rng = np.random.default_rng(3)
+    sizes = np.full(50, 4)
+    gold = [int(g) for g in rng.integers(0, 4, 50)]
+    picks = [rng.integers(0, 4, 50) for _ in range(3)]
+    table = _probability_table([_gold_first(list(np.eye(4)[p]), gold, 4) for p in picks], sizes)
+    c = m.answer_counts(table, sizes)
+    np.testing.assert_allclose(m.capa_probabilistic(c, m.probability_counts(table)), m.capa(c), rtol=1e-12)
+
+
+def test_probabilistic_capa_is_undefined_where_one_gave_no_distribution():
+    """A model without probabilities for an item the pair shares: κ_p is undefined for its pairs only
+    (averaging over fewer items than the pair's other measures would mislead)."""
+    sizes = np.full(3, 2)
+    full = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    partial = full.copy()
+    partial[1] = np.nan  # model c has an answer but no probabilities for item 1
+    table = _probability_table([full, full[::-1].copy(), partial], sizes)
+    table.codes[1, 2] = 0
+    got = m.capa_probabilistic(m.answer_counts(table, sizes), m.probability_counts(table))
+    assert np.isfinite(got[0, 1]) and np.isnan(got[0, 2]) and np.isnan(got[1, 2])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 25), st.booleans(), st.integers(0, 2**32 - 1))
+def test_probabilistic_capa_replicates_equal_the_measure_of_each_reweighted_table(n, complete, seed):
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(2, 5, n)
+    per_model = []
+    for _ in range(4):
+        d = np.full((n, 4), np.nan)
+        for j, s in enumerate(sizes):
+            d[j, :s] = rng.dirichlet(np.ones(s))
+        if not complete:
+            d[rng.random(n) < 0.2] = np.nan
+        per_model.append(d)
+    table = _probability_table(per_model, sizes)
+    weights = rng.poisson(1.0, (5, n)).astype(np.float32)
+    iu = np.triu_indices(4, 1)
+    reps = answers.pair_replicates(table, sizes, iu, weights)
+    for r, w in enumerate(weights.astype(int)):
+        rows = np.repeat(np.arange(n), w)
+        want = m.capa_probabilistic(m.answer_counts(table, sizes, rows), m.probability_counts(table, rows))[iu]
+        defined = np.isfinite(want)
+        np.testing.assert_allclose(reps["capa_probabilistic"][r][defined], want[defined], rtol=1e-9, atol=1e-12)
+
+
 def test_mmlu_pro_philosophy_pairs_match_the_data_readme(tmp_path):
     """Both wrong / same wrong answer per pair, as ../shared/data/evallogs/README.md lists them."""
     folder = Path(__file__).resolve().parents[3] / "shared" / "data" / "evallogs" / "other" / "mmlu_pro_philosophy"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import monoculture
@@ -92,6 +93,34 @@ def test_a_binary_task_gives_both_wrong_the_same_answer(tmp_path):
 
 
 @real
+def test_lm_eval_probabilistic_capa_is_lm_sims_from_the_raw_files():
+    """Both runs' log-likelihoods read here with json, softmax by hand, and handed to lm-sim; the audit reads
+    the folder as it is (no --answers: a log with probabilities keeps its answer measures, binary or not)."""
+    lmsim = pytest.importorskip("lmsim.metrics")
+    folder = LOGS / "lm_eval" / "bias_classification"
+    runs = []
+    for f in sorted(folder.glob("*/samples_*.json")):
+        records = sorted((json.loads(line) for line in f.read_text().splitlines() if line.strip()),
+                         key=lambda r: r["doc_id"])
+        ll = np.array([[float(x[0]) for x in r["filtered_resps"]] for r in records])
+        p = np.exp(ll - ll.max(axis=1, keepdims=True))
+        options = [[a["arg_1"].strip() for a in r["arguments"].values()] for r in records]
+        gold = [o.index(r["target"]) for o, r in zip(options, records, strict=True)]
+        runs.append((p / p.sum(axis=1, keepdims=True), gold))
+    (pa_, gold), (pb_, gold_b) = runs
+    assert gold == gold_b
+    want = lmsim.CAPA(prob=True).compute_k(list(pa_), list(pb_), gold)
+    eye = np.eye(2)
+    want_discrete = lmsim.CAPA(prob=False).compute_k(list(eye[pa_.argmax(1)]), list(eye[pb_.argmax(1)]), gold)
+    r = monoculture.audit([folder], inference=FAST)
+    (pair,) = r.overall.pairwise
+    assert pair.capa_probabilistic.value == pytest.approx(want, rel=1e-9)
+    assert pair.capa.value == pytest.approx(want_discrete, rel=1e-9)
+    assert pair.capa_probabilistic.ci[0] < want < pair.capa_probabilistic.ci[1]
+    assert r.inputs[0].log["option_probabilities"] == 300
+
+
+@real
 def test_an_incomplete_run_is_reported_not_silently_joined():
     r = monoculture.audit([LOGS / "helm" / "bbq_v1", LOGS / "helm" / "bbq_v1_incomplete_run"], layout="helm",
                           join="outer", inference=FAST)
@@ -145,6 +174,37 @@ def test_lm_eval_doc_hash_that_differs_across_runs_is_an_error(tmp_path):
                      [_lm_record(0, ["-1", "-2", "-3", "-4"], 0, "1.0") | {"doc_hash": h}])
     with pytest.raises(InputError, match="doc_hash differs"):
         read_log("lm-eval", str(tmp_path), None)
+
+
+def test_lm_eval_probabilities_line_up_by_option_text_gold_first(tmp_path):
+    """Each record's softmax, gold option first then the others by text, whatever order the run asked in;
+    a gold answer that is none of the options has probability 0; options of one text add up."""
+    def record(texts: list[str], ll: list[str], target) -> dict:
+        return {"doc_id": 0, "target": target, "acc": "0.0", "filtered_resps": [[v, "False"] for v in ll],
+                "arguments": {f"gen_args_{i}": {"arg_0": "ctx", "arg_1": f" {t}"} for i, t in enumerate(texts)}}
+    _write_lines(tmp_path / "a" / "samples_t_2024-01-01T00-00-00.1.jsonl",
+                 [record(["C", "A", "B"], ["-1", "-2", "-3"], 2)])  # gold B
+    _write_lines(tmp_path / "b" / "samples_t_2024-01-01T00-00-00.1.jsonl",
+                 [record(["A", "B", "C"], ["-2", "-3", "-1"], "B")])  # the same numbers, another order
+    table = read_log("lm-eval", str(tmp_path), None).table()
+    e = np.exp([-3.0, -2.0, -1.0])
+    for got in table["option_probabilities"].to_pylist():
+        np.testing.assert_allclose(got, e / e.sum(), rtol=1e-12)  # B, then A, C
+    from monoculture.read.evallogs.common import option_probabilities
+
+    same = option_probabilities(["x", "y", "x"], [0.0, 0.0, 0.0], "f", 1)
+    assert same == pytest.approx({"x": 2 / 3, "y": 1 / 3})
+    with pytest.raises(InputError, match="give no probabilities"):
+        option_probabilities(["x", "y"], [float("nan"), 0.0], "f", 1)
+
+
+def test_lm_eval_runs_that_list_other_options_for_an_item_are_an_error(tmp_path):
+    for model, last in (("a", "D"), ("b", "E")):
+        rec = _lm_record(0, ["-1", "-2", "-3", "-4"], 0, "1.0")
+        rec["arguments"]["gen_args_3"]["arg_1"] = f" {last}"
+        _write_lines(tmp_path / model / "samples_t_2024-01-01T00-00-00.1.jsonl", [rec])
+    with pytest.raises(InputError, match="other answer options for b than for a"):
+        read_log("lm-eval", str(tmp_path), None).table()
 
 
 def _eee(sample: str, model: str, metric: str, letter: str | None, correct: bool) -> dict:

@@ -73,7 +73,7 @@ class InputResult:
     sha256: str
     rows: int
     decision_makers: list[str]
-    # Evaluation logs: {format, metric, files, notes} (absent from the JSON for tables)
+    # Evaluation logs: {format, metric, files, option_probabilities, notes} (absent from the JSON for tables)
     log: dict | None = field(default=None, metadata=OMIT_NONE)
 
 

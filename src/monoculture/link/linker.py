@@ -12,7 +12,7 @@ from ..errors import InputError, UsageError
 from ..read.sources import People, Source
 from ..read.values import Vocabulary, as_numbers
 from ..spec import FailureRule, LinkOptions
-from .answers import note_options
+from .answers import HeldAnswers
 from .coverage import (
     SourceCoverage,
     check_people_duplicates,
@@ -58,7 +58,7 @@ class Linker:
         self.labels = np.full(universe, -1, dtype=np.int64) if options.per_person else None
         self.scores: list[np.ndarray | None] = []
         self.classes: tuple[str, list[str]] | None = None  # the first input's file and class-probability columns
-        self.item_options: np.ndarray | None = None  # evaluation logs: each item's answer options (§11)
+        self.held_answers = HeldAnswers()  # evaluation logs: each item's options, each input's probabilities
 
     def grow(self, shift: int, universe: int, mapping: np.ndarray | None = None) -> None:
         """Move the codes: `shift` new codes before the old ones, or each old code c to `mapping[c]` (-1 for
@@ -73,7 +73,8 @@ class Linker:
         self.unseen = [recoded(u, shift, mapping) for u in self.unseen]
         self.decisions = [widen(d, -1) for d in self.decisions]
         self.scores = [None if s is None else widen(s, np.nan) for s in self.scores]
-        self.labels, self.item_options = (None if a is None else widen(a, -1) for a in (self.labels, self.item_options))
+        self.labels = None if self.labels is None else widen(self.labels, -1)
+        self.held_answers.move(widen)
         for g in self.groups.values():
             g.value, g.differs = widen(g.value, -1), widen(g.differs, False)
         self.universe = universe
@@ -136,7 +137,7 @@ class Linker:
         self._take_left_out_group_values(code, has_id & ~valid, len(parts), values, combos)
         if self.options.per_person:
             self._keep_per_person(s, rows, valid, dec, lab)
-        self.item_options = note_options(self.item_options, s.options, code, self.universe)
+        self.held_answers.add(s, code, valid, self.universe)
         self.covs.append(cov)
         self.unseen.append(code[missing_cells] if missing_cells.any() else code[:0])
 

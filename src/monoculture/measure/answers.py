@@ -50,12 +50,17 @@ def attach_pairs(pairs: Records[PairResult], c: m.AnswerCounts, table: AnswerTab
     k = table.codes.shape[1]
     iu = np.triu_indices(k, 1)
     values = {"agreement": m.agreement(c)[iu], "same": m.same_wrong_answer(c)[iu], "capa": m.capa(c)[iu]}
+    probabilities = m.probability_counts(table)
+    if probabilities is not None:
+        values["capa_probabilistic"] = m.capa_probabilistic(c, probabilities)[iu]
     extra: dict[str, Ints | Floats] = {"chance": Floats(m.same_wrong_chance(c)[iu]),
                                        "both_wrong": Ints(np.rint(c.both_wrong[iu]).astype(np.int64)),
                                        "same": Ints(np.rint(c.same_wrong[iu]).astype(np.int64))}
     reasons = {"agreement": "the pair saw nobody in common", "capa": "undefined: no person in common, or "
-               "chance agreement is 1 (both always right)", "same": "nobody is failed by both"}
-    kinds = {"agreement": Metric, "same": SameWrongAnswer, "capa": Metric}
+               "chance agreement is 1 (both always right)", "same": "nobody is failed by both",
+               "capa_probabilistic": "undefined: one of the pair gave no option probabilities for some item both "
+               "saw, no person in common, or chance agreement is 1"}
+    kinds = {"agreement": Metric, "same": SameWrongAnswer, "capa": Metric, "capa_probabilistic": Metric}
     if weights is None:
         fields = {key: Points(values[key], reasons[key], kinds[key], extra if key == "same" else None)
                   for key in values}
@@ -71,7 +76,9 @@ def attach_pairs(pairs: Records[PairResult], c: m.AnswerCounts, table: AnswerTab
                     out.ci, out.ci_method = (float(cis[key][0][p]), float(cis[key][1][p])), CI_METHOD
                 made.append(out)
             fields[key] = Objects(made)
-    return pairs.with_fields(agreement=fields["agreement"], same_wrong_answer=fields["same"], capa=fields["capa"])
+    more = {"capa_probabilistic": fields["capa_probabilistic"]} if probabilities is not None else {}
+    return pairs.with_fields(agreement=fields["agreement"], same_wrong_answer=fields["same"], capa=fields["capa"],
+                             **more)
 
 
 def _pair_intervals(
@@ -89,13 +96,18 @@ def _pair_intervals(
 
 def pair_replicates(table: AnswerTable, options: np.ndarray | float, iu: tuple[np.ndarray, np.ndarray],
                     weights: np.ndarray) -> dict[str, np.ndarray]:
-    """Agreement, same wrong answer and CAPA of the pairs `iu` under each row of `weights` (B, people):
-    (B, pairs) each, from B replicate sums per matrix product."""
+    """Agreement, same wrong answer and CAPA (and probabilistic CAPA, where the table has probabilities) of
+    the pairs `iu` under each row of `weights` (B, people): (B, pairs) each, from B replicate sums per matrix
+    product."""
     codes, gold = table.codes, table.gold
     present = codes != UNSEEN
     right = codes == gold[:, None]
     q = (1.0 / (np.broadcast_to(np.asarray(options, dtype=float), gold.shape) - 1))[:, None]
-    reps = {key: np.empty((len(weights), len(iu[0]))) for key in ("agreement", "same", "capa")}
+    keys = ("agreement", "same", "capa") + (("capa_probabilistic",) if table.probabilities is not None else ())
+    reps = {key: np.empty((len(weights), len(iu[0]))) for key in keys}
+    if table.probabilities is not None:
+        has = ~np.isnan(table.probabilities[:, :, 0])
+        probs = np.nan_to_num(table.probabilities)
     # Where everyone saw everyone (most leaderboards), four of a pair's seven sums are sums of one decision-maker
     # or of everyone: formed once, and a pair's product has two columns, not seven. The counts are exact in
     # float32 (integers below 2^24) whichever way they are formed; the chance sums are not counts: float64.
@@ -124,6 +136,14 @@ def pair_replicates(table: AnswerTable, options: np.ndarray | float, iu: tuple[n
         reps["agreement"][:, start:start + len(a)] = divide(ag, nn)
         reps["same"][:, start:start + len(a)] = divide(ag - br, bw)
         reps["capa"][:, start:start + len(a)] = m.capa_of(ag, nn, acc_a, acc_b, qc)
+        if table.probabilities is not None:
+            # Not counts: double precision. Where a pair's point is undefined (some person both saw has no
+            # distribution from one of them), so are its replicates' (attach_pairs gives it no interval).
+            p_sums = _double_product(weights, np.concatenate([(probs[:, a] * probs[:, b]).sum(axis=2),
+                                                               probs[:, a, 0] * has[:, b], probs[:, b, 0] * has[:, a]],
+                                                              axis=1))
+            agp, rap, rbp = (p_sums[:, i * len(a):(i + 1) * len(a)] for i in range(3))
+            reps["capa_probabilistic"][:, start:start + len(a)] = m.capa_of(agp, nn, rap, rbp, qc)
     return reps
 
 

@@ -34,6 +34,7 @@ class PairResult:
     agreement: Metric | None = field(default=None, metadata=OMIT_NONE)
     same_wrong_answer: SameWrongAnswer | None = field(default=None, metadata=OMIT_NONE)
     capa: Metric | None = field(default=None, metadata=OMIT_NONE)
+    capa_probabilistic: Metric | None = field(default=None, metadata=OMIT_NONE)  # where probabilities are logged
 
 
 @dataclass

@@ -46,14 +46,24 @@ def rank_changes(r: AuditResult) -> int:
     return int(((true != judged) & ~(np.isnan(true) & np.isnan(judged))).sum())
 
 
-def pair_row(p: PairResult) -> list[str]:
+def probabilistic(r: AuditResult) -> bool:
+    """Whether the pairs have probabilistic CAPA (some input logged option probabilities)."""
+    return values_of(r.overall.pairwise, "capa_probabilistic") is not None
+
+
+def pair_header(r: AuditResult) -> list[str]:
+    return ["a", "b", "both wrong", "same answer", "chance", "agreement", "CAPA κ", *(["CAPA κp"] if probabilistic(r)
+                                                                                      else [])]
+
+
+def pair_row(p: PairResult, with_probabilistic: bool = False) -> list[str]:
     s = p.same_wrong_answer
     assert s is not None and p.agreement is not None and p.capa is not None
+    more = [fmt_num(p.capa_probabilistic) if p.capa_probabilistic is not None else "—"] if with_probabilistic else []
     return [p.a, p.b, f"{s.both_wrong:,}", fmt_pct(s) + ci_text(s, True),
-            fmt_pct(Metric(s.chance)) if s.chance is not None else "—", fmt_pct(p.agreement), fmt_num(p.capa)]
+            fmt_pct(Metric(s.chance)) if s.chance is not None else "—", fmt_pct(p.agreement), fmt_num(p.capa), *more]
 
 
-PAIR_HEADER = ["a", "b", "both wrong", "same answer", "chance", "agreement", "CAPA κ"]
 JUDGE_HEADER = ["judge", "judged", "true accuracy", "judged accuracy", "inflation", "rank true → judged"]
 
 
@@ -71,14 +81,15 @@ def terminal_tables(r: AuditResult) -> list[Table]:
     shown = pairs[:] if len(pairs) <= SHOWN else pairs[:SHOWN - 2] + pairs[-2:]
     t = Table(title="Same wrong answer — when both fail a person, how often with the same answer",
               title_justify="left", caption_justify="left")
-    for col in PAIR_HEADER:
+    for col in pair_header(r):
         t.add_column(col, justify="left" if col in ("a", "b") else "right", no_wrap=col not in ("a", "b"),
                      overflow="ellipsis", max_width=None if col not in ("a", "b") else 22)
     for p in shown:
-        t.add_row(*(escape(c) for c in pair_row(p)))
+        t.add_row(*(escape(c) for c in pair_row(p, probabilistic(r))))
     t.caption = ("same answer: of the people both failed, the share failed with the same answer; chance: two "
                  "wrong answers drawn at random among the wrong options; CAPA: agreement beyond what the two "
                  "accuracies give (0 = chance, 1 = identical answers)"
+                 + ("; κp: the same from each option's logged probability" if probabilistic(r) else "")
                  + (f"; the {SHOWN - 2} highest and 2 lowest of {len(pairs)} pairs" if len(pairs) > SHOWN else ""))
     tables = [t]
     judges = ranked_judges(r)

@@ -111,7 +111,9 @@ def _answers(r: AuditResult) -> str:
     if not pairs:
         return ""
     parts = ["\n## Same wrong answer\n", md_cell(answers.answer_sentence(r) or ""), ""]
-    parts.append(_table(answers.PAIR_HEADER, [[md_cell(c) for c in answers.pair_row(p)] for p in pairs[:25]]))
+    with_p = answers.probabilistic(r)
+    rows = [[md_cell(c) for c in answers.pair_row(p, with_p)] for p in pairs[:25]]
+    parts.append(_table(answers.pair_header(r), rows))
     if len(pairs) > 25:
         parts.append(f"\nThe 25 highest of {len(pairs)} pairs; the JSON has every pair.")
     judges = answers.ranked_judges(r)

@@ -15,7 +15,8 @@ SCALARS = ("systemic_failure", "expected_systemic_failure", "homogenization", "l
            "bounded_homogenization", "consistent_success", "expected_consistent_success")
 PAIR = ("error_consistency", "cofailure_lift", "double_fault", "q_statistic", "correlation", "disagreement",
         "local_dependence_lift")
-ANSWER_PAIR = ("agreement", "same_wrong_answer", "capa")  # multi-class decisions only (metrics.md §11)
+# Multi-class decisions only (metrics.md §11); probabilistic CAPA where an input logged option probabilities
+ANSWER_PAIR = ("agreement", "same_wrong_answer", "capa", "capa_probabilistic")
 
 
 def _row(scope: str, metric: str, m: Metric | float | int | None, *, attribute: str = "", group: str = "",

@@ -129,6 +129,60 @@ def capa_of(agree: np.ndarray, n: np.ndarray, right_a: np.ndarray, right_b: np.n
     return divide(divide(agree, n) - c_exp, 1 - c_exp)
 
 
+@dataclass(frozen=True)
+class ProbabilityCounts:
+    """Per pair (a, b), over the people both gave a probability for each option (k × k each):
+
+    - ``n``: such people; ``agree``: ``Σ_j Σ_o p_a(o) p_b(o)``, the chance that answers drawn from the two
+      distributions agree, summed over them;
+    - ``right[a, b]``: ``Σ_j p_a(gold_j)``, a's probability of the correct option summed over them.
+    """
+
+    n: np.ndarray
+    agree: np.ndarray
+    right: np.ndarray
+
+
+def probability_counts(table: AnswerTable, rows: np.ndarray | None = None) -> ProbabilityCounts | None:
+    """`ProbabilityCounts` of the individuals `rows` (all when None), from ``table.probabilities`` (the gold
+    option first); None when no decision-maker gave probabilities. One k × k product per option position."""
+    p = table.probabilities
+    if p is None:
+        return None
+    if rows is not None:
+        p = p[rows]
+    has = (~np.isnan(p[:, :, 0])).astype(np.float64)
+    p = np.nan_to_num(p)
+    agree = np.zeros((p.shape[1],) * 2)
+    for o in range(p.shape[2]):
+        agree += p[:, :, o].T @ p[:, :, o]
+    return ProbabilityCounts(n=has.T @ has, agree=agree, right=p[:, :, 0].T @ has)
+
+
+def capa_probabilistic(c: AnswerCounts, p: ProbabilityCounts) -> np.ndarray:
+    """Probabilistic CAPA κ_p (Goel et al. 2025; as ``lm-sim``'s ``CAPA(prob=True)`` computes it):
+
+    ``c_obs = mean_j Σ_o p_a(o) p_b(o)``, ``p̂_a = mean_j p_a(gold_j)``,
+    ``c_exp = p̂_a p̂_b + mean_j (1/(|O_j| − 1))·(1 − p̂_a)(1 − p̂_b)``, ``κ_p = (c_obs − c_exp)/(1 − c_exp)``,
+    each over the people both saw. Where each answer puts probability 1 on one option it is `capa`.
+
+    NaN when one of the pair gave no probabilities for some person both saw (the mean would be over
+    fewer people than the pair's other measures), when they saw nobody in common, or when ``c_exp = 1``.
+
+    Examples
+    --------
+    One item of two options, gold first: a gives the gold option 0.8, b 0.6. ``c_obs = 0.8·0.6 + 0.2·0.4 =
+    0.56``, ``c_exp = 0.48 + 1·0.2·0.4 = 0.56``: no agreement beyond chance.
+
+    >>> t = AnswerTable(np.zeros((1, 2), np.int32), np.zeros(1, np.int32), np.zeros(1, int), ["A", "B"],
+    ...                 probabilities=np.array([[[0.8, 0.2], [0.6, 0.4]]]))
+    >>> round(float(capa_probabilistic(answer_counts(t, 2), probability_counts(t))[0, 1]), 12)
+    0.0
+    """
+    kappa = capa_of(p.agree, c.n, p.right, p.right.T, c.chance_common)
+    return np.where(p.n == c.n, kappa, np.nan)
+
+
 def judged_accuracy(c: AnswerCounts) -> np.ndarray:
     """``judged[a, b]``: a's accuracy when b's answers are the key, ``P(ŷ_a = ŷ_b)`` over the people both saw
     (both right, or both wrong with the same answer). Row a, column b (the judge)."""

@@ -10,13 +10,14 @@ import pyarrow as pa
 from ...choices import EVAL_LAYOUTS
 from ...errors import InputError
 from ..files import InputFile
-from .common import ANSWER, GOLD, ITEM, MODEL, OPTIONS, TASK, EvalLog
+from .common import ANSWER, GOLD, ITEM, MODEL, OPTIONS, PROBABILITIES, TASK, EvalLog
 from .eee import read_eee
 from .helm import read_helm
 from .lm_eval import read_lm_eval
 
 READERS = {"helm": read_helm, "eee": read_eee, "lm-eval": read_lm_eval}
-__all__ = ["ANSWER", "EVAL_LAYOUTS", "GOLD", "ITEM", "MODEL", "OPTIONS", "TASK", "EvalLog", "log_table", "read_log"]
+__all__ = ["ANSWER", "EVAL_LAYOUTS", "GOLD", "ITEM", "MODEL", "OPTIONS", "PROBABILITIES", "TASK", "EvalLog",
+           "log_table", "read_log"]
 
 
 def log_table(layout: str, path: str, metric: str | None, groups: list[str]) -> tuple[pa.Table, InputFile]:
@@ -28,8 +29,12 @@ def log_table(layout: str, path: str, metric: str | None, groups: list[str]) -> 
         if g not in table.column_names:
             raise InputError(f"has no column '{g}': evaluation logs give {', '.join(table.column_names)}",
                              file=path, column=g)
+    probabilities = table[PROBABILITIES] if PROBABILITIES in table.column_names else None
     info = InputFile(path=path, format=layout, sha256=log.digest(), rows=table.num_rows,
                      log={"format": log.format, "metric": log.metric, "files": len(log.files),
+                          # records whose options have probabilities (the softmax of their log-likelihoods)
+                          "option_probabilities": 0 if probabilities is None else
+                          len(probabilities) - probabilities.null_count,
                           "notes": list(log.notes)})
     return table, info
 

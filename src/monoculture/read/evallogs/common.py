@@ -5,6 +5,10 @@ measures, made consistent with that scoring: a record the log scores correct get
 answer (a generated "The answer is 3" is the gold "3"); a record it scores wrong whose answer equals the
 gold answer (a scorer stricter than string equality) keeps no answer, and is counted. So ``answer ≠ gold``
 (a missing answer counting as wrong) is exactly the log's scoring, row for row.
+
+Where the log has a probability per option (lm-eval's log-likelihoods), each row also carries its item's
+distribution, the gold option first and the others in the order of their text, so that every model's
+distribution over an item lines up, whichever input it came from (probabilistic CAPA, metrics.md §11).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from ...errors import InputError
@@ -24,6 +29,7 @@ from ..files import file_sha256
 # The columns of the table a reader returns (the audit reads them as a stacked layout).
 ITEM, MODEL, ANSWER, GOLD, TASK = (LOG_COLUMNS[k] for k in ("id", "decision_maker", "decision", "label", "task"))
 OPTIONS = "options"
+PROBABILITIES = "option_probabilities"  # per row: its item's options' probabilities, the gold option first
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Record:
     answer: str | None
     gold: str | None
     options: int | None = None  # answer options of a multiple-choice item; None: free text
+    probabilities: dict[str, float] | None = None  # each option's probability, where the log has them
 
 
 @dataclass
@@ -77,14 +84,36 @@ class EvalLog:
         if invalid:
             self.notes.append(f"{invalid} records have no answer that is an option (none could be extracted): "
                               "counted wrong, and never the same answer as another's")
-        return pa.table({
+        columns = {
             ITEM: pa.array([r.item for r in self.records], pa.string()),
             MODEL: pa.array([r.model for r in self.records], pa.string()),
             ANSWER: pa.array(answers, pa.string()),
             GOLD: pa.array(golds, pa.string()),
             TASK: pa.array([r.task for r in self.records], pa.string()),
             OPTIONS: pa.array([r.options for r in self.records], pa.int32()),
-        })
+        }
+        if any(r.probabilities is not None for r in self.records):
+            columns[PROBABILITIES] = pa.array(self._aligned_probabilities(), pa.list_(pa.float64()))
+        return pa.table(columns)
+
+    def _aligned_probabilities(self) -> list[list[float] | None]:
+        """Each record's option probabilities, the gold option first (probability 0 when the gold answer is
+        none of the options), then the others by their text; every model of an item must list the same
+        options."""
+        options_of: dict[str, tuple[str, frozenset[str]]] = {}
+        out: list[list[float] | None] = []
+        for r in self.records:
+            p = r.probabilities
+            if p is None:
+                out.append(None)
+                continue
+            model, first = options_of.setdefault(r.item, (r.model, frozenset(p)))
+            if first != frozenset(p):
+                raise InputError(f"item {r.item} has other answer options for {r.model} than for {model}: the runs "
+                                 "did not ask the same question", file=self.path)
+            out.append([p.get(r.gold, 0.0) if r.gold is not None else 0.0,
+                        *(p[t] for t in sorted(p) if t != r.gold)])
+        return out
 
 
 def load_json(path: str) -> Any:
@@ -141,6 +170,20 @@ def files_under(path: str, match: Any) -> list[str]:
         dirs.sort()
         found.extend(os.path.join(root, n) for n in sorted(names) if match(n))
     return found
+
+
+def option_probabilities(texts: list[str], likelihoods: list[float], file: str, row: int) -> dict[str, float]:
+    """Each option's probability: the softmax of the options' log-likelihoods (a log-likelihood of -inf is
+    probability 0). Options with the same text are one answer: their probabilities add."""
+    from scipy.special import softmax
+
+    values = np.asarray(likelihoods, dtype=np.float64)
+    if np.isnan(values).any() or np.isposinf(values).any() or np.isneginf(values).all():
+        raise InputError(f"the options' log-likelihoods {likelihoods} give no probabilities", file=file, row=row)
+    out: dict[str, float] = {}
+    for text, p in zip(texts, softmax(values).tolist(), strict=True):
+        out[text] = out.get(text, 0.0) + p
+    return out
 
 
 def unique_names(keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:

@@ -6,7 +6,9 @@ whatever the suffix), beside ``results_<timestamp>.json`` (the model's name and 
   the first. Scores may be written as strings (``"0.0"``).
 - Multiple choice (log-likelihood per option): the chosen answer is the continuation with the largest
   log-likelihood (strings such as ``"-0.98"`` converted), the gold answer the ``target`` (an index or the
-  text); options: the requests per document. Generative: the filtered response and the target, as text.
+  text); options: the requests per document; each option's probability the softmax of the logged
+  log-likelihoods over the document's options (for probabilistic CAPA, metrics.md §11). Generative: the
+  filtered response and the target, as text.
 - Item: ``doc_id`` within the task (``doc_hash`` collides for duplicate documents; it is only checked to
   agree across runs). Decision-maker: the model, with its shots when one model ran under two settings.
 """
@@ -18,7 +20,7 @@ import re
 
 from ...errors import InputError
 from ...spec.logs import LM_EVAL_SAMPLES
-from .common import EvalLog, Record, as_float, files_under, json_lines, load_json, unique_names
+from .common import EvalLog, Record, as_float, files_under, json_lines, load_json, option_probabilities, unique_names
 
 
 def read_lm_eval(path: str, metric: str | None) -> EvalLog:
@@ -65,10 +67,10 @@ def read_lm_eval(path: str, metric: str | None) -> EvalLog:
                                      "(doc_hash differs): the runs did not see the same items", file=f, row=number)
             if name not in r:
                 raise InputError(f"the record has no '{name}' score (--metric names one it has)", file=f, row=number)
-            answer, gold, options = _answers(r)
+            answer, gold, options, probabilities = _answers(r, f, number)
             log.records.append(Record(item=item, task=task, model=names[key],
                                       correct=as_float(r[name], f, name) >= 0.5, answer=answer, gold=gold,
-                                      options=options))
+                                      options=options, probabilities=probabilities))
     log.metric = "; ".join(sorted(chosen_metrics))
     if other_filters:
         log.notes.append(f"{other_filters} records of other filters left out")
@@ -97,13 +99,14 @@ def _continuations(arguments: object) -> list[str]:
     return []
 
 
-def _answers(r: dict) -> tuple[str | None, str | None, int | None]:
-    """(chosen answer, gold answer, number of options) of one record; options None for generated text."""
+def _answers(r: dict, file: str, row: int) -> tuple[str | None, str | None, int | None, dict[str, float] | None]:
+    """(chosen answer, gold answer, number of options, each option's probability) of one record; options and
+    probabilities None for generated text."""
     responses = r.get("filtered_resps")
     target = r.get("target")
     options = _continuations(r.get("arguments"))
     if isinstance(responses, list) and responses and all(isinstance(x, list | tuple) for x in responses):
-        likelihoods = [as_float(x[0], "", "log-likelihood") for x in responses]
+        likelihoods = [as_float(x[0], file, "log-likelihood") for x in responses]
         best = max(range(len(likelihoods)), key=likelihoods.__getitem__)
         texts = [o.strip() for o in options] if len(options) == len(likelihoods) else [str(i) for i in
                                                                                       range(len(likelihoods))]
@@ -111,7 +114,7 @@ def _answers(r: dict) -> tuple[str | None, str | None, int | None]:
             gold = texts[target]
         else:
             gold = str(target).strip() if target is not None else None
-        return texts[best], gold, len(likelihoods)
+        return texts[best], gold, len(likelihoods), option_probabilities(texts, likelihoods, file, row)
     generated = responses[0] if isinstance(responses, list) and responses else responses
     return (str(generated).strip() if generated is not None else None,
-            str(target).strip() if target is not None else None, None)
+            str(target).strip() if target is not None else None, None, None)
