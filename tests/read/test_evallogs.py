@@ -190,12 +190,21 @@ def test_lm_eval_probabilities_line_up_by_option_text_gold_first(tmp_path):
     e = np.exp([-3.0, -2.0, -1.0])
     for got in table["option_probabilities"].to_pylist():
         np.testing.assert_allclose(got, e / e.sum(), rtol=1e-12)  # B, then A, C
-    from monoculture.read.evallogs.common import option_probabilities
+    for bad in (["nan", "-1"], ["-inf", "-inf"], ["inf", "-1"]):
+        _write_lines(tmp_path / "a" / "samples_t_2024-01-01T00-00-00.1.jsonl", [record(["A", "B"], bad, 0)])
+        with pytest.raises(InputError, match="give no probabilities"):
+            read_log("lm-eval", str(tmp_path / "a"), None)
 
-    same = option_probabilities(["x", "y", "x"], [0.0, 0.0, 0.0], "f", 1)
-    assert same == pytest.approx({"x": 2 / 3, "y": 1 / 3})
-    with pytest.raises(InputError, match="give no probabilities"):
-        option_probabilities(["x", "y"], [float("nan"), 0.0], "f", 1)
+
+def test_lm_eval_options_of_one_text_add_up(tmp_path):
+    texts = ["x", "y", "x"]
+    rec = {"doc_id": 0, "target": "y", "acc": "1.0",
+           "filtered_resps": [["-1", "False"], ["0", "False"], ["-2", "False"]],
+           "arguments": {f"gen_args_{i}": {"arg_0": "ctx", "arg_1": f" {t}"} for i, t in enumerate(texts)}}
+    _write_lines(tmp_path / "a" / "samples_t_2024-01-01T00-00-00.1.jsonl", [rec])
+    (got,) = read_log("lm-eval", str(tmp_path), None).table()["option_probabilities"].to_pylist()
+    e = np.exp([-1.0, 0.0, -2.0])
+    np.testing.assert_allclose(got, [e[1] / e.sum(), (e[0] + e[2]) / e.sum()], rtol=1e-12)
 
 
 def test_lm_eval_runs_that_list_other_options_for_an_item_are_an_error(tmp_path):

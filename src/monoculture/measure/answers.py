@@ -107,7 +107,6 @@ def pair_replicates(table: AnswerTable, options: np.ndarray | float, iu: tuple[n
     reps = {key: np.empty((len(weights), len(iu[0]))) for key in keys}
     if table.probabilities is not None:
         has = ~np.isnan(table.probabilities[:, :, 0])
-        probs = np.nan_to_num(table.probabilities)
     # Where everyone saw everyone (most leaderboards), four of a pair's seven sums are sums of one decision-maker
     # or of everyone: formed once, and a pair's product has two columns, not seven. The counts are exact in
     # float32 (integers below 2^24) whichever way they are formed; the chance sums are not counts: float64.
@@ -139,9 +138,9 @@ def pair_replicates(table: AnswerTable, options: np.ndarray | float, iu: tuple[n
         if table.probabilities is not None:
             # Not counts: double precision. Where a pair's point is undefined (some person both saw has no
             # distribution from one of them), so are its replicates' (attach_pairs gives it no interval).
-            p_sums = _double_product(weights, np.concatenate([(probs[:, a] * probs[:, b]).sum(axis=2),
-                                                               probs[:, a, 0] * has[:, b], probs[:, b, 0] * has[:, a]],
-                                                              axis=1))
+            pa_, pb_ = np.nan_to_num(table.probabilities[:, a]), np.nan_to_num(table.probabilities[:, b])
+            p_sums = _double_product(weights, np.concatenate([(pa_ * pb_).sum(axis=2), pa_[:, :, 0] * has[:, b],
+                                                               pb_[:, :, 0] * has[:, a]], axis=1))
             agp, rap, rbp = (p_sums[:, i * len(a):(i + 1) * len(a)] for i in range(3))
             reps["capa_probabilistic"][:, start:start + len(a)] = m.capa_of(agp, nn, rap, rbp, qc)
     return reps

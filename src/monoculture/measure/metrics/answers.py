@@ -152,11 +152,11 @@ def probability_counts(table: AnswerTable, rows: np.ndarray | None = None) -> Pr
     if rows is not None:
         p = p[rows]
     has = (~np.isnan(p[:, :, 0])).astype(np.float64)
-    p = np.nan_to_num(p)
     agree = np.zeros((p.shape[1],) * 2)
-    for o in range(p.shape[2]):
-        agree += p[:, :, o].T @ p[:, :, o]
-    return ProbabilityCounts(n=has.T @ has, agree=agree, right=p[:, :, 0].T @ has)
+    for o in range(p.shape[2]):  # a position at a time: no second copy of the whole (N, k, W) table
+        po = np.nan_to_num(p[:, :, o])
+        agree += po.T @ po
+    return ProbabilityCounts(n=has.T @ has, agree=agree, right=np.nan_to_num(p[:, :, 0]).T @ has)
 
 
 def capa_probabilistic(c: AnswerCounts, p: ProbabilityCounts) -> np.ndarray:

@@ -14,10 +14,11 @@ distribution over an item lines up, whichever input it came from (probabilistic 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -32,6 +33,13 @@ OPTIONS = "options"
 PROBABILITIES = "option_probabilities"  # per row: its item's options' probabilities, the gold option first
 
 
+class OptionScores(NamedTuple):
+    """A multiple-choice record's options (their text, in the order asked) and their log-likelihoods."""
+
+    texts: tuple[str, ...]
+    loglik: list[float]
+
+
 @dataclass
 class Record:
     item: str
@@ -41,7 +49,7 @@ class Record:
     answer: str | None
     gold: str | None
     options: int | None = None  # answer options of a multiple-choice item; None: free text
-    probabilities: dict[str, float] | None = None  # each option's probability, where the log has them
+    likelihoods: OptionScores | None = None  # each option's log-likelihood, where the log has them
 
 
 @dataclass
@@ -92,28 +100,41 @@ class EvalLog:
             TASK: pa.array([r.task for r in self.records], pa.string()),
             OPTIONS: pa.array([r.options for r in self.records], pa.int32()),
         }
-        if any(r.probabilities is not None for r in self.records):
-            columns[PROBABILITIES] = pa.array(self._aligned_probabilities(), pa.list_(pa.float64()))
+        if any(r.likelihoods is not None for r in self.records):
+            columns[PROBABILITIES] = self._aligned_probabilities()
         return pa.table(columns)
 
-    def _aligned_probabilities(self) -> list[list[float] | None]:
-        """Each record's option probabilities, the gold option first (probability 0 when the gold answer is
-        none of the options), then the others by their text; every model of an item must list the same
-        options."""
-        options_of: dict[str, tuple[str, frozenset[str]]] = {}
-        out: list[list[float] | None] = []
-        for r in self.records:
-            p = r.probabilities
-            if p is None:
-                out.append(None)
+    def _aligned_probabilities(self) -> pa.ListArray:
+        """Each record's option probabilities (the softmax of its log-likelihoods), the gold option first
+        (probability 0 when the gold answer is none of the options), then the others by their text; options
+        of one text add up. Every model of an item must list the same options. Records that ask the same
+        options in the same order with the same gold answer are one matrix product."""
+        from scipy.special import softmax
+
+        options_of: dict[str, tuple[str, tuple[str, ...]]] = {}
+        alike: dict[tuple[tuple[str, ...], str | None], list[int]] = {}
+        for i, r in enumerate(self.records):
+            if r.likelihoods is None:
                 continue
-            model, first = options_of.setdefault(r.item, (r.model, frozenset(p)))
-            if first != frozenset(p):
+            texts = r.likelihoods.texts
+            model, first = options_of.setdefault(r.item, (r.model, texts))
+            if first != texts and set(first) != set(texts):
                 raise InputError(f"item {r.item} has other answer options for {r.model} than for {model}: the runs "
                                  "did not ask the same question", file=self.path)
-            out.append([p.get(r.gold, 0.0) if r.gold is not None else 0.0,
-                        *(p[t] for t in sorted(p) if t != r.gold)])
-        return out
+            alike.setdefault((texts, r.gold), []).append(i)
+        rows: list[np.ndarray | None] = [None] * len(self.records)
+        for (texts, gold), members in alike.items():
+            others = sorted(set(texts) - {gold})
+            place = {t: n + 1 for n, t in enumerate(others)} | {gold: 0}
+            merge = np.zeros((len(texts), len(others) + 1))  # 0/1: the products add exact zeros
+            merge[np.arange(len(texts)), [place[t] for t in texts]] = 1.0
+            p = softmax(np.array([self.records[i].likelihoods.loglik for i in members]), axis=1) @ merge
+            for i, row in zip(members, p, strict=True):
+                rows[i] = row
+        lengths = np.array([0 if r is None else len(r) for r in rows])
+        values = np.concatenate([r for r in rows if r is not None])
+        return pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(lengths)]), pa.int32()), values,
+                                        mask=pa.array([r is None for r in rows]))
 
 
 def load_json(path: str) -> Any:
@@ -172,18 +193,12 @@ def files_under(path: str, match: Any) -> list[str]:
     return found
 
 
-def option_probabilities(texts: list[str], likelihoods: list[float], file: str, row: int) -> dict[str, float]:
-    """Each option's probability: the softmax of the options' log-likelihoods (a log-likelihood of -inf is
-    probability 0). Options with the same text are one answer: their probabilities add."""
-    from scipy.special import softmax
-
-    values = np.asarray(likelihoods, dtype=np.float64)
-    if np.isnan(values).any() or np.isposinf(values).any() or np.isneginf(values).all():
+def option_scores(texts: list[str], likelihoods: list[float], file: str, row: int) -> OptionScores:
+    """A record's options and log-likelihoods, checked: each a number, not +inf, not all -inf (which is
+    probability 0). The probabilities are their softmax (`EvalLog.table`)."""
+    if any(math.isnan(v) or v == math.inf for v in likelihoods) or all(v == -math.inf for v in likelihoods):
         raise InputError(f"the options' log-likelihoods {likelihoods} give no probabilities", file=file, row=row)
-    out: dict[str, float] = {}
-    for text, p in zip(texts, softmax(values).tolist(), strict=True):
-        out[text] = out.get(text, 0.0) + p
-    return out
+    return OptionScores(tuple(texts), likelihoods)
 
 
 def unique_names(keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:

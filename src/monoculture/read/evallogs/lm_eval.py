@@ -15,12 +15,23 @@ whatever the suffix), beside ``results_<timestamp>.json`` (the model's name and 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
 from ...errors import InputError
 from ...spec.logs import LM_EVAL_SAMPLES
-from .common import EvalLog, Record, as_float, files_under, json_lines, load_json, option_probabilities, unique_names
+from .common import (
+    EvalLog,
+    OptionScores,
+    Record,
+    as_float,
+    files_under,
+    json_lines,
+    load_json,
+    option_scores,
+    unique_names,
+)
 
 
 def read_lm_eval(path: str, metric: str | None) -> EvalLog:
@@ -67,10 +78,10 @@ def read_lm_eval(path: str, metric: str | None) -> EvalLog:
                                      "(doc_hash differs): the runs did not see the same items", file=f, row=number)
             if name not in r:
                 raise InputError(f"the record has no '{name}' score (--metric names one it has)", file=f, row=number)
-            answer, gold, options, probabilities = _answers(r, f, number)
+            answer, gold, options, likelihoods = _answers(r, f, number)
             log.records.append(Record(item=item, task=task, model=names[key],
                                       correct=as_float(r[name], f, name) >= 0.5, answer=answer, gold=gold,
-                                      options=options, probabilities=probabilities))
+                                      options=options, likelihoods=likelihoods))
     log.metric = "; ".join(sorted(chosen_metrics))
     if other_filters:
         log.notes.append(f"{other_filters} records of other filters left out")
@@ -88,20 +99,25 @@ def _default_metric(records: list[dict], file: str) -> str:
     raise InputError("no acc or exact_match score in the records: pass --metric", file=file)
 
 
+@functools.lru_cache(maxsize=256)
+def _in_order(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """``gen_args_0``, ``gen_args_1``, … by their number (every record of a task has the same keys)."""
+    return tuple(sorted(keys, key=lambda k: int(re.sub(r"\D", "", k) or 0)))
+
+
 def _continuations(arguments: object) -> list[str]:
     """The requests' continuations (the options of a log-likelihood task), in order."""
     if isinstance(arguments, dict):
-        ordered = sorted(arguments, key=lambda k: int(re.sub(r"\D", "", k) or 0))
-        args = [arguments[k] for k in ordered]
+        args = [arguments[k] for k in _in_order(tuple(arguments))]
         return [str(a.get("arg_1")) if isinstance(a, dict) else str(a) for a in args]
     if isinstance(arguments, list):
         return [str(a[1]) if isinstance(a, list | tuple) and len(a) > 1 else str(a) for a in arguments]
     return []
 
 
-def _answers(r: dict, file: str, row: int) -> tuple[str | None, str | None, int | None, dict[str, float] | None]:
-    """(chosen answer, gold answer, number of options, each option's probability) of one record; options and
-    probabilities None for generated text."""
+def _answers(r: dict, file: str, row: int) -> tuple[str | None, str | None, int | None, OptionScores | None]:
+    """(chosen answer, gold answer, number of options, the options' log-likelihoods) of one record; the last
+    two None for generated text."""
     responses = r.get("filtered_resps")
     target = r.get("target")
     options = _continuations(r.get("arguments"))
@@ -114,7 +130,7 @@ def _answers(r: dict, file: str, row: int) -> tuple[str | None, str | None, int 
             gold = texts[target]
         else:
             gold = str(target).strip() if target is not None else None
-        return texts[best], gold, len(likelihoods), option_probabilities(texts, likelihoods, file, row)
+        return texts[best], gold, len(likelihoods), option_scores(texts, likelihoods, file, row)
     generated = responses[0] if isinstance(responses, list) and responses else responses
     return (str(generated).strip() if generated is not None else None,
             str(target).strip() if target is not None else None, None, None)
