@@ -194,3 +194,22 @@ def test_a_stacked_files_error_names_the_files_line_not_the_decision_makers_row(
         monoculture.audit([str(path)], layout="stacked", decision_maker_column="model", id_column="q",
                           decision="pred", label="answer", inference=InferenceOptions(bootstrap=0))
     assert f"answers.csv, {said}" in str(caught.value)
+
+
+@pytest.mark.parametrize("row_group_size", [3, 7, 1000])
+def test_parquet_read_a_row_group_at_a_time_is_the_whole_file(tmp_path, row_group_size):
+    """`read_table` reads Parquet row group by row group (to hold one group's column, not twice the whole):
+    the same values, types and dictionary columns as pyarrow's whole-file read, nulls included."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from monoculture.read.files import read_table
+
+    n = 50
+    table = pa.table({"id": [f"{i:064x}" if i % 11 else None for i in range(n)], "decision": list(range(n)),
+                      "group": [("a", "b", None)[i % 3] for i in range(n)]})
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, row_group_size=row_group_size)
+    got, info = read_table(str(path), ["id", "decision", "group"], categorical=["group"])
+    want = pq.read_table(path, columns=["id", "decision", "group"], read_dictionary=["group"])
+    assert got.schema == want.schema and got.equals(want) and info.rows == n

@@ -155,6 +155,15 @@ def require_columns(path: str, header: list[str], needed: list[str], what: dict[
             raise InputError(f"{role} column not found; the file has: {shown}. {hint}", file=path, column=col)
 
 
+def _parquet_by_row_group(path: str, columns: list[str] | None, as_dict: list[str]) -> pa.Table:
+    """The file's columns, a row group at a time: `pq.read_table` builds each column whole, and on its way
+    holds about twice the column (64-character IDs: 0.8 GB more for 10M rows); this holds one row group's."""
+    file = pq.ParquetFile(path, read_dictionary=as_dict or None)
+    if file.num_row_groups < 2:
+        return file.read(columns=columns)
+    return pa.concat_tables([file.read_row_group(i, columns=columns) for i in range(file.num_row_groups)])
+
+
 def read_table(
     path: str, columns: list[str] | None = None, roles: dict[str, str] | None = None,
     categorical: Sequence[str] = (), as_text: Sequence[str] = (),
@@ -201,7 +210,7 @@ def read_table(
             schema = pq.read_schema(path)
             as_dict = [c for c in categorical if c in schema.names
                        and (pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
-            table = pq.read_table(path, columns=columns, read_dictionary=as_dict or None)
+            table = _parquet_by_row_group(path, columns, as_dict)
         except (pa.ArrowInvalid, OSError) as exc:
             first = str(exc).splitlines()[0][:100]
             raise InputError(f"not a valid Parquet file ({first})", file=path) from None
