@@ -139,7 +139,7 @@ class Linker:
             self._keep_per_person(s, rows, valid, dec, lab)
         self.held_answers.add(s, code, valid, self.universe)
         self.covs.append(cov)
-        self.unseen.append(code[missing_cells] if missing_cells.any() else code[:0])
+        self.unseen.append(code[missing_cells] if missing_cells.any() else np.zeros(0, code.dtype))  # not a view
 
     def _decisions(
         self, s: Source, combos: tuple[np.ndarray, np.ndarray] | None,
