@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -154,6 +155,44 @@ def test_auto_engine_chooses_by_size(monkeypatch):
     monkeypatch.setattr(engines, "_has_duckdb", lambda: False)
     with pytest.raises(monoculture.MonocultureError, match=r"monoculture\[duckdb\]"):
         engines.choose("auto", LENDERS, available=1000)
+
+
+def test_the_streaming_estimate_of_parquet_reads_the_footers(tmp_path, monkeypatch):
+    """Parquet inputs are estimated from their footers (rows, decoded bytes), not their size on disk: the
+    same table compressed two ways gets the same estimate, which grows with the IDs' width, and `--engine auto`
+    streams what the size-based estimate of reading everything at once would send to DuckDB."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from monoculture.count import engines
+    from monoculture.read import memory
+
+    rng = np.random.default_rng(0)
+    n = 5000
+    paths: dict[tuple[str, str], list[str]] = {}
+    for width in (8, 64):
+        ids = pa.array([f"{v:0{width}x}" for v in rng.integers(0, 2**31, n)])
+        for codec in ("zstd", "none"):
+            for i in range(3):
+                path = tmp_path / f"w{width}_{codec}_{i}.parquet"
+                pq.write_table(pa.table({"id": ids, "decision": rng.integers(0, 2, n), "label": rng.integers(0, 2, n)}),
+                               path, compression=codec)
+                paths.setdefault((str(width), codec), []).append(str(path))
+    est = {key: estimate_streaming_bytes(p) for key, p in paths.items()}
+    for width in ("8", "64"):  # the page headers' few bytes aside
+        assert est[width, "zstd"] == pytest.approx(est[width, "none"], rel=1e-4)
+    rows, _decoded, widest = memory.parquet_shape(paths["64", "none"][0])
+    assert rows == n and widest >= 64  # the widest column: 64 characters and their length
+    grew = est["64", "none"] - est["8", "none"]
+    assert grew >= memory.SHARED_IDS * n * (64 - 8)
+    # Without the process's own base (which dominates files this small) streaming fits where reading every
+    # input at once would not: auto streams, and says so.
+    monkeypatch.setattr(memory, "BASE", 0)
+    wide = paths["64", "none"]
+    streaming, whole = estimate_streaming_bytes(wide), estimate_bytes(wide)
+    assert streaming < whole
+    engine, why = engines.choose("auto", wide, available=int((streaming + whole) / 2 / 0.9))
+    assert engine == "memory" and "streaming one input at a time" in why
 
 
 def test_cli_count_with_the_duckdb_engine(tmp_path):
