@@ -357,3 +357,22 @@ def test_a_collapse_forced_by_huge_risks_is_not_called_convergence():
     r = dynamics(setting, learners=2, rounds=50, seed=3)
     assert r.converged is False
     assert any("not a converged state" in w for w in r.warnings)
+
+
+def test_the_setting_request_resolves_auto_and_refuses_mixed_sources():
+    from monoculture.errors import UsageError
+    from monoculture.simulate import SettingRequest, setting_for
+
+    assert SettingRequest().resolved_response == "refit"
+    assert SettingRequest(inputs=["a.csv"]).resolved_response == "frozen"
+    assert SettingRequest(inputs=["a.csv"], menus={"x": ["a"]}).resolved_response == "menu"
+    never = lambda: pytest.fail("no audit specification without prediction files")  # noqa: E731
+    for request, message in [
+        (SettingRequest(response="sideways"), "must be one of"),
+        (SettingRequest(response="frozen", inputs=["a.csv"], target="y"), "not --quadratic"),
+        (SettingRequest(response="refit", inputs=["a.csv"]), "go with --response frozen"),
+        (SettingRequest(), "either --quadratic"),
+        (SettingRequest(people="p.csv"), "--target"),
+    ]:
+        with pytest.raises(UsageError, match=message):
+            setting_for(request, never)

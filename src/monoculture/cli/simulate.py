@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 
 from .. import simulate as simulation
-from ..errors import UsageError
 from ..spec import InferenceOptions
 from . import options as opt
 from .app import app
@@ -96,31 +95,20 @@ def simulate_dynamics(
     """
     err = stderr_console(o["no_color"])
     with errors_to_exit(err, o["debug"]):
-        if response == "auto":
-            response = "refit" if not inputs else ("menu" if menu else "frozen")
-        if response in ("frozen", "menu"):
-            if not inputs or quadratic is not None or features or target:
-                raise UsageError(f"--response {response} reads prediction files (as audit does), not --quadratic, "
-                                 "--features or --target")
+        request = simulation.SettingRequest(
+            response=response, inputs=inputs or [], menus=opt.menus(menu or []),
+            quadratic=None if quadratic is None else str(quadratic), people=people, features=opt.listed(features),
+            target=target, groups=group or [], loss=loss, l2=l2, drop_missing=drop_missing)
+
+        def spec() -> Any:
             from .audit import counting_spec
 
             defaults = {p.name: p.default for p in (*opt.JOIN, *opt.ENGINE)}
-            spec = counting_spec(inputs, {**defaults, **o, "people": people, "group": group,
-                                                  "drop_missing": drop_missing})
-            with StageReporter(err, quiet=o["quiet"]) as reporter:
-                setting = simulation.choice_setting(spec, response, opt.menus(menu or []), on_stage=reporter.stage)
-        elif inputs or menu:
-            raise UsageError("prediction files and --menu go with --response frozen or menu")
-        elif (quadratic is None) == (people is None):
-            raise UsageError("give either --quadratic SPEC.toml or --people FILE (with --features, --target, --group)")
-        elif quadratic is not None:
-            setting = simulation.quadratic_setting(str(quadratic))
-        else:
-            if target is None:
-                raise UsageError("name the target column with --target")
-            cols = opt.listed(features)
-            setting = simulation.data_setting(people or "", cols, target, group or [], loss=loss, l2=l2,
-                                              drop_missing=drop_missing)
+            return counting_spec(inputs or [], {**defaults, **o, "people": people, "group": group,
+                                                "drop_missing": drop_missing})
+
+        with StageReporter(err, quiet=o["quiet"]) as reporter:
+            setting = simulation.setting_for(request, spec, on_stage=reporter.stage)
         result = simulation.dynamics(
             setting, learners=learners, init=init, epsilon=epsilon, rounds=rounds, update=learner_update,
             step_size=step_size, tol=tol, seed=o["seed"], fail_above=fail_above,

@@ -7,10 +7,11 @@ from typing import Any
 
 # Each on first use: reports import `simulate.result`, which should not bring in the simulations.
 _LAZY = {"choice_setting": ".choice", "data_setting": ".participation", "dynamics": ".participation",
-         "quadratic_setting": ".participation",
+         "quadratic_setting": ".participation", "SettingRequest": ".setup", "setting_for": ".setup",
          "urn_study": ".urn"}
 
-__all__ = ["choice_setting", "data_setting", "dynamics", "quadratic_setting", "urn_study"]
+__all__ = ["SettingRequest", "choice_setting", "data_setting", "dynamics", "quadratic_setting", "setting_for",
+           "urn_study"]
 
 
 def __getattr__(name: str) -> Any:
