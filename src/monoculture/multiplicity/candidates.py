@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from ..measure.result import (
     MultiplicityScope,
     SheetRow,
 )
+from ..spec import InferenceOptions
 from .spec import MultiplicitySpec
 
 QUANTILES = {"median": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
@@ -136,12 +138,10 @@ def multiplicity(inputs: Sequence[str] | MultiplicitySpec = (), *,
     on_stage("searching for less discriminatory alternatives")
     sheet, spread = _sheet(table, intersect, names, in_set, correct, favourable, cell_of_row)
     lda_attr = next((a for a in table.attributes if a != split), None)
-    lda_args = (table, names, base, correct, favourable, linked, D, cell_of_row, o.lda_tolerance, utility, disparity,
-                inference, rng, fav_code, lda_attr, o.fpr_weight)
-    if split is None:
-        lda = _lda(*lda_args)
-    else:
-        lda = _split_lda(lda_args, table, split, select_on, report_on, cell_of_row)
+    lda_data = LdaData(table, names, base, correct, favourable, D, cell_of_row, lda_attr,
+                       None if correct is None else (linked.labels == fav_code).astype(float))
+    search = LdaSearch(o.lda_tolerance, utility, disparity, o.fpr_weight, inference, rng)
+    lda = _lda(lda_data, search) if split is None else _split_lda(lda_data, search, split, select_on, report_on)
     notes = list(linked.warnings)
     if not label:
         notes.append("no --label: every candidate is in the set and accuracy-based measures are undefined")
@@ -224,10 +224,42 @@ def _sheet(table, intersect, names, in_set, correct, favourable, cell_of_row):
     return rows, spread
 
 
-def _lda(table, names, base, correct, favourable, linked, D, cell_of_row, epsilon, utility, disparity_kind,
-         inference, rng, fav_code, attribute: str | None, fpr_weight: float = 1.0,
-         rows: np.ndarray | None = None) -> LDAResult:
-    """LDA search on the rows given (all by default): disparity over `attribute`, paired bootstrap."""
+@dataclass(frozen=True)
+class LdaData:
+    """What the LDA search reads, per linked person (rows) and candidate (columns): whether each candidate
+    is right (None without labels), gives the favourable decision, and its decision; and who they are."""
+
+    table: PatternTable
+    names: list[str]
+    base: int  # the baseline candidate
+    correct: np.ndarray | None
+    favourable: np.ndarray
+    decisions: np.ndarray
+    cell_of_row: np.ndarray
+    attribute: str | None  # the group attribute disparity is measured over
+    label_favourable: np.ndarray | None  # 1.0 where the person's label is the favourable value
+
+
+@dataclass(frozen=True)
+class LdaSearch:
+    """How to search: the utility tolerance ε, the utility and disparity measures, the FPR weight λ of
+    TPR − λ·FPR, and the bootstrap."""
+
+    epsilon: float
+    utility: str
+    disparity: str
+    fpr_weight: float
+    inference: InferenceOptions
+    rng: np.random.Generator
+
+
+def _lda(data: LdaData, search: LdaSearch, rows: np.ndarray | None = None) -> LDAResult:
+    """LDA search on the rows given (all by default): disparity over `data.attribute`, paired bootstrap."""
+    table, names, base, correct, favourable, D, cell_of_row, attribute = (
+        data.table, data.names, data.base, data.correct, data.favourable, data.decisions, data.cell_of_row,
+        data.attribute)
+    epsilon, utility, disparity_kind, fpr_weight, inference, rng = (
+        search.epsilon, search.utility, search.disparity, search.fpr_weight, search.inference, search.rng)
     note = ("A search over the supplied candidates using a convention (the four-fifths selection-rate ratio or "
             "the failure-rate gap), not a legal finding. The lowest in-sample disparity among many candidates is "
             "optimistically biased (Laufer, Raghavan, Barocas 2024).")
@@ -243,7 +275,8 @@ def _lda(table, names, base, correct, favourable, linked, D, cell_of_row, epsilo
     G = np.stack([mask for _, mask in groups], axis=1).astype(float)  # (N, G)
     D, correct, favourable = D[rows], correct[rows], favourable[rows]
     m = len(names)
-    y = (linked.labels[rows] == fav_code).astype(float)  # the label is the favourable value
+    assert data.label_favourable is not None  # labels come with `correct`
+    y = data.label_favourable[rows]
     n = len(D)
     x = np.concatenate([correct, (favourable[:, :, None] * G[:, None, :]).reshape(n, -1),
                         ((1 - correct)[:, :, None] * G[:, None, :]).reshape(n, -1), G,
@@ -321,10 +354,10 @@ def _four_fifths(m: Metric) -> Metric:
     return m
 
 
-def _split_lda(args: tuple, table: PatternTable, split: str, select_on: str, report_on: str,
-               cell_of_row: np.ndarray) -> LDAResult:
+def _split_lda(data: LdaData, search: LdaSearch, split: str, select_on: str, report_on: str) -> LDAResult:
     """Choose on one split, report on another (Laufer, Raghavan, Barocas 2024): the in-sample minimum
     disparity over many candidates is optimistically biased, so the numbers come from held-out people."""
+    table, cell_of_row = data.table, data.cell_of_row
     values = dict(table.groups(split))
     for v in (select_on, report_on):
         if v not in values:
@@ -333,8 +366,8 @@ def _split_lda(args: tuple, table: PatternTable, split: str, select_on: str, rep
     def rows(v: str) -> np.ndarray:
         return np.isin(cell_of_row, np.unique(table.row_cell[values[v]]))
 
-    chosen = _lda(*args, rows=rows(select_on))
-    reported = _lda(*args, rows=rows(report_on))
+    chosen = _lda(data, search, rows=rows(select_on))
+    reported = _lda(data, search, rows=rows(report_on))
     held = []
     for c_sel, c_rep in zip(chosen.candidates, reported.candidates, strict=True):
         # The verdict is the report split's: a candidate chosen on the selection split counts only if it is
