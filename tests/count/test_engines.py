@@ -193,6 +193,9 @@ def test_the_streaming_estimate_of_parquet_reads_the_footers(tmp_path, monkeypat
     assert streaming < whole
     engine, why = engines.choose("auto", wide, available=int((streaming + whole) / 2 / 0.9))
     assert engine == "memory" and "streaming one input at a time" in why
+    # Past half the memory available, the link holds one input's IDs at a time.
+    assert memory.ids_one_at_a_time(wide, available=int(1.5 * streaming))
+    assert not memory.ids_one_at_a_time(wide, available=int(2.5 * streaming))
 
 
 def test_cli_count_with_the_duckdb_engine(tmp_path):

@@ -392,3 +392,60 @@ def test_the_link_keeps_no_view_of_an_inputs_row_codes():
                           id_column="applicant_id", decision="approved", label="repaid",
                           inference=InferenceOptions(bootstrap=0, permutations=0))
     assert len(kept) == 3 and all(u.base is None for u in kept)
+
+
+def _hex_ecosystem(tmp_path: Path, k: int = 4, n: int = 300, duplicate_in: int | None = None) -> list[str]:
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(7)
+    ids = np.array([hashlib.sha256(str(v).encode()).hexdigest() for v in range(n)])
+    group = rng.choice(["x", "y"], n)  # one value per person, in every file
+    paths = []
+    for i in range(k):
+        keep = rng.permutation(np.flatnonzero(rng.random(n) > 0.1))
+        chosen = ids[keep].tolist()
+        if i == duplicate_in:
+            chosen[1] = chosen[0]
+        table = pa.table({"id": chosen, "decision": rng.integers(0, 2, len(keep)),
+                          "label": rng.integers(0, 2, len(keep)), "g": group[keep]})
+        path = tmp_path / f"dm{i}.parquet"
+        pq.write_table(table, path, row_group_size=64)
+        paths.append(str(path))
+    return paths
+
+
+def test_one_input_s_ids_at_a_time_gives_the_same_audit(tmp_path, monkeypatch):
+    """Where memory is tight the streaming link reads an input's IDs only once the previous input's are
+    coded (`IdGate`): the same JSON, byte for byte, as reading them with the rest."""
+    from monoculture.link import load
+    from monoculture.report.json import render_json
+
+    paths = _hex_ecosystem(tmp_path)
+    kw = dict(id_column="id", decision="decision", label="label", groups=["g"],
+              inference=InferenceOptions(bootstrap=50, permutations=99))
+    monkeypatch.setattr(load, "read_ahead", lambda _paths: 1)
+    waits: list[int] = []
+    real_gate = load.IdGate
+
+    class CountingGate(real_gate):
+        def wait(self, i: int) -> None:
+            waits.append(i)
+            super().wait(i)
+
+    monkeypatch.setattr(load, "IdGate", CountingGate)
+    monkeypatch.setattr(load, "ids_one_at_a_time", lambda _paths: True)
+    gated = render_json(monoculture.audit(paths, **kw))
+    assert sorted(waits) == [0, 1, 2, 3]
+    monkeypatch.setattr(load, "ids_one_at_a_time", lambda _paths: False)
+    assert render_json(monoculture.audit(paths, **kw)) == gated
+
+
+def test_an_error_while_ids_wait_their_turn_is_raised_not_hung(tmp_path, monkeypatch):
+    from monoculture.link import load
+
+    paths = _hex_ecosystem(tmp_path, duplicate_in=1)
+    monkeypatch.setattr(load, "read_ahead", lambda _paths: 1)
+    monkeypatch.setattr(load, "ids_one_at_a_time", lambda _paths: True)
+    with pytest.raises(monoculture.InputError, match=r"dm1\.parquet"):
+        monoculture.audit(paths, id_column="id", decision="decision", label="label",
+                          inference=InferenceOptions(bootstrap=0, permutations=0))

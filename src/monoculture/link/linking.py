@@ -12,6 +12,7 @@ Nothing is imputed: a decision-maker that did not see a person never counts as f
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -58,6 +59,27 @@ def link(
     return eco.finish(names, coded, list(coded.warnings))
 
 
+class IdGate:
+    """Wide IDs one input at a time: input i's ID column is read (`wait(i)`) only once input i - 1's IDs are
+    coded (`coded(i - 1)`), so that the IDs of the input being coded and of the next one being read are never
+    in memory together; the next input's other columns and its digest are read meanwhile."""
+
+    def __init__(self, inputs: int) -> None:
+        self._coded = [threading.Event() for _ in range(inputs)]
+
+    def wait(self, i: int) -> None:
+        if i > 0:
+            self._coded[i - 1].wait()
+
+    def coded(self, i: int) -> None:
+        self._coded[i].set()
+
+    def open(self) -> None:
+        """Let every reader through (the link stopped: no reader may wait for it)."""
+        for event in self._coded:
+            event.set()
+
+
 def link_streaming(
     loaders: list[Callable[[], Source]],
     names: list[str],
@@ -69,6 +91,7 @@ def link_streaming(
     coder: IdStream | None = None,
     on_rows: Callable[[], None] = lambda: None,
     read_ahead: int = 1,
+    gate: IdGate | None = None,
 ) -> Linked | None:
     """`link`, reading one decision-maker's input at a time (`loaders[i]()` reads input i).
 
@@ -78,7 +101,8 @@ def link_streaming(
     stream cannot give the in-memory link's answer. `headers` (each input's column names), when given, lets
     a group column that no input has stop the link before any is read; `on_rows` is called after those
     checks. `read_ahead`: how many inputs may be read (or being read) beside the one being linked, each
-    holding its rows; they are read by up to as many threads as there are cores.
+    holding its rows; they are read by up to as many threads as there are cores. `gate`: the loaders wait on
+    it before reading their IDs (`IdGate`), and are told here when each input's IDs are coded.
     """
     _check_link(names, rule, attributes if headers is not None else [], options, headers or [], people,
                 sorted(set().union(*headers)) if headers else None)
@@ -116,31 +140,37 @@ def link_streaming(
     # up, so no core idles until the last input is read.
     with ThreadPoolExecutor(max_workers=min(ahead, os.cpu_count() or 1)) as reader:
         pending = deque(reader.submit(read, j) for j in range(min(ahead, len(loaders))))
-        for i in range(len(loaders)):
-            s, parsed = pending.popleft().result()
-            if i + ahead < len(loaders):
-                pending.append(reader.submit(read, i + ahead))
-            groups_seen.append(set(s.groups))
-            got = coder.add(parsed, s.file, used)
-            if got is None or coder.universe == 0:
-                for later in pending:
-                    later.cancel()
-                return None
-            code, recode = got
-            if eco is None:
-                if people is not None and people_codes is not None:
-                    people_codes = recoded(people_codes, recode.shift, recode.mapping)
-                eco = Linker(len(loaders), rule, attributes, options, coder.universe)
-                if people is not None and people_codes is not None:
-                    eco.add_people(people, people_codes)
-            elif recode.moved or coder.universe != eco.universe:
-                eco.grow(recode.shift, coder.universe, recode.mapping)
-            if keep_ids:
-                eco.add(i, s, code, lambda parsed=parsed, code=code, ids=s.ids: coder.sort_keys(parsed, code, ids))
-            else:
-                del parsed  # the input's IDs, coded: their memory goes before the linking of its rows
-                eco.add(i, s, code, _no_sort_keys)
-            del s, code
+        try:
+            for i in range(len(loaders)):
+                s, parsed = pending.popleft().result()
+                if i + ahead < len(loaders):
+                    pending.append(reader.submit(read, i + ahead))
+                groups_seen.append(set(s.groups))
+                got = coder.add(parsed, s.file, used)
+                if gate is not None:
+                    gate.coded(i)  # the next input's IDs may now be read
+                if got is None or coder.universe == 0:
+                    for later in pending:
+                        later.cancel()
+                    return None
+                code, recode = got
+                if eco is None:
+                    if people is not None and people_codes is not None:
+                        people_codes = recoded(people_codes, recode.shift, recode.mapping)
+                    eco = Linker(len(loaders), rule, attributes, options, coder.universe)
+                    if people is not None and people_codes is not None:
+                        eco.add_people(people, people_codes)
+                elif recode.moved or coder.universe != eco.universe:
+                    eco.grow(recode.shift, coder.universe, recode.mapping)
+                if keep_ids:
+                    eco.add(i, s, code, lambda parsed=parsed, code=code, ids=s.ids: coder.sort_keys(parsed, code, ids))
+                else:
+                    del parsed  # the input's IDs, coded: their memory goes before the linking of its rows
+                    eco.add(i, s, code, _no_sort_keys)
+                del s, code
+        finally:
+            if gate is not None:
+                gate.open()  # before the pool waits for its readers: none may wait for a link that stopped
     _check_link(names, rule, attributes, options, groups_seen, people)
     assert eco is not None
     coded = coder.id_codes()

@@ -14,7 +14,7 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -165,11 +165,27 @@ def _parquet_by_row_group(path: str, columns: list[str] | None, as_dict: list[st
     return pa.concat_tables([file.read_row_group(i, columns=columns) for i in range(file.num_row_groups)])
 
 
+def _parquet_in_turn(path: str, columns: list[str] | None, as_dict: list[str],
+                     last: tuple[Sequence[str], Callable[[], None]] | None) -> pa.Table:
+    """The file's columns, those of `last` after its wait (see `read_table`), in the order asked."""
+    if last is None or columns is None or not set(last[0]) & set(columns):
+        return _parquet_by_row_group(path, columns, as_dict)
+    later, wait = last
+    first = _parquet_by_row_group(path, [c for c in columns if c not in later], as_dict)
+    wait()
+    second = _parquet_by_row_group(path, [c for c in columns if c in later], as_dict)
+    return pa.table({c: first[c] if c in first.column_names else second[c] for c in columns})
+
+
 def read_table(
     path: str, columns: list[str] | None = None, roles: dict[str, str] | None = None,
     categorical: Sequence[str] = (), as_text: Sequence[str] = (),
+    last: tuple[Sequence[str], Callable[[], None]] | None = None,
 ) -> tuple[pa.Table, InputFile]:
     """Read the named columns of one CSV/Parquet file (or CSV on stdin) into an Arrow table.
+
+    `last` = (columns, wait): a Parquet file's `columns` are read after the others, once `wait()` returns
+    (the streaming link holds one input's wide IDs at a time so).
 
     Every named column must exist; `roles` says what each is for, so the error can say so. Text columns
     named in `categorical` (few distinct values: groups, labels) are read as dictionaries (Parquet usually
@@ -215,7 +231,7 @@ def read_table(
                 schema = pq.read_schema(path)
                 as_dict = [c for c in categorical if c in schema.names and (
                     pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
-                table = _parquet_by_row_group(path, columns, as_dict)
+                table = _parquet_in_turn(path, columns, as_dict, last)
             except (pa.ArrowInvalid, OSError) as exc:
                 first = str(exc).splitlines()[0][:100]
                 raise InputError(f"not a valid Parquet file ({first})", file=path) from None

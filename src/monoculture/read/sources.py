@@ -48,9 +48,11 @@ def _roles(cols: Columns) -> dict[str, str]:
 
 def _load(
     path: str, needed: list[str], optional: list[str], cols: Columns, scan_ids: bool = False,
+    before_ids: Callable[[], None] | None = None,
 ) -> tuple[pa.Table, InputFile] | Scanned:
     """Read `needed` columns (each must exist) and those of `optional` that the file has. `scan_ids`: read
-    a CSV file with `csvscan` where it can, IDs parsed as `ids.parse_dense` does (the streaming link)."""
+    a CSV file with `csvscan` where it can, IDs parsed as `ids.parse_dense` does (the streaming link).
+    `before_ids`: a Parquet file's ID column is read once it returns (`read_table`'s `last`)."""
     as_text = _text_columns(cols)
     if path == STDIN:
         table, info = read_table(path, as_text=as_text)
@@ -67,7 +69,8 @@ def _load(
         scanned = scan_table(path, wanted, cols.id, as_text, [c for c in as_text if c in categorical])
         if isinstance(scanned, Scanned):
             return scanned
-    table, info = read_table(path, wanted, _roles(cols), categorical=categorical, as_text=as_text)
+    table, info = read_table(path, wanted, _roles(cols), categorical=categorical, as_text=as_text,
+                             last=None if before_ids is None else ([cols.id], before_ids))
     return _integer_ids(table, cols.id), info
 
 
@@ -123,10 +126,11 @@ def _check_names(named: list[tuple[str, str]]) -> None:
 
 def file_loaders(
     args: list[str], cols: Columns, people_has: set[str], scan_ids: bool = False,
+    before_ids: Callable[[int], None] | None = None,
 ) -> tuple[list[str], list[Callable[[], Source]], list[InputFile | None], list[list[str]]]:
     """The files layout read input by input: the decision-makers' names now, a loader per input that reads
     it into its `Source` (setting its `InputFile` in the returned list; loaders may run at once), and each
-    input's header.
+    input's header. `before_ids(i)`: input i's Parquet ID column is read once it returns.
     Every header is checked first: a column missing from the last input is said before the others are read.
     `scan_ids`: CSV inputs are read by `csvscan` where it can, their IDs parsed (`Source.parsed_ids`)."""
     named = [named_path(arg) for arg in args]
@@ -141,7 +145,8 @@ def file_loaders(
 
     def loader(i: int, arg: str) -> Callable[[], Source]:
         def load() -> Source:
-            (source,), info = _files(arg, cols, people_has, scan_ids)
+            (source,), info = _files(arg, cols, people_has, scan_ids,
+                                     None if before_ids is None else (lambda: before_ids(i)))
             _has_rows(info.rows, info.path)
             infos[i] = info
             return source
@@ -163,12 +168,13 @@ def _label_needed(cols: Columns, header_has_label: bool, file: str, people_has: 
         )
 
 
-def _files(arg: str, cols: Columns, people_has: set[str], scan_ids: bool = False) -> tuple[list[Source], InputFile]:
+def _files(arg: str, cols: Columns, people_has: set[str], scan_ids: bool = False,
+           before_ids: Callable[[], None] | None = None) -> tuple[list[Source], InputFile]:
     name, path = named_path(arg)
     cols = cols.for_input(name)
     optional = ([cols.label] if cols.label else []) + list(cols.groups)
     loaded = _load(path, _needed(cols, classes := probability_columns(path, cols.probabilities)), optional, cols,
-                   scan_ids)
+                   scan_ids, before_ids)
     scanned = loaded if isinstance(loaded, Scanned) else None
     table, info = (loaded.table, loaded.info) if isinstance(loaded, Scanned) else loaded
     _label_needed(cols, cols.label in table.column_names, info.path, people_has)
