@@ -14,6 +14,16 @@ Names are imported on first use, so ``import monoculture`` stays fast.
 
 from __future__ import annotations
 
+import os
+
+# OpenBLAS's idle threads spin for 2^28 cycles before they sleep, between the many small matrix products of
+# an audit: on a 2-core machine that burned a third of the CPU time (more beside other work, as on a CI
+# runner) and slowed the audit, from the command and from Python alike (bench/README.md). 2^4 cycles lets
+# them sleep at once; large products still use every core (bench/bench_contention.py). It only takes effect
+# when set before numpy loads (a script that imports monoculture first; the command); a value the user set
+# is kept. No number changes with it.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
 import sys
 from importlib import import_module
 from types import ModuleType

@@ -214,10 +214,12 @@ def test_the_demo_headline_is_stable():
     assert not any(f.startswith("unstable") for f in o.homogenization.flags)
 
 
-def test_the_cli_lets_idle_blas_threads_sleep():
+@pytest.mark.parametrize("module", ["monoculture.cli", "monoculture"])
+def test_the_cli_and_the_library_let_idle_blas_threads_sleep(module):
     """OpenBLAS threads spinning between small products burned a third of an audit's CPU time
-    (bench/bench_contention.py): the CLI sets OPENBLAS_THREAD_TIMEOUT before numpy loads, unless the user did."""
-    probe = "import os, monoculture.cli, numpy; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    (bench/bench_contention.py): importing the package (the CLI, or a script that imports it first) sets
+    OPENBLAS_THREAD_TIMEOUT before numpy loads, unless the user did."""
+    probe = f"import os, {module}, numpy; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, env=env, timeout=60).stdout.decode()
     assert out.strip() == "4"
