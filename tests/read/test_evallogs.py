@@ -292,3 +292,30 @@ def test_a_metric_flag_on_a_table_is_refused(tmp_path):
     path.write_text("id,decision_maker,decision\n1,a,1\n")
     with pytest.raises(monoculture.MonocultureError, match="metric"):
         monoculture.audit([str(path)], layout="stacked", failure="outcome", metric="acc")
+
+
+def test_reading_a_log_pauses_the_cycle_collector_and_restores_it(tmp_path):
+    """The collector is paused while records are read (it rescanned every record made so far, again and
+    again) and left as it was found, enabled or not, also when reading fails."""
+    import gc
+
+    _write_lines(tmp_path / "m" / "samples_t_2024-01-01T00-00-00.1.jsonl",
+                 [_lm_record(0, ["-1", "-2", "-3", "-4"], 0, "1.0")])
+    seen: list[bool] = []
+    from monoculture.read import evallogs
+
+    real = evallogs.READERS["lm-eval"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(evallogs.READERS, "lm-eval", lambda *a: (seen.append(gc.isenabled()), real(*a))[1])
+        assert gc.isenabled()
+        read_log("lm-eval", str(tmp_path), None)
+        assert gc.isenabled() and seen == [False]
+        gc.disable()
+        try:
+            read_log("lm-eval", str(tmp_path), None)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+        with pytest.raises(InputError):
+            read_log("lm-eval", str(tmp_path / "missing"), None)
+        assert gc.isenabled()
