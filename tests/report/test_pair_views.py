@@ -10,7 +10,7 @@ import pytest
 from test_json_records import COMMON, _leaderboard
 
 import monoculture
-from monoculture.measure.records import Ranked, values_of
+from monoculture.measure.records import Ranked, has_field, values_of
 from monoculture.report.formats import Format
 from monoculture.report.many import bins, ends
 from monoculture.report.pair_views import blocks, pair_matrix, strongest
@@ -37,6 +37,10 @@ def test_the_matrix_and_ranking_from_columns_equal_loops_over_the_pairs(wide):
         assert (math.isnan(v) and math.isnan(got[i, j]) and math.isnan(got[j, i])) or got[i, j] == got[j, i] == v
     assert np.isnan(np.diag(got)).all()
     np.testing.assert_array_equal(values_of(pairs, "cofailure_lift"), values_of(objects, "cofailure_lift"))
+    # A field is there (or not) alike for the columns and the objects, and where values_of gives values.
+    for name in ("cofailure_lift", "capa", "capa_probabilistic"):
+        assert has_field(pairs, name) == has_field(objects, name) == (values_of(objects, name) is not None)
+    assert has_field(pairs, "capa") and not has_field(pairs, "capa_probabilistic")
     top = strongest(pairs, "error_consistency", 7)
     by_hand = sorted(objects, key=lambda p: -(p.error_consistency.value if p.error_consistency.value is not None
                                                else -np.inf))[:7]

@@ -101,6 +101,14 @@ def values_of(records: Sequence[Any], name: str) -> np.ndarray | None:
     return _numbers(got)
 
 
+def has_field(records: Sequence[Any], name: str) -> bool:
+    """Whether the records have the field `name` (one the record class leaves out when None), without
+    reading its values: a `Records`' column, or any record of a list that has it."""
+    if isinstance(records, Records):
+        return name in records.fields
+    return any(getattr(r, name, None) is not None for r in records)
+
+
 def _numbers(items: Sequence[Any]) -> np.ndarray:
     """Metrics' values, or plain numbers, as floats (NaN for undefined or None)."""
     return np.array([np.nan if (v := getattr(m, "value", m)) is None else v for m in items], dtype=float)

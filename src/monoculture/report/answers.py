@@ -7,7 +7,7 @@ import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
-from ..measure.records import Ranked, ranked, values_of
+from ..measure.records import Ranked, has_field, ranked, values_of
 from ..measure.result import AuditResult, JudgeResult, Metric, PairResult
 from .text import ci_text, fmt_num, fmt_pct
 
@@ -48,12 +48,12 @@ def rank_changes(r: AuditResult) -> int:
 
 def probabilistic(r: AuditResult) -> bool:
     """Whether the pairs have probabilistic CAPA (some input logged option probabilities)."""
-    return values_of(r.overall.pairwise, "capa_probabilistic") is not None
+    return has_field(r.overall.pairwise, "capa_probabilistic")
 
 
-def pair_header(r: AuditResult) -> list[str]:
-    return ["a", "b", "both wrong", "same answer", "chance", "agreement", "CAPA κ", *(["CAPA κp"] if probabilistic(r)
-                                                                                      else [])]
+def pair_header(with_probabilistic: bool) -> list[str]:
+    return ["a", "b", "both wrong", "same answer", "chance", "agreement", "CAPA κ",
+            *(["CAPA κp"] if with_probabilistic else [])]
 
 
 def pair_row(p: PairResult, with_probabilistic: bool = False) -> list[str]:
@@ -81,15 +81,16 @@ def terminal_tables(r: AuditResult) -> list[Table]:
     shown = pairs[:] if len(pairs) <= SHOWN else pairs[:SHOWN - 2] + pairs[-2:]
     t = Table(title="Same wrong answer — when both fail a person, how often with the same answer",
               title_justify="left", caption_justify="left")
-    for col in pair_header(r):
+    with_p = probabilistic(r)
+    for col in pair_header(with_p):
         t.add_column(col, justify="left" if col in ("a", "b") else "right", no_wrap=col not in ("a", "b"),
                      overflow="ellipsis", max_width=None if col not in ("a", "b") else 22)
     for p in shown:
-        t.add_row(*(escape(c) for c in pair_row(p, probabilistic(r))))
+        t.add_row(*(escape(c) for c in pair_row(p, with_p)))
     t.caption = ("same answer: of the people both failed, the share failed with the same answer; chance: two "
                  "wrong answers drawn at random among the wrong options; CAPA: agreement beyond what the two "
                  "accuracies give (0 = chance, 1 = identical answers)"
-                 + ("; κp: the same from each option's logged probability" if probabilistic(r) else "")
+                 + ("; κp: the same from each option's logged probability" if with_p else "")
                  + (f"; the {SHOWN - 2} highest and 2 lowest of {len(pairs)} pairs" if len(pairs) > SHOWN else ""))
     tables = [t]
     judges = ranked_judges(r)

@@ -113,7 +113,7 @@ def _answers(r: AuditResult) -> str:
     parts = ["\n## Same wrong answer\n", md_cell(answers.answer_sentence(r) or ""), ""]
     with_p = answers.probabilistic(r)
     rows = [[md_cell(c) for c in answers.pair_row(p, with_p)] for p in pairs[:25]]
-    parts.append(_table(answers.pair_header(r), rows))
+    parts.append(_table(answers.pair_header(with_p), rows))
     if len(pairs) > 25:
         parts.append(f"\nThe 25 highest of {len(pairs)} pairs; the JSON has every pair.")
     judges = answers.ranked_judges(r)
