@@ -6,6 +6,7 @@ import itertools
 import json
 import re
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -339,6 +340,28 @@ def test_the_c_table_resolves_shared_hashes_by_the_bytes(monkeypatch, tmp_path):
                                on_stage=stages.append)
     assert result.overall.n == 2
     assert any("text IDs first" in s for s in stages) and not any("again" in s for s in stages)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.lists(st.lists(st.lists(st.one_of(st.none(), st.sampled_from(["", "a", "bb", "ccc", "a\x00", "dd d"])),
+                                  max_size=9), max_size=4), min_size=1, max_size=4),
+       st.integers(1, 8), st.sampled_from([64, 2]), st.booleans())
+def test_text_ids_coded_a_few_rows_a_call_get_the_codes_of_one_call(inputs, per_call, bits, large):
+    """Inputs (each in chunks of any length) coded `per_call` rows at a time, as long inputs are: every ID
+    gets the code of its first occurrence, input after input, row by row (brute force), however the calls
+    cut the chunks."""
+    if not text_table.AVAILABLE:
+        return
+    kind = pa.large_string() if large else pa.string()
+    seen: dict[str, int] = {}
+    with mock.patch.object(text_table, "ROWS_PER_CALL", per_call), mock.patch.object(text_table, "HASH_BITS", bits):
+        coder = text_table.TextCoder()
+        for chunks in inputs:
+            rows = [v for chunk in chunks for v in chunk]
+            expected = [-1 if not v else seen.setdefault(v, len(seen)) for v in rows]
+            got = coder.add(text_table.TextIds([pa.array(c, kind) for c in chunks]))
+            assert got.tolist() == expected
+    assert coder.distinct().to_pylist() == list(seen)
 
 
 def test_an_id_has_one_fingerprint_whatever_the_width_of_its_input(monkeypatch):

@@ -151,14 +151,15 @@ def test_streaming_link_equals_the_in_memory_link(eco, read_ahead, start, limits
     or the NumPy fingerprints of a build without a compiler); it never gives up but where it must.
 
     `limits`: as shipped; "tight", where a few hundred IDs already outgrow dense codes and the numbers'
-    lookup (so the routes move, and the lookup hands its codes to the hash table, on small inputs); or
+    lookup (so the routes move, and the lookup hands its codes to the hash table, on small inputs), and the
+    C table codes five rows a call; or
     "collide", where every hash keeps 2 bits, so IDs share them all the time: the C table compares bytes and
     goes on; the fingerprints' byte check catches each, and the stream then gives up, for the in-memory link
     to code the text."""
     if table == "c" and not text_table.AVAILABLE:
         return
     patches = {"as is": [], "tight": [(id_codes, "_DENSE_FLOOR", 8), (stream_ids, "LOOKUP_SPAN", 4),
-                                      (stream_ids, "LOOKUP_MAX", 10_000)],
+                                      (stream_ids, "LOOKUP_MAX", 10_000), (text_table, "ROWS_PER_CALL", 5)],
                "collide": [(fingerprints, "fingerprint", lambda w, n=0: _weak(w, n)),
                            (text_table, "HASH_BITS", 2)]}[limits]
     patches = [*patches, (text_table, "AVAILABLE", table == "c")]

@@ -7,8 +7,10 @@ when their canonical text (`ids.as_text`) is equal byte for byte. Unlike the Num
 failure: the table compares the bytes and probes on, so the stream never gives up on text.
 
 Per distinct ID the table holds its bytes, an 8-byte record header and 11 to 23 bytes of index; per row of the
-input being linked, its code (8 bytes) and, while it is coded, 18 bytes more. No row's text is copied unless
-it needs trimming.
+input being linked, its code (8 bytes); and room to sort the rows of one call into the table's partitions, 18
+bytes a row, which it keeps from call to call: an input of more than `ROWS_PER_CALL` rows is coded that many
+at a time, so the room stays bounded however long the input. No row's text is copied unless it needs
+trimming.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ except ImportError:  # built without a C compiler: text IDs go through NumPy fin
 
 AVAILABLE = _idtable is not None
 HASH_BITS = 64  # a test hook: fewer bits make IDs share hashes all the time (the answer must not change)
+# Fewer rows a call would sort into partitions too small to be worth reading into the cache; more, and the
+# room kept for sorting them grows past what the IDs themselves take. A test hook too.
+ROWS_PER_CALL = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,24 @@ def _buffers(chunk: pa.Array) -> tuple[np.ndarray, pa.Buffer | bytes, np.ndarray
     data = chunk.buffers()[2]
     valid = chunk.is_valid().to_numpy(zero_copy_only=False).view(np.uint8) if chunk.null_count else None
     return text_offsets(chunk), data if data is not None else b"", valid
+
+
+def _batches(chunks: list[pa.Array], most: int) -> list[list[pa.Array]]:
+    """The chunks in order, grouped (and long ones sliced, without copying) into batches of at most `most`
+    rows."""
+    batches: list[list[pa.Array]] = [[]]
+    room = most
+    for chunk in chunks:
+        at = 0
+        while at < len(chunk):
+            if room == 0:
+                batches.append([])
+                room = most
+            take = min(room, len(chunk) - at)
+            batches[-1].append(chunk.slice(at, take) if take < len(chunk) else chunk)
+            at += take
+            room -= take
+    return batches
 
 
 def parse_text_ids(ids: pa.ChunkedArray | pa.Array, kind: str) -> TextIds:
@@ -103,9 +126,14 @@ class TextCoder:
         return int(self._table.count)
 
     def add(self, parsed: TextIds) -> np.ndarray:
-        """Every row's code (-1: no ID)."""
+        """Every row's code (-1: no ID), `ROWS_PER_CALL` rows at a time: the codes are those of one call,
+        since new IDs are numbered in the order of their first rows either way."""
         code = np.empty(len(parsed), np.int64)
-        self._table.add([_buffers(c) for c in parsed.chunks], code)
+        at = 0
+        for batch in _batches(parsed.chunks, ROWS_PER_CALL):
+            rows = sum(len(c) for c in batch)
+            self._table.add([_buffers(c) for c in batch], code[at:at + rows])
+            at += rows
         return code
 
     def distinct_later(self) -> Callable[[], pa.Array]:
