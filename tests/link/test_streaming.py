@@ -429,9 +429,9 @@ def test_one_input_s_ids_at_a_time_gives_the_same_audit(tmp_path, monkeypatch):
     real_gate = load.IdGate
 
     class CountingGate(real_gate):
-        def wait(self, i: int) -> None:
+        def wait(self, i: int):
             waits.append(i)
-            super().wait(i)
+            return super().wait(i)
 
     monkeypatch.setattr(load, "IdGate", CountingGate)
     monkeypatch.setattr(load, "ids_one_at_a_time", lambda _paths: True)
@@ -439,6 +439,78 @@ def test_one_input_s_ids_at_a_time_gives_the_same_audit(tmp_path, monkeypatch):
     assert sorted(waits) == [0, 1, 2, 3]
     monkeypatch.setattr(load, "ids_one_at_a_time", lambda _paths: False)
     assert render_json(monoculture.audit(paths, **kw)) == gated
+
+
+def _gated_and_not(paths: list[str], monkeypatch, **kw) -> tuple[str, str, int]:
+    """The JSON of one audit with each input's IDs read in turn (and coded as read where they can be) and
+    without, and how many inputs' IDs were coded as read."""
+    from monoculture.link import linking, load
+    from monoculture.report.json import render_json
+
+    kw = dict(id_column="id", decision="decision", label="label", groups=["g"],
+              inference=InferenceOptions(bootstrap=30, permutations=49)) | kw
+    monkeypatch.setattr(load, "read_ahead", lambda _paths: 1)
+    taken: list[int] = []
+    real_taken = linking.IdGate.taken
+
+    def counted(self, i):
+        got = real_taken(self, i)
+        taken.extend([i] if got is not None else [])
+        return got
+
+    monkeypatch.setattr(linking.IdGate, "taken", counted)
+    monkeypatch.setattr(load, "ids_one_at_a_time", lambda _paths: True)
+    gated = render_json(monoculture.audit(paths, **kw))
+    monkeypatch.setattr(load, "ids_one_at_a_time", lambda _paths: False)
+    return gated, render_json(monoculture.audit(paths, **kw)), len(taken)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_text_ids_coded_as_they_are_read_give_the_same_audit(tmp_path, monkeypatch, seed):
+    """On the text route, with memory tight, each input's IDs are coded by its reader a few row groups at a
+    time, never held whole: the same JSON, byte for byte, whatever the IDs hold — hashes, padded text,
+    blanks, nulls, canonical integers in some row groups and `007` in others (the input's IDs are then
+    text), an input whose IDs are all integers written as text, after row groups of none (then compared as
+    integers, with the warning that some inputs hold integers), and an input that stores its IDs as numbers
+    (read whole)."""
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    words = [hashlib.sha256(str(v).encode()).hexdigest()[:rng.integers(4, 40)] for v in range(n // 2)]
+    numbers = [str(v) for v in rng.choice(10**6, n // 2, replace=False)]
+    ids = np.array(words + numbers, dtype=object)
+    group = rng.choice(["x", "y"], n)
+    paths = []
+    for i in range(5):
+        keep = rng.permutation(np.flatnonzero(rng.random(n) > 0.1))
+        if i == 0:  # text first: the stream starts on the text route
+            keep = np.concatenate([keep[keep < n // 2], keep[keep >= n // 2]])
+        elif i == 2:  # integers first (whole row groups of them), then text, one `007`, padding, blanks
+            keep = np.concatenate([keep[keep >= n // 2], keep[keep < n // 2]])
+        elif i == 3:  # integers only
+            keep = keep[keep >= n // 2]
+        chosen: list = ids[keep].tolist()
+        if i == 2:
+            chosen += ["007", "  " + words[0] + " ", "", None]
+        elif i == 3:  # row groups of no ID at all say nothing of the input's kind
+            chosen = [None] * 64 + chosen
+        column = pa.array(chosen, pa.large_string() if i % 2 else pa.string())
+        if i == 4:  # IDs stored as numbers
+            column = pa.array([int(v) for v in ids[keep[keep >= n // 2]]])
+            keep = keep[keep >= n // 2]
+        extra = len(column) - len(keep)
+        table = pa.table({"id": column, "decision": np.r_[rng.integers(0, 2, len(keep)), np.ones(extra, int)],
+                          "label": np.r_[rng.integers(0, 2, len(keep)), np.zeros(extra, int)],
+                          "g": np.r_[group[keep], ["x"] * extra]})
+        path = tmp_path / f"dm{i}.parquet"
+        pq.write_table(table, path, row_group_size=32)
+        paths.append(str(path))
+    with mock.patch.object(text_table, "ROWS_PER_CALL", 50):
+        gated, whole, taken = _gated_and_not(paths, monkeypatch, join="outer", on_missing="drop",
+                                             on_duplicate="drop", on_group_conflict="missing")
+    assert taken == 4  # every input whose IDs are text: the last stores numbers
+    assert gated == whole and "integers" in whole
 
 
 def test_an_error_while_ids_wait_their_turn_is_raised_not_hung(tmp_path, monkeypatch):

@@ -11,18 +11,21 @@ Nothing is imputed: a decision-maker that did not see a person never counts as f
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from ..errors import InputError, UsageError
-from ..read.files import STDIN, read_header
+from ..read.files import STDIN, ColumnTaker, read_header
 from ..read.sources import People, Source
+from ..read.text_table import CodedIds
 from ..spec import FailureRule, LinkOptions
 from .id_codes import code_ids, recoded
 from .linked import Linked
@@ -62,14 +65,38 @@ def link(
 class IdGate:
     """Wide IDs one input at a time: input i's ID column is read (`wait(i)`) only once input i - 1's IDs are
     coded (`coded(i - 1)`), so that the IDs of the input being coded and of the next one being read are never
-    in memory together; the next input's other columns and its digest are read meanwhile."""
+    in memory together; the next input's other columns and its digest are read meanwhile.
 
-    def __init__(self, inputs: int) -> None:
+    With `coder` (on the text route, `IdStream.codes_text_as_read`), the reading thread codes the IDs itself
+    as it reads them, a few row groups at a time, so no input's IDs are ever held whole: the link takes
+    the codes (`taken(i)`) where it would have parsed the IDs."""
+
+    def __init__(self, inputs: int, coder: IdStream | None = None) -> None:
         self._coded = [threading.Event() for _ in range(inputs)]
+        self._coder = coder
+        self._taken: dict[int, CodedIds] = {}
 
-    def wait(self, i: int) -> None:
+    def wait(self, i: int) -> ColumnTaker | None:
         if i > 0:
             self._coded[i - 1].wait()
+        if self._coder is None or not self._coder.codes_text_as_read():
+            return None
+        return lambda file, parts, rows: self._take(i, file, parts, rows)
+
+    def _take(self, i: int, file: str, parts: Iterator[pa.ChunkedArray], rows: int) -> pa.ChunkedArray | None:
+        """Code input i's IDs as read; IDs not held as text (numbers) are given back whole, to be parsed."""
+        first = next(parts, None)
+        if first is None:
+            return pa.chunked_array([], pa.string())
+        if not (pa.types.is_string(first.type) or pa.types.is_large_string(first.type)):
+            return pa.chunked_array([c for part in [first, *parts] for c in part.chunks], first.type)
+        assert self._coder is not None
+        self._taken[i] = self._coder.code_read(file, itertools.chain([first], parts), rows)
+        return None
+
+    def taken(self, i: int) -> CodedIds | None:
+        """Input i's IDs, if they were coded as they were read (once: the link holds them then)."""
+        return self._taken.pop(i, None)
 
     def coded(self, i: int) -> None:
         self._coded[i].set()
@@ -128,7 +155,9 @@ def link_streaming(
 
     def read(i: int) -> tuple[Source, Any]:
         s = loaders[i]()
-        parsed = s.parsed_ids if s.parsed_ids is not None else coder.parse(s.ids)
+        parsed = gate.taken(i) if gate is not None else None
+        if parsed is None:
+            parsed = s.parsed_ids if s.parsed_ids is not None else coder.parse(s.ids)
         if not keep_ids:
             s.release("ids")
         return s, parsed

@@ -51,7 +51,9 @@ def _load_and_link(
         first = cols.for_input(named_path(paths[0])[0]).id
         coder = IdStream(_first_route(files_read[0], first), ordered=rule.top_fraction is not None)
         ahead = read_ahead(paths)
-        gate = IdGate(len(paths)) if ahead == 1 and ids_one_at_a_time(paths) else None
+        # Score rules may sort by the IDs' text (top-fraction ties): they keep each input's IDs whole.
+        gate = (IdGate(len(paths), None if rule.uses_scores else coder)
+                if ahead == 1 and ids_one_at_a_time(paths) else None)
         names, loaders, files, headers = file_loaders(paths, cols, people_has,
                                                      coder.route == "dense" and not rule.uses_scores,
                                                      None if gate is None else gate.wait)

@@ -24,7 +24,7 @@ ID longer than they take. The caller then links in memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 
 from ..read.fingerprints import PrintCoder, PrintedIds, PrintTable, capacity
 from ..read.ids import DenseIds, as_text, id_kind, parse_dense
-from ..read.text_table import TextCoder, TextIds, text_coder, text_ids
+from ..read.text_table import CodedIds, TextCoder, TextIds, text_coder, text_ids
 from .id_codes import DenseCoder, IdCodes, mixed_id_warning
 
 # The numbers route reads codes from a lookup over the range while it spans at most this many times the
@@ -198,12 +198,15 @@ class IdStream:
                 return dense
         return text_ids(ids, id_kind(ids))
 
-    def add(self, parsed: DenseIds | TextIds | PrintedIds | None, file: str,
+    def add(self, parsed: DenseIds | TextIds | PrintedIds | CodedIds | None, file: str,
             used: Callable[[], np.ndarray]) -> tuple[np.ndarray, Recode] | None:
         """Every row's code and how earlier codes moved; None when the caller must link in memory.
-        `used()`: which of the codes handed out so far the link holds anything for."""
+        `used()`: which of the codes handed out so far the link holds anything for. IDs coded as they were
+        read (`code_read`) are taken as they are."""
         if parsed is None:
             return None
+        if isinstance(parsed, CodedIds):
+            return parsed.code, Recode()
         if self.ordered and parsed.kind == "str" and "int" in self._kinds():
             return None  # earlier inputs' ties were broken by number; as text they would break otherwise
         self.kinds.setdefault(file, set()).add(parsed.kind)
@@ -235,6 +238,21 @@ class IdStream:
         if isinstance(parsed, DenseIds):  # codes of the present rows only: spread over every row
             code = _spread(code, parsed.mask)
         return code, self._grown(self._text.count, recode)
+
+    def codes_text_as_read(self) -> bool:
+        """Whether an input's text IDs may be coded as they are read (`code_read`): on the text route with
+        the compiled table, where coding moves no earlier code."""
+        return self.route == "text" and isinstance(self._text, TextCoder)
+
+    def code_read(self, file: str, parts: Iterable[pa.ChunkedArray], rows: int) -> CodedIds:
+        """One input's text IDs (`rows` of them, in parts as read) coded as `add` codes them, holding a few
+        parts at a time. Called by the reading thread while the link codes nothing (`linking.IdGate`); the
+        linking thread then takes the codes by `add`."""
+        assert isinstance(self._text, TextCoder)
+        coded = self._text.add_read(parts, rows)
+        self.kinds.setdefault(file, set()).add(coded.kind)
+        self._grown(self._text.count, Recode())
+        return coded
 
     def sort_keys(self, parsed: DenseIds | TextIds | PrintedIds, code: np.ndarray,
                   ids: pa.ChunkedArray | None) -> pa.Array:

@@ -14,7 +14,7 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -165,27 +165,40 @@ def _parquet_by_row_group(path: str, columns: list[str] | None, as_dict: list[st
     return pa.concat_tables([file.read_row_group(i, columns=columns) for i in range(file.num_row_groups)])
 
 
+# Takes a column as it is read (`read_table`'s `last`): given the file, the column's values a row group at a
+# time and the file's rows, it returns the column to keep in the table, or None when it took what it needed.
+ColumnTaker = Callable[[str, Iterator[pa.ChunkedArray], int], "pa.ChunkedArray | None"]
+
+
+def _row_groups(path: str, column: str, as_dict: list[str]) -> Iterator[pa.ChunkedArray]:
+    file = pq.ParquetFile(path, read_dictionary=as_dict or None)
+    for g in range(file.num_row_groups):
+        yield file.read_row_group(g, columns=[column])[column]
+
+
 def _parquet_in_turn(path: str, columns: list[str] | None, as_dict: list[str],
-                     last: tuple[Sequence[str], Callable[[], None]] | None) -> pa.Table:
-    """The file's columns, those of `last` after its wait (see `read_table`), in the order asked."""
-    if last is None or columns is None or not set(last[0]) & set(columns):
+                     last: tuple[str, Callable[[], ColumnTaker | None]] | None) -> pa.Table:
+    """The file's columns, that of `last` after its wait (see `read_table`), in the order asked."""
+    if last is None or columns is None or last[0] not in columns:
         return _parquet_by_row_group(path, columns, as_dict)
-    later, wait = last
-    first = _parquet_by_row_group(path, [c for c in columns if c not in later], as_dict)
-    wait()
-    second = _parquet_by_row_group(path, [c for c in columns if c in later], as_dict)
-    return pa.table({c: first[c] if c in first.column_names else second[c] for c in columns})
+    column, wait = last
+    first = _parquet_by_row_group(path, [c for c in columns if c != column], as_dict)
+    take = wait()
+    held = (_parquet_by_row_group(path, [column], as_dict)[column] if take is None
+            else take(path, _row_groups(path, column, as_dict), first.num_rows))
+    return pa.table({c: held if c == column else first[c] for c in columns if c != column or held is not None})
 
 
 def read_table(
     path: str, columns: list[str] | None = None, roles: dict[str, str] | None = None,
     categorical: Sequence[str] = (), as_text: Sequence[str] = (),
-    last: tuple[Sequence[str], Callable[[], None]] | None = None,
+    last: tuple[str, Callable[[], ColumnTaker | None]] | None = None,
 ) -> tuple[pa.Table, InputFile]:
     """Read the named columns of one CSV/Parquet file (or CSV on stdin) into an Arrow table.
 
-    `last` = (columns, wait): a Parquet file's `columns` are read after the others, once `wait()` returns
-    (the streaming link holds one input's wide IDs at a time so).
+    `last` = (column, wait): a Parquet file's `column` is read after the others, once `wait()` returns
+    (the streaming link holds one input's wide IDs at a time so); when it returns a `ColumnTaker`, that
+    reads the column a row group at a time, and the table lacks the column if the taker keeps it.
 
     Every named column must exist; `roles` says what each is for, so the error can say so. Text columns
     named in `categorical` (few distinct values: groups, labels) are read as dictionaries (Parquet usually

@@ -23,7 +23,7 @@ from ..errors import InputError, UsageError
 from ..spec import Columns, SpecError
 from .csvscan import Scanned, scan_table
 from .evallogs import OPTIONS, PROBABILITIES, log_table
-from .files import STDIN, InputFile, file_format, read_header, read_table, require_columns
+from .files import STDIN, ColumnTaker, InputFile, file_format, read_header, read_table, require_columns
 from .ids import integer_ids
 from .names import named_path, split_name
 from .probabilities import probability_columns
@@ -48,11 +48,12 @@ def _roles(cols: Columns) -> dict[str, str]:
 
 def _load(
     path: str, needed: list[str], optional: list[str], cols: Columns, scan_ids: bool = False,
-    before_ids: Callable[[], None] | None = None,
+    before_ids: Callable[[], ColumnTaker | None] | None = None,
 ) -> tuple[pa.Table, InputFile] | Scanned:
     """Read `needed` columns (each must exist) and those of `optional` that the file has. `scan_ids`: read
     a CSV file with `csvscan` where it can, IDs parsed as `ids.parse_dense` does (the streaming link).
-    `before_ids`: a Parquet file's ID column is read once it returns (`read_table`'s `last`)."""
+    `before_ids`: a Parquet file's ID column is read once it returns, by the `ColumnTaker` it returns if
+    any, when the table then lacks the IDs (`read_table`'s `last`)."""
     as_text = _text_columns(cols)
     if path == STDIN:
         table, info = read_table(path, as_text=as_text)
@@ -70,8 +71,8 @@ def _load(
         if isinstance(scanned, Scanned):
             return scanned
     table, info = read_table(path, wanted, _roles(cols), categorical=categorical, as_text=as_text,
-                             last=None if before_ids is None else ([cols.id], before_ids))
-    return _integer_ids(table, cols.id), info
+                             last=None if before_ids is None else (cols.id, before_ids))
+    return (_integer_ids(table, cols.id) if cols.id in table.column_names else table), info
 
 
 def _text_columns(cols: Columns) -> list[str]:
@@ -126,11 +127,12 @@ def _check_names(named: list[tuple[str, str]]) -> None:
 
 def file_loaders(
     args: list[str], cols: Columns, people_has: set[str], scan_ids: bool = False,
-    before_ids: Callable[[int], None] | None = None,
+    before_ids: Callable[[int], ColumnTaker | None] | None = None,
 ) -> tuple[list[str], list[Callable[[], Source]], list[InputFile | None], list[list[str]]]:
     """The files layout read input by input: the decision-makers' names now, a loader per input that reads
     it into its `Source` (setting its `InputFile` in the returned list; loaders may run at once), and each
-    input's header. `before_ids(i)`: input i's Parquet ID column is read once it returns.
+    input's header. `before_ids(i)`: input i's Parquet ID column is read once it returns (by the
+    `ColumnTaker` it returns, if any).
     Every header is checked first: a column missing from the last input is said before the others are read.
     `scan_ids`: CSV inputs are read by `csvscan` where it can, their IDs parsed (`Source.parsed_ids`)."""
     named = [named_path(arg) for arg in args]
@@ -169,7 +171,7 @@ def _label_needed(cols: Columns, header_has_label: bool, file: str, people_has: 
 
 
 def _files(arg: str, cols: Columns, people_has: set[str], scan_ids: bool = False,
-           before_ids: Callable[[], None] | None = None) -> tuple[list[Source], InputFile]:
+           before_ids: Callable[[], ColumnTaker | None] | None = None) -> tuple[list[Source], InputFile]:
     name, path = named_path(arg)
     cols = cols.for_input(name)
     optional = ([cols.label] if cols.label else []) + list(cols.groups)
@@ -188,7 +190,7 @@ def _files(arg: str, cols: Columns, people_has: set[str], scan_ids: bool = False
     source = Source(
         name=name,
         file=info.path,
-        ids=pa.chunked_array([], pa.int64()) if scanned is not None else table[cols.id],
+        ids=table[cols.id] if scanned is None and cols.id in table.column_names else pa.chunked_array([], pa.int64()),
         decision=table[cols.decision],
         label=table[cols.label] if has_label else None,
         groups={g: table[g] for g in groups},

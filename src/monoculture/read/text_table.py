@@ -15,7 +15,8 @@ trimming.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,7 @@ from .fingerprints import (
     string_chunks,
     text_offsets,
 )
+from .ids import id_kind, integer_ids
 
 try:
     from . import _idtable  # type: ignore[attr-defined]
@@ -55,6 +57,15 @@ class TextIds:
 
     def __len__(self) -> int:
         return sum(len(c) for c in self.chunks)
+
+
+@dataclass(frozen=True)
+class CodedIds:
+    """One input's IDs coded as they were read (`TextCoder.add_read`): every row's code (-1: no ID) and the
+    kind of ID the input holds ("int" when every ID is an integer written canonically)."""
+
+    code: np.ndarray
+    kind: str
 
 
 def _buffers(chunk: pa.Array) -> tuple[np.ndarray, pa.Buffer | bytes, np.ndarray | None]:
@@ -135,6 +146,30 @@ class TextCoder:
             self._table.add([_buffers(c) for c in batch], code[at:at + rows])
             at += rows
         return code
+
+    def add_read(self, batches: Iterable[pa.ChunkedArray], rows: int) -> CodedIds:
+        """A text column's `rows` rows coded as its parts are read, holding at most `ROWS_PER_CALL` rows of
+        text (and one part) at a time: the codes and kind of `add(parse_text_ids(integer_ids(column)))` on
+        the whole column. Parts read as integers write their canonical text either way; the input's kind
+        is "int" only when every part holding an ID is."""
+        code = np.empty(rows, np.int64)
+        at, held, kinds = 0, [], set()
+        for batch in itertools.chain(batches, [None]):  # lazily: each part is read as it is taken
+            if batch is not None:
+                held.append(batch)
+                if sum(len(b) for b in held) < ROWS_PER_CALL:
+                    continue
+            if not held:
+                break
+            ids = integer_ids(pa.chunked_array([c for b in held for c in b.chunks], held[0].type))
+            if ids.null_count < len(ids):
+                kinds.add(id_kind(ids))
+            taken = self.add(parse_text_ids(ids, id_kind(ids)))
+            code[at:at + len(taken)] = taken
+            at, held = at + len(taken), []
+        if at != rows:
+            raise ValueError(f"add_read: {at} rows read, {rows} expected")
+        return CodedIds(code, "int" if kinds == {"int"} else "str")
 
     def distinct_later(self) -> Callable[[], pa.Array]:
         """A call that builds `distinct()` when first needed; the index is let go now, the IDs' bytes kept."""
