@@ -97,3 +97,30 @@ def test_outer_join_equals_brute_force(eco):
     assert [b.expected.value for b in o.failure_count_histogram] == pytest.approx(expected["expected"])
     for i, name in enumerate(names):
         assert o.failure_rates[name].value == pytest.approx(expected["e"][i])
+
+
+def test_kinds_of_row_outgrowing_a_byte_in_a_later_input_change_nothing():
+    """Each individual's kind of row (decision, label, group value) is held in a byte while an ecosystem
+    has fewer than 128 kinds, and in wider integers once a later input brings more (here: the first input
+    sees two group values, the others 300): the numbers are brute force's, overall and per group."""
+    rng = np.random.default_rng(5)
+    n, k = 1500, 3
+    group = [f"g{v:03d}" for v in rng.integers(0, 300, n)]
+    group[:40] = ["g000"] * 20 + ["g001"] * 20
+    fail = rng.random((n, k)) < 0.3
+    present = np.ones((n, k), dtype=bool)
+    present[:, 0] = np.isin(group, ["g000", "g001"])
+    with tempfile.TemporaryDirectory() as d:
+        args = write_ecosystem(Path(d), fail, present=present, groups={"g": group}, fmt="parquet", shuffle_seed=1)
+        result = monoculture.audit(args, label="label", groups=["g"], join="outer", min_group_size=1)
+    expected = brute_force(fail, present, join="outer")
+    assert result.overall.n == expected["n"]
+    assert result.overall.systemic_failure.value == pytest.approx(expected["S"])
+    by_group = {g.group: g for g in result.groups}
+    assert len(by_group) == len(set(group))
+    for value in ["g000", "g001", "g150", "g299"]:
+        rows = np.array(group) == value
+        linked = rows & (present.sum(axis=1) >= 2)  # outer join: seen by two or more
+        failed_by_all = [fail[j, present[j]].all() for j in np.flatnonzero(linked)]
+        assert by_group[value].n == linked.sum()
+        assert by_group[value].systemic_failure.value == pytest.approx(np.mean(failed_by_all))

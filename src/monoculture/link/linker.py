@@ -31,11 +31,12 @@ from .linked import Linked
 class Linker:
     """What linking keeps per individual, filled one decision-maker at a time.
 
-    Every array is indexed by ID code. Per decision-maker it keeps one small integer per individual: the
-    *kind* of their valid row (-1: no valid row), an index into `kinds`, the distinct (decision, label,
-    group values...) combinations. Whether a kind is a failure can be decided only once every input's
-    values are known (the rule's defaults come from them); group values are compared across inputs then
-    too, by passes over these columns instead of a random read per row and input.
+    Every array is indexed by ID code. Per decision-maker it keeps one small integer per individual (a byte
+    while there are fewer than 128 kinds): the *kind* of their valid row (-1: no valid row), an index into
+    `kinds`, the distinct (decision, label, group values...) combinations. Whether a kind is a failure can
+    be decided only once every input's values are known (the rule's defaults come from them); group values
+    are compared across inputs then too, by passes over these columns instead of a random read per row and
+    input.
     """
 
     def __init__(self, k: int, rule: FailureRule, attributes: list[str], options: LinkOptions,
@@ -313,11 +314,11 @@ class Linker:
         return col, rows
 
     def _kind_dtype(self) -> type[np.integer]:
-        """The kind columns' type for the kinds so far, widening the columns already kept if needed."""
-        dtype = np.int16 if len(self.kinds) < 1 << 15 else np.int32
-        if dtype != np.int16:
-            self.kind_cols = [c.astype(dtype) for c in self.kind_cols]
-        return dtype
+        """The narrowest type of a kind column that holds every kind so far: a byte per individual while
+        there are fewer than 128. A column holds only kinds known when it was formed, so the columns kept
+        before need no widening when later inputs bring more."""
+        n = len(self.kinds)
+        return np.int8 if n < 1 << 7 else np.int16 if n < 1 << 15 else np.int32
 
     def _kinds_of_parts(
         self, valid: np.ndarray, parts: list[np.ndarray | None], everything: bool,
