@@ -193,9 +193,15 @@ def test_the_streaming_estimate_of_parquet_reads_the_footers(tmp_path, monkeypat
     assert streaming < whole
     engine, why = engines.choose("auto", wide, available=int((streaming + whole) / 2 / 0.9))
     assert engine == "memory" and "streaming one input at a time" in why
-    # Past half the memory available, the link holds one input's IDs at a time.
-    assert memory.ids_one_at_a_time(wide, available=int(1.5 * streaming))
-    assert not memory.ids_one_at_a_time(wide, available=int(2.5 * streaming))
+    # Past half the memory available, the link holds one input's IDs at a time, and needs less so (the
+    # IDs coded as read, a part at a time): auto streams where only that fits, and says how.
+    tight = memory.streaming_plan(wide, available=int(1.5 * streaming))
+    assert tight.ids_one_at_a_time and tight.read_ahead == 1 and tight.need < streaming
+    assert tight.need == estimate_streaming_bytes(wide, one_at_a_time=True)
+    assert not memory.streaming_plan(wide, available=int(2.5 * streaming)).ids_one_at_a_time
+    engine, why = engines.choose("auto", wide, available=int(tight.need / 0.9) + 1)
+    assert engine == "memory" and "each one's IDs once the previous one's are coded" in why
+    assert engines.choose("auto", wide, available=int(tight.need / 0.9) - 1)[0] == "duckdb"
 
 
 def test_cli_count_with_the_duckdb_engine(tmp_path):

@@ -25,6 +25,7 @@ from monoculture.link.linking import link, link_streaming
 from monoculture.link.stream_ids import IdStream
 from monoculture.read import fingerprints, text_table
 from monoculture.read.fingerprints import PrintTable
+from monoculture.read.memory import StreamingPlan
 from monoculture.read.sources import People, Source
 from monoculture.spec import FailureRule, InferenceOptions, LinkOptions
 from profiles import examples
@@ -424,7 +425,6 @@ def test_one_input_s_ids_at_a_time_gives_the_same_audit(tmp_path, monkeypatch):
     paths = _hex_ecosystem(tmp_path)
     kw = dict(id_column="id", decision="decision", label="label", groups=["g"],
               inference=InferenceOptions(bootstrap=50, permutations=99))
-    monkeypatch.setattr(load, "read_ahead", lambda _paths: 1)
     waits: list[int] = []
     real_gate = load.IdGate
 
@@ -434,10 +434,10 @@ def test_one_input_s_ids_at_a_time_gives_the_same_audit(tmp_path, monkeypatch):
             return super().wait(i)
 
     monkeypatch.setattr(load, "IdGate", CountingGate)
-    monkeypatch.setattr(load, "ids_one_at_a_time", lambda _paths: True)
+    monkeypatch.setattr(load, "streaming_plan", lambda _paths: StreamingPlan(1, True, 0))
     gated = render_json(monoculture.audit(paths, **kw))
     assert sorted(waits) == [0, 1, 2, 3]
-    monkeypatch.setattr(load, "ids_one_at_a_time", lambda _paths: False)
+    monkeypatch.setattr(load, "streaming_plan", lambda _paths: StreamingPlan(1, False, 0))
     assert render_json(monoculture.audit(paths, **kw)) == gated
 
 
@@ -449,7 +449,6 @@ def _gated_and_not(paths: list[str], monkeypatch, **kw) -> tuple[str, str, int]:
 
     kw = dict(id_column="id", decision="decision", label="label", groups=["g"],
               inference=InferenceOptions(bootstrap=30, permutations=49)) | kw
-    monkeypatch.setattr(load, "read_ahead", lambda _paths: 1)
     taken: list[int] = []
     real_taken = linking.IdGate.taken
 
@@ -459,9 +458,9 @@ def _gated_and_not(paths: list[str], monkeypatch, **kw) -> tuple[str, str, int]:
         return got
 
     monkeypatch.setattr(linking.IdGate, "taken", counted)
-    monkeypatch.setattr(load, "ids_one_at_a_time", lambda _paths: True)
+    monkeypatch.setattr(load, "streaming_plan", lambda _paths: StreamingPlan(1, True, 0))
     gated = render_json(monoculture.audit(paths, **kw))
-    monkeypatch.setattr(load, "ids_one_at_a_time", lambda _paths: False)
+    monkeypatch.setattr(load, "streaming_plan", lambda _paths: StreamingPlan(1, False, 0))
     return gated, render_json(monoculture.audit(paths, **kw)), len(taken)
 
 
@@ -517,8 +516,7 @@ def test_an_error_while_ids_wait_their_turn_is_raised_not_hung(tmp_path, monkeyp
     from monoculture.link import load
 
     paths = _hex_ecosystem(tmp_path, duplicate_in=1)
-    monkeypatch.setattr(load, "read_ahead", lambda _paths: 1)
-    monkeypatch.setattr(load, "ids_one_at_a_time", lambda _paths: True)
+    monkeypatch.setattr(load, "streaming_plan", lambda _paths: StreamingPlan(1, True, 0))
     with pytest.raises(monoculture.InputError, match=r"dm1\.parquet"):
         monoculture.audit(paths, id_column="id", decision="decision", label="label",
                           inference=InferenceOptions(bootstrap=0, permutations=0))

@@ -40,7 +40,7 @@ from ..link.coverage import (
 from ..link.group_values import MISSING_GROUP
 from ..read.csv_text import declared_delimiter, delimiter
 from ..read.files import STDIN, expand_paths, file_format, require_columns
-from ..read.memory import available_bytes, estimate_bytes, estimate_streaming_bytes
+from ..read.memory import available_bytes, estimate_bytes, streaming_plan
 from ..read.names import named_path
 from ..spec import AuditSpec, FailureRule, SpecError
 from .spark_values import spark_group_text
@@ -67,9 +67,10 @@ def choose(
     if available is None or whole <= 0.9 * available:
         return "memory", None
     streams = layout in (None, "files") and len(paths) >= 2 and STDIN not in paths
-    if streams and (need := estimate_streaming_bytes(paths)) <= 0.9 * available:
-        return "memory", (f"engine: memory, streaming one input at a time (about {need / 2**30:.1f} GiB; "
-                          f"reading every input at once would need {whole / 2**30:.1f} GiB, and "
+    if streams and (plan := streaming_plan(paths, available)).need <= 0.9 * available:
+        ids = ", each one's IDs once the previous one's are coded" if plan.ids_one_at_a_time else ""
+        return "memory", (f"engine: memory, streaming one input at a time{ids} (about {plan.need / 2**30:.1f} "
+                          f"GiB; reading every input at once would need {whole / 2**30:.1f} GiB, and "
                           f"{available / 2**30:.1f} GiB is free)")
     if not _has_duckdb():
         raise UsageError(

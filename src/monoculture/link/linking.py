@@ -122,7 +122,7 @@ def link_streaming(
 ) -> Linked | None:
     """`link`, reading one decision-maker's input at a time (`loaders[i]()` reads input i).
 
-    Only the per-individual state stays in memory (about two bytes per individual and decision-maker, and
+    Only the per-individual state stays in memory (about a byte per individual and decision-maker, and
     what `coder` keeps per distinct ID: `stream_ids`), so inputs far larger than memory link in one pass.
     Any IDs stream; it returns None, and the caller links in memory, only where `IdStream.add` says the
     stream cannot give the in-memory link's answer. `headers` (each input's column names), when given, lets

@@ -8,7 +8,7 @@ from ..errors import UsageError
 from ..read.csv_text import declared_delimiter
 from ..read.files import STDIN, InputFile, expand_paths, head_column
 from ..read.ids import integer_ids, parse_dense
-from ..read.memory import check_memory, ids_one_at_a_time, read_ahead
+from ..read.memory import check_memory, streaming_plan
 from ..read.names import named_path
 from ..read.pipes import pipes_kept
 from ..read.sources import file_loaders, load_people, load_sources
@@ -50,16 +50,16 @@ def _load_and_link(
     if streamable:
         first = cols.for_input(named_path(paths[0])[0]).id
         coder = IdStream(_first_route(files_read[0], first), ordered=rule.top_fraction is not None)
-        ahead = read_ahead(paths)
+        plan = streaming_plan(paths)
         # Score rules may sort by the IDs' text (top-fraction ties): they keep each input's IDs whole.
-        gate = (IdGate(len(paths), None if rule.uses_scores else coder)
-                if ahead == 1 and ids_one_at_a_time(paths) else None)
+        gate = IdGate(len(paths), None if rule.uses_scores else coder) if plan.ids_one_at_a_time else None
         names, loaders, files, headers = file_loaders(paths, cols, people_has,
                                                      coder.route == "dense" and not rule.uses_scores,
                                                      None if gate is None else gate.wait)
         on_stage(f"reading and linking inputs one at a time ({coder.route} IDs first)")
         streamed = link_streaming(loaders, names, people_table, rule, list(cols.groups), link_options,
-                                  [set(h) for h in headers], coder, on_rows=on_rows, read_ahead=ahead, gate=gate)
+                                  [set(h) for h in headers], coder, on_rows=on_rows, read_ahead=plan.read_ahead,
+                                  gate=gate)
         if streamed is not None:
             read = [f for f in files if f is not None]
             assert len(read) == len(files)  # a finished link has read every input

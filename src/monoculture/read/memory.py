@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from ..errors import InputError
 from .files import STDIN, file_format
@@ -43,7 +44,7 @@ def estimate_bytes(paths: list[str], per_byte: Mapping[str, float] = EXPANSION) 
 
 
 # The streaming link (files layout) holds the per-individual state — about this many bytes per byte of all
-# inputs — and two inputs in flight (one being linked, the next being read) at IN_FLIGHT bytes per byte.
+# inputs — and the inputs in flight (the one being linked and those read ahead) at IN_FLIGHT bytes per byte.
 # The factors are fitted to the peaks measured on the benchmark ecosystems (bench/README.md).
 STREAM_STATE = {"csv": 0.3, "csv.gz": 1.2, "parquet": 0.8}
 IN_FLIGHT = {"csv": 4.0, "csv.gz": 16.0, "parquet": 6.0}
@@ -51,12 +52,15 @@ IN_FLIGHT = {"csv": 4.0, "csv.gz": 16.0, "parquet": 6.0}
 
 # Where every input is a Parquet file its footer says more than its size: the rows, and the bytes of each
 # column decoded. The streaming link then holds, per distinct ID (at most the largest input's rows; a
-# quarter more for IDs that only some inputs have), the ID's bytes and about STATE_PER_ID + 2 bytes per
-# input (the ID table's header and index, the per-individual columns, an input's codes), and two inputs in
-# flight, each IN_FLIGHT_DECODED times its decoded columns. Fitted to the peaks of six ID shapes at 10M × 10
-# (dense, sparse and mixed-width text IDs, UUIDs, 32 and 64 hex characters; bench/README.md), each of which
-# the estimate exceeds by 3 to 60 %: a file's size says nothing of how wide its IDs are once decoded.
-SHARED_IDS, STATE_PER_ID, IN_FLIGHT_DECODED, BASE = 1.25, 125, 1.5, 150 * 2**20
+# quarter more for IDs that only some inputs have), the ID's bytes, about STATE_PER_ID bytes more (the ID
+# table's record header and index) and a byte per input (the per-individual columns); per row of the input
+# being linked, about STATE_PER_ROW bytes (its codes and the passes over them); and the inputs in flight,
+# each IN_FLIGHT_DECODED times its decoded columns. With one input's IDs at a time (`linking.IdGate`), text
+# IDs are coded as read, `text_table.ROWS_PER_CALL` rows at a time: in flight are the other columns of two
+# inputs and that many rows of IDs. Fitted to the peaks of six ID shapes at 10M × 10 (dense, sparse and
+# mixed-width text IDs, UUIDs, 32 and 64 hex characters) and of 32-hex IDs at 100M × 10 (bench/README.md),
+# each of which the estimate exceeds by 5 to 55 %: a file's size says nothing of how wide its IDs are.
+SHARED_IDS, STATE_PER_ID, STATE_PER_ROW, IN_FLIGHT_DECODED, BASE = 1.25, 30, 56, 1.75, 150 * 2**20
 
 
 def parquet_shape(path: str) -> tuple[int, int, float] | None:
@@ -76,16 +80,22 @@ def parquet_shape(path: str) -> tuple[int, int, float] | None:
     return meta.num_rows, sum(columns), max(columns, default=0) / max(meta.num_rows, 1)
 
 
-def estimate_streaming_bytes(paths: list[str]) -> int:
-    """Bytes the streaming link needs for `paths`: from the Parquet footers where every input is Parquet
-    (see SHARED_IDS), else from the files' sizes (see STREAM_STATE)."""
+def estimate_streaming_bytes(paths: list[str], ahead: int = 1, one_at_a_time: bool = False) -> int:
+    """Bytes the streaming link needs for `paths`, reading `ahead` inputs beside the one it links (with
+    `one_at_a_time`, one input's IDs at a time): from the Parquet footers where every input is Parquet (see
+    SHARED_IDS), else from the files' sizes (see STREAM_STATE)."""
     shapes = [parquet_shape(p) for p in paths]
     if paths and all(s is not None for s in shapes):
+        from .text_table import ROWS_PER_CALL
+
         rows, decoded, widest = (max(values) for values in zip(*shapes, strict=True))  # type: ignore[misc]
-        per_id = widest + STATE_PER_ID + 2 * len(paths)
-        return int(BASE + SHARED_IDS * rows * per_id + 2 * IN_FLIGHT_DECODED * decoded)
+        state = BASE + SHARED_IDS * rows * (widest + STATE_PER_ID + len(paths)) + STATE_PER_ROW * rows
+        if one_at_a_time:
+            others = max(decoded - rows * widest, 0)
+            return int(state + IN_FLIGHT_DECODED * (2 * others + min(rows, ROWS_PER_CALL) * widest))
+        return int(state + (ahead + 1) * IN_FLIGHT_DECODED * decoded)
     largest = max((estimate_bytes([p], IN_FLIGHT) for p in paths), default=0)
-    return estimate_bytes(paths, STREAM_STATE) + 2 * largest
+    return estimate_bytes(paths, STREAM_STATE) + (ahead + 1) * largest
 
 
 def check_memory(paths: list[str], available: int | None = None) -> None:
@@ -109,9 +119,21 @@ def read_ahead(paths: list[str], available: int | None = None) -> int:
     return 3 if available is not None and 4 * largest < available / 4 else 1
 
 
-def ids_one_at_a_time(paths: list[str], available: int | None = None) -> bool:
-    """Whether the streaming link should hold one input's IDs at a time (`linking.IdGate`): when its estimate
-    passes half the memory available. It then needs about one input's decoded IDs less, at some cost in
-    time (10M × 10 with 64-hex IDs: 0.75 GB less, 1.2 s more; bench/README.md)."""
+@dataclass(frozen=True)
+class StreamingPlan:
+    """How the streaming link reads its inputs, and the memory it then needs."""
+
+    read_ahead: int  # inputs read beside the one being linked
+    ids_one_at_a_time: bool  # each input's IDs read once the previous input's are coded (`linking.IdGate`)
+    need: int  # bytes
+
+
+def streaming_plan(paths: list[str], available: int | None = None) -> StreamingPlan:
+    """Read ahead as `read_ahead` says; hold one input's IDs at a time (at some cost in time) when, reading
+    ahead just one input, the estimate still passes half the memory available; and what that needs."""
     available = available if available is not None else available_bytes()
-    return available is not None and estimate_streaming_bytes(paths) > available / 2
+    ahead = read_ahead(paths, available)
+    need = estimate_streaming_bytes(paths, ahead)
+    if ahead == 1 and available is not None and need > available / 2:
+        return StreamingPlan(ahead, True, estimate_streaming_bytes(paths, ahead, one_at_a_time=True))
+    return StreamingPlan(ahead, False, need)
