@@ -343,3 +343,70 @@ def test_timestamp_group_values_read_alike_in_every_engine(tmp_path, zone):
     expected = {((written[0],), (False, False), (True, True)): 1, ((written[0],), (True, False), (True, True)): 1,
                 ((written[1],), (True, True), (True, True)): 1, ((written[2],), (False, False), (True, True)): 1}
     assert table_dict(ours.table) == table_dict(duck.table) == expected
+
+
+def _padded_ecosystem(tmp_path, pad_id: bool, pad_group: bool) -> list[str]:
+    """Three inputs (CSV and Parquet) with blank and missing group values; the second writes some IDs, or
+    group values, with spaces around them (the same people, the same groups, as trimmed text)."""
+    rng = np.random.default_rng(3)
+    paths = []
+    for i in range(3):
+        chosen = rng.permutation(120)[:100]
+        ids = [f"u{j:03d}" for j in chosen]
+        group = [["x", "y", "long value é"][j % 3] for j in chosen]
+        if i == 1 and pad_id:
+            ids = [f" {v}  " if r < 0.3 else v for v, r in zip(ids, rng.random(len(ids)), strict=True)]
+        if i == 1 and pad_group:
+            group = [f"  {v}" if r < 0.3 else v for v, r in zip(group, rng.random(len(group)), strict=True)]
+        blank = rng.random(len(group))
+        group = [None if r < 0.05 else "" if r < 0.08 else v for v, r in zip(group, blank, strict=True)]
+        frame = pd.DataFrame({"id": ids, "decision": rng.integers(0, 2, len(ids)),
+                              "label": rng.integers(0, 2, len(ids)), "group": group})
+        path = tmp_path / f"p{i}.{'parquet' if i == 1 else 'csv'}"
+        if i == 1:
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        else:
+            frame.to_csv(path, index=False)
+        paths.append(str(path))
+    return paths
+
+
+@pytest.mark.parametrize(("pad_id", "pad_group", "collide", "tallies"), [
+    (False, False, False, [(False, True)]),  # as written, groups by hash
+    (True, False, False, [(False, True), (True, True)]),  # padded IDs found: counted again, trimmed
+    (False, True, False, [(True, True)]),  # padded group values: trimmed from the start
+    (False, False, True, [(False, False)]),  # two group values share a hash: their text is spread
+])
+def test_duckdb_counts_keys_as_written_and_groups_by_hash_unless_it_cannot(tmp_path, monkeypatch, pad_id,
+                                                                        pad_group, collide, tallies):
+    """The one-aggregation count reads IDs and group values as written (trimming every row costs more
+    than the rest) and spreads group values by their hashes; where some ID is padded it counts again
+    trimmed, where a group value is it trims from the start, and where two group values share a hash it
+    spreads their text. Each way gives the memory engine's pattern table and coverage."""
+    from monoculture.count import tally
+
+    paths = _padded_ecosystem(tmp_path, pad_id, pad_group)
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"], "join": "outer"}
+    ours = count(paths, **kw, engine="memory")
+    calls: list[tuple[bool, bool]] = []
+    real_tally, real_hashes = tally.tally_sql, tally.group_hashes
+
+    def tally_sql(*args, **kwargs):
+        calls.append((kwargs["trim_keys"], kwargs["hashed_groups"]))
+        return real_tally(*args, **kwargs)
+
+    def group_hashes(rows, n):
+        values, padded = real_hashes(rows, n)
+        return (None if collide else values), padded
+
+    monkeypatch.setattr(tally, "tally_sql", tally_sql)
+    monkeypatch.setattr(tally, "group_hashes", group_hashes)
+    duck = count(paths, **kw, engine="duckdb")
+    assert calls == tallies
+    assert table_dict(duck.table) == table_dict(ours.table)
+    assert [vars(s) for s in duck.coverage.sources] == [vars(s) for s in ours.coverage.sources]
+    assert duck.coverage.missing_group == ours.coverage.missing_group
+    # Two values of one attribute sharing a hash cannot be told apart by it.
+    a, b = ({"attr": 0, "g": v, "trimmed": v, "h": 7, "ht": 7} for v in "ab")
+    assert real_hashes([a, b], 1) == (None, False)
+    assert real_hashes([a, {**b, "attr": 1}], 2) == ([{7: "a"}, {7: "b"}], False)

@@ -8,9 +8,10 @@ table equals the in-memory one (tests/test_patterns_io.py). A checking query (`s
 what the in-memory reader checks row by row and compares each linked individual's group values, so they
 refuse, or drop and count, the same rows, treat conflicting group values alike and report the same per-input
 coverage; when it finds no ID on two rows of one input, the count joins the rows without grouping them by
-ID first. Before both, a scan (`sql.scan_sql`) counts the row checks that need no grouping; when it finds
-nothing to refuse, one aggregation (`sql.tally_sql`) links, checks for repeated IDs and counts at once, and
-the checking query and the joins run only when it finds an ID on two rows of one input.
+ID first. Before both, a scan (`tally.scan_sql`) counts the row checks that need no grouping; when it finds
+nothing to refuse, one aggregation (`tally.tally_sql`, run by `tally.tally_counts`) links, checks for
+repeated IDs and counts at once, and the checking query and the joins run only when it finds an ID on two
+rows of one input.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from ..spec import AuditSpec, FailureRule, SpecError
 from .spark_values import spark_group_text
 from .sql import check_rows, check_sql, emit_sql
 from .table_file import Counted, from_arrow
-from .tally import TALLY_MAX_INPUTS, scan_rows, scan_sql, tally_rows, tally_sql
+from .tally import tally_counts
 
 
 def choose(
@@ -134,7 +135,7 @@ def count_external(engine: str, spec: AuditSpec) -> Counted:
                              "so that the spill fits on the temporary disk (--id-shards overrides)")
         query = {**sql_options, **dialect}
         slices = [(s, shards) if shards > 1 else None for s in range(shards)]
-        checks, table = _tally(run, inputs, [n for n, _ in files], query, people, slices, on_missing)
+        checks, table = tally_counts(run, inputs, [n for n, _ in files], query, people, slices, on_missing)
         if checks is None:
             checks = check_rows(run(check_sql(inputs, **query, people=people)).to_pylist()[0], len(files),
                                 len(groups))
@@ -159,25 +160,6 @@ def count_external(engine: str, spec: AuditSpec) -> Counted:
     _fill_coverage(counted, sources, checks[0]["individuals"], conflicts)
     counted.warnings = notes
     return counted
-
-
-def _tally(
-    run: Callable[[str], pa.Table], inputs: Sequence[str], names: Sequence[str], query: dict, people: str | None,
-    slices: list[tuple[int, int] | None], on_missing: str,
-) -> tuple[list[dict] | None, pa.Table | None]:
-    """The checks and the pattern table from `sql.scan_sql` and `sql.tally_sql` (one aggregation instead of
-    the checking query and k - 1 joins), or (None, None) when they cannot stand for them: an input to
-    refuse (`check_sql` finds the in-memory engine's first complaint), an ID on two rows of one input
-    (`emit_sql` drops or refuses it), more inputs than a mask holds."""
-    if len(names) > TALLY_MAX_INPUTS:
-        return None, None
-    scanned = scan_rows(run(scan_sql(inputs, **query)).to_pylist()[0], len(names))
-    missing = ("missing_id", "missing_decision", "missing_label")
-    if any(c["not_numeric"] or (on_missing == "error" and any(c[m] for m in missing)) for c in scanned):
-        return None, None
-    got = tally_rows([run(tally_sql(inputs, **query, people=people, shard=s)) for s in slices], scanned, names,
-                     query["groups"], query["join"])
-    return got if got is not None else (None, None)
 
 
 # Said after an external engine's complaint about rows: only the in-memory engine knows row numbers.

@@ -39,8 +39,10 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _text(expr: str) -> str:
-    return f"NULLIF(TRIM(CAST({expr} AS STRING)), '')"
+def _text(expr: str, trim: bool = True) -> str:
+    """A value as text, blank = NULL; trimmed unless `trim` is False (`tally_sql`'s `trim_keys`)."""
+    text = f"CAST({expr} AS STRING)"
+    return f"NULLIF({f'TRIM({text})' if trim else text}, '')"
 
 
 def _canon(t: str) -> str:
@@ -261,12 +263,15 @@ def per_row_cte(prefix: str, i: int, n_groups: int, where: str) -> str:
 
 def people_cte(
     people: str, groups: Sequence[str], id_column: str, dialect: str, headers: Mapping[str, Sequence[str]] | None,
+    trim_keys: bool = True,
 ) -> str:
-    """``p``: the people file's IDs and group values (g_j; NULL for an attribute it lacks)."""
+    """``p``: the people file's IDs and group values (g_j; NULL for an attribute it lacks), trimmed unless
+    `trim_keys` is False (see `input_ctes`)."""
     q = lambda s: quote(s, dialect)  # noqa: E731
     pheader = set(_header_reader(headers)(people))
-    pcols = [f"{_text(q(id_column))} AS id"] + [
-        f"{_text(q(g)) if g in pheader else 'CAST(NULL AS STRING)'} AS g_{j}" for j, g in enumerate(groups)]
+    pcols = [f"{_text(q(id_column), trim_keys)} AS id"] + [
+        f"{_text(q(g), trim_keys) if g in pheader else 'CAST(NULL AS STRING)'} AS g_{j}"
+        for j, g in enumerate(groups)]
     return f"p AS (SELECT {', '.join(pcols)} FROM {'people' if dialect == 'spark' else _source(people, 0, dialect)})"
 
 
@@ -287,9 +292,12 @@ def input_ctes(
     inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
     rule: FailureRule, join: str, layout: str | None, dialect: str,
     headers: Mapping[str, Sequence[str]] | None, integral: Mapping[str, Sequence[str]] | None,
+    trim_keys: bool = True,
 ) -> tuple[list[str], list[str]]:
     """The checks both queries share, and per input i the CTEs t{i} (trimmed text) and r{i} (canonical
-    values: id, d, y, the group values g_j, whether the row is ``valid`` and its failure ``fail``)."""
+    values: id, d, y, the group values g_j, whether the row is ``valid`` and its failure ``fail``).
+    `trim_keys` False leaves the IDs and group values as written (blank = NULL): trimming every row costs
+    more than the rest of a scan, and is needed only where some value is padded, which `tally_sql` finds."""
     header_of = _header_reader(headers)
     if integral is not None:
         integral_of = lambda path: set(integral.get(path, ()))  # noqa: E731
@@ -319,11 +327,13 @@ def input_ctes(
     ctes = []
     for i, ((_, path), name) in enumerate(zip(paths, names, strict=True), start=1):
         numeric = integral_of(path)
-        cols = [f"{_text(q(id_column))} AS id", f"{q(decision) if decision in numeric else _text(q(decision))} AS dt",
+        cols = [f"{_text(q(id_column), trim_keys)} AS id",
+                f"{q(decision) if decision in numeric else _text(q(decision))} AS dt",
                 f"{(q(label) if label in numeric else _text(q(label))) if label else 'NULL'} AS yt"]
         # Group values come from the people file, else from any input that has the column (as in link/group_values.py).
         header = set(header_of(path))
-        cols += [f"{_text(q(g)) if g in header else 'CAST(NULL AS STRING)'} AS g_{j}" for j, g in enumerate(groups)]
+        cols += [f"{_text(q(g), trim_keys) if g in header else 'CAST(NULL AS STRING)'} AS g_{j}"
+                 for j, g in enumerate(groups)]
         ctes.append(f"t{i} AS (\n  SELECT {', '.join(cols)}\n  FROM {_source(path, i, dialect)}\n)")
         canon = ["id", f"{_canon_number('dt') if decision in numeric else _canon('dt')} AS d",
                  f"{(_canon_number('yt') if label in numeric else _canon('yt')) if label else 'NULL'} AS y"] + [

@@ -7,7 +7,7 @@ and fail each ID) and then by pattern, in place of `sql.check_sql` and the k - 1
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -48,6 +48,7 @@ def tally_sql(
     people: str | None, rule: FailureRule, join: str = "inner", layout: str | None = None,
     dialect: str = "duckdb", headers: Mapping[str, Sequence[str]] | None = None,
     integral: Mapping[str, Sequence[str]] | None = None, shard: tuple[int, int] | None = None,
+    trim_keys: bool = True, hashed_groups: bool = False,
 ) -> str:
     """Linking and counting in one aggregation: every input's rows (and the people file's) stacked, grouped
     by ID, then grouped by what each ID's group gives. `tally_rows` reads the result.
@@ -61,10 +62,15 @@ def tally_sql(
     the rows replaces k - 1 joins and the checking query's per-input grouping (bench/README.md has the
     figures). `shard` = (s, S) keeps the IDs whose hash is s modulo S, as in
     `emit_sql`. At most `TALLY_MAX_INPUTS` inputs.
+
+    `trim_keys` False reads IDs and group values as written, and ``padded`` says whether some ID is not
+    (the caller then counts again, trimmed). `hashed_groups` (DuckDB) spreads each ID's group values by
+    their 64-bit hashes instead of their text, so that ``g_j`` is the hash of the value (`group_hashes`
+    maps it back): the text's least and greatest per ID cost the aggregation more than all else.
     """
     names, ctes = input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
                               rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
-                              integral=integral)
+                              integral=integral, trim_keys=trim_keys)
     k, n_groups = len(names), len(groups)
     if k > TALLY_MAX_INPUTS:
         raise UsageError(f"tally_sql counts at most {TALLY_MAX_INPUTS} inputs; got {k}")
@@ -79,26 +85,66 @@ def tally_sql(
                      f"CASE WHEN valid AND fail THEN {bit} ELSE {zero} END AS fb"
                      f"{', 1 AS inp' if with_people else ''}{values} FROM r{i} WHERE {scope}")
     if with_people:
-        ctes.append(people_cte(people, groups, id_column, dialect, headers))
+        ctes.append(people_cte(people, groups, id_column, dialect, headers, trim_keys))
         parts.append(f"SELECT id, {zero} AS pb, {zero} AS sb, {zero} AS fb, 0 AS inp{values} FROM p WHERE {scope}")
     rows = "SUM(inp) AS nr, SUM(1 - inp) AS np" if with_people else "COUNT(*) AS nr, 0 AS np"
-    spread = "".join(f", MIN(g_{j}) AS lo_{j}, MAX(g_{j}) AS hi_{j}" for j in range(n_groups))
-    ctes.append(f"per AS (SELECT BIT_OR(pb) AS present, BIT_OR(sb) AS seen, BIT_OR(fb) AS fail, {rows}{spread} "
-                f"FROM ({' UNION ALL '.join(parts)}) u GROUP BY id)")
+    value = "CASE WHEN g_{j} IS NOT NULL THEN hash(g_{j}) END" if hashed_groups else "g_{j}"
+    spread = "".join(f", MIN({value.format(j=j)}) AS lo_{j}, MAX({value.format(j=j)}) AS hi_{j}"
+                     for j in range(n_groups))
+    padded = "FALSE" if trim_keys else "id <> TRIM(id)"
+    ctes.append(f"per AS (SELECT BIT_OR(pb) AS present, BIT_OR(sb) AS seen, BIT_OR(fb) AS fail, {rows}{spread}, "
+                f"{padded} AS padded FROM ({' UNION ALL '.join(parts)}) u GROUP BY id)")
     keys = ["seen", "fail"]
     keys += [f"CASE WHEN lo_{j} = hi_{j} THEN lo_{j} END" for j in range(n_groups)]
     keys += [f"COALESCE(lo_{j} <> hi_{j}, FALSE)" for j in range(n_groups)]
     keys += ["nr > bit_count(present)", "np > 1"]
     aliases = ["seen", "fail", *(f"g_{j}" for j in range(n_groups)), *(f"conflict_{j}" for j in range(n_groups)),
                "repeated", "people_repeated"]
-    select = ", ".join(["COUNT(*) AS n"] + [f"{e} AS {a}" for e, a in zip(keys, aliases, strict=True)])
+    select = ", ".join(["COUNT(*) AS n", "BOOL_OR(padded) AS padded"]
+                       + [f"{e} AS {a}" for e, a in zip(keys, aliases, strict=True)])
     header = f"-- monoculture linking and counting in one aggregation ({dialect} SQL): {k} inputs.\n"
     return header + "WITH\n" + ",\n".join(ctes) + f"\nSELECT {select}\nFROM per\nGROUP BY {', '.join(keys)}\n"
 
 
+def group_values_sql(
+    inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
+    people: str | None, rule: FailureRule, join: str = "inner", layout: str | None = None,
+    dialect: str = "duckdb", headers: Mapping[str, Sequence[str]] | None = None,
+    integral: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """Every distinct group value as written (``g``, of attribute ``attr``), trimmed (``trimmed``; NULL when
+    blank) and the hash of each (``h``, ``ht``): what `group_hashes` needs to read `tally_sql`'s hashed
+    groups. A scan of the inputs' group columns, a few values each (DuckDB)."""
+    names, ctes = input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
+                              rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
+                              integral=integral, trim_keys=False)
+    tables = [f"t{i}" for i in range(1, len(names) + 1)]
+    if people is not None:
+        ctes.append(people_cte(people, groups, id_column, dialect, headers, trim_keys=False))
+        tables.append("p")
+    values = " UNION ALL ".join(f"SELECT {j} AS attr, g_{j} AS g FROM {t}" for t in tables for j in range(len(groups)))
+    return ("-- monoculture group values (duckdb SQL)\nWITH\n" + ",\n".join(ctes)
+            + "\nSELECT attr, g, NULLIF(TRIM(g), '') AS trimmed, hash(g) AS h, hash(NULLIF(TRIM(g), '')) AS ht "
+            + f"FROM ({values}) v WHERE g IS NOT NULL GROUP BY attr, g\n")
+
+
+def group_hashes(rows: Sequence[Mapping[str, object]], n_groups: int) -> tuple[list[dict[int, str]] | None, bool]:
+    """From `group_values_sql`'s rows: whether some group value is padded (then every key is counted
+    trimmed) and, per attribute, the value of each hash as `tally_sql` will count it (trimmed or not); None
+    when two values of an attribute share a hash (then the tally spreads the text itself)."""
+    padded = any(r["g"] != r["trimmed"] for r in rows)
+    hash_of, text_of = ("ht", "trimmed") if padded else ("h", "g")
+    values: list[dict[int, str]] = [{} for _ in range(n_groups)]
+    for r in rows:
+        text = r[text_of]
+        if text is not None and values[int(r["attr"])].setdefault(int(r[hash_of]), str(text)) != text:
+            return None, padded
+    return values, padded
+
+
 def tally_rows(
     tables: Sequence[pa.Table], scanned: Sequence[Mapping[str, int]], names: Sequence[str], groups: Sequence[str],
-    join: str,
+    join: str, group_values: Sequence[Mapping[int, str]] | None = None,
 ) -> tuple[list[dict[str, int]], pa.Table] | None:
     """The results of `tally_sql` (one per hash slice), completed by each input's `scan_rows`, as the
     checks `check_rows` gives (no ID on two rows: each ID's one row is its summary) and the pattern table
@@ -118,7 +164,49 @@ def tally_rows(
                          "failed_rows": int(n @ fail[:, i])} | shared for i, c in enumerate(scanned)]
     keep = pa.array(linked)
     columns = {"count": pa.array(n[linked])}
-    columns |= {f"group:{g}": t[f"g_{j}"].filter(keep) for j, g in enumerate(groups)}
+    columns |= {f"group:{g}": _group_text(t[f"g_{j}"].filter(keep), None if group_values is None else group_values[j])
+                for j, g in enumerate(groups)}
     columns |= {f"fail:{name}": pa.array(fail[linked, i]) for i, name in enumerate(names)}
     columns |= {f"seen:{name}": pa.array(seen[linked, i]) for i, name in enumerate(names)}
     return checks, pa.table(columns)
+
+
+def _group_text(values: pa.ChunkedArray, text_of: Mapping[int, str] | None) -> pa.Array | pa.ChunkedArray:
+    """A tally's group column as text: as it is, or each hash's value (`tally_sql`'s `hashed_groups`)."""
+    if text_of is None:
+        return values
+    return pa.array([None if v is None else text_of[v] for v in values.to_pylist()], pa.string())
+
+
+def tally_counts(
+    run: Callable[[str], pa.Table], inputs: Sequence[str], names: Sequence[str], query: dict, people: str | None,
+    slices: list[tuple[int, int] | None], on_missing: str,
+) -> tuple[list[dict] | None, pa.Table | None]:
+    """The checks and the pattern table from `scan_sql` and `tally_sql` (one aggregation instead of the
+    checking query and k - 1 joins), or (None, None) when they cannot stand for them: an input to refuse
+    (`sql.check_sql` finds the in-memory engine's first complaint), an ID on two rows of one input
+    (`sql.emit_sql` drops or refuses it), more inputs than a mask holds.
+
+    DuckDB counts IDs and group values as written, group values by their hashes (`group_values_sql`), and
+    counts again trimmed where some ID turns out padded; a padded group value has every key trimmed from
+    the start, and two group values sharing a hash have their text spread instead."""
+    if len(names) > TALLY_MAX_INPUTS:
+        return None, None
+    scanned = scan_rows(run(scan_sql(inputs, **query)).to_pylist()[0], len(names))
+    missing = ("missing_id", "missing_decision", "missing_label")
+    if any(c["not_numeric"] or (on_missing == "error" and any(c[m] for m in missing)) for c in scanned):
+        return None, None
+    groups, values, trim = query["groups"], None, True
+    if query.get("dialect", "duckdb") == "duckdb":
+        values, trim = group_hashes(run(group_values_sql(inputs, **query, people=people)).to_pylist()
+                                    if groups else [], len(groups))
+
+    def tally(trim_keys: bool) -> list[pa.Table]:
+        return [run(tally_sql(inputs, **query, people=people, shard=s, trim_keys=trim_keys,
+                              hashed_groups=values is not None)) for s in slices]
+
+    tables = tally(trim)
+    if not trim and any(t["padded"].to_numpy(zero_copy_only=False).any() for t in tables):
+        tables = tally(True)  # some ID is written with white space around it: compare the IDs trimmed
+    got = tally_rows(tables, scanned, names, groups, query["join"], values)
+    return got if got is not None else (None, None)
