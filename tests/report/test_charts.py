@@ -89,6 +89,14 @@ def test_tick_helpers_give_round_values_covering_the_range(a, b):
     assert all(_round(t) for t in logs)
 
 
+def test_ticks_of_a_range_narrower_than_floats_can_step_end():
+    """A regression: a range of 1e-13 at 1000 gave a step below the float spacing there, so the tick loop
+    never reached its end and filled the memory (a Hypothesis example once did, killing the test run)."""
+    for lo, hi in [(1000.0, 1000.0 + 1e-13), (1e-6, 1e-6 * (1 + 1e-12)), (5.0, 5.0), (0.0, 0.0)]:
+        ticks = nice_ticks(lo, hi, 4)
+        assert 2 <= len(ticks) <= 10 and ticks[0] <= lo and ticks[-1] >= hi and _evenly_round(ticks)
+
+
 def test_every_chart_has_a_visible_title_and_no_text_runs_off_the_right(svgs):
     """Each chart says what it shows in bold at the top; at about 6.5 px per character of the 11-px font, no
     left-anchored label runs past the picture's right edge (the unstable legend once did)."""

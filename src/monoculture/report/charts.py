@@ -21,7 +21,9 @@ def _e(text: object) -> str:
 
 def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
     """Round tick values (1, 2 or 5 times a power of ten apart) covering [lo, hi], about `count` of them."""
-    span = hi - lo if hi > lo else abs(hi) or 1.0
+    # No span, or one too narrow for floats to step across at this magnitude (the loop below would never
+    # reach hi): ticks over the value's own scale, as for a single value.
+    span = hi - lo if hi - lo > 1e-9 * max(abs(lo), abs(hi)) else abs(hi) or 1.0
     raw = span / max(1, count - 1)
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
