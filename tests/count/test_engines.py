@@ -410,3 +410,29 @@ def test_duckdb_counts_keys_as_written_and_groups_by_hash_unless_it_cannot(tmp_p
     a, b = ({"attr": 0, "g": v, "trimmed": v, "h": 7, "ht": 7} for v in "ab")
     assert real_hashes([a, b], 1) == (None, False)
     assert real_hashes([a, {**b, "attr": 1}], 2) == ([{7: "a"}, {7: "b"}], False)
+
+
+@pytest.mark.parametrize("k", [3, 20, 21])
+def test_duckdb_packs_the_masks_of_up_to_twenty_inputs_in_one(tmp_path, monkeypatch, k):
+    """Up to 20 inputs, each row carries its input's present, seen and fail bits in one BIGINT (one
+    aggregate per ID); from 21, three masks. Either way the memory engine's pattern table and coverage."""
+    from monoculture.count import tally
+
+    rng = np.random.default_rng(k)
+    paths = []
+    for i in range(k):
+        ids = [f"i{j}" for j in rng.permutation(40)[:35]]
+        frame = pd.DataFrame({"id": ids, "decision": rng.integers(0, 2, 35), "label": rng.integers(0, 2, 35),
+                              "group": [["a", "b"][int(v[1:]) % 2] for v in ids]})
+        frame.loc[rng.random(35) < 0.1, "decision"] = None
+        paths.append(str(tmp_path / f"d{i}.csv"))
+        frame.to_csv(paths[-1], index=False)
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"], "join": "outer",
+          "on_missing": "drop"}
+    sqls: list[str] = []
+    real = tally.tally_sql
+    monkeypatch.setattr(tally, "tally_sql", lambda *a, **kw: sqls.append(real(*a, **kw)) or sqls[-1])
+    duck, ours = count(paths, **kw, engine="duckdb"), count(paths, **kw, engine="memory")
+    assert sqls and all(("BIT_OR(m)" in sql) == (k <= 20) for sql in sqls)
+    assert table_dict(duck.table) == table_dict(ours.table)
+    assert [vars(s) for s in duck.coverage.sources] == [vars(s) for s in ours.coverage.sources]

@@ -78,22 +78,34 @@ def tally_sql(
     with_people = people is not None and bool(groups)
     zero = "CAST(0 AS BIGINT)"
     values = "".join(f", g_{j}" for j in range(n_groups))
+    # DuckDB, where the three masks fit in one BIGINT: each row carries them as one (present, seen << k,
+    # fail << 2k), and each ID has one aggregate of them instead of three (a fifth of the count's time).
+    packed = dialect == "duckdb" and 3 * k <= TALLY_MAX_INPUTS
     parts = []
     for i in range(1, k + 1):
-        bit = f"CAST({1 << (i - 1)} AS BIGINT)"
-        parts.append(f"SELECT id, {bit} AS pb, CASE WHEN valid THEN {bit} ELSE {zero} END AS sb, "
-                     f"CASE WHEN valid AND fail THEN {bit} ELSE {zero} END AS fb"
-                     f"{', 1 AS inp' if with_people else ''}{values} FROM r{i} WHERE {scope}")
+        bit = lambda shift, i=i: f"CAST({1 << (i - 1 + shift)} AS BIGINT)"  # noqa: E731
+        seen, fail = (bit(k), bit(2 * k)) if packed else (bit(0), bit(0))
+        masks = [bit(0), f"CASE WHEN valid THEN {seen} ELSE {zero} END",
+                 f"CASE WHEN valid AND fail THEN {fail} ELSE {zero} END"]
+        masks = [f"({' | '.join(masks)}) AS m"] if packed else [f"{m} AS {a}" for m, a in zip(masks, ("pb", "sb", "fb"),
+                                                                                                strict=True)]
+        parts.append(f"SELECT id, {', '.join(masks)}{', 1 AS inp' if with_people else ''}{values} FROM r{i} "
+                     f"WHERE {scope}")
     if with_people:
         ctes.append(people_cte(people, groups, id_column, dialect, headers, trim_keys))
-        parts.append(f"SELECT id, {zero} AS pb, {zero} AS sb, {zero} AS fb, 0 AS inp{values} FROM p WHERE {scope}")
+        masks = f"{zero} AS m" if packed else f"{zero} AS pb, {zero} AS sb, {zero} AS fb"
+        parts.append(f"SELECT id, {masks}, 0 AS inp{values} FROM p WHERE {scope}")
     rows = "SUM(inp) AS nr, SUM(1 - inp) AS np" if with_people else "COUNT(*) AS nr, 0 AS np"
     value = "CASE WHEN g_{j} IS NOT NULL THEN hash(g_{j}) END" if hashed_groups else "g_{j}"
     spread = "".join(f", MIN({value.format(j=j)}) AS lo_{j}, MAX({value.format(j=j)}) AS hi_{j}"
                      for j in range(n_groups))
     padded = "FALSE" if trim_keys else "id <> TRIM(id)"
-    ctes.append(f"per AS (SELECT BIT_OR(pb) AS present, BIT_OR(sb) AS seen, BIT_OR(fb) AS fail, {rows}{spread}, "
-                f"{padded} AS padded FROM ({' UNION ALL '.join(parts)}) u GROUP BY id)")
+    every = (1 << k) - 1
+    masks = (f"BIT_OR(m) & {every} AS present, (BIT_OR(m) >> {k}) & {every} AS seen, "
+             f"(BIT_OR(m) >> {2 * k}) & {every} AS fail") if packed else (
+        "BIT_OR(pb) AS present, BIT_OR(sb) AS seen, BIT_OR(fb) AS fail")
+    ctes.append(f"per AS (SELECT {masks}, {rows}{spread}, {padded} AS padded "
+                f"FROM ({' UNION ALL '.join(parts)}) u GROUP BY id)")
     keys = ["seen", "fail"]
     keys += [f"CASE WHEN lo_{j} = hi_{j} THEN lo_{j} END" for j in range(n_groups)]
     keys += [f"COALESCE(lo_{j} <> hi_{j}, FALSE)" for j in range(n_groups)]
