@@ -157,6 +157,20 @@ def test_auto_engine_chooses_by_size(monkeypatch):
         engines.choose("auto", LENDERS, available=1000)
 
 
+def test_what_auto_says_does_not_follow_the_memory_free(monkeypatch):
+    """The report says which engine auto chose and the estimates (which the files fix), not the memory free
+    at the time: two runs of one audit give the same JSON."""
+    from monoculture.count import engines
+    from monoculture.read.memory import StreamingPlan
+
+    monkeypatch.setattr(engines, "estimate_bytes", lambda _paths: 100 * 2**30)
+    monkeypatch.setattr(engines, "streaming_plan", lambda _paths, _available: StreamingPlan(1, True, 10 * 2**30))
+    said = {engines.choose("auto", LENDERS, available=gib * 2**30) for gib in (20, 21.5)}
+    assert len(said) == 1 and "streaming one input at a time" in next(iter(said))[1]
+    said = {engines.choose("auto", LENDERS, available=gib * 2**30) for gib in (5, 6.5)}
+    assert len(said) == 1 and next(iter(said))[0] == "duckdb"
+
+
 def test_the_streaming_estimate_of_parquet_reads_the_footers(tmp_path, monkeypatch):
     """Parquet inputs are estimated from their footers (rows, decoded bytes), not their size on disk: the
     same table compressed two ways gets the same estimate, which grows with the IDs' width, and `--engine auto`

@@ -70,16 +70,18 @@ def choose(
     streams = layout in (None, "files") and len(paths) >= 2 and STDIN not in paths
     if streams and (plan := streaming_plan(paths, available)).need <= 0.9 * available:
         ids = ", each one's IDs once the previous one's are coded" if plan.ids_one_at_a_time else ""
+        # The report says the choice and the estimates, which the files fix, not the memory free at the time,
+        # which would make two runs of one audit differ.
         return "memory", (f"engine: memory, streaming one input at a time{ids} (about {plan.need / 2**30:.1f} "
-                          f"GiB; reading every input at once would need {whole / 2**30:.1f} GiB, and "
-                          f"{available / 2**30:.1f} GiB is free)")
+                          f"GiB; reading every input at once would need {whole / 2**30:.1f} GiB, more than is "
+                          "free)")
     if not _has_duckdb():
         raise UsageError(
             f"the inputs need about {whole / 2**30:.1f} GiB in memory but {available / 2**30:.1f} GiB is free; "
             "install the out-of-core engine (pip install 'monoculture[duckdb]') or audit shards separately "
             "(monoculture count per shard, then audit --patterns)")
     return "duckdb", (f"engine: duckdb, streaming and spilling to disk (the inputs need about "
-                      f"{whole / 2**30:.1f} GiB in memory; {available / 2**30:.1f} GiB is free)")
+                      f"{whole / 2**30:.1f} GiB in memory, more than is free)")
 
 
 def _has_duckdb() -> bool:
