@@ -450,3 +450,31 @@ def test_duckdb_packs_the_masks_of_up_to_twenty_inputs_in_one(tmp_path, monkeypa
     assert sqls and all(("BIT_OR(m)" in sql) == (k <= 20) for sql in sqls)
     assert table_dict(duck.table) == table_dict(ours.table)
     assert [vars(s) for s in duck.coverage.sources] == [vars(s) for s in ours.coverage.sources]
+
+
+@pytest.mark.parametrize("on_missing", ["error", "drop"])
+def test_duckdb_ids_of_spaces_only_are_missing_though_read_as_written(tmp_path, on_missing):
+    """IDs are scanned and counted as written first; one of spaces only is a missing ID once trimmed, which
+    the count finds (it is padded) and then checks and counts again trimmed: refused, or dropped and
+    counted, as the memory engine does."""
+    paths = []
+    for i in range(3):
+        ids = [f"k{j}" for j in range(30)]
+        if i == 1:
+            ids[4] = "   "
+        frame = pd.DataFrame({"id": ids, "decision": [j % 2 for j in range(30)],
+                              "label": [j % 3 == 0 for j in range(30)]})
+        paths.append(str(tmp_path / f"s{i}.csv"))
+        frame.to_csv(paths[-1], index=False)
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "on_missing": on_missing}
+    if on_missing == "error":
+        with pytest.raises(monoculture.InputError) as mem:
+            count(paths, **kw, engine="memory")
+        with pytest.raises(monoculture.InputError) as duck:
+            count(paths, **kw, engine="duckdb")
+        assert complaint(duck) == complaint(mem)
+        return
+    duck, ours = count(paths, **kw, engine="duckdb"), count(paths, **kw, engine="memory")
+    assert table_dict(duck.table) == table_dict(ours.table)
+    assert [vars(s) for s in duck.coverage.sources] == [vars(s) for s in ours.coverage.sources]
+    assert ours.coverage.sources[1].missing_id == 1

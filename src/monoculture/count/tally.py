@@ -21,13 +21,15 @@ def scan_sql(
     inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
     rule: FailureRule, join: str = "inner", layout: str | None = None, dialect: str = "duckdb",
     headers: Mapping[str, Sequence[str]] | None = None, integral: Mapping[str, Sequence[str]] | None = None,
+    trim_keys: bool = True,
 ) -> str:
     """The row checks of `check_sql` that need no grouping (`ROW_CHECKS`): one scan of each input, one row
     with the columns suffixed ``_1``, ``_2``, ... An external engine runs it first and, when it finds
-    nothing to refuse, counts with `tally_sql` instead of `check_sql` + `emit_sql`."""
+    nothing to refuse, counts with `tally_sql` instead of `check_sql` + `emit_sql`. `trim_keys` as in
+    `tally_sql`: the checks are those of the trimmed IDs unless some ID is padded."""
     names, ctes = input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
                               rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
-                              integral=integral)
+                              integral=integral, trim_keys=trim_keys)
     ctes += [row_checks_cte(i, rule) for i in range(1, len(names) + 1)]
     tables = " CROSS JOIN ".join(f"m{i}" for i in range(1, len(names) + 1))
     return (f"-- monoculture row checks ({dialect} SQL)\nWITH\n" + ",\n".join(ctes)
@@ -204,21 +206,22 @@ def tally_counts(
     the start, and two group values sharing a hash have their text spread instead."""
     if len(names) > TALLY_MAX_INPUTS:
         return None, None
-    scanned = scan_rows(run(scan_sql(inputs, **query)).to_pylist()[0], len(names))
-    missing = ("missing_id", "missing_decision", "missing_label")
-    if any(c["not_numeric"] or (on_missing == "error" and any(c[m] for m in missing)) for c in scanned):
-        return None, None
     groups, values, trim = query["groups"], None, True
     if query.get("dialect", "duckdb") == "duckdb":
         values, trim = group_hashes(run(group_values_sql(inputs, **query, people=people)).to_pylist()
                                     if groups else [], len(groups))
+    missing = ("missing_id", "missing_decision", "missing_label")
 
-    def tally(trim_keys: bool) -> list[pa.Table]:
-        return [run(tally_sql(inputs, **query, people=people, shard=s, trim_keys=trim_keys,
-                              hashed_groups=values is not None)) for s in slices]
+    def count(trim_keys: bool) -> tuple[list[dict[str, int]], list[pa.Table]] | None:
+        scanned = scan_rows(run(scan_sql(inputs, **query, trim_keys=trim_keys)).to_pylist()[0], len(names))
+        if any(c["not_numeric"] or (on_missing == "error" and any(c[m] for m in missing)) for c in scanned):
+            return None
+        return scanned, [run(tally_sql(inputs, **query, people=people, shard=s, trim_keys=trim_keys,
+                                       hashed_groups=values is not None)) for s in slices]
 
-    tables = tally(trim)
-    if not trim and any(t["padded"].to_numpy(zero_copy_only=False).any() for t in tables):
-        tables = tally(True)  # some ID is written with white space around it: compare the IDs trimmed
-    got = tally_rows(tables, scanned, names, groups, query["join"], values)
+    counted = count(trim)
+    if counted is not None and not trim and any(t["padded"].to_numpy(zero_copy_only=False).any()
+                                                for t in counted[1]):
+        counted = count(True)  # some ID is written with white space around it: compare the IDs trimmed
+    got = None if counted is None else tally_rows(counted[1], counted[0], names, groups, query["join"], values)
     return got if got is not None else (None, None)
