@@ -156,13 +156,17 @@ def require_columns(path: str, header: list[str], needed: list[str], what: dict[
             raise InputError(f"{role} column not found; the file has: {shown}. {hint}", file=path, column=col)
 
 
-def _parquet_by_row_group(path: str, columns: list[str] | None, as_dict: list[str]) -> pa.Table:
+def _parquet_by_row_group(file: pq.ParquetFile, columns: list[str] | None) -> pa.Table:
     """The file's columns, a row group at a time: `pq.read_table` builds each column whole, and on its way
     holds about twice the column (64-character IDs: 0.8 GB more for 10M rows); this holds one row group's."""
-    file = pq.ParquetFile(path, read_dictionary=as_dict or None)
     if file.num_row_groups < 2:
         return file.read(columns=columns)
-    return pa.concat_tables([file.read_row_group(i, columns=columns) for i in range(file.num_row_groups)])
+    return pa.concat_tables(_row_groups(file, columns))
+
+
+def _row_groups(file: pq.ParquetFile, columns: list[str] | None) -> Iterator[pa.Table]:
+    for g in range(file.num_row_groups):
+        yield file.read_row_group(g, columns=columns)
 
 
 # Takes a column as it is read (`read_table`'s `last`): given the file, the column's values a row group at a
@@ -170,22 +174,16 @@ def _parquet_by_row_group(path: str, columns: list[str] | None, as_dict: list[st
 ColumnTaker = Callable[[str, Iterator[pa.ChunkedArray], int], "pa.ChunkedArray | None"]
 
 
-def _row_groups(path: str, column: str, as_dict: list[str]) -> Iterator[pa.ChunkedArray]:
-    file = pq.ParquetFile(path, read_dictionary=as_dict or None)
-    for g in range(file.num_row_groups):
-        yield file.read_row_group(g, columns=[column])[column]
-
-
-def _parquet_in_turn(path: str, columns: list[str] | None, as_dict: list[str],
+def _parquet_in_turn(path: str, file: pq.ParquetFile, columns: list[str] | None,
                      last: tuple[str, Callable[[], ColumnTaker | None]] | None) -> pa.Table:
     """The file's columns, that of `last` after its wait (see `read_table`), in the order asked."""
     if last is None or columns is None or last[0] not in columns:
-        return _parquet_by_row_group(path, columns, as_dict)
+        return _parquet_by_row_group(file, columns)
     column, wait = last
-    first = _parquet_by_row_group(path, [c for c in columns if c != column], as_dict)
+    first = _parquet_by_row_group(file, [c for c in columns if c != column])
     take = wait()
-    held = (_parquet_by_row_group(path, [column], as_dict)[column] if take is None
-            else take(path, _row_groups(path, column, as_dict), first.num_rows))
+    held = (_parquet_by_row_group(file, [column])[column] if take is None
+            else take(path, (group[column] for group in _row_groups(file, [column])), first.num_rows))
     return pa.table({c: held if c == column else first[c] for c in columns if c != column or held is not None})
 
 
@@ -241,10 +239,12 @@ def read_table(
         with ThreadPoolExecutor(max_workers=1) as hasher:
             digested = hasher.submit(file_sha256, path)
             try:
-                schema = pq.read_schema(path)
+                meta = pq.read_metadata(path)  # the footer, parsed once for the schema and the reads
+                schema = meta.schema.to_arrow_schema()
                 as_dict = [c for c in categorical if c in schema.names and (
                     pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
-                table = _parquet_in_turn(path, columns, as_dict, last)
+                file = pq.ParquetFile(path, metadata=meta, read_dictionary=as_dict or None)
+                table = _parquet_in_turn(path, file, columns, last)
             except (pa.ArrowInvalid, OSError) as exc:
                 first = str(exc).splitlines()[0][:100]
                 raise InputError(f"not a valid Parquet file ({first})", file=path) from None

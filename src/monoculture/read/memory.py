@@ -80,11 +80,13 @@ def parquet_shape(path: str) -> tuple[int, int, float] | None:
     return meta.num_rows, sum(columns), max(columns, default=0) / max(meta.num_rows, 1)
 
 
-def estimate_streaming_bytes(paths: list[str], ahead: int = 1, one_at_a_time: bool = False) -> int:
+def estimate_streaming_bytes(paths: list[str], ahead: int = 1, one_at_a_time: bool = False,
+                             shapes: list[tuple[int, int, float] | None] | None = None) -> int:
     """Bytes the streaming link needs for `paths`, reading `ahead` inputs beside the one it links (with
     `one_at_a_time`, one input's IDs at a time): from the Parquet footers where every input is Parquet (see
-    SHARED_IDS), else from the files' sizes (see STREAM_STATE)."""
-    shapes = [parquet_shape(p) for p in paths]
+    SHARED_IDS; `shapes`: each path's `parquet_shape`, when read already), else from the files' sizes (see
+    STREAM_STATE)."""
+    shapes = shapes if shapes is not None else [parquet_shape(p) for p in paths]
     if paths and all(s is not None for s in shapes):
         from .text_table import ROWS_PER_CALL
 
@@ -133,7 +135,8 @@ def streaming_plan(paths: list[str], available: int | None = None) -> StreamingP
     ahead just one input, the estimate still passes half the memory available; and what that needs."""
     available = available if available is not None else available_bytes()
     ahead = read_ahead(paths, available)
-    need = estimate_streaming_bytes(paths, ahead)
+    shapes = [parquet_shape(p) for p in paths]  # each footer read once for both estimates
+    need = estimate_streaming_bytes(paths, ahead, shapes=shapes)
     if ahead == 1 and available is not None and need > available / 2:
-        return StreamingPlan(ahead, True, estimate_streaming_bytes(paths, ahead, one_at_a_time=True))
+        return StreamingPlan(ahead, True, estimate_streaming_bytes(paths, ahead, one_at_a_time=True, shapes=shapes))
     return StreamingPlan(ahead, False, need)
