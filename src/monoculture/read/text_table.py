@@ -140,12 +140,15 @@ class TextCoder:
         """Every row's code (-1: no ID), `ROWS_PER_CALL` rows at a time: the codes are those of one call,
         since new IDs are numbered in the order of their first rows either way."""
         code = np.empty(len(parsed), np.int64)
-        at = 0
-        for batch in _batches(parsed.chunks, ROWS_PER_CALL):
-            rows = sum(len(c) for c in batch)
-            self._table.add([_buffers(c) for c in batch], code[at:at + rows])
-            at += rows
+        self._code_into(parsed.chunks, code)
         return code
+
+    def _code_into(self, chunks: list[pa.Array], out: np.ndarray) -> None:
+        at = 0
+        for batch in _batches(chunks, ROWS_PER_CALL):
+            rows = sum(len(c) for c in batch)
+            self._table.add([_buffers(c) for c in batch], out[at:at + rows])
+            at += rows
 
     def add_read(self, batches: Iterable[pa.ChunkedArray], rows: int) -> CodedIds:
         """A text column's `rows` rows coded as its parts are read, holding at most `ROWS_PER_CALL` rows of
@@ -153,20 +156,20 @@ class TextCoder:
         the whole column. Parts read as integers write their canonical text either way; the input's kind
         is "int" only when every part holding an ID is."""
         code = np.empty(rows, np.int64)
-        at, held, kinds = 0, [], set()
+        at, held, waiting, kinds = 0, [], 0, set()
         for batch in itertools.chain(batches, [None]):  # lazily: each part is read as it is taken
             if batch is not None:
                 held.append(batch)
-                if sum(len(b) for b in held) < ROWS_PER_CALL:
+                waiting += len(batch)
+                if waiting < ROWS_PER_CALL:
                     continue
             if not held:
                 break
             ids = integer_ids(pa.chunked_array([c for b in held for c in b.chunks], held[0].type))
             if ids.null_count < len(ids):
                 kinds.add(id_kind(ids))
-            taken = self.add(parse_text_ids(ids, id_kind(ids)))
-            code[at:at + len(taken)] = taken
-            at, held = at + len(taken), []
+            self._code_into(parse_text_ids(ids, id_kind(ids)).chunks, code[at:at + waiting])
+            at, held, waiting = at + waiting, [], 0
         if at != rows:
             raise ValueError(f"add_read: {at} rows read, {rows} expected")
         return CodedIds(code, "int" if kinds == {"int"} else "str")
