@@ -242,19 +242,46 @@ def test_duckdb_engine_hash_slices_sum_to_the_whole(tmp_path, join):
     assert table_dict(sliced.table) == table_dict(whole.table) == table_dict(ours.table)
 
 
-def test_duckdb_engine_slices_by_free_disk(monkeypatch):
+def test_duckdb_engine_slices_the_text_keyed_count_by_free_disk(tmp_path, monkeypatch):
+    """Where some ID repeats within an input, the exact text-keyed queries count, in as many hash slices as
+    keep their spill within half the free temporary disk, and the report says so."""
     from collections import namedtuple
 
-    from monoculture.count import engines
+    from monoculture.count import slices
 
     usage = namedtuple("usage", "total used free")
     size = sum(os.path.getsize(p) for p in LENDERS)
-    monkeypatch.setattr(engines.shutil, "disk_usage", lambda _path: usage(0, 0, 10**15))
-    assert engines._shards_for_disk(LENDERS) == 1
-    monkeypatch.setattr(engines.shutil, "disk_usage", lambda _path: usage(0, 0, size))
-    assert engines._shards_for_disk(LENDERS) > 2
-    counted = count(LENDERS, engine="duckdb", **{k: v for k, v in KW.items()})
-    assert any("hash slices" in w for w in counted.warnings)
+    monkeypatch.setattr(slices.shutil, "disk_usage", lambda _path: usage(0, 0, 10**15))
+    assert slices.disk_slices(LENDERS) == 1
+    monkeypatch.setattr(slices.shutil, "disk_usage", lambda _path: usage(0, 0, size))
+    assert slices.disk_slices(LENDERS) > 2
+    inputs = messy_ecosystem(tmp_path, 1)  # repeated IDs: the one aggregation cannot count it
+    small = sum(os.path.getsize(p) for p in inputs)
+    monkeypatch.setattr(slices.shutil, "disk_usage", lambda _path: usage(0, 0, small))
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"],
+          "on_missing": "drop", "on_duplicate": "drop", "on_group_conflict": "missing"}
+    sliced, ours = count(inputs, engine="duckdb", **kw), count(inputs, engine="memory", **kw)
+    assert any("hash slices" in w for w in sliced.warnings)
+    assert table_dict(sliced.table) == table_dict(ours.table)
+    assert not any("hash slices" in w for w in count(LENDERS, engine="duckdb", **KW).warnings)
+
+
+def test_duckdb_engine_slices_the_one_aggregation_by_its_memory_limit(monkeypatch):
+    """The one-aggregation count takes as many slices as keep its rows, at TALLY_BYTES_PER_ROW each,
+    within half DuckDB's memory limit: worked from the rows pandas reads."""
+    from monoculture.count import slices
+
+    rows = sum(len(pd.read_csv(p)) if p.endswith((".csv", ".gz")) else pq.read_metadata(p).num_rows
+               for p in LENDERS)
+    assert slices.tally_slices(LENDERS, "1GB") == 1
+    limit = 2 * rows * slices.TALLY_BYTES_PER_ROW
+    # The CSV inputs' rows are estimated from their first lines: within a few per cent here.
+    assert slices.tally_slices(LENDERS, f"{limit // 3}B") in (3, 4)
+    assert slices.tally_slices(LENDERS, f"{limit // 10}B") in (10, 11)
+    assert [slices.size_bytes(s) for s in ("8GB", "512 MiB", "2.5GB", "1kb", "12", "lots", "80%")] == [
+        8 * 10**9, 512 * 2**20, 25 * 10**8, 1000, 12, None, None]
+    assert slices.duckdb_memory_limit(None, available=10 * 2**30) == "5GB"
+    assert slices.duckdb_memory_limit("3GB", available=10 * 2**30) == "3GB"
 
 
 @pytest.mark.parametrize("join", ["inner", "outer"])
@@ -361,7 +388,8 @@ def test_timestamp_group_values_read_alike_in_every_engine(tmp_path, zone):
 
 def _padded_ecosystem(tmp_path, pad_id: bool, pad_group: bool) -> list[str]:
     """Three inputs (CSV and Parquet) with blank and missing group values; the second writes some IDs, or
-    group values, with spaces around them (the same people, the same groups, as trimmed text)."""
+    group values, with white space around them (spaces, tabs, an ideographic space: the same people, the
+    same groups, as trimmed text)."""
     rng = np.random.default_rng(3)
     paths = []
     for i in range(3):
@@ -369,9 +397,12 @@ def _padded_ecosystem(tmp_path, pad_id: bool, pad_group: bool) -> list[str]:
         ids = [f"u{j:03d}" for j in chosen]
         group = [["x", "y", "long value é"][j % 3] for j in chosen]
         if i == 1 and pad_id:
-            ids = [f" {v}  " if r < 0.3 else v for v, r in zip(ids, rng.random(len(ids)), strict=True)]
+            pads = [" ", "\t", "\u3000 ", "\xa0"]
+            ids = [f"{pads[j % 4]}{v}{pads[(j + 1) % 4]}" if r < 0.3 else v
+                   for j, (v, r) in enumerate(zip(ids, rng.random(len(ids)), strict=True))]
         if i == 1 and pad_group:
-            group = [f"  {v}" if r < 0.3 else v for v, r in zip(group, rng.random(len(group)), strict=True)]
+            group = [f"\t {v}" if r < 0.2 else f"{v}\u2003" if r < 0.3 else v
+                     for v, r in zip(group, rng.random(len(group)), strict=True)]
         blank = rng.random(len(group))
         group = [None if r < 0.05 else "" if r < 0.08 else v for v, r in zip(group, blank, strict=True)]
         frame = pd.DataFrame({"id": ids, "decision": rng.integers(0, 2, len(ids)),
@@ -387,16 +418,17 @@ def _padded_ecosystem(tmp_path, pad_id: bool, pad_group: bool) -> list[str]:
 
 @pytest.mark.parametrize(("pad_id", "pad_group", "collide", "tallies"), [
     (False, False, False, [(False, True)]),  # as written, groups by hash
-    (True, False, False, [(False, True), (True, True)]),  # padded IDs found: counted again, trimmed
+    (True, False, False, [(True, True)]),  # padded IDs found by the scan: scanned again and counted trimmed
     (False, True, False, [(True, True)]),  # padded group values: trimmed from the start
     (False, False, True, [(False, False)]),  # two group values share a hash: their text is spread
 ])
 def test_duckdb_counts_keys_as_written_and_groups_by_hash_unless_it_cannot(tmp_path, monkeypatch, pad_id,
                                                                         pad_group, collide, tallies):
     """The one-aggregation count reads IDs and group values as written (trimming every row costs more
-    than the rest) and spreads group values by their hashes; where some ID is padded it counts again
-    trimmed, where a group value is it trims from the start, and where two group values share a hash it
-    spreads their text. Each way gives the memory engine's pattern table and coverage."""
+    than the rest) and spreads group values by their hashes; where the scan finds an ID that may be padded
+    it scans again and counts trimmed, where a group value is padded it trims from the start, and where
+    two group values share a hash it spreads their text. Each way gives the memory engine's pattern table
+    and coverage, white space being what the memory engine trims (tabs and Unicode spaces too)."""
     from monoculture.count import tally
 
     paths = _padded_ecosystem(tmp_path, pad_id, pad_group)
@@ -413,10 +445,14 @@ def test_duckdb_counts_keys_as_written_and_groups_by_hash_unless_it_cannot(tmp_p
         values, padded = real_hashes(rows, n)
         return (None if collide else values), padded
 
+    scans: list[bool] = []
+    real_scan = tally.scan_sql
+    monkeypatch.setattr(tally, "scan_sql", lambda *a, **kw: scans.append(kw["trim_keys"]) or real_scan(*a, **kw))
     monkeypatch.setattr(tally, "tally_sql", tally_sql)
     monkeypatch.setattr(tally, "group_hashes", group_hashes)
     duck = count(paths, **kw, engine="duckdb")
     assert calls == tallies
+    assert scans == ([False, True] if pad_id else [calls[0][0]])
     assert table_dict(duck.table) == table_dict(ours.table)
     assert [vars(s) for s in duck.coverage.sources] == [vars(s) for s in ours.coverage.sources]
     assert duck.coverage.missing_group == ours.coverage.missing_group
@@ -478,3 +514,31 @@ def test_duckdb_ids_of_spaces_only_are_missing_though_read_as_written(tmp_path, 
     assert table_dict(duck.table) == table_dict(ours.table)
     assert [vars(s) for s in duck.coverage.sources] == [vars(s) for s in ours.coverage.sources]
     assert ours.coverage.sources[1].missing_id == 1
+
+
+def test_duckdb_links_by_two_hashes_and_one_colliding_changes_nothing(tmp_path, monkeypatch):
+    """The one-aggregation count groups rows by two 64-bit hashes of the ID. With the first weakened to
+    one bit (every other ID collides in it), the second still tells them apart: the count stays the one
+    aggregation (no repeated ID seen, the text-keyed queries never run) and gives the memory engine's table
+    and coverage."""
+    from monoculture.count import engines, tally
+
+    inputs, people_path = random_ecosystem(tmp_path, 4, True)
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["group"], "people": people_path,
+          "join": "outer", "on_missing": "drop"}
+    ours = count(inputs, engine="memory", **kw)
+    monkeypatch.setattr(tally, "ID_HASHES", ("hash(id) % 2", tally.ID_HASHES[1]))
+    monkeypatch.setattr(engines, "check_sql", lambda *a, **k: pytest.fail("the text-keyed check ran"))
+    sqls: list[str] = []
+    real = tally.tally_sql
+    monkeypatch.setattr(tally, "tally_sql", lambda *a, **kw: sqls.append(real(*a, **kw)) or sqls[-1])
+    duck = count(inputs, engine="duckdb", **kw)
+    assert sqls and all("hash(id) % 2 AS h1" in sql and "GROUP BY h1, h2" in sql for sql in sqls)
+    assert table_dict(duck.table) == table_dict(ours.table)
+    assert [vars(s) for s in duck.coverage.sources] == [vars(s) for s in ours.coverage.sources]
+    # Both hashes weakened: IDs of one input then share both, which the count takes for a repeated ID, and
+    # the exact text-keyed queries count instead, with the same result.
+    monkeypatch.undo()
+    monkeypatch.setattr(tally, "ID_HASHES", ("hash(id) % 2", "hash(id) % 3"))
+    duck = count(inputs, engine="duckdb", **kw)
+    assert table_dict(duck.table) == table_dict(ours.table)

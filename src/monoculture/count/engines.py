@@ -17,7 +17,6 @@ rows of one input.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import shutil
 import sys
@@ -44,6 +43,7 @@ from ..read.files import STDIN, expand_paths, file_format, require_columns
 from ..read.memory import available_bytes, estimate_bytes, streaming_plan
 from ..read.names import named_path
 from ..spec import AuditSpec, FailureRule, SpecError
+from .slices import disk_slices, duckdb_memory_limit, tally_slices
 from .spark_values import spark_group_text
 from .sql import check_rows, check_sql, emit_sql
 from .table_file import Counted, from_arrow
@@ -129,15 +129,9 @@ def count_external(engine: str, spec: AuditSpec) -> Counted:
     opened = (_duckdb_session(memory_limit) if engine == "duckdb"
               else _spark_session(files, people, sql_options, spark_master or "local[*]"))
     with declared_delimiter(spec.inputs.delimiter), opened as (run, dialect):
-        shards = 1
-        if engine == "duckdb":
-            shards = id_shards or _shards_for_disk(inputs)
-            if shards > 1 and not id_shards:
-                notes.append(f"engine duckdb: the ID space is counted in {shards} hash slices, one after the other, "
-                             "so that the spill fits on the temporary disk (--id-shards overrides)")
         query = {**sql_options, **dialect}
-        slices = [(s, shards) if shards > 1 else None for s in range(shards)]
-        checks, table = tally_counts(run, inputs, [n for n, _ in files], query, people, slices, on_missing)
+        shards = (id_shards or tally_slices(inputs, duckdb_memory_limit(memory_limit))) if engine == "duckdb" else 1
+        checks, table = tally_counts(run, inputs, [n for n, _ in files], query, people, _slices(shards), on_missing)
         if checks is None:
             checks = check_rows(run(check_sql(inputs, **query, people=people)).to_pylist()[0], len(files),
                                 len(groups))
@@ -152,9 +146,13 @@ def count_external(engine: str, spec: AuditSpec) -> Counted:
         if table is None:
             drop = any(c.duplicate_rows for c in sources)
             unique = not any(c["repeated_ids"] for c in checks)
+            shards = (id_shards or disk_slices(inputs)) if engine == "duckdb" else 1
+            if shards > 1 and not id_shards:
+                notes.append(f"engine duckdb: the ID space is counted in {shards} hash slices, one after the other, "
+                             "so that the spill fits on the temporary disk (--id-shards overrides)")
             table = pa.concat_tables([
                 run(emit_sql(inputs, **query, people=people, drop_duplicates=drop, unique_ids=unique, shard=s))
-                for s in slices])
+                for s in _slices(shards)])
     counted = from_arrow(table, engine)
     counted.rule = f"{rule.kind} (as --emit-sql computes it; see monoculture count --emit-sql)"
     counted.options = spec.echo_counting() | {"engine": engine}
@@ -228,8 +226,7 @@ def _duckdb_session(memory_limit: str | None) -> Iterator[tuple[Callable[[str], 
         raise UsageError("{engine.engine=duckdb} needs DuckDB: pip install 'monoculture[duckdb]'") from None
     with tempfile.TemporaryDirectory(prefix="monoculture-spill-") as spill:
         con = duckdb.connect()
-        avail = available_bytes()
-        limit = memory_limit or (f"{max(1, int(0.5 * avail / 2**30))}GB" if avail else "4GB")
+        limit = duckdb_memory_limit(memory_limit)
 
         @contextlib.contextmanager
         def reported() -> Iterator[None]:
@@ -255,17 +252,8 @@ def _duckdb_session(memory_limit: str | None) -> Iterator[tuple[Callable[[str], 
             con.close()
 
 
-# Spill of the DuckDB engine per byte of input: a rough guess from one run at 10^8 × 10 Parquet whose join
-# spilled about 5 bytes per input byte before it was stopped (bench/README.md); CSV holds the same rows in
-# about 3× the bytes.
-SPILL_PER_BYTE = {"parquet": 10.0, "csv": 3.5, "csv.gz": 3.5}
-
-
-def _shards_for_disk(inputs: Sequence[str]) -> int:
-    """How many hash slices keep the DuckDB engine's spill within half the free temporary disk."""
-    need = estimate_bytes(expand_paths(list(inputs)), SPILL_PER_BYTE)
-    free = shutil.disk_usage(tempfile.gettempdir()).free
-    return max(1, math.ceil(need / (0.5 * free))) if free else 1
+def _slices(shards: int) -> list[tuple[int, int] | None]:
+    return [(s, shards) if shards > 1 else None for s in range(shards)]
 
 
 @contextlib.contextmanager

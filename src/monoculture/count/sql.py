@@ -39,10 +39,29 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _text(expr: str, trim: bool = True) -> str:
-    """A value as text, blank = NULL; trimmed unless `trim` is False (`tally_sql`'s `trim_keys`)."""
+# White space as the memory engine trims it (Python's str.strip, Arrow's utf8_trim_whitespace): SQL's TRIM
+# alone takes spaces only, so an ID or value written with a tab around it would not meet its trimmed self.
+WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) \
+    + "\u2028\u2029\u202f\u205f\u3000"
+
+
+def trim_sql(x: str, dialect: str) -> str:
+    """SQL trimming `WHITESPACE` from both ends of the text x (written with chr() or escapes, so the
+    emitted SQL shows no invisible characters)."""
+    if dialect == "spark":
+        return f"TRIM(BOTH '{_SPARK_WHITESPACE}' FROM {x})"
+    return f"trim({x}, {_DUCKDB_WHITESPACE})"
+
+
+_SPARK_WHITESPACE = "".join(f"\\u{ord(c):04x}" for c in WHITESPACE)
+_DUCKDB_WHITESPACE = " || ".join(f"chr({ord(c)})" for c in WHITESPACE)
+
+
+def _text(expr: str, dialect: str, trim: bool = True) -> str:
+    """A value as text, blank = NULL; trimmed of `WHITESPACE` unless `trim` is False (`tally_sql`'s
+    `trim_keys`)."""
     text = f"CAST({expr} AS STRING)"
-    return f"NULLIF({f'TRIM({text})' if trim else text}, '')"
+    return f"NULLIF({trim_sql(text, dialect) if trim else text}, '')"
 
 
 def _canon(t: str) -> str:
@@ -79,7 +98,7 @@ def _source(path: str, index: int, dialect: str) -> str:
 
 def _failure(rule: FailureRule, name: str, d: str, y: str) -> str:
     """The failure expression for one decision-maker, over its canonical decision d and label y."""
-    lit = lambda value: _canon(_text(_literal(value)))  # noqa: E731
+    lit = lambda value: _canon(_text(_literal(value.strip()), "", trim=False))  # noqa: E731
     fav = lit(rule.favorable if rule.favorable is not None else "1")
     if rule.unfavorable_label is not None:
         y_fav = f"({y} <> {lit(rule.unfavorable_label)})"
@@ -269,8 +288,8 @@ def people_cte(
     `trim_keys` is False (see `input_ctes`)."""
     q = lambda s: quote(s, dialect)  # noqa: E731
     pheader = set(_header_reader(headers)(people))
-    pcols = [f"{_text(q(id_column), trim_keys)} AS id"] + [
-        f"{_text(q(g), trim_keys) if g in pheader else 'CAST(NULL AS STRING)'} AS g_{j}"
+    pcols = [f"{_text(q(id_column), dialect, trim_keys)} AS id"] + [
+        f"{_text(q(g), dialect, trim_keys) if g in pheader else 'CAST(NULL AS STRING)'} AS g_{j}"
         for j, g in enumerate(groups)]
     return f"p AS (SELECT {', '.join(pcols)} FROM {'people' if dialect == 'spark' else _source(people, 0, dialect)})"
 
@@ -327,12 +346,12 @@ def input_ctes(
     ctes = []
     for i, ((_, path), name) in enumerate(zip(paths, names, strict=True), start=1):
         numeric = integral_of(path)
-        cols = [f"{_text(q(id_column), trim_keys)} AS id",
-                f"{q(decision) if decision in numeric else _text(q(decision))} AS dt",
-                f"{(q(label) if label in numeric else _text(q(label))) if label else 'NULL'} AS yt"]
+        cols = [f"{_text(q(id_column), dialect, trim_keys)} AS id",
+                f"{q(decision) if decision in numeric else _text(q(decision), dialect)} AS dt",
+                f"{(q(label) if label in numeric else _text(q(label), dialect)) if label else 'NULL'} AS yt"]
         # Group values come from the people file, else from any input that has the column (as in link/group_values.py).
         header = set(header_of(path))
-        cols += [f"{_text(q(g), trim_keys) if g in header else 'CAST(NULL AS STRING)'} AS g_{j}"
+        cols += [f"{_text(q(g), dialect, trim_keys) if g in header else 'CAST(NULL AS STRING)'} AS g_{j}"
                  for j, g in enumerate(groups)]
         ctes.append(f"t{i} AS (\n  SELECT {', '.join(cols)}\n  FROM {_source(path, i, dialect)}\n)")
         canon = ["id", f"{_canon_number('dt') if decision in numeric else _canon('dt')} AS d",

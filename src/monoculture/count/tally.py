@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ..errors import UsageError
 from ..spec import FailureRule
-from .sql import ROW_CHECKS, input_ctes, people_cte, row_checks_cte, shard_scope
+from .sql import ROW_CHECKS, count_if, input_ctes, people_cte, row_checks_cte, shard_scope, trim_sql
 
 
 def scan_sql(
@@ -30,19 +30,37 @@ def scan_sql(
     names, ctes = input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
                               rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
                               integral=integral, trim_keys=trim_keys)
-    ctes += [row_checks_cte(i, rule) for i in range(1, len(names) + 1)]
-    tables = " CROSS JOIN ".join(f"m{i}" for i in range(1, len(names) + 1))
+    k = len(names)
+    ctes += [row_checks_cte(i, rule) for i in range(1, k + 1)]
+    padded = count_if(" OR ".join(f"({e})" for e in may_be_padded("id", dialect)))
+    ctes += [f"w{i} AS (SELECT {'0' if trim_keys else padded} AS padded_{i}{'' if trim_keys else f' FROM r{i}'})"
+             for i in range(1, k + 1)]
+    tables = " CROSS JOIN ".join(f"m{i} CROSS JOIN w{i}" for i in range(1, k + 1))
     return (f"-- monoculture row checks ({dialect} SQL)\nWITH\n" + ",\n".join(ctes)
             + f"\nSELECT * FROM {tables}\n")
 
 
-def scan_rows(row: Mapping[str, object], k: int) -> list[dict[str, int]]:
-    """The one row of `scan_sql` as one dict per input (its `ROW_CHECKS`)."""
-    return [{c: int(row[f"{c}_{i}"]) for c in ROW_CHECKS} for i in range(1, k + 1)]
+def may_be_padded(x: str, dialect: str) -> list[str]:
+    """Conditions that hold for the text x when it may begin or end with white space (`sql.WHITESPACE`).
+    DuckDB: its first or last character is below "!" or from U+0085 on, which takes in every white space
+    character and some others (those texts are then trimmed, which changes nothing for them): comparing
+    bytes is cheap, where trimming every row costs more than the rest of a scan."""
+    if dialect == "spark":
+        return [f"{x} <> {trim_sql(x, dialect)}"]
+    return [f"{x} < '!' OR {x} >= chr(133)", f"substring({x}, -1) NOT BETWEEN '!' AND chr(132)"]
+
+
+def scan_rows(row: Mapping[str, object], k: int) -> tuple[list[dict[str, int]], bool]:
+    """The one row of `scan_sql` as one dict per input (its `ROW_CHECKS`), and whether some ID may be
+    padded (then the caller scans and counts again, trimmed)."""
+    padded = any(int(row[f"padded_{i}"]) for i in range(1, k + 1))
+    return [{c: int(row[f"{c}_{i}"]) for c in ROW_CHECKS} for i in range(1, k + 1)], padded
 
 
 # Each input is one bit of a BIGINT mask in `tally_sql` (the sign bit left alone).
 TALLY_MAX_INPUTS = 62
+# DuckDB links rows by two 64-bit hashes of the ID text (a test may weaken the first to force collisions).
+ID_HASHES = ("hash(id)", "hash('#' || id)")
 
 
 def tally_sql(
@@ -65,8 +83,15 @@ def tally_sql(
     figures). `shard` = (s, S) keeps the IDs whose hash is s modulo S, as in
     `emit_sql`. At most `TALLY_MAX_INPUTS` inputs.
 
-    `trim_keys` False reads IDs and group values as written, and ``padded`` says whether some ID is not
-    (the caller then counts again, trimmed). `hashed_groups` (DuckDB) spreads each ID's group values by
+    DuckDB groups the rows by two 64-bit hashes of the ID (`ID_HASHES`; the second of the text behind a
+    one-character prefix, so that it does not follow from the first) instead of its text: grouping by
+    the text costs several times more, in time and in memory, than by a fixed-width key. Rows of two
+    different IDs are taken for one ID only if both hashes of the two agree (for 10^8 distinct IDs,
+    about 10^-23 expected such pairs); two IDs sharing one hash are told apart by the other. Where both
+    agree within one input the count sees a repeated ID and the exact text-keyed queries count instead.
+
+    `trim_keys` False reads IDs and group values as written (`scan_sql` finds whether some ID may be
+    padded first). `hashed_groups` (DuckDB) spreads each ID's group values by
     their 64-bit hashes instead of their text, so that ``g_j`` is the hash of the value (`group_hashes`
     maps it back): the text's least and greatest per ID cost the aggregation more than all else.
     """
@@ -80,6 +105,8 @@ def tally_sql(
     with_people = people is not None and bool(groups)
     zero = "CAST(0 AS BIGINT)"
     values = "".join(f", g_{j}" for j in range(n_groups))
+    hashed_ids = dialect == "duckdb"
+    key = f"{ID_HASHES[0]} AS h1, {ID_HASHES[1]} AS h2" if hashed_ids else "id"
     # DuckDB, where the three masks fit in one BIGINT: each row carries them as one (present, seen << k,
     # fail << 2k), and each ID has one aggregate of them instead of three (a fifth of the count's time).
     packed = dialect == "duckdb" and 3 * k <= TALLY_MAX_INPUTS
@@ -91,30 +118,29 @@ def tally_sql(
                  f"CASE WHEN valid AND fail THEN {fail} ELSE {zero} END"]
         masks = [f"({' | '.join(masks)}) AS m"] if packed else [f"{m} AS {a}" for m, a in zip(masks, ("pb", "sb", "fb"),
                                                                                                 strict=True)]
-        parts.append(f"SELECT id, {', '.join(masks)}{', 1 AS inp' if with_people else ''}{values} FROM r{i} "
+        parts.append(f"SELECT {key}, {', '.join(masks)}{', 1 AS inp' if with_people else ''}{values} FROM r{i} "
                      f"WHERE {scope}")
     if with_people:
         ctes.append(people_cte(people, groups, id_column, dialect, headers, trim_keys))
         masks = f"{zero} AS m" if packed else f"{zero} AS pb, {zero} AS sb, {zero} AS fb"
-        parts.append(f"SELECT id, {masks}, 0 AS inp{values} FROM p WHERE {scope}")
+        parts.append(f"SELECT {key}, {masks}, 0 AS inp{values} FROM p WHERE {scope}")
     rows = "SUM(inp) AS nr, SUM(1 - inp) AS np" if with_people else "COUNT(*) AS nr, 0 AS np"
     value = "CASE WHEN g_{j} IS NOT NULL THEN hash(g_{j}) END" if hashed_groups else "g_{j}"
     spread = "".join(f", MIN({value.format(j=j)}) AS lo_{j}, MAX({value.format(j=j)}) AS hi_{j}"
                      for j in range(n_groups))
-    padded = "FALSE" if trim_keys else "id <> TRIM(id)"
     every = (1 << k) - 1
     masks = (f"BIT_OR(m) & {every} AS present, (BIT_OR(m) >> {k}) & {every} AS seen, "
              f"(BIT_OR(m) >> {2 * k}) & {every} AS fail") if packed else (
         "BIT_OR(pb) AS present, BIT_OR(sb) AS seen, BIT_OR(fb) AS fail")
-    ctes.append(f"per AS (SELECT {masks}, {rows}{spread}, {padded} AS padded "
-                f"FROM ({' UNION ALL '.join(parts)}) u GROUP BY id)")
+    ctes.append(f"per AS (SELECT {masks}, {rows}{spread} FROM ({' UNION ALL '.join(parts)}) u "
+                f"GROUP BY {'h1, h2' if hashed_ids else 'id'})")
     keys = ["seen", "fail"]
     keys += [f"CASE WHEN lo_{j} = hi_{j} THEN lo_{j} END" for j in range(n_groups)]
     keys += [f"COALESCE(lo_{j} <> hi_{j}, FALSE)" for j in range(n_groups)]
     keys += ["nr > bit_count(present)", "np > 1"]
     aliases = ["seen", "fail", *(f"g_{j}" for j in range(n_groups)), *(f"conflict_{j}" for j in range(n_groups)),
                "repeated", "people_repeated"]
-    select = ", ".join(["COUNT(*) AS n", "BOOL_OR(padded) AS padded"]
+    select = ", ".join(["COUNT(*) AS n"]
                        + [f"{e} AS {a}" for e, a in zip(keys, aliases, strict=True)])
     header = f"-- monoculture linking and counting in one aggregation ({dialect} SQL): {k} inputs.\n"
     return header + "WITH\n" + ",\n".join(ctes) + f"\nSELECT {select}\nFROM per\nGROUP BY {', '.join(keys)}\n"
@@ -137,8 +163,9 @@ def group_values_sql(
         ctes.append(people_cte(people, groups, id_column, dialect, headers, trim_keys=False))
         tables.append("p")
     values = " UNION ALL ".join(f"SELECT {j} AS attr, g_{j} AS g FROM {t}" for t in tables for j in range(len(groups)))
+    trimmed = f"NULLIF({trim_sql('g', 'duckdb')}, '')"
     return ("-- monoculture group values (duckdb SQL)\nWITH\n" + ",\n".join(ctes)
-            + "\nSELECT attr, g, NULLIF(TRIM(g), '') AS trimmed, hash(g) AS h, hash(NULLIF(TRIM(g), '')) AS ht "
+            + f"\nSELECT attr, g, {trimmed} AS trimmed, hash(g) AS h, hash({trimmed}) AS ht "
             + f"FROM ({values}) v WHERE g IS NOT NULL GROUP BY attr, g\n")
 
 
@@ -202,26 +229,22 @@ def tally_counts(
     (`sql.emit_sql` drops or refuses it), more inputs than a mask holds.
 
     DuckDB counts IDs and group values as written, group values by their hashes (`group_values_sql`), and
-    counts again trimmed where some ID turns out padded; a padded group value has every key trimmed from
-    the start, and two group values sharing a hash have their text spread instead."""
+    scans and counts trimmed where the scan finds an ID that may be padded; a padded group value has every
+    key trimmed from the start, and two group values sharing a hash have their text spread instead."""
     if len(names) > TALLY_MAX_INPUTS:
         return None, None
     groups, values, trim = query["groups"], None, True
     if query.get("dialect", "duckdb") == "duckdb":
         values, trim = group_hashes(run(group_values_sql(inputs, **query, people=people)).to_pylist()
                                     if groups else [], len(groups))
+    scanned, padded = scan_rows(run(scan_sql(inputs, **query, trim_keys=trim)).to_pylist()[0], len(names))
+    if padded:  # some ID may be written with white space around it: compare the IDs trimmed
+        trim = True
+        scanned, _ = scan_rows(run(scan_sql(inputs, **query, trim_keys=trim)).to_pylist()[0], len(names))
     missing = ("missing_id", "missing_decision", "missing_label")
-
-    def count(trim_keys: bool) -> tuple[list[dict[str, int]], list[pa.Table]] | None:
-        scanned = scan_rows(run(scan_sql(inputs, **query, trim_keys=trim_keys)).to_pylist()[0], len(names))
-        if any(c["not_numeric"] or (on_missing == "error" and any(c[m] for m in missing)) for c in scanned):
-            return None
-        return scanned, [run(tally_sql(inputs, **query, people=people, shard=s, trim_keys=trim_keys,
-                                       hashed_groups=values is not None)) for s in slices]
-
-    counted = count(trim)
-    if counted is not None and not trim and any(t["padded"].to_numpy(zero_copy_only=False).any()
-                                                for t in counted[1]):
-        counted = count(True)  # some ID is written with white space around it: compare the IDs trimmed
-    got = None if counted is None else tally_rows(counted[1], counted[0], names, groups, query["join"], values)
+    if any(c["not_numeric"] or (on_missing == "error" and any(c[m] for m in missing)) for c in scanned):
+        return None, None
+    tables = [run(tally_sql(inputs, **query, people=people, shard=s, trim_keys=trim,
+                            hashed_groups=values is not None)) for s in slices]
+    got = tally_rows(tables, scanned, names, groups, query["join"], values)
     return got if got is not None else (None, None)

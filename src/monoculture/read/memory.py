@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,6 +79,28 @@ def parquet_shape(path: str) -> tuple[int, int, float] | None:
     columns = [sum(meta.row_group(g).column(c).total_uncompressed_size for g in range(meta.num_row_groups))
                for c in range(meta.num_columns)]
     return meta.num_rows, sum(columns), max(columns, default=0) / max(meta.num_rows, 1)
+
+
+def estimate_rows(path: str) -> int:
+    """The rows of an input: from its footer (Parquet), in memory (a data frame), else its size over the
+    bytes a line takes among its first 64 KiB (decompressed, for .gz: scaled by the bytes read for them)."""
+    if (held := frame(path)) is not None:
+        return len(held)
+    if path == STDIN or not os.path.isfile(path):
+        return 0
+    if (shape := parquet_shape(path)) is not None:
+        return shape[0]
+    with open(path, "rb") as raw:
+        if not path.lower().endswith(".gz"):
+            sample, read = raw.read(1 << 16), raw.tell()
+        else:
+            import zlib
+
+            inflate, sample, read = zlib.decompressobj(wbits=31), b"", 0
+            while len(sample) < 1 << 16 and (chunk := raw.read(1 << 12)):
+                sample += inflate.decompress(chunk)
+                read += len(chunk)
+    return math.ceil(os.path.getsize(path) * sample.count(b"\n") / read) if read else 0
 
 
 def estimate_streaming_bytes(paths: list[str], ahead: int = 1, one_at_a_time: bool = False,
