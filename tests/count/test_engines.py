@@ -542,3 +542,20 @@ def test_duckdb_links_by_two_hashes_and_one_colliding_changes_nothing(tmp_path, 
     monkeypatch.setattr(tally, "ID_HASHES", ("hash(id) % 2", "hash(id) % 3"))
     duck = count(inputs, engine="duckdb", **kw)
     assert table_dict(duck.table) == table_dict(ours.table)
+
+
+def test_duckdb_finds_padded_ids_in_the_people_file(tmp_path):
+    """The people file's IDs are linked with the inputs' (it gives the groups): where some of them are
+    written with white space around them, the scan finds it and the count compares the IDs trimmed, as the
+    memory engine does; the groups come out the same."""
+    paths = _padded_ecosystem(tmp_path, pad_id=False, pad_group=False)
+    ids = [f"u{j:03d}" for j in range(120)]
+    people = tmp_path / "people.csv"
+    pd.DataFrame({"id": [f"\t{v} " if j % 3 == 0 else v for j, v in enumerate(ids)],
+                  "cohort": [["old", "new"][j % 2] for j in range(120)]}).to_csv(people, index=False)
+    kw = {"id_column": "id", "decision": "decision", "label": "label", "groups": ["cohort"], "join": "outer",
+          "people": str(people)}
+    ours, duck = count(paths, **kw, engine="memory"), count(paths, **kw, engine="duckdb")
+    assert table_dict(duck.table) == table_dict(ours.table)
+    assert [vars(s) for s in duck.coverage.sources] == [vars(s) for s in ours.coverage.sources]
+    assert ours.coverage.missing_group == duck.coverage.missing_group == {"cohort": 0}

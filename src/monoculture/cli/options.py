@@ -276,8 +276,9 @@ Engine = Annotated[str, typer.Option(
 MemoryLimit = Annotated[str | None, typer.Option(
     help="Memory limit of the duckdb engine, e.g. 8GB (default: half the memory available).")]
 IdShards = Annotated[int | None, typer.Option(
-    min=1, help="duckdb engine: count the ID space in this many hash slices, one after another, so the "
-    "spill to disk stays small (default: as many as keep it within half the free temporary disk).")]
+    min=1, help="duckdb engine: count the ID space in this many hash slices, one after another, each "
+    "reading every input (default: as many as keep the count within half its memory limit, or, where an "
+    "ID repeats within an input, its spill within half the free temporary disk).")]
 SparkMaster = Annotated[str | None, typer.Option(
     help="Spark master URL of the spark engine: local[*] (the default: this machine), spark://HOST:7077, "
     "yarn, k8s://... Inputs may then be HDFS or object-store URIs (hdfs://, s3a://, gs://).")]

@@ -11,7 +11,8 @@ coverage; when it finds no ID on two rows of one input, the count joins the rows
 ID first. Before both, a scan (`tally.scan_sql`) counts the row checks that need no grouping; when it finds
 nothing to refuse, one aggregation (`tally.tally_sql`, run by `tally.tally_counts`) links, checks for
 repeated IDs and counts at once, and the checking query and the joins run only when it finds an ID on two
-rows of one input.
+rows of one input. DuckDB's one aggregation keys rows by two 64-bit hashes of the ID (`tally.tally_sql`
+says what that risks); the checking query and the joins compare the text.
 """
 
 from __future__ import annotations
@@ -101,8 +102,9 @@ def count_external(engine: str, spec: AuditSpec) -> Counted:
     decisions and labels, decisions that are not numbers, repeated IDs); `on_missing` and `on_duplicate`
     then stop the count with the in-memory engine's message or drop and count those rows, as it does, and
     `on_group_conflict` stops it, or counts as missing, a group value given two ways to a linked individual.
-    DuckDB counts the ID space in `id_shards` hash slices one after another (by default as many as keep the
-    spill within half the free temporary disk) and sums their pattern tables.
+    DuckDB counts the ID space in `id_shards` hash slices one after another and sums their pattern tables;
+    by default as many as `slices.tally_slices` and `slices.disk_slices` give (memory for the one
+    aggregation, the temporary disk for the text-keyed queries).
     """
     inputs, people, layout = spec.inputs.paths, spec.inputs.people, spec.inputs.layout
     cols, rule, link = spec.columns, spec.rule, spec.link

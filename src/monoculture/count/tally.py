@@ -21,21 +21,27 @@ def scan_sql(
     inputs: Sequence[str], *, id_column: str, decision: str, label: str | None, groups: Sequence[str],
     rule: FailureRule, join: str = "inner", layout: str | None = None, dialect: str = "duckdb",
     headers: Mapping[str, Sequence[str]] | None = None, integral: Mapping[str, Sequence[str]] | None = None,
-    trim_keys: bool = True,
+    trim_keys: bool = True, people: str | None = None,
 ) -> str:
     """The row checks of `check_sql` that need no grouping (`ROW_CHECKS`): one scan of each input, one row
     with the columns suffixed ``_1``, ``_2``, ... An external engine runs it first and, when it finds
     nothing to refuse, counts with `tally_sql` instead of `check_sql` + `emit_sql`. `trim_keys` as in
-    `tally_sql`: the checks are those of the trimmed IDs unless some ID is padded."""
+    `tally_sql`: the checks are those of the trimmed IDs unless some ID is padded. With `trim_keys` False,
+    ``padded_i`` counts input i's IDs that may be padded (`may_be_padded`), and ``padded_people`` the
+    people file's (the tally links its IDs too, where there are groups)."""
     names, ctes = input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
                               rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
                               integral=integral, trim_keys=trim_keys)
     k = len(names)
     ctes += [row_checks_cte(i, rule) for i in range(1, k + 1)]
     padded = count_if(" OR ".join(f"({e})" for e in may_be_padded("id", dialect)))
-    ctes += [f"w{i} AS (SELECT {'0' if trim_keys else padded} AS padded_{i}{'' if trim_keys else f' FROM r{i}'})"
-             for i in range(1, k + 1)]
-    tables = " CROSS JOIN ".join(f"m{i} CROSS JOIN w{i}" for i in range(1, k + 1))
+    sources = [(f"r{i}", f"padded_{i}") for i in range(1, k + 1)]
+    if people is not None and groups:
+        ctes.append(people_cte(people, groups, id_column, dialect, headers, trim_keys))
+        sources.append(("p", "padded_people"))
+    ctes += [f"w_{alias} AS (SELECT {'0' if trim_keys else padded} AS {alias}{'' if trim_keys else f' FROM {t}'})"
+             for t, alias in sources]
+    tables = " CROSS JOIN ".join([*(f"m{i}" for i in range(1, k + 1)), *(f"w_{alias}" for _, alias in sources)])
     return (f"-- monoculture row checks ({dialect} SQL)\nWITH\n" + ",\n".join(ctes)
             + f"\nSELECT * FROM {tables}\n")
 
@@ -53,7 +59,7 @@ def may_be_padded(x: str, dialect: str) -> list[str]:
 def scan_rows(row: Mapping[str, object], k: int) -> tuple[list[dict[str, int]], bool]:
     """The one row of `scan_sql` as one dict per input (its `ROW_CHECKS`), and whether some ID may be
     padded (then the caller scans and counts again, trimmed)."""
-    padded = any(int(row[f"padded_{i}"]) for i in range(1, k + 1))
+    padded = any(int(v) for c, v in row.items() if c.startswith("padded_"))
     return [{c: int(row[f"{c}_{i}"]) for c in ROW_CHECKS} for i in range(1, k + 1)], padded
 
 
@@ -237,7 +243,8 @@ def tally_counts(
     if query.get("dialect", "duckdb") == "duckdb":
         values, trim = group_hashes(run(group_values_sql(inputs, **query, people=people)).to_pylist()
                                     if groups else [], len(groups))
-    scanned, padded = scan_rows(run(scan_sql(inputs, **query, trim_keys=trim)).to_pylist()[0], len(names))
+    scanned, padded = scan_rows(run(scan_sql(inputs, **query, trim_keys=trim, people=people)).to_pylist()[0],
+                                len(names))
     if padded:  # some ID may be written with white space around it: compare the IDs trimmed
         trim = True
         scanned, _ = scan_rows(run(scan_sql(inputs, **query, trim_keys=trim)).to_pylist()[0], len(names))
