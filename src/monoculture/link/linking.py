@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from ..errors import InputError, UsageError
 from ..read.files import STDIN, ColumnTaker, read_header
+from ..read.fingerprints import is_text
 from ..read.sources import People, Source
 from ..read.text_table import CodedIds
 from ..spec import FailureRule, LinkOptions
@@ -88,7 +89,7 @@ class IdGate:
         first = next(parts, None)
         if first is None:
             return pa.chunked_array([], pa.string())
-        if not (pa.types.is_string(first.type) or pa.types.is_large_string(first.type)):
+        if not is_text(first.type):
             return pa.chunked_array([c for part in [first, *parts] for c in part.chunks], first.type)
         assert self._coder is not None
         self._taken[i] = self._coder.code_read(file, itertools.chain([first], parts), rows)

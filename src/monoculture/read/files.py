@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError
 from .csv_text import check_utf8, csv_text, delimiter, read_csv_buffer, without_bom
+from .fingerprints import is_text
 from .frames import frame, frame_digest
 from .pipes import STDIN, arrow_owned, pipe_content, pipe_stream
 
@@ -242,7 +243,7 @@ def read_table(
                 meta = pq.read_metadata(path)  # the footer, parsed once for the schema and the reads
                 schema = meta.schema.to_arrow_schema()
                 as_dict = [c for c in categorical if c in schema.names and (
-                    pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
+                    is_text(schema.field(c).type))]
                 file = pq.ParquetFile(path, metadata=meta, read_dictionary=as_dict or None)
                 table = _parquet_in_turn(path, file, columns, last)
             except (pa.ArrowInvalid, OSError) as exc:

@@ -34,6 +34,11 @@ class Fingerprinted:
     distinct: pa.Array  # the distinct IDs, by code
 
 
+def is_text(t: pa.DataType) -> bool:
+    """Whether an Arrow type is text: string or large_string (32- or 64-bit offsets)."""
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
 def text_offsets(a: pa.Array) -> np.ndarray:
     """The n + 1 offsets of a string array's rows into its data buffer (a view of the Arrow buffer)."""
     off_type = np.int64 if pa.types.is_large_string(a.type) else np.int32
@@ -74,7 +79,7 @@ def string_chunks(ids: pa.ChunkedArray | pa.Array, kind: str) -> list[pa.Array]:
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
     if kind == "int":
         chunks = [pc.cast(pc.cast(c, pa.int64()), pa.string()) for c in chunks]
-    return [c if pa.types.is_string(c.type) or pa.types.is_large_string(c.type) else pc.cast(c, pa.string())
+    return [c if is_text(c.type) else pc.cast(c, pa.string())
             for c in chunks]
 
 
@@ -166,7 +171,7 @@ def parse_printed(ids: pa.ChunkedArray | pa.Array, canonical: bool = False) -> P
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
     present, matrices, lengths, prints = [], [], [], []
     for chunk in chunks:
-        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+        if not is_text(chunk.type):
             return None
         found = words(chunk)
         if found is None:

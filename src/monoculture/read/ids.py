@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .fingerprints import ends_may_need_trimming, present_ids, text_offsets
+from .fingerprints import ends_may_need_trimming, is_text, present_ids, text_offsets
 
 _MAX_WIDTH = 18  # decimal digits that always fit in an int64
 _SLICE = 1 << 16  # rows per slice: the slice's byte matrix and numbers stay in cache
@@ -59,7 +59,7 @@ def integer_ids(ids: pa.ChunkedArray) -> pa.ChunkedArray:
     Missing IDs stay missing. Arrow's cast accepts leading zeros ("007" → 7) and hexadecimal ("0x7"), so
     the cast alone would let `007` meet `7`; `_written_canonically` keeps them apart.
     """
-    if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)) or ids.null_count == len(ids):
+    if not is_text(ids.type) or ids.null_count == len(ids):
         return ids
     first = (ids if ids.null_count == 0 else ids.drop_null())[0].as_py()
     if not _CANONICAL_INTEGER.fullmatch(first):
@@ -117,7 +117,7 @@ def _decimal_length(values: np.ndarray) -> int:
 def as_text(a: pa.ChunkedArray, kind: str) -> pa.Array:
     if kind == "int":
         a = pc.cast(pc.cast(a, pa.int64()), pa.string())
-    elif not pa.types.is_string(a.type) and not pa.types.is_large_string(a.type):
+    elif not is_text(a.type):
         a = pc.cast(a, pa.string())
     a = a.combine_chunks()
     offsets, _lengths, present = present_ids(a)
@@ -251,7 +251,7 @@ def integers(arrays: list[pa.ChunkedArray], kinds: list[str]) -> tuple[Numbers, 
     if any(k == "int" for k in kinds):
         return None
     texts = [a if isinstance(a, pa.ChunkedArray) else pa.chunked_array([a]) for a in arrays]
-    if not all(pa.types.is_string(a.type) or pa.types.is_large_string(a.type) for a in texts):
+    if not all(is_text(a.type) for a in texts):
         return None
     shape = _shape([chunk for a in texts for chunk in a.chunks])
     if shape is None:
@@ -289,7 +289,7 @@ def parse_dense(arr: pa.ChunkedArray) -> DenseIds | None:
         numbers = None if found is None else found[0][0]
     else:
         text = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
-        if not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in text.chunks):
+        if not all(is_text(c.type) for c in text.chunks):
             return None
         shape = _shape(list(text.chunks))
         if shape is None:

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError
+from .fingerprints import is_text
 from .float32_text import float32_text
 
 
@@ -153,7 +154,7 @@ def group_text(words: pa.Array) -> pa.Array:
             words = pc.cast(words, pa.timestamp(words.type.unit))
         text = pc.replace_substring_regex(pc.cast(words, pa.string()), r"(\.[0-9]*[1-9])0+$|\.0+$", r"\1")
         return pc.binary_join_element_wise(text, "+00", "") if zoned else text
-    if not pa.types.is_string(words.type) and not pa.types.is_large_string(words.type):
+    if not is_text(words.type):
         return pc.cast(words, pa.string())
     return words
 
