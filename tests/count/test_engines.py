@@ -150,7 +150,7 @@ def test_auto_engine_chooses_by_size(monkeypatch):
     assert engines.choose("auto", LENDERS, available=int((streaming + whole) / 2 / 0.9), layout="wide")[0] == (
         "duckdb")
     engine, why = engines.choose("auto", LENDERS, available=1000)
-    assert engine == "duckdb" and "spilling to disk" in why
+    assert engine == "duckdb" and "streaming within a memory limit" in why
     assert engines.choose("memory", LENDERS, available=1000) == ("memory", None)
     monkeypatch.setattr(engines, "_has_duckdb", lambda: False)
     with pytest.raises(monoculture.MonocultureError, match=r"monoculture\[duckdb\]"):

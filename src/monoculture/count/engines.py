@@ -81,7 +81,7 @@ def choose(
             f"the inputs need about {whole / 2**30:.1f} GiB in memory but {available / 2**30:.1f} GiB is free; "
             "install the out-of-core engine (pip install 'monoculture[duckdb]') or audit shards separately "
             "(monoculture count per shard, then audit --patterns)")
-    return "duckdb", (f"engine: duckdb, streaming and spilling to disk (the inputs need about "
+    return "duckdb", (f"engine: duckdb, streaming within a memory limit (the inputs need about "
                       f"{whole / 2**30:.1f} GiB in memory, more than is free)")
 
 
