@@ -128,11 +128,13 @@ def count_external(engine: str, spec: AuditSpec) -> Counted:
                        layout=layout)
     files = [named_path(a) for a in expand_paths(list(inputs))]
     notes: list[str] = []
-    opened = (_duckdb_session(memory_limit) if engine == "duckdb"
+    # One limit, read once: the slices are sized against the limit DuckDB is given.
+    limit = duckdb_memory_limit(memory_limit) if engine == "duckdb" else None
+    opened = (_duckdb_session(limit) if engine == "duckdb"
               else _spark_session(files, people, sql_options, spark_master or "local[*]"))
     with declared_delimiter(spec.inputs.delimiter), opened as (run, dialect):
         query = {**sql_options, **dialect}
-        shards = (id_shards or tally_slices(inputs, duckdb_memory_limit(memory_limit))) if engine == "duckdb" else 1
+        shards = (id_shards or tally_slices(inputs, limit)) if limit is not None else 1
         checks, table = tally_counts(run, inputs, [n for n, _ in files], query, people, _slices(shards), on_missing)
         if checks is None:
             checks = check_rows(run(check_sql(inputs, **query, people=people)).to_pylist()[0], len(files),
@@ -220,15 +222,15 @@ def _fill_coverage(
 
 
 @contextlib.contextmanager
-def _duckdb_session(memory_limit: str | None) -> Iterator[tuple[Callable[[str], pa.Table], dict]]:
-    """An embedded DuckDB with a memory limit and a spill directory: (run a query, the SQL options)."""
+def _duckdb_session(limit: str) -> Iterator[tuple[Callable[[str], pa.Table], dict]]:
+    """An embedded DuckDB with a memory `limit` (`slices.duckdb_memory_limit`) and a spill directory: (run a
+    query, the SQL options)."""
     try:
         import duckdb
     except ImportError:
         raise UsageError("{engine.engine=duckdb} needs DuckDB: pip install 'monoculture[duckdb]'") from None
     with tempfile.TemporaryDirectory(prefix="monoculture-spill-") as spill:
         con = duckdb.connect()
-        limit = duckdb_memory_limit(memory_limit)
 
         @contextlib.contextmanager
         def reported() -> Iterator[None]:

@@ -98,7 +98,7 @@ def _source(path: str, index: int, dialect: str) -> str:
 
 def _failure(rule: FailureRule, name: str, d: str, y: str) -> str:
     """The failure expression for one decision-maker, over its canonical decision d and label y."""
-    lit = lambda value: _canon(_text(_literal(value.strip()), "", trim=False))  # noqa: E731
+    lit = lambda value: _canon(f"NULLIF({_literal(value.strip())}, '')")  # noqa: E731  (trimmed as `_text` would)
     fav = lit(rule.favorable if rule.favorable is not None else "1")
     if rule.unfavorable_label is not None:
         y_fav = f"({y} <> {lit(rule.unfavorable_label)})"

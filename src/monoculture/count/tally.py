@@ -27,38 +27,40 @@ def scan_sql(
     with the columns suffixed ``_1``, ``_2``, ... An external engine runs it first and, when it finds
     nothing to refuse, counts with `tally_sql` instead of `check_sql` + `emit_sql`. `trim_keys` as in
     `tally_sql`: the checks are those of the trimmed IDs unless some ID is padded. With `trim_keys` False,
-    ``padded_i`` counts input i's IDs that may be padded (`may_be_padded`), and ``padded_people`` the
+    ``padded_i`` also counts input i's IDs that may be padded (`may_be_padded`), and ``padded_people`` the
     people file's (the tally links its IDs too, where there are groups)."""
     names, ctes = input_ctes(inputs, id_column=id_column, decision=decision, label=label, groups=groups,
                               rule=rule, join=join, layout=layout, dialect=dialect, headers=headers,
                               integral=integral, trim_keys=trim_keys)
     k = len(names)
     ctes += [row_checks_cte(i, rule) for i in range(1, k + 1)]
-    padded = count_if(" OR ".join(f"({e})" for e in may_be_padded("id", dialect)))
-    sources = [(f"r{i}", f"padded_{i}") for i in range(1, k + 1)]
-    if people is not None and groups:
-        ctes.append(people_cte(people, groups, id_column, dialect, headers, trim_keys))
-        sources.append(("p", "padded_people"))
-    ctes += [f"w_{alias} AS (SELECT {'0' if trim_keys else padded} AS {alias}{'' if trim_keys else f' FROM {t}'})"
-             for t, alias in sources]
-    tables = " CROSS JOIN ".join([*(f"m{i}" for i in range(1, k + 1)), *(f"w_{alias}" for _, alias in sources)])
+    tables = [f"m{i}" for i in range(1, k + 1)]
+    if not trim_keys:
+        sources = [(f"r{i}", f"padded_{i}") for i in range(1, k + 1)]
+        if people is not None and groups:
+            ctes.append(people_cte(people, groups, id_column, dialect, headers, trim_keys))
+            sources.append(("p", "padded_people"))
+        ctes += [f"w_{alias} AS (SELECT {count_if(may_be_padded('id', dialect))} AS {alias} FROM {t})"
+                 for t, alias in sources]
+        tables += [f"w_{alias}" for _, alias in sources]
+    tables = " CROSS JOIN ".join(tables)
     return (f"-- monoculture row checks ({dialect} SQL)\nWITH\n" + ",\n".join(ctes)
             + f"\nSELECT * FROM {tables}\n")
 
 
-def may_be_padded(x: str, dialect: str) -> list[str]:
-    """Conditions that hold for the text x when it may begin or end with white space (`sql.WHITESPACE`).
+def may_be_padded(x: str, dialect: str) -> str:
+    """A condition that holds for the text x when it may begin or end with white space (`sql.WHITESPACE`).
     DuckDB: its first or last character is below "!" or from U+0085 on, which takes in every white space
     character and some others (those texts are then trimmed, which changes nothing for them): comparing
     bytes is cheap, where trimming every row costs more than the rest of a scan."""
     if dialect == "spark":
-        return [f"{x} <> {trim_sql(x, dialect)}"]
-    return [f"{x} < '!' OR {x} >= chr(133)", f"substring({x}, -1) NOT BETWEEN '!' AND chr(132)"]
+        return f"{x} <> {trim_sql(x, dialect)}"
+    return f"{x} < '!' OR {x} >= chr(133) OR substring({x}, -1) NOT BETWEEN '!' AND chr(132)"
 
 
 def scan_rows(row: Mapping[str, object], k: int) -> tuple[list[dict[str, int]], bool]:
     """The one row of `scan_sql` as one dict per input (its `ROW_CHECKS`), and whether some ID may be
-    padded (then the caller scans and counts again, trimmed)."""
+    padded (then the caller scans and counts again, trimmed; never with `trim_keys`)."""
     padded = any(int(v) for c, v in row.items() if c.startswith("padded_"))
     return [{c: int(row[f"{c}_{i}"]) for c in ROW_CHECKS} for i in range(1, k + 1)], padded
 

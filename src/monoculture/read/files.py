@@ -242,8 +242,7 @@ def read_table(
             try:
                 meta = pq.read_metadata(path)  # the footer, parsed once for the schema and the reads
                 schema = meta.schema.to_arrow_schema()
-                as_dict = [c for c in categorical if c in schema.names and (
-                    is_text(schema.field(c).type))]
+                as_dict = [c for c in categorical if c in schema.names and is_text(schema.field(c).type)]
                 file = pq.ParquetFile(path, metadata=meta, read_dictionary=as_dict or None)
                 table = _parquet_in_turn(path, file, columns, last)
             except (pa.ArrowInvalid, OSError) as exc:

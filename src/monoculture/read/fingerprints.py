@@ -79,8 +79,7 @@ def string_chunks(ids: pa.ChunkedArray | pa.Array, kind: str) -> list[pa.Array]:
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
     if kind == "int":
         chunks = [pc.cast(pc.cast(c, pa.int64()), pa.string()) for c in chunks]
-    return [c if is_text(c.type) else pc.cast(c, pa.string())
-            for c in chunks]
+    return [c if is_text(c.type) else pc.cast(c, pa.string()) for c in chunks]
 
 
 def words(a: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
